@@ -1,0 +1,1 @@
+"""Run Vprime locally without Docker."""

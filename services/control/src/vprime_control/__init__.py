@@ -1,0 +1,1 @@
+"""Control plane: agents, deployments and manual signals (HTTP in, registry and signal events out)."""

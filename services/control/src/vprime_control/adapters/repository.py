@@ -1,0 +1,92 @@
+"""Postgres persistence for the control plane (the `control` schema)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import asyncpg
+
+from vprime_shared.contracts import AgentState, DeploymentState, Signal
+
+
+class ControlRepository:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def save_agent(self, agent: AgentState) -> None:
+        await self.conn.execute(
+            """INSERT INTO agents (agent_id, creator_wallet, name, venue, status, x_account_ids,
+                   research_institute_ids, weights, profit_receiver_address, created_at)
+               VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)
+               ON CONFLICT (agent_id) DO UPDATE SET status = EXCLUDED.status, name = EXCLUDED.name""",
+            agent.agent_id, agent.creator_wallet, agent.name, agent.venue.value, agent.status.value,
+            agent.x_account_ids, agent.research_institute_ids, agent.weights, agent.profit_receiver_address,
+            agent.created_at,
+        )
+
+    async def agent(self, agent_id: uuid.UUID, *, for_update: bool = False) -> AgentState | None:
+        row = await self.conn.fetchrow(
+            "SELECT * FROM agents WHERE agent_id = $1" + (" FOR UPDATE" if for_update else ""), agent_id
+        )
+        return _agent(row) if row else None
+
+    async def agents(self, *, creator_wallet: str | None, status: str | None, limit: int, offset: int) -> tuple[list[AgentState], int]:
+        where = "WHERE ($1::text IS NULL OR lower(creator_wallet) = lower($1)) AND ($2::text IS NULL OR status = $2)"
+        rows = await self.conn.fetch(
+            f"SELECT * FROM agents {where} ORDER BY created_at DESC, agent_id LIMIT $3 OFFSET $4",
+            creator_wallet, status, limit, offset,
+        )
+        total = await self.conn.fetchval(f"SELECT count(*) FROM agents {where}", creator_wallet, status)
+        return [_agent(r) for r in rows], total
+
+    async def enabled_venues_by_agent(self, agent_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
+        rows = await self.conn.fetch(
+            """SELECT agent_id, array_agg(DISTINCT v) AS venues
+               FROM deployments, unnest(enabled_venues) AS v
+               WHERE agent_id = ANY($1::uuid[]) AND status = 'ACTIVE' GROUP BY agent_id""",
+            agent_ids,
+        )
+        return {r["agent_id"]: sorted(r["venues"]) for r in rows}
+
+    async def save_deployment(self, deployment: DeploymentState) -> None:
+        await self.conn.execute(
+            """INSERT INTO deployments (deployment_id, agent_id, user_wallet, status, enabled_venues, venue_accounts, created_at)
+               VALUES ($1,$2,$3,$4,$5,$6,$7)
+               ON CONFLICT (deployment_id) DO UPDATE SET status = EXCLUDED.status, enabled_venues = EXCLUDED.enabled_venues""",
+            deployment.deployment_id, deployment.agent_id, deployment.user_wallet, deployment.status.value,
+            [v.value for v in deployment.enabled_venues], {k.value: v for k, v in deployment.venue_accounts.items()},
+            deployment.created_at,
+        )
+
+    async def save_signal(self, signal: Signal) -> bool:
+        """Record a signal; True if it was new. A later drive of a known signal updates its drive."""
+        status = await self.conn.execute(
+            """INSERT INTO signals (signal_id, agent_id, payload, drive) VALUES ($1, $2, $3, $4)
+               ON CONFLICT (signal_id) DO UPDATE SET drive = GREATEST(signals.drive, EXCLUDED.drive)""",
+            signal.signal_id, signal.agent_id, signal.model_dump(mode="json"), signal.drive,
+        )
+        return status.endswith("1")
+
+    async def signal(self, signal_id: uuid.UUID, *, for_update: bool = False) -> Signal | None:
+        row = await self.conn.fetchrow(
+            "SELECT payload, drive FROM signals WHERE signal_id = $1" + (" FOR UPDATE" if for_update else ""), signal_id
+        )
+        if row is None:
+            return None
+        return Signal.model_validate({**row["payload"], "drive": row["drive"]})
+
+
+def _agent(row: asyncpg.Record | dict[str, Any]) -> AgentState:
+    return AgentState(
+        agent_id=row["agent_id"],
+        creator_wallet=row["creator_wallet"],
+        name=row["name"],
+        venue=row["venue"],
+        status=row["status"],
+        x_account_ids=list(row["x_account_ids"]),
+        research_institute_ids=list(row["research_institute_ids"]),
+        weights=row["weights"],
+        profit_receiver_address=row["profit_receiver_address"],
+        created_at=row["created_at"],
+    )

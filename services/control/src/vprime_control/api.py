@@ -1,0 +1,141 @@
+"""The control API: the seed's paths and bodies (`/api/v3/...`), plus pagination and clear errors."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Request
+
+from vprime_shared.contracts import AgentState, AgentStatus, DeploymentState, Signal
+from vprime_shared.unit_of_work import UnitOfWork
+
+from vprime_control import handlers
+from vprime_control.adapters.repository import ControlRepository
+from vprime_control.schemas import CreateAgent, DeployAgent, ExecuteTrade, GenerateSignal
+
+router = APIRouter(prefix="/api/v3")
+
+
+def _uow(request: Request) -> UnitOfWork:
+    return request.app.state.runtime.uow
+
+
+def agent_view(agent: AgentState, enabled_venues: list[str] | None = None) -> dict[str, Any]:
+    return {
+        "id": str(agent.agent_id),
+        "creator_wallet": agent.creator_wallet,
+        "name": agent.name,
+        "venue": agent.venue.value,
+        "status": agent.status.value,
+        "x_account_ids": agent.x_account_ids,
+        "research_institute_ids": agent.research_institute_ids,
+        "weights": agent.weights,
+        "profit_receiver_address": agent.profit_receiver_address,
+        "enabled_venues": enabled_venues or [],
+        "apr_30d": None,
+        "apr_90d": None,
+        "sharpe_30d": None,
+        "created_at": agent.created_at.isoformat(),
+    }
+
+
+def deployment_view(d: DeploymentState) -> dict[str, Any]:
+    return {
+        "id": str(d.deployment_id),
+        "agent_id": str(d.agent_id),
+        "user_wallet": d.user_wallet,
+        "status": d.status.value,
+        "enabled_venues": [v.value for v in d.enabled_venues],
+        "venue_accounts": {k.value: v for k, v in d.venue_accounts.items()},
+        "created_at": d.created_at.isoformat(),
+    }
+
+
+def signal_view(s: Signal, status: str = "PENDING") -> dict[str, Any]:
+    return {
+        "id": str(s.signal_id),
+        "agent_id": str(s.agent_id),
+        "token_symbol": s.instrument,
+        "side": s.side.value,
+        "size_model": s.size_model.model_dump(),
+        "risk_model": s.risk_model.model_dump(),
+        "confidence": s.confidence,
+        "requested_venue": s.requested_venue.value,
+        "final_venue": None,
+        "source_tweets": s.source_tweets,
+        "source_research": s.source_research,
+        "drive": s.drive,
+        "status": status,
+        "created_at": s.occurred_at.isoformat(),
+    }
+
+
+@router.post("/agents/create", status_code=201, summary="Create an agent (MULTI by default)")
+async def create_agent(body: CreateAgent, request: Request) -> dict[str, Any]:
+    agent = await handlers.create_agent(_uow(request), body)
+    return {"success": True, "agent": agent_view(agent)}
+
+
+@router.get("/agents/list", summary="List agents, newest first")
+async def list_agents(
+    request: Request,
+    creator_wallet: str | None = None,
+    status: AgentStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    async with _uow(request).begin() as tx:
+        repo = ControlRepository(tx.conn)
+        agents, total = await repo.agents(
+            creator_wallet=creator_wallet, status=status.value if status else None, limit=limit, offset=offset
+        )
+        venues = await repo.enabled_venues_by_agent([a.agent_id for a in agents])
+    return {
+        "success": True,
+        "agents": [agent_view(a, venues.get(a.agent_id)) for a in agents],
+        "count": len(agents),
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+        "version": "V3",
+    }
+
+
+@router.post("/agents/deploy", status_code=201, summary="Deploy an agent to a wallet on an ordered list of venues")
+async def deploy_agent(body: DeployAgent, request: Request) -> dict[str, Any]:
+    try:
+        deployment = await handlers.deploy_agent(_uow(request), body)
+    except handlers.NotFound as exc:
+        raise HTTPException(404, str(exc)) from exc
+    except handlers.Conflict as exc:
+        raise HTTPException(409, str(exc)) from exc
+    return {"success": True, "deployment": deployment_view(deployment)}
+
+
+@router.post("/signals/generate", status_code=201, summary="Create a manual signal for an agent")
+async def generate_signal(body: GenerateSignal, request: Request) -> dict[str, Any]:
+    try:
+        signal = await handlers.generate_signal(_uow(request), body)
+    except handlers.NotFound as exc:
+        raise HTTPException(404, str(exc)) from exc
+    fixed = signal.requested_venue.fixed_venue
+    routing = f"will trade on {fixed.value}" if fixed else "will be automatically routed"
+    return {
+        "success": True,
+        "signal": signal_view(signal),
+        "message": f"Signal created with {signal.requested_venue.value} venue - {routing}",
+    }
+
+
+@router.post("/execute/trade", status_code=202, summary="Re-drive a signal through policy, routing and execution")
+async def execute_trade(body: ExecuteTrade, request: Request) -> dict[str, Any]:
+    try:
+        signal = await handlers.redrive_signal(_uow(request), body.signal_id)
+    except handlers.NotFound as exc:
+        raise HTTPException(404, str(exc)) from exc
+    return {
+        "success": True,
+        "message": "Signal re-driven: routing and execution run asynchronously; follow the timeline",
+        "signal": signal_view(signal),
+        "timeline": f"/api/v3/signals/{signal.signal_id}/timeline",
+    }

@@ -1,0 +1,132 @@
+"""What the control plane does, in the domain's words. Each command is one transaction that
+changes control's state and records the events to publish (outbox)."""
+
+from __future__ import annotations
+
+import uuid
+
+from vprime_shared.contracts import (
+    GLOBAL_VENUE_PRIORITY,
+    AgentState,
+    AgentStatus,
+    DeploymentState,
+    DeploymentStatus,
+    Signal,
+    SignalOrigin,
+    Venue,
+)
+from vprime_shared.contracts.base import utcnow
+from vprime_shared.ids import new_id
+from vprime_shared.unit_of_work import Tx, UnitOfWork
+
+from vprime_control.adapters.repository import ControlRepository
+from vprime_control.schemas import CreateAgent, DeployAgent, GenerateSignal
+
+
+class NotFound(LookupError):
+    pass
+
+
+class Conflict(ValueError):
+    pass
+
+
+async def create_agent(uow: UnitOfWork, cmd: CreateAgent) -> AgentState:
+    agent = AgentState(
+        agent_id=new_id(),
+        creator_wallet=cmd.creator_wallet,
+        name=cmd.name,
+        venue=cmd.venue,
+        status=AgentStatus.DRAFT,
+        x_account_ids=cmd.x_account_ids,
+        research_institute_ids=cmd.research_institute_ids,
+        weights=cmd.weights,
+        profit_receiver_address=cmd.profit_receiver_address,
+        created_at=utcnow(),
+    )
+    async with uow.begin() as tx:
+        await ControlRepository(tx.conn).save_agent(agent)
+        await tx.publish(agent)
+    return agent
+
+
+def choose_enabled_venues(agent: AgentState, cmd: DeployAgent) -> list[Venue]:
+    """The deployment's ordered venues: as asked; else those given credentials; else the global priority.
+
+    A fixed-venue agent trades only on its venue, whatever else the deployment names.
+    """
+    fixed = agent.venue.fixed_venue
+    if fixed is not None:
+        if cmd.enabled_venues and fixed not in cmd.enabled_venues:
+            raise Conflict(f"agent {agent.agent_id} trades only on {fixed.value}; enabled_venues {[v.value for v in cmd.enabled_venues]} leave it out")
+        return [fixed]
+    if cmd.enabled_venues:
+        return list(cmd.enabled_venues)
+    return list(cmd.credentialed_venues()) or list(GLOBAL_VENUE_PRIORITY)
+
+
+async def deploy_agent(uow: UnitOfWork, cmd: DeployAgent) -> DeploymentState:
+    async with uow.begin() as tx:
+        repo = ControlRepository(tx.conn)
+        agent = await repo.agent(cmd.agent_id, for_update=True)
+        if agent is None:
+            raise NotFound(f"agent {cmd.agent_id} does not exist")
+        # Venue keys are deliberately not stored or published here: only the executor may hold them.
+        deployment = DeploymentState(
+            deployment_id=new_id(),
+            agent_id=agent.agent_id,
+            user_wallet=cmd.user_wallet,
+            status=DeploymentStatus.ACTIVE,
+            enabled_venues=choose_enabled_venues(agent, cmd),
+            venue_accounts={v: a for v, a in cmd.credentialed_venues().items() if a},
+            created_at=utcnow(),
+        )
+        await repo.save_deployment(deployment)
+        await tx.publish(deployment)
+        if agent.status != AgentStatus.ACTIVE:
+            agent = agent.model_copy(update={"status": AgentStatus.ACTIVE, "event_id": new_id(), "occurred_at": utcnow()})
+            await repo.save_agent(agent)
+            await tx.publish(agent)
+    return deployment
+
+
+async def generate_signal(uow: UnitOfWork, cmd: GenerateSignal) -> Signal:
+    async with uow.begin() as tx:
+        repo = ControlRepository(tx.conn)
+        agent = await repo.agent(cmd.agent_id)
+        if agent is None:
+            raise NotFound(f"agent {cmd.agent_id} does not exist")
+        signal = Signal(
+            signal_id=new_id(),
+            agent_id=agent.agent_id,
+            instrument=cmd.token_symbol,
+            side=cmd.side,
+            size_model=cmd.size_model,
+            risk_model=cmd.risk_model,
+            confidence=cmd.confidence,
+            requested_venue=agent.venue,
+            origin=SignalOrigin.MANUAL,
+            source_tweets=cmd.source_tweets,
+            source_research=cmd.source_research,
+        )
+        await repo.save_signal(signal)
+        await tx.publish(signal)
+    return signal
+
+
+async def redrive_signal(uow: UnitOfWork, signal_id: uuid.UUID) -> Signal:
+    """Run a signal through policy, routing and execution again (a new drive: new intents, new ids)."""
+    async with uow.begin() as tx:
+        repo = ControlRepository(tx.conn)
+        previous = await repo.signal(signal_id, for_update=True)
+        if previous is None:
+            raise NotFound(f"signal {signal_id} does not exist")
+        signal = previous.model_copy(update={"drive": previous.drive + 1, "event_id": new_id(), "occurred_at": utcnow()})
+        await repo.save_signal(signal)
+        await tx.publish(signal)
+    return signal
+
+
+async def record_signal(tx: Tx, signal: Signal) -> None:
+    """Keep every signal (scored ones too) so it can be re-driven later."""
+    await ControlRepository(tx.conn).save_signal(signal)

@@ -1,0 +1,91 @@
+"""HTTP request bodies of the control API (the seed's bodies, plus what they left out)."""
+
+from __future__ import annotations
+
+import uuid
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from vprime_shared.contracts import RequestedVenue, RiskModel, Side, SizeModel, Venue
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CreateAgent(Body):
+    creator_wallet: str = Field(min_length=1, examples=["0xYourWallet"])
+    name: str = Field(min_length=1, max_length=200)
+    x_account_ids: list[str] = Field(default_factory=list)
+    research_institute_ids: list[str] = Field(default_factory=list)
+    weights: dict[str, float] = Field(default_factory=lambda: {"x": 0.5, "research": 0.5})
+    profit_receiver_address: str = Field(min_length=1)
+    venue: RequestedVenue = Field(default="MULTI", description="MULTI routes per trade; a venue name fixes the agent to it")
+
+
+class DeployAgent(Body):
+    agent_id: uuid.UUID
+    user_wallet: str = Field(min_length=1)
+    enabled_venues: list[Venue] | None = Field(
+        default=None, description="ordered venue priority; defaults to the venues given credentials, else the global priority"
+    )
+    hyperliquid_agent_address: str | None = None
+    hyperliquid_agent_key_encrypted: str | None = None
+    hyperliquid_agent_key_iv: str | None = None
+    hyperliquid_agent_key_tag: str | None = None
+    ostium_agent_address: str | None = None
+    ostium_agent_key_encrypted: str | None = None
+    ostium_agent_key_iv: str | None = None
+    ostium_agent_key_tag: str | None = None
+    gmx_agent_address: str | None = None
+    gmx_agent_key_encrypted: str | None = None
+    gmx_agent_key_iv: str | None = None
+    gmx_agent_key_tag: str | None = None
+    spot_agent_address: str | None = None
+    spot_agent_key_encrypted: str | None = None
+    spot_agent_key_iv: str | None = None
+    spot_agent_key_tag: str | None = None
+
+    @field_validator("enabled_venues")
+    @classmethod
+    def _no_duplicates(cls, venues: list[Venue] | None) -> list[Venue] | None:
+        if venues is not None:
+            if not venues:
+                raise ValueError("enabled_venues must name at least one venue (or be left out)")
+            if len(set(venues)) != len(venues):
+                raise ValueError("enabled_venues lists a venue twice")
+        return venues
+
+    def credentialed_venues(self) -> dict[Venue, str | None]:
+        """Venues for which an agent address or key was given, in the global priority order."""
+        given: dict[Venue, str | None] = {}
+        for venue in Venue:
+            prefix = venue.value.lower()
+            address = getattr(self, f"{prefix}_agent_address")
+            key = getattr(self, f"{prefix}_agent_key_encrypted")
+            if address or key:
+                given[venue] = address
+        return given
+
+
+class GenerateSignal(Body):
+    agent_id: uuid.UUID
+    token_symbol: str = Field(min_length=1, max_length=32, description="canonical instrument id, e.g. ETH, GOLD, EURUSD")
+    side: Side
+    size_model: SizeModel = Field(default_factory=lambda: SizeModel(value=10))
+    risk_model: RiskModel = Field(default_factory=RiskModel)
+    confidence: float = Field(default=1.0, ge=0, le=1)
+    source_tweets: list[str] = Field(default_factory=list)
+    source_research: list[str] = Field(default_factory=list)
+
+    @field_validator("token_symbol")
+    @classmethod
+    def _canonical(cls, value: str) -> str:
+        value = value.strip().upper()
+        if not value.replace("-", "").replace("/", "").isalnum():
+            raise ValueError("token_symbol must be a canonical instrument id such as ETH, GOLD or EURUSD")
+        return value
+
+
+class ExecuteTrade(Body):
+    signal_id: uuid.UUID

@@ -1,0 +1,1 @@
+"""Vprime executor service."""

@@ -1,0 +1,135 @@
+"""Postgres: the per-service pool, schema provisioning and the migration runner.
+
+Each service owns one schema, reached through its own role; the role's search_path
+points at that schema, so service SQL never names a schema and cannot reach another's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from importlib.resources import files
+from importlib.resources.abc import Traversable
+
+import asyncpg
+import orjson
+
+log = logging.getLogger(__name__)
+
+SERVICES = ("control", "signal", "policy", "router", "executor", "query")
+
+
+def provisioning_sql(service: str, password: str | None = None) -> list[str]:
+    """Statements (run by a superuser) that create the service's role and schema, idempotently."""
+    role = f"vprime_{service}"
+    password = password or role
+    return [
+        f"""DO $$ BEGIN
+              IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') THEN
+                CREATE ROLE {role} LOGIN PASSWORD '{password}';
+              END IF;
+            END $$""",
+        f"CREATE SCHEMA IF NOT EXISTS {service} AUTHORIZATION {role}",
+        f"ALTER ROLE {role} SET search_path = {service}",
+        f"REVOKE ALL ON SCHEMA {service} FROM PUBLIC",
+    ]
+
+
+async def provision(admin_url: str, database: str = "vprime", services: tuple[str, ...] = SERVICES) -> None:
+    """Create the database, then one role and schema per service (safe to repeat)."""
+    admin = await asyncpg.connect(admin_url)
+    try:
+        if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", database):
+            await admin.execute(f'CREATE DATABASE "{database}"')
+    finally:
+        await admin.close()
+    db = await asyncpg.connect(admin_url, database=database)
+    try:
+        await db.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+        for service in services:
+            for statement in provisioning_sql(service):
+                await db.execute(statement)
+    finally:
+        await db.close()
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    for typ in ("json", "jsonb"):
+        await conn.set_type_codec(
+            typ, schema="pg_catalog", encoder=lambda v: orjson.dumps(v).decode(), decoder=orjson.loads
+        )
+
+
+async def create_pool(url: str, *, min_size: int = 1, max_size: int = 10, attempts: int = 30) -> asyncpg.Pool:
+    """A pool for the service's own role; waits (bounded) for Postgres to accept connections."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return await asyncpg.create_pool(url, min_size=min_size, max_size=max_size, init=_init_connection)
+        except (OSError, asyncpg.CannotConnectNowError, asyncpg.PostgresConnectionError) as exc:
+            if attempt == attempts:
+                raise
+            log.warning("postgres not reachable yet (%s); retrying", exc)
+            await asyncio.sleep(min(0.2 * attempt, 2.0))
+    raise AssertionError("unreachable")
+
+
+def migration_files(package: str) -> list[Traversable]:
+    """`NNN_name.sql` files in `<package>/migrations`, in order."""
+    folder = files(package) / "migrations"
+    return sorted((f for f in folder.iterdir() if f.name.endswith(".sql")), key=lambda f: f.name)
+
+
+# Tables every service has: the outbox it publishes from and the inbox it deduplicates with.
+PLUMBING_SQL = """
+CREATE TABLE IF NOT EXISTS outbox (
+    id            BIGSERIAL PRIMARY KEY,
+    event_id      UUID NOT NULL UNIQUE,
+    topic         TEXT NOT NULL,
+    key           TEXT NOT NULL,
+    payload       BYTEA NOT NULL,
+    headers       JSONB NOT NULL DEFAULT '{}'::jsonb,
+    created_at    TIMESTAMPTZ NOT NULL DEFAULT now(),
+    published_at  TIMESTAMPTZ
+);
+CREATE INDEX IF NOT EXISTS outbox_unpublished ON outbox (id) WHERE published_at IS NULL;
+CREATE TABLE IF NOT EXISTS inbox (
+    event_id      UUID NOT NULL,
+    consumer      TEXT NOT NULL,
+    topic         TEXT NOT NULL,
+    processed_at  TIMESTAMPTZ NOT NULL DEFAULT now(),
+    PRIMARY KEY (event_id, consumer)
+);
+"""
+
+
+async def migrate(pool: asyncpg.Pool, package: str) -> list[str]:
+    """Apply the plumbing tables and the package's pending migrations; returns what was applied.
+
+    An advisory lock makes concurrent instances of one service apply each file once.
+    """
+    applied: list[str] = []
+    async with pool.acquire() as conn:
+        schema = await conn.fetchval("SELECT current_schema()")
+        if schema is None:
+            raise RuntimeError("the service role has no schema on its search_path; run provisioning first")
+        lock_key = int.from_bytes(hashlib.sha256(f"migrate:{schema}".encode()).digest()[:8], "big", signed=True)
+        await conn.execute("SELECT pg_advisory_lock($1)", lock_key)
+        try:
+            await conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations "
+                "(name TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+            )
+            await conn.execute(PLUMBING_SQL)
+            done = {r["name"] for r in await conn.fetch("SELECT name FROM schema_migrations")}
+            for file in migration_files(package):
+                if file.name in done:
+                    continue
+                async with conn.transaction():
+                    await conn.execute(file.read_text())
+                    await conn.execute("INSERT INTO schema_migrations (name) VALUES ($1)", file.name)
+                applied.append(file.name)
+                log.info("applied migration %s to schema %s", file.name, schema)
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock($1)", lock_key)
+    return applied

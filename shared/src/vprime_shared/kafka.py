@@ -1,0 +1,175 @@
+"""Kafka: the broker factory, topic provisioning, consumer defaults and the dead-letter middleware.
+
+Consumers use `AckPolicy.ACK`: the offset is committed after the handler returns, and
+handlers return only after their Postgres transaction committed. Errors never escape a
+handler unhandled: transient ones (database or broker unreachable) are retried with backoff
+in place, and anything else (invalid payload, unknown entity, a bug) sends the original bytes
+to `<topic>.dlq` with the reason, so the consumer moves on and nothing is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import traceback
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
+from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+from faststream.middlewares import BaseMiddleware
+from prometheus_client import REGISTRY, Counter
+
+from vprime_shared.contracts import EVENT_TYPES, dead_letter_topic
+
+log = logging.getLogger(__name__)
+
+COMPACTED_PREFIX = "registry."
+MAX_MESSAGE_BYTES = 1_048_576
+
+DEAD_LETTERS = Counter("vprime_dead_letters_total", "Events sent to a dead-letter topic", ["service", "topic"])
+
+# Errors that say "the infrastructure is not there right now", not "this event is bad".
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.SerializationError,
+    asyncpg.DeadlockDetectedError,
+    KafkaConnectionError,
+)
+
+
+class PoisonEvent(Exception):
+    """A well-formed event that can never be processed (e.g. it names an unknown agent): dead-letter it."""
+
+
+def all_topics() -> list[str]:
+    topics = list(EVENT_TYPES)
+    return topics + [dead_letter_topic(t) for t in topics]
+
+
+async def ensure_topics(bootstrap: str, topics: list[str] | None = None, partitions: int = 3) -> None:
+    """Create the topics (registry topics compacted) if missing. Safe to call from every instance."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="vprime-admin")
+    for attempt in range(1, 61):
+        try:
+            await admin.start()
+            break
+        except KafkaError as exc:
+            if attempt == 60:
+                raise
+            log.warning("kafka not reachable yet (%s); retrying", exc)
+            await asyncio.sleep(0.5)
+    try:
+        existing = set(await admin.list_topics())
+        missing = [t for t in (topics or all_topics()) if t not in existing]
+        if not missing:
+            return
+        new = [
+            NewTopic(
+                name=t,
+                num_partitions=partitions,
+                replication_factor=1,
+                topic_configs={"cleanup.policy": "compact"} if t.startswith(COMPACTED_PREFIX) and not t.endswith(".dlq") else {},
+            )
+            for t in missing
+        ]
+        try:
+            await admin.create_topics(new)
+        except TopicAlreadyExistsError:
+            pass  # another instance created them first
+    finally:
+        await admin.close()
+
+
+def consumer_options(group: str) -> dict[str, Any]:
+    """Subscriber settings every consumer shares: its own group, from the start, commit after processing."""
+    return {
+        "group_id": group,
+        "auto_offset_reset": "earliest",
+        "ack_policy": AckPolicy.ACK,
+    }
+
+
+class DeadLetters:
+    """Publishes an event that cannot be processed to its topic's DLQ, raw bytes and all."""
+
+    def __init__(self, service: str) -> None:
+        self.service = service
+        self.broker: KafkaBroker | None = None
+
+    async def send(self, record: Any, error: BaseException) -> None:
+        assert self.broker is not None, "DeadLetters is not attached to a broker"
+        topic = record.topic
+        reason = f"{type(error).__name__}: {error}"[:4000]
+        headers = {
+            "x-dlq-error": reason,
+            "x-dlq-service": self.service,
+            "x-dlq-first-seen": datetime.now(UTC).isoformat(),
+            "x-dlq-source": f"{topic}/{record.partition}/{record.offset}",
+        }
+        for attempt in range(1, 11):
+            try:
+                await self.broker.publish(record.value or b"", topic=dead_letter_topic(topic), key=record.key, headers=headers)
+                break
+            except KafkaError:
+                if attempt == 10:
+                    raise
+                await asyncio.sleep(min(0.2 * 2**attempt, 5.0))
+        DEAD_LETTERS.labels(self.service, topic).inc()
+        log.warning("dead-lettered %s/%s@%s: %s", topic, record.partition, record.offset, reason)
+
+    def middleware(self) -> Any:
+        return functools.partial(DeadLetterMiddleware, dead_letters=self)
+
+
+class DeadLetterMiddleware(BaseMiddleware):
+    def __init__(self, msg: Any, /, *, context: Any, dead_letters: DeadLetters) -> None:
+        super().__init__(msg, context=context)
+        self.dead_letters = dead_letters
+
+    async def consume_scope(self, call_next: Any, msg: Any) -> Any:
+        delay = 0.2
+        while True:
+            try:
+                return await call_next(msg)
+            except TRANSIENT_ERRORS as exc:
+                log.warning("transient failure handling %s, retrying in %.1fs: %r", getattr(self.msg, "topic", "?"), delay, exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    async def after_processed(self, exc_type: Any = None, exc_val: BaseException | None = None, exc_tb: Any = None) -> bool:
+        if exc_val is None or not isinstance(exc_val, Exception) or self.msg is None:
+            return False
+        if not hasattr(self.msg, "topic"):  # publish scope, not a consumed record
+            return False
+        if not isinstance(exc_val, (PoisonEvent, ValueError)):
+            log.error("handler failed on %s: %s", self.msg.topic, "".join(traceback.format_exception(exc_val)))
+        await self.dead_letters.send(self.msg, exc_val)
+        return True
+
+
+def make_broker(bootstrap: str, service: str, dead_letters: DeadLetters) -> KafkaBroker:
+    broker = KafkaBroker(
+        bootstrap,
+        client_id=f"vprime-{service}",
+        enable_idempotence=True,
+        acks="all",
+        max_request_size=MAX_MESSAGE_BYTES,
+        middlewares=[
+            KafkaTelemetryMiddleware(),
+            KafkaPrometheusMiddleware(registry=REGISTRY, app_name=f"vprime-{service}"),
+            dead_letters.middleware(),
+        ],
+    )
+    dead_letters.broker = broker
+    return broker

@@ -1,0 +1,146 @@
+"""Transactional outbox: events are written in the same transaction as the state they describe,
+and a relay publishes them to Kafka in commit order.
+
+The relay wakes on NOTIFY (sent when a transaction that wrote to the outbox commits) and
+falls back to polling. A session advisory lock makes one relay per schema the publisher, so
+events of one key leave in the order they were written, however many instances run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from typing import TYPE_CHECKING
+
+import asyncpg
+
+from vprime_shared.contracts.base import Event
+from vprime_shared.telemetry import attached, current_trace_headers
+
+if TYPE_CHECKING:
+    from faststream.kafka import KafkaBroker
+
+log = logging.getLogger(__name__)
+
+NOTIFY_CHANNEL = "vprime_outbox"
+
+
+def encode(event: Event) -> bytes:
+    return event.model_dump_json().encode()
+
+
+async def add(conn: asyncpg.Connection, event: Event) -> None:
+    """Record `event` for publication; call inside the transaction that changes the matching state."""
+    await conn.execute(
+        "INSERT INTO outbox (event_id, topic, key, payload, headers) VALUES ($1, $2, $3, $4, $5)",
+        event.event_id,
+        event.TOPIC,
+        event.partition_key(),
+        encode(event),
+        current_trace_headers(),
+    )
+    await conn.execute(f"NOTIFY {NOTIFY_CHANNEL}")
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        broker: KafkaBroker,
+        *,
+        batch_size: int = 500,
+        poll_interval_s: float = 1.0,
+    ) -> None:
+        self._pool = pool
+        self._broker = broker
+        self._batch_size = batch_size
+        self._poll_interval_s = poll_interval_s
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._listener: asyncpg.Connection | None = None
+        self.published = 0
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="outbox-relay")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with _suppress_cancel():
+                await self._task
+        if self._listener is not None:
+            with _suppress_cancel():
+                await self._listener.close()
+
+    async def backlog(self) -> int:
+        return await self._pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+
+    def _notified(self, *_: object) -> None:
+        self._wake.set()
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                async with self._pool.acquire() as conn:
+                    await self._lead(conn)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # keep relaying through broker or database outages
+                log.exception("outbox relay failed; retrying")
+                await asyncio.sleep(1.0)
+
+    async def _lead(self, conn: asyncpg.Connection) -> None:
+        schema = await conn.fetchval("SELECT current_schema()")
+        lock_key = int.from_bytes(hashlib.sha256(f"outbox:{schema}".encode()).digest()[:8], "big", signed=True)
+        while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", lock_key):
+            await asyncio.sleep(self._poll_interval_s)  # another instance is the publisher
+        await conn.add_listener(NOTIFY_CHANNEL, self._notified)
+        try:
+            while True:
+                self._wake.clear()
+                while await self._publish_batch(conn) == self._batch_size:
+                    pass
+                try:
+                    await asyncio.wait_for(self._wake.wait(), timeout=self._poll_interval_s)
+                except TimeoutError:
+                    pass
+        finally:
+            await conn.remove_listener(NOTIFY_CHANNEL, self._notified)
+            await conn.execute("SELECT pg_advisory_unlock($1)", lock_key)
+
+    async def _publish_batch(self, conn: asyncpg.Connection) -> int:
+        rows = await conn.fetch(
+            "SELECT id, topic, key, payload, headers FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1",
+            self._batch_size,
+        )
+        if not rows:
+            return 0
+        # Enqueue in order (the producer keeps per-partition order), then wait for every ack.
+        pending = []
+        for row in rows:
+            headers = dict(row["headers"] or {})
+            with attached(headers):
+                pending.append(
+                    await self._broker.publish(
+                        bytes(row["payload"]),
+                        topic=row["topic"],
+                        key=row["key"].encode(),
+                        headers={**headers, "content-type": "application/json"},
+                        no_confirm=True,
+                    )
+                )
+        await asyncio.gather(*pending)
+        await conn.execute(
+            "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])", [r["id"] for r in rows]
+        )
+        self.published += len(rows)
+        return len(rows)
+
+
+class _suppress_cancel:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> bool:
+        return exc_type is not None and issubclass(exc_type, (asyncio.CancelledError, Exception))  # type: ignore[arg-type]

@@ -1,0 +1,177 @@
+"""What every service process is made of: settings → Postgres pool (+ migrations) → Kafka broker
+(+ topics) → outbox relay → HTTP (health, metrics, AsyncAPI, and the service's own routes).
+
+A service's `app.py` creates one `ServiceRuntime`, declares its subscribers on `runtime.broker`,
+and hands `runtime.http_app(...)` to uvicorn. SIGTERM stops HTTP, then consumers, then the relay
+(after a last flush), then the pool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+import asyncpg
+import uvicorn
+from fastapi import APIRouter, FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse
+from faststream.specification import AsyncAPI
+from prometheus_client import REGISTRY, CONTENT_TYPE_LATEST, Gauge, generate_latest
+
+from vprime_shared import db, logs
+from vprime_shared.contracts import Event
+from vprime_shared.kafka import DeadLetters, ensure_topics, make_broker
+from vprime_shared.outbox import OutboxRelay
+from vprime_shared.settings import ServiceSettings
+from vprime_shared.unit_of_work import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+OUTBOX_BACKLOG = Gauge("vprime_outbox_backlog", "Outbox rows not yet published", ["service"])
+
+Hook = Callable[["ServiceRuntime"], Awaitable[None]]
+
+
+class ServiceRuntime:
+    def __init__(self, settings: ServiceSettings, package: str) -> None:
+        self.settings = settings
+        self.name = settings.service_name
+        self.package = package
+        self.dead_letters = DeadLetters(self.name)
+        self.broker = make_broker(settings.kafka_bootstrap_servers, self.name, self.dead_letters)
+        self._pool: asyncpg.Pool | None = None
+        self._uow: UnitOfWork | None = None
+        self.relay: OutboxRelay | None = None
+        self.ready = False
+        self.on_start: list[Hook] = []
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise RuntimeError(f"{self.name} has not started")
+        return self._pool
+
+    @property
+    def uow(self) -> UnitOfWork:
+        if self._uow is None:
+            raise RuntimeError(f"{self.name} has not started")
+        return self._uow
+
+    def publishes(self, *events: type[Event]) -> None:
+        """Declare what this service publishes (through its outbox), so AsyncAPI documents it."""
+        for event in events:
+            self.broker.publisher(event.TOPIC, schema=event, title=f"{event.TOPIC}:{event.__name__}", description=event.__doc__)
+
+    async def start(self) -> None:
+        s = self.settings
+        self._pool = await db.create_pool(s.database_url)
+        applied = await db.migrate(self._pool, self.package)
+        self._uow = UnitOfWork(self._pool, consumer=self.name)
+        await ensure_topics(s.kafka_bootstrap_servers, partitions=s.kafka_topic_partitions)
+        for hook in self.on_start:  # projections that must exist before the first event is handled
+            await hook(self)
+        await self.broker.start()
+        self.relay = OutboxRelay(self._pool, self.broker, poll_interval_s=s.outbox_poll_interval_s)
+        await self.relay.start()
+        self.ready = True
+        log.info("%s started (migrations applied: %s)", self.name, applied or "none")
+
+    async def stop(self) -> None:
+        self.ready = False
+        await self.broker.stop()  # stop consuming first: in-flight handlers finish, offsets commit
+        if self.relay is not None:
+            await self.relay.stop()
+        if self._pool is not None:
+            await self._pool.close()
+        log.info("%s stopped", self.name)
+
+    async def readiness(self) -> dict[str, object]:
+        checks: dict[str, object] = {"started": self.ready}
+        try:
+            checks["postgres"] = await asyncio.wait_for(self.pool.fetchval("SELECT true"), 2)
+            backlog = await self.relay.backlog() if self.relay else None
+            checks["outbox_backlog"] = backlog
+            OUTBOX_BACKLOG.labels(self.name).set(backlog or 0)
+        except Exception as exc:  # readiness reports, it does not raise
+            checks["postgres"] = f"unavailable: {type(exc).__name__}"
+        try:
+            checks["kafka"] = await self.broker.ping(timeout=2)
+        except Exception as exc:
+            checks["kafka"] = f"unavailable: {type(exc).__name__}"
+        return checks
+
+    def asyncapi(self) -> dict[str, object]:
+        return AsyncAPI(self.broker, title=f"Vprime {self.name}", schema_version="3.0.0").to_specification().to_jsonable()
+
+    def http_app(self, *routers: APIRouter, title: str | None = None, description: str = "") -> FastAPI:
+        runtime = self
+
+        @asynccontextmanager
+        async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+            await runtime.start()
+            try:
+                yield
+            finally:
+                await runtime.stop()
+
+        app = FastAPI(title=title or f"Vprime {self.name}", description=description, lifespan=lifespan)
+
+        @app.get("/health", tags=["ops"], summary="Liveness and readiness")
+        async def health() -> JSONResponse:
+            checks = await runtime.readiness()
+            ok = checks["started"] is True and checks["postgres"] is True and checks["kafka"] is True
+            return JSONResponse({"service": runtime.name, "status": "ok" if ok else "starting", "checks": checks}, status_code=200 if ok else 503)
+
+        @app.get("/health/live", tags=["ops"], summary="Liveness: the process answers")
+        async def live() -> dict[str, str]:
+            return {"service": runtime.name, "status": "alive"}
+
+        @app.get("/metrics", tags=["ops"], summary="Prometheus metrics")
+        async def metrics() -> PlainTextResponse:
+            return PlainTextResponse(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+        @app.get("/asyncapi.json", tags=["ops"], summary="AsyncAPI document of this service's topics")
+        async def asyncapi() -> dict[str, object]:
+            return runtime.asyncapi()
+
+        install_error_handlers(app)
+        for router in routers:
+            app.include_router(router)
+        return app
+
+    def serve(self, app: FastAPI) -> None:
+        """Run under uvicorn until SIGTERM/SIGINT (uvicorn turns both into a graceful shutdown)."""
+        logs.configure(self.name, self.settings.log_level)
+        uvicorn.run(
+            app,
+            host=self.settings.http_host,
+            port=self.settings.http_port,
+            log_config=None,
+            access_log=False,
+            timeout_graceful_shutdown=10,
+        )
+
+
+def _describe(error: dict[str, object]) -> str:
+    where = ".".join(str(p) for p in error.get("loc", ()) if p != "body")  # type: ignore[union-attr]
+    return f"{where}: {error.get('msg')}" if where else str(error.get("msg"))
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Errors in the seed's envelope (`success: false`) with a message that says what is wrong."""
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [dict(e) for e in exc.errors()]
+        details = [{"field": ".".join(str(p) for p in e.get("loc", ())), "message": e.get("msg")} for e in errors]
+        return JSONResponse(
+            {"success": False, "error": "; ".join(_describe(e) for e in errors), "details": details},
+            status_code=422,
+        )
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
+        return JSONResponse({"success": False, "error": exc.detail}, status_code=exc.status_code)

@@ -1,0 +1,55 @@
+"""Settings every service shares. Each service subclasses `ServiceSettings` and sets its defaults.
+
+Environment variables (no prefix, so one `.env` can serve a whole machine):
+
+| variable | meaning | default |
+|---|---|---|
+| `KAFKA_BOOTSTRAP_SERVERS` | Kafka bootstrap list | `127.0.0.1:9092` |
+| `DATABASE_URL` | the service's own Postgres role and database | `postgresql://vprime_<service>:vprime_<service>@127.0.0.1:5432/vprime` |
+| `HTTP_HOST` / `HTTP_PORT` | where `/health` (and the API, for control and query) listens | `127.0.0.1` / per service |
+| `LOG_LEVEL` | Python log level | `INFO` |
+| `OUTBOX_POLL_INTERVAL_S` | relay fallback poll when no NOTIFY arrives | `1.0` |
+| `KAFKA_TOPIC_PARTITIONS` | partitions for topics the service creates | `3` |
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SERVICE_PORTS = {
+    "control": 8000,
+    "query": 8001,
+    "signal": 8002,
+    "policy": 8003,
+    "router": 8004,
+    "executor": 8005,
+}
+
+
+def default_database_url(service: str, host: str = "127.0.0.1", port: int = 5432, database: str = "vprime") -> str:
+    role = f"vprime_{service}"
+    return f"postgresql://{role}:{role}@{host}:{port}/{database}"
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    service_name: str = Field(default="vprime", exclude=True)
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    database_url: str = ""
+    http_host: str = "127.0.0.1"
+    http_port: int = 0
+    log_level: str = "INFO"
+    outbox_poll_interval_s: float = 1.0
+    kafka_topic_partitions: int = 3
+
+    def model_post_init(self, __context: object) -> None:
+        if not self.database_url:
+            self.database_url = default_database_url(self.service_name)
+        if not self.http_port:
+            self.http_port = SERVICE_PORTS.get(self.service_name, 8080)
+
+    @property
+    def schema(self) -> str:
+        return self.service_name
