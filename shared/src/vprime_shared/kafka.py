@@ -91,10 +91,11 @@ async def ensure_topics(bootstrap: str, topics: list[str] | None = None, partiti
         await admin.close()
 
 
-def consumer_options(group: str) -> dict[str, Any]:
-    """Subscriber settings every consumer shares: its own group, from the start, commit after processing."""
+def consumer_options(service: str, topic: str) -> dict[str, Any]:
+    """Subscriber settings every consumer shares: a group per service and topic (instances of one
+    service share it, so scaling out splits partitions), from the start, commit after processing."""
     return {
-        "group_id": group,
+        "group_id": f"vprime.{service}.{topic}",
         "auto_offset_reset": "earliest",
         "ack_policy": AckPolicy.ACK,
     }

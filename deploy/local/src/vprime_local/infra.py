@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vprime_shared import db
+from vprime_shared.settings import default_database_url
 
 LOCAL_DIR = Path(__file__).resolve().parents[2]  # deploy/local
 KAFKA_POM = LOCAL_DIR / "kafka" / "pom.xml"
@@ -99,7 +100,7 @@ class LocalInfra:
         return f"postgresql://{PG_SUPERUSER}:{PG_SUPERUSER_PASSWORD}@127.0.0.1:{self.pg_port}/postgres"
 
     def database_url(self, service: str) -> str:
-        return db.default_database_url(service, port=self.pg_port, database=self.database)
+        return default_database_url(service, port=self.pg_port, database=self.database)
 
     @property
     def logs(self) -> Path:

@@ -12,7 +12,7 @@ broker = runtime.broker
 runtime.publishes(AgentState, DeploymentState, Signal)
 
 
-@broker.subscriber(Signal.TOPIC, **consumer_options("control"))
+@broker.subscriber(Signal.TOPIC, **consumer_options("control", Signal.TOPIC))
 async def on_signal(event: Signal) -> None:
     async with runtime.uow.once(event) as tx:
         if tx is not None:

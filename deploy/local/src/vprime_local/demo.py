@@ -1,0 +1,58 @@
+"""A short demo through the public APIs: an agent, a deployment on two venues, a few signals."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+
+from vprime_local.infra import say
+
+DEMO_SIGNALS = [
+    ("ETH", "LONG"),    # on Hyperliquid: routed there first
+    ("GOLD", "LONG"),   # Ostium only (XAU-USD): falls back to Ostium
+    ("BTC", "SHORT"),
+    ("EURUSD", "SHORT"),
+    ("MAGIC", "LONG"),  # on neither enabled venue (SPOT only): no venue, SKIPPED with the reason
+]
+
+
+def run(control: str, query: str, timeout_s: float = 60) -> dict:
+    with httpx.Client(timeout=10) as http:
+        agent = http.post(f"{control}/api/v3/agents/create", json={
+            "creator_wallet": "0xDemoWallet",
+            "name": "Multi-Venue Alpha Agent (demo)",
+            "x_account_ids": ["44196397"],
+            "research_institute_ids": ["inst_demo"],
+            "weights": {"x": 0.6, "research": 0.4},
+            "profit_receiver_address": "0xDemoWallet",
+        }).raise_for_status().json()["agent"]
+        say(f"created agent {agent['name']} ({agent['id']})")
+        deployment = http.post(f"{control}/api/v3/agents/deploy", json={
+            "agent_id": agent["id"], "user_wallet": "0xDemoWallet", "enabled_venues": ["HYPERLIQUID", "OSTIUM"],
+        }).raise_for_status().json()["deployment"]
+        say(f"deployed on {' → '.join(deployment['enabled_venues'])} ({deployment['id']})")
+        ids = []
+        for instrument, side in DEMO_SIGNALS:
+            signal = http.post(f"{control}/api/v3/signals/generate", json={
+                "agent_id": agent["id"], "token_symbol": instrument, "side": side,
+                "size_model": {"type": "percentage", "value": 10},
+                "risk_model": {"type": "trailing-stop", "stop": 0.03}, "confidence": 0.8,
+            }).raise_for_status().json()["signal"]
+            ids.append(signal["id"])
+            say(f"signal {instrument} {side} → {signal['id']}")
+        deadline = time.monotonic() + timeout_s
+        statuses: dict[str, str] = {}
+        while time.monotonic() < deadline:
+            statuses = {}
+            for sid in ids:
+                r = http.get(f"{query}/api/v3/signals/{sid}/timeline")
+                statuses[sid] = r.json()["signal"]["status"] if r.status_code == 200 else "UNSEEN"
+            if all(s in ("EXECUTED", "FAILED", "SKIPPED", "REJECTED") for s in statuses.values()):
+                break
+            time.sleep(0.5)
+        history = http.get(f"{query}/api/v3/stats/routing-history", params={"agent_id": agent["id"]}).json()
+        for row in reversed(history["history"]):
+            say(f"  {row['token_symbol']:<7} → {row['selected_venue'] or 'no venue':<12} {row['routing_reason']}")
+        say(f"signal outcomes: {sorted(statuses.values())}")
+        return {"agent": agent, "deployment": deployment, "signals": ids, "statuses": statuses}

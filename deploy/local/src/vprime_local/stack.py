@@ -1,0 +1,97 @@
+"""Every Vprime service as its own background process, against local (or given) infrastructure."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from vprime_shared.db import SERVICES
+from vprime_shared.settings import SERVICE_PORTS
+
+from vprime_local.infra import InfraError, pid_alive, port_open, say, stop_pid
+
+
+@dataclass
+class ServiceStack:
+    home: Path
+    bootstrap: str
+    database_urls: dict[str, str]
+    ports: dict[str, int] = field(default_factory=lambda: dict(SERVICE_PORTS))
+    services: tuple[str, ...] = SERVICES
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.ports[service]}"
+
+    def env(self, service: str) -> dict[str, str]:
+        return {
+            **os.environ,
+            "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
+            "DATABASE_URL": self.database_urls[service],
+            "HTTP_HOST": "127.0.0.1",
+            "HTTP_PORT": str(self.ports[service]),
+            "PYTHONUNBUFFERED": "1",
+            **self.extra_env,
+        }
+
+    def pid_file(self, service: str) -> Path:
+        return self.home / "run" / f"{service}.pid"
+
+    def log_file(self, service: str) -> Path:
+        return self.home / "logs" / f"{service}.log"
+
+    def start(self, service: str) -> None:
+        if pid_alive(self.pid_file(service)):
+            return
+        if port_open(self.ports[service]):
+            raise InfraError(f"port {self.ports[service]} for {service} is taken by another program")
+        for d in (self.home / "run", self.home / "logs"):
+            d.mkdir(parents=True, exist_ok=True)
+        with self.log_file(service).open("ab") as out:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", f"vprime_{service}"],
+                env=self.env(service), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        self.pid_file(service).write_text(str(proc.pid))
+
+    def up(self, timeout_s: float = 120) -> None:
+        for service in self.services:
+            self.start(service)
+        self.wait_healthy(timeout_s)
+
+    def wait_healthy(self, timeout_s: float = 120, services: tuple[str, ...] | None = None) -> None:
+        pending = set(services or self.services)
+        deadline = time.monotonic() + timeout_s
+        last_report = 0.0
+        with httpx.Client(timeout=2) as client:
+            while pending and time.monotonic() < deadline:
+                for service in sorted(pending):
+                    if not pid_alive(self.pid_file(service)):
+                        tail = self.log_file(service).read_text()[-3000:] if self.log_file(service).exists() else ""
+                        raise InfraError(f"{service} exited during start; last log lines:\n{tail}")
+                    try:
+                        if client.get(f"{self.url(service)}/health").status_code == 200:
+                            pending.discard(service)
+                            say(f"{service:<9} healthy at {self.url(service)}")
+                    except httpx.HTTPError:
+                        pass
+                if pending and time.monotonic() - last_report > 10:
+                    last_report = time.monotonic()
+                    say(f"waiting for {', '.join(sorted(pending))} ...")
+                time.sleep(0.25)
+        if pending:
+            raise InfraError(f"not healthy after {timeout_s:.0f}s: {', '.join(sorted(pending))}; logs in {self.home / 'logs'}")
+
+    def stop(self, service: str) -> None:
+        stop_pid(self.pid_file(service), service)
+
+    def down(self) -> None:
+        for service in reversed(self.services):
+            self.stop(service)

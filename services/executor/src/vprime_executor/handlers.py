@@ -1,0 +1,58 @@
+"""The executor's reactions to events."""
+
+from __future__ import annotations
+
+from vprime_shared import ids
+from vprime_shared.contracts import Execution, ExecutionStatus, MarketTick, Order, Position, PositionState
+from vprime_shared.contracts.base import utcnow
+from vprime_shared.unit_of_work import Tx
+
+from vprime_executor.adapters.prices import PriceBook
+from vprime_executor.adapters.venues.paper import PaperVenue
+from vprime_executor.adapters.venues.paper.venue import NoPrice
+
+
+async def tick_received(tx: Tx, tick: MarketTick) -> None:
+    await PriceBook(tx.conn).update(tick)
+
+
+async def order_received(tx: Tx, order: Order, venue: PaperVenue) -> Execution | None:
+    """Place the order once (its client order id is derived from the order id), then open the position."""
+    client_order_id = ids.client_order_id(order.order_id)
+    claimed = await tx.conn.execute(
+        """INSERT INTO orders (order_id, client_order_id, intent_id, deployment_id, venue, venue_symbol, side, status)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, 'PENDING') ON CONFLICT (order_id) DO NOTHING""",
+        order.order_id, client_order_id, order.intent_id, order.deployment_id, order.venue.value, order.venue_symbol,
+        order.side.value,
+    )
+    if not claimed.endswith("1"):
+        return None  # this order was placed before
+    base = dict(order_id=order.order_id, intent_id=order.intent_id, signal_id=order.signal_id,
+                deployment_id=order.deployment_id, venue=order.venue, client_order_id=client_order_id)
+    try:
+        fill, venue_order_id = await venue.place_order(order)
+    except NoPrice as exc:
+        execution = Execution(**base, status=ExecutionStatus.REJECTED, retryable=False, reason=str(exc))
+        await tx.conn.execute("UPDATE orders SET status = 'REJECTED', reason = $2 WHERE order_id = $1", order.order_id, str(exc))
+        await tx.publish(execution)
+        return execution
+    execution = Execution(**base, status=ExecutionStatus.FILLED, fill_price=fill.price, qty=fill.qty, fee=fill.fee_usd,
+                          venue_order_id=venue_order_id, reason="filled on paper")
+    await tx.conn.execute(
+        "UPDATE orders SET status = 'FILLED', fill_price = $2, qty = $3 WHERE order_id = $1", order.order_id, fill.price, fill.qty
+    )
+    position = Position(
+        position_id=ids.position_id(order.order_id), order_id=order.order_id, signal_id=order.signal_id,
+        agent_id=order.agent_id, deployment_id=order.deployment_id, venue=order.venue, venue_symbol=order.venue_symbol,
+        instrument=order.instrument, side=order.side, state=PositionState.OPEN, entry_price=fill.price, qty=fill.qty,
+        notional_usd=fill.notional_usd, leverage=order.leverage, fees_usd=fill.fee_usd, opened_at=utcnow(),
+    )
+    await tx.conn.execute(
+        """INSERT INTO positions (position_id, order_id, deployment_id, venue, instrument, side, state, entry_price, qty, notional_usd, opened_at)
+           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)""",
+        position.position_id, order.order_id, order.deployment_id, order.venue.value, order.instrument, order.side.value,
+        position.state.value, fill.price, fill.qty, fill.notional_usd, position.opened_at,
+    )
+    await tx.publish(execution)
+    await tx.publish(position)
+    return execution

@@ -1,0 +1,14 @@
+from pathlib import Path
+
+from vprime_shared.settings import ServiceSettings
+
+SHIPPED_REFERENCE_PRICES = Path(__file__).parent / "data" / "reference-prices.json"
+
+
+class ExecutorSettings(ServiceSettings):
+    service_name: str = "executor"
+    # Equity a paper account starts with; a signal's size_pct is a share of it (as margin).
+    paper_equity_usd: float = 10_000.0
+    # Paper fills cross half a spread plus this much slippage.
+    paper_slippage_bps: float = 2.0
+    reference_prices_path: Path = SHIPPED_REFERENCE_PRICES

@@ -1,0 +1,133 @@
+"""Queries over the read models (the `query` schema)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import asyncpg
+
+from vprime_shared.contracts import Venue
+
+
+def _pct(part: int, total: int) -> str:
+    """The seed's percentage strings ("79.2"), and "0.0" rather than NaN when there is nothing yet."""
+    return f"{(100.0 * part / total) if total else 0.0:.1f}"
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def _row(record: asyncpg.Record) -> dict[str, Any]:
+    return {k: (str(v) if isinstance(v, uuid.UUID) else _iso(v)) for k, v in record.items()}
+
+
+class ReadModels:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def overview(self) -> dict[str, Any]:
+        async with self.pool.acquire() as conn:
+            agents = await conn.fetch("SELECT status, count(*) AS n FROM agents GROUP BY status")
+            deployments = await conn.fetch("SELECT status, count(*) AS n FROM deployments GROUP BY status")
+            signals = await conn.fetch("SELECT status, count(*) AS n FROM signal_status GROUP BY status")
+            positions = await conn.fetchrow(
+                """SELECT count(*) AS total, count(*) FILTER (WHERE state = 'OPEN') AS open,
+                          count(*) FILTER (WHERE state = 'CLOSED') AS closed,
+                          coalesce(sum(realized_pnl_usd), 0) AS realized_pnl_usd FROM positions"""
+            )
+            routing = await conn.fetch(
+                "SELECT coalesce(selected_venue, 'NONE') AS venue, count(*) AS n FROM routing_decisions GROUP BY 1"
+            )
+            timing = await conn.fetchrow(
+                """SELECT coalesce(avg(duration_ms), 0) AS avg_ms,
+                          coalesce(percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms), 0) AS p95_ms
+                   FROM routing_decisions"""
+            )
+            rejections = await conn.fetch(
+                """SELECT r->>'rule' AS rule, count(*) AS n FROM intents, jsonb_array_elements(reasons) r
+                   WHERE status = 'REJECTED' GROUP BY 1 ORDER BY 2 DESC"""
+            )
+        by_agent = {r["status"]: r["n"] for r in agents}
+        by_deployment = {r["status"]: r["n"] for r in deployments}
+        by_signal = {r["status"]: r["n"] for r in signals}
+        by_venue = {r["venue"]: r["n"] for r in routing}
+        routed_total = sum(by_venue.values())
+        return {
+            "agents": {"total": sum(by_agent.values()), "active": by_agent.get("ACTIVE", 0), "by_status": by_agent},
+            "deployments": {"total": sum(by_deployment.values()), "active": by_deployment.get("ACTIVE", 0)},
+            "signals": {
+                "total": sum(by_signal.values()),
+                **{s.lower(): by_signal.get(s, 0) for s in ("PENDING", "ROUTED", "EXECUTED", "FAILED", "SKIPPED", "REJECTED")},
+            },
+            "positions": {
+                "total": positions["total"],
+                "open": positions["open"],
+                "closed": positions["closed"],
+                "realized_pnl_usd": float(positions["realized_pnl_usd"]),
+            },
+            "routing": {
+                "total": routed_total,
+                **{v.value.lower(): by_venue.get(v.value, 0) for v in Venue},
+                "no_venue": by_venue.get("NONE", 0),
+                "avg_duration_ms": round(float(timing["avg_ms"]), 3),
+                "p95_duration_ms": round(float(timing["p95_ms"]), 3),
+            },
+            "rejections_by_rule": {r["rule"]: r["n"] for r in rejections},
+        }
+
+    async def routing_history(self, *, token_symbol: str | None, selected_venue: str | None, agent_id: uuid.UUID | None,
+                              deployment_id: uuid.UUID | None, limit: int, offset: int) -> dict[str, Any]:
+        where = """WHERE ($1::text IS NULL OR instrument = $1)
+                     AND ($2::text IS NULL OR coalesce(selected_venue, 'NONE') = $2)
+                     AND ($3::uuid IS NULL OR agent_id = $3)
+                     AND ($4::uuid IS NULL OR deployment_id = $4)"""
+        args = (token_symbol, selected_venue, agent_id, deployment_id)
+        async with self.pool.acquire() as conn:
+            rows = await conn.fetch(
+                f"""SELECT decision_id, signal_id, intent_id, agent_id, deployment_id, instrument AS token_symbol, side,
+                           requested_venue, selected_venue, reason AS routing_reason, checked_venues, venue_availability,
+                           strategy, attempt, duration_ms AS routing_duration_ms, decided_at AS created_at
+                    FROM routing_decisions {where} ORDER BY decided_at DESC, decision_id DESC LIMIT $5 OFFSET $6""",
+                *args, limit, offset,
+            )
+            counts = await conn.fetch(
+                f"SELECT coalesce(selected_venue, 'NONE') AS venue, count(*) AS n FROM routing_decisions {where} GROUP BY 1", *args
+            )
+        by_venue = {r["venue"]: r["n"] for r in counts}
+        total = sum(by_venue.values())
+        summary: dict[str, Any] = {"total": total}
+        for name in [v.value for v in Venue] + ["NONE"]:
+            key = "no_venue" if name == "NONE" else name.lower()
+            summary[key] = by_venue.get(name, 0)
+            summary[f"{key}_pct"] = _pct(by_venue.get(name, 0), total)
+        return {"history": [_row(r) for r in rows], "summary": summary, "limit": limit, "offset": offset}
+
+    async def timeline(self, signal_id: uuid.UUID) -> dict[str, Any] | None:
+        async with self.pool.acquire() as conn:
+            signal = await conn.fetchrow(
+                """SELECT s.signal_id AS id, s.agent_id, s.instrument AS token_symbol, s.side, s.confidence, s.requested_venue,
+                          s.origin, s.size_model, s.risk_model, s.drive, st.status, s.created_at,
+                          (SELECT selected_venue FROM routing_decisions d WHERE d.signal_id = s.signal_id AND selected_venue IS NOT NULL
+                           ORDER BY decided_at LIMIT 1) AS final_venue
+                   FROM signals s JOIN signal_status st USING (signal_id) WHERE s.signal_id = $1""",
+                signal_id,
+            )
+            if signal is None:
+                return None
+            intents = await conn.fetch(
+                "SELECT * FROM intents WHERE signal_id = $1 ORDER BY decided_at, intent_id", signal_id
+            )
+            decisions = await conn.fetch(
+                "SELECT * FROM routing_decisions WHERE signal_id = $1 ORDER BY decided_at, decision_id", signal_id
+            )
+            orders = await conn.fetch("SELECT * FROM orders WHERE signal_id = $1 ORDER BY created_at, order_id", signal_id)
+            positions = await conn.fetch("SELECT * FROM positions WHERE signal_id = $1 ORDER BY opened_at, position_id", signal_id)
+        return {
+            "signal": _row(signal),
+            "intents": [_row(r) for r in intents],
+            "routing_decisions": [_row(r) for r in decisions],
+            "orders": [_row(r) for r in orders],
+            "positions": [_row(r) for r in positions],
+        }

@@ -1,0 +1,52 @@
+"""The read API for dashboards: the seed's stats paths and shapes, plus filters, pagination and timelines."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Request
+
+from vprime_query.adapters.read_models import ReadModels
+
+router = APIRouter(prefix="/api/v3")
+
+VenueFilter = Literal["HYPERLIQUID", "OSTIUM", "GMX", "SPOT", "NONE"]
+
+
+def _read(request: Request) -> ReadModels:
+    return ReadModels(request.app.state.runtime.pool)
+
+
+@router.get("/stats/overview", summary="Agents, signals by status, positions, routing per venue, rejections by rule")
+async def overview(request: Request) -> dict[str, Any]:
+    return {"success": True, "version": "V3", "stats": await _read(request).overview()}
+
+
+@router.get("/stats/routing-history", summary="Routing decisions, newest first, with a per-venue summary")
+async def routing_history(
+    request: Request,
+    token_symbol: Annotated[str | None, Query(min_length=1, max_length=32)] = None,
+    selected_venue: Annotated[VenueFilter | None, Query(description="a venue, or NONE for intents no venue could take")] = None,
+    agent_id: uuid.UUID | None = None,
+    deployment_id: uuid.UUID | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    result = await _read(request).routing_history(
+        token_symbol=token_symbol.upper() if token_symbol else None,
+        selected_venue=selected_venue,
+        agent_id=agent_id,
+        deployment_id=deployment_id,
+        limit=limit,
+        offset=offset,
+    )
+    return {"success": True, **result}
+
+
+@router.get("/signals/{signal_id}/timeline", summary="A signal's whole path: intents, routing, orders, positions")
+async def timeline(signal_id: uuid.UUID, request: Request) -> dict[str, Any]:
+    found = await _read(request).timeline(signal_id)
+    if found is None:
+        raise HTTPException(404, f"signal {signal_id} is not known (yet): it may still be on its way")
+    return {"success": True, **found}

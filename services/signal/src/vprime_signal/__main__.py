@@ -1,0 +1,9 @@
+from vprime_signal.app import app, runtime
+
+
+def main() -> None:
+    runtime.serve(app)
+
+
+if __name__ == "__main__":
+    main()
