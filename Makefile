@@ -1,0 +1,61 @@
+# Vprime: `make dev` brings the whole system up with a demo; `make test` runs every test.
+SHELL := /bin/bash
+PYTHON ?= python3
+UV := $(PYTHON) -m uv
+RUN := $(UV) run --frozen
+
+.DEFAULT_GOAL := help
+.PHONY: help install system-deps infra-up infra-down up down dev demo status test test-unit asyncapi clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+system-deps: ## JDK and Maven for the local Kafka (installed with apt-get when missing and allowed)
+	@if ! command -v java >/dev/null || ! command -v mvn >/dev/null; then \
+	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	    echo "[vprime] installing a JDK and Maven (apt-get)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jdk-headless maven >/dev/null; \
+	  else \
+	    echo "[vprime] error: the local Kafka needs a JDK 17+ and Maven on PATH (e.g. apt-get install openjdk-17-jdk-headless maven)" >&2; exit 1; \
+	  fi; \
+	fi
+
+install: system-deps ## install uv (if missing) and the locked Python dependencies into .venv
+	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check uv
+	@$(UV) sync --frozen --quiet
+
+infra-up: install ## start Kafka (KRaft) and Postgres on loopback
+	@$(RUN) python -m vprime_local infra-up
+
+infra-down: install ## stop Kafka and Postgres (data is kept in .vprime/)
+	@$(RUN) python -m vprime_local infra-down
+
+up: install ## start infra and every service in the background, wait until healthy
+	@$(RUN) python -m vprime_local up
+
+down: install ## stop every service, then the infra
+	@$(RUN) python -m vprime_local down
+
+dev: install ## up + load a short demo (agent, deployment, signals) and print where to look
+	@$(RUN) python -m vprime_local dev
+
+demo: install ## load the demo into a running system
+	@$(RUN) python -m vprime_local demo
+
+status: install ## what is running
+	@$(RUN) python -m vprime_local status
+
+test: install ## every test: unit, then integration and end to end on real Kafka and Postgres
+	@$(RUN) pytest
+
+test-unit: install ## unit tests only (no infrastructure)
+	@$(RUN) pytest shared services
+
+asyncapi: install ## write each service's AsyncAPI document to docs/asyncapi/
+	@mkdir -p docs/asyncapi
+	@for s in control signal policy router executor query; do \
+	  $(RUN) python -c "import json, vprime_$$s.app as a; print(json.dumps(a.runtime.asyncapi(), indent=2))" > docs/asyncapi/$$s.json; \
+	done; echo "[vprime] wrote docs/asyncapi/*.json"
+
+clean: down ## stop everything and delete local state (.vprime/)
+	rm -rf .vprime

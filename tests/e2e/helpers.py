@@ -1,0 +1,52 @@
+"""Small clients for the public APIs, used by the end-to-end tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from tests.conftest import eventually
+
+TERMINAL = {"EXECUTED", "FAILED", "SKIPPED", "REJECTED"}
+
+
+async def create_agent(http: httpx.AsyncClient, control: str, **overrides: Any) -> dict[str, Any]:
+    body = {
+        "creator_wallet": "0xE2E",
+        "name": "e2e agent",
+        "x_account_ids": ["1234567890"],
+        "research_institute_ids": ["inst_xyz"],
+        "weights": {"x": 0.6, "research": 0.4},
+        "profit_receiver_address": "0xE2E",
+        **overrides,
+    }
+    r = await http.post(f"{control}/api/v3/agents/create", json=body)
+    assert r.status_code == 201, r.text
+    return r.json()["agent"]
+
+
+async def deploy(http: httpx.AsyncClient, control: str, agent_id: str, **body: Any) -> dict[str, Any]:
+    r = await http.post(f"{control}/api/v3/agents/deploy", json={"agent_id": agent_id, "user_wallet": "0xE2E", **body})
+    assert r.status_code == 201, r.text
+    return r.json()["deployment"]
+
+
+async def signal(http: httpx.AsyncClient, control: str, agent_id: str, instrument: str, side: str = "LONG") -> dict[str, Any]:
+    r = await http.post(f"{control}/api/v3/signals/generate", json={
+        "agent_id": agent_id, "token_symbol": instrument, "side": side,
+        "size_model": {"type": "percentage", "value": 25}, "risk_model": {"type": "trailing-stop", "stop": 0.03},
+        "confidence": 0.85,
+    })
+    assert r.status_code == 201, r.text
+    return r.json()["signal"]
+
+
+async def settled_timeline(http: httpx.AsyncClient, query: str, signal_id: str, timeout: float = 60) -> dict[str, Any]:
+    async def check() -> dict[str, Any] | None:
+        r = await http.get(f"{query}/api/v3/signals/{signal_id}/timeline")
+        if r.status_code == 200 and r.json()["signal"]["status"] in TERMINAL:
+            return r.json()
+        return None
+
+    return await eventually(check, timeout=timeout, what=f"signal {signal_id} to settle")

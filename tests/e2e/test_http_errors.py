@@ -1,0 +1,72 @@
+"""Bad HTTP input gets a 4xx that says what is wrong, in the seed's `success: false` envelope."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+import pytest
+
+from tests.e2e.helpers import create_agent
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "status", "mentions"),
+    [
+        ("/api/v3/agents/create", {}, 422, "creator_wallet"),
+        ("/api/v3/agents/create", {"creator_wallet": "0x1", "name": "x", "profit_receiver_address": "0x1", "venue": "BINANCE"}, 422, "venue"),
+        ("/api/v3/agents/create", {"creator_wallet": "0x1", "name": "x", "profit_receiver_address": "0x1", "colour": "red"}, 422, "colour"),
+        ("/api/v3/agents/deploy", {"agent_id": str(uuid.uuid4()), "user_wallet": "0x1"}, 404, "does not exist"),
+        ("/api/v3/agents/deploy", {"agent_id": "not-a-uuid", "user_wallet": "0x1"}, 422, "agent_id"),
+        ("/api/v3/signals/generate", {"agent_id": str(uuid.uuid4()), "token_symbol": "ETH", "side": "LONG"}, 404, "does not exist"),
+        ("/api/v3/signals/generate", {"agent_id": str(uuid.uuid4()), "token_symbol": "ETH", "side": "UP"}, 422, "side"),
+        ("/api/v3/execute/trade", {"signal_id": str(uuid.uuid4())}, 404, "does not exist"),
+    ],
+)
+async def test_bad_requests_are_explained(http: httpx.AsyncClient, control_url: str, path: str, body: dict, status: int, mentions: str) -> None:
+    r = await http.post(f"{control_url}{path}", json=body)
+    assert r.status_code == status, r.text
+    payload = r.json()
+    assert payload["success"] is False
+    assert mentions in payload["error"]
+
+
+async def test_deploy_rejects_unknown_or_repeated_venues(http: httpx.AsyncClient, control_url: str) -> None:
+    agent = await create_agent(http, control_url)
+    for venues, mentions in ((["HYPERLIQUID", "KRAKEN"], "enabled_venues"), (["GMX", "GMX"], "twice"), ([], "at least one")):
+        r = await http.post(f"{control_url}/api/v3/agents/deploy", json={"agent_id": agent["id"], "user_wallet": "0x1", "enabled_venues": venues})
+        assert r.status_code == 422, r.text
+        assert mentions in r.json()["error"]
+
+
+async def test_fixed_venue_agent_cannot_be_deployed_elsewhere(http: httpx.AsyncClient, control_url: str) -> None:
+    agent = await create_agent(http, control_url, venue="GMX")
+    r = await http.post(f"{control_url}/api/v3/agents/deploy", json={"agent_id": agent["id"], "user_wallet": "0x1", "enabled_venues": ["OSTIUM"]})
+    assert r.status_code == 409 and "only on GMX" in r.json()["error"]
+
+
+async def test_query_filters_are_validated(http: httpx.AsyncClient, query_url: str) -> None:
+    r = await http.get(f"{query_url}/api/v3/stats/routing-history", params={"selected_venue": "BINANCE"})
+    assert r.status_code == 422 and "selected_venue" in r.json()["error"]
+    r = await http.get(f"{query_url}/api/v3/stats/routing-history", params={"limit": 0})
+    assert r.status_code == 422
+    r = await http.get(f"{query_url}/api/v3/signals/{uuid.uuid4()}/timeline")
+    assert r.status_code == 404 and r.json()["success"] is False
+
+
+async def test_empty_filter_summary_has_no_nan(http: httpx.AsyncClient, query_url: str) -> None:
+    r = await http.get(f"{query_url}/api/v3/stats/routing-history", params={"token_symbol": "NOSUCHCOIN"})
+    summary = r.json()["summary"]
+    assert summary["total"] == 0 and summary["hyperliquid_pct"] == "0.0" and r.json()["history"] == []
+
+
+async def test_every_service_reports_health_and_docs(http: httpx.AsyncClient, stack) -> None:  # type: ignore[no-untyped-def]
+    for service in stack.services:
+        health = await http.get(f"{stack.url(service)}/health")
+        assert health.status_code == 200 and health.json()["checks"]["kafka"] is True
+        asyncapi = (await http.get(f"{stack.url(service)}/asyncapi.json")).json()
+        assert asyncapi["channels"], f"{service} documents no channels"
+        metrics = await http.get(f"{stack.url(service)}/metrics")
+        assert metrics.status_code == 200

@@ -1,0 +1,114 @@
+"""Where the integration tests get real Kafka and Postgres from.
+
+In order: testcontainers when a Docker engine answers; else the project's local infrastructure
+(Kafka jars + embedded Postgres, on test ports under .vprime/test); else endpoints from the
+environment (VPRIME_TEST_KAFKA_BOOTSTRAP, VPRIME_TEST_DATABASE_ADMIN_URL). VPRIME_TEST_INFRA=
+docker|local|env forces one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from vprime_shared import db
+from vprime_shared.db import SERVICES
+
+REPO = Path(__file__).resolve().parents[1]
+TEST_HOME = REPO / ".vprime" / "test"
+DATABASE = "vprime"
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    bootstrap: str
+    admin_url: str  # a superuser on the server; provisioning creates the `vprime` database and roles
+    how: str
+
+    def database_url(self, service: str) -> str:
+        parts = urlsplit(self.admin_url)
+        role = f"vprime_{service}"
+        return f"postgresql://{role}:{role}@{parts.hostname}:{parts.port or 5432}/{DATABASE}"
+
+    @property
+    def admin_database_url(self) -> str:
+        parts = urlsplit(self.admin_url)
+        return parts._replace(path=f"/{DATABASE}").geturl()
+
+
+def docker_engine_answers() -> bool:
+    if shutil.which("docker") is None:
+        return False
+    try:
+        return subprocess.run(["docker", "info"], capture_output=True, timeout=5).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+@contextmanager
+def with_testcontainers() -> Iterator[Endpoints]:
+    try:  # testcontainers >= 4.15 moved the modules
+        from testcontainers.community.kafka import KafkaContainer  # type: ignore[import-not-found]
+        from testcontainers.community.postgres import PostgresContainer  # type: ignore[import-not-found]
+    except ImportError:
+        from testcontainers.kafka import KafkaContainer
+        from testcontainers.postgres import PostgresContainer
+
+    with KafkaContainer("confluentinc/cp-kafka:7.7.1").with_kraft() as kafka, PostgresContainer(
+        "postgres:17", username="postgres", password="postgres", dbname="postgres"
+    ) as pg:
+        host, port = pg.get_container_host_ip(), pg.get_exposed_port(5432)
+        yield Endpoints(kafka.get_bootstrap_server(), f"postgresql://postgres:postgres@{host}:{port}/postgres", "testcontainers")
+
+
+@contextmanager
+def with_local_infra() -> Iterator[Endpoints]:
+    from vprime_local.infra import LocalInfra
+
+    infra = LocalInfra(home=TEST_HOME, kafka_port=19092, kafka_controller_port=19093, pg_port=15432, kafka_heap="512m")
+    infra.down()  # anything a previous, interrupted run left behind
+    for state in ("kafka-data", "pg-data", "logs", "run"):
+        shutil.rmtree(TEST_HOME / state, ignore_errors=True)
+    infra.up()
+    try:
+        yield Endpoints(infra.bootstrap, infra.admin_url, "local (Kafka jars + embedded Postgres)")
+    finally:
+        if not os.environ.get("VPRIME_TEST_KEEP"):
+            infra.down()
+
+
+@contextmanager
+def with_env_endpoints() -> Iterator[Endpoints]:
+    bootstrap = os.environ.get("VPRIME_TEST_KAFKA_BOOTSTRAP")
+    admin = os.environ.get("VPRIME_TEST_DATABASE_ADMIN_URL")
+    if not bootstrap or not admin:
+        raise RuntimeError(
+            "no infrastructure for the integration tests: no Docker engine, the local infrastructure could not start, "
+            "and VPRIME_TEST_KAFKA_BOOTSTRAP / VPRIME_TEST_DATABASE_ADMIN_URL are not set"
+        )
+    yield Endpoints(bootstrap, admin, "environment")
+
+
+@contextmanager
+def endpoints() -> Iterator[Endpoints]:
+    forced = os.environ.get("VPRIME_TEST_INFRA")
+    if forced == "env" or (forced is None and not docker_engine_answers() and not _local_possible() and os.environ.get("VPRIME_TEST_KAFKA_BOOTSTRAP")):
+        chosen = with_env_endpoints
+    elif forced == "docker" or (forced is None and docker_engine_answers()):
+        chosen = with_testcontainers
+    else:
+        chosen = with_local_infra
+    with chosen() as found:
+        asyncio.run(db.provision(found.admin_url, DATABASE, SERVICES))
+        yield found
+
+
+def _local_possible() -> bool:
+    return shutil.which("java") is not None and shutil.which("mvn") is not None
