@@ -166,6 +166,7 @@ def make_broker(bootstrap: str, service: str, dead_letters: DeadLetters) -> Kafk
         enable_idempotence=True,
         acks="all",
         max_request_size=MAX_MESSAGE_BYTES,
+        logger=logging.getLogger(f"vprime.{service}.broker"),  # through the service's JSON log handler
         middlewares=[
             KafkaTelemetryMiddleware(),
             KafkaPrometheusMiddleware(registry=REGISTRY, app_name=f"vprime-{service}"),

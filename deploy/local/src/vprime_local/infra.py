@@ -43,9 +43,17 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
 def pid_alive(pid_file: Path) -> int | None:
     try:
         pid = int(pid_file.read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return None
+    try:  # reap it if it is our own exited child (a zombie still answers kill(pid, 0))
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return None
+    except ChildProcessError:
+        pass
+    try:
         os.kill(pid, 0)
         return pid
-    except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
+    except (ProcessLookupError, PermissionError):
         return None
 
 

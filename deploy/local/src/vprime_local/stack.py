@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -90,7 +91,17 @@ class ServiceStack:
             raise InfraError(f"not healthy after {timeout_s:.0f}s: {', '.join(sorted(pending))}; logs in {self.home / 'logs'}")
 
     def stop(self, service: str) -> None:
+        """SIGTERM (a graceful shutdown: consumers stop, offsets commit, the relay stops), SIGKILL after 20 s."""
         stop_pid(self.pid_file(service), service)
+
+    def kill(self, service: str) -> None:
+        """SIGKILL: the crash case."""
+        pid = pid_alive(self.pid_file(service))
+        if pid is not None:
+            os.kill(pid, signal.SIGKILL)
+            while pid_alive(self.pid_file(service)):
+                time.sleep(0.05)
+        self.pid_file(service).unlink(missing_ok=True)
 
     def down(self) -> None:
         for service in reversed(self.services):
