@@ -12,6 +12,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any, TypeVar
 
 import asyncpg
 import uvicorn
@@ -23,7 +24,7 @@ from prometheus_client import REGISTRY, CONTENT_TYPE_LATEST, Gauge, generate_lat
 
 from vprime_shared import db, logs
 from vprime_shared.contracts import Event
-from vprime_shared.kafka import DeadLetters, ensure_topics, make_broker
+from vprime_shared.kafka import DeadLetters, consumer_options, ensure_topics, make_broker
 from vprime_shared.outbox import OutboxRelay
 from vprime_shared.settings import ServiceSettings
 from vprime_shared.unit_of_work import UnitOfWork
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 OUTBOX_BACKLOG = Gauge("vprime_outbox_backlog", "Outbox rows not yet published", ["service"])
 
 Hook = Callable[["ServiceRuntime"], Awaitable[None]]
+E = TypeVar("E", bound=Event)
 
 
 class ServiceRuntime:
@@ -59,6 +61,16 @@ class ServiceRuntime:
         if self._uow is None:
             raise RuntimeError(f"{self.name} has not started")
         return self._uow
+
+    def subscriber(self, event: type[Event]) -> Any:
+        """A typed FastStream subscriber for `event`'s topic in this service's consumer group."""
+        return self.broker.subscriber(event.TOPIC, **consumer_options(self.name, event.TOPIC))
+
+    async def once(self, event: E, handler: Callable[..., Awaitable[object]], *args: Any) -> None:
+        """Run `handler(tx, event, *args)` in one transaction with the inbox: a redelivered event is skipped."""
+        async with self.uow.once(event) as tx:
+            if tx is not None:
+                await handler(tx, event, *args)
 
     def publishes(self, *events: type[Event]) -> None:
         """Declare what this service publishes (through its outbox), so AsyncAPI documents it."""

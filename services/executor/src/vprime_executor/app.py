@@ -1,7 +1,6 @@
 """Wiring: the executor's subscribers. No logic here."""
 
 from vprime_shared.contracts import Execution, MarketTick, Order, Position
-from vprime_shared.kafka import consumer_options
 from vprime_shared.runtime import ServiceRuntime
 
 from vprime_executor import handlers
@@ -11,32 +10,29 @@ from vprime_executor.settings import ExecutorSettings
 
 settings = ExecutorSettings()
 runtime = ServiceRuntime(settings, package="vprime_executor")
-broker = runtime.broker
 runtime.publishes(Execution, Position)
 reference_prices = PaperVenue.load_reference_prices(settings.reference_prices_path)
 
 
-def paper_venue(prices: PriceBook) -> PaperVenue:
+def paper_venue() -> PaperVenue:
     return PaperVenue(
-        prices,
+        PriceBook(runtime.pool),
         reference_prices,
         equity_usd=settings.paper_equity_usd,
         slippage_bps=settings.paper_slippage_bps,
     )
 
 
-@broker.subscriber(MarketTick.TOPIC, **consumer_options("executor", MarketTick.TOPIC))
+@runtime.subscriber(MarketTick)
 async def on_tick(event: MarketTick) -> None:
     # No inbox for ticks: the price upsert is idempotent by timestamp, and ticks are the busiest topic.
     async with runtime.uow.begin() as tx:
         await handlers.tick_received(tx, event)
 
 
-@broker.subscriber(Order.TOPIC, **consumer_options("executor", Order.TOPIC))
+@runtime.subscriber(Order)
 async def on_order(event: Order) -> None:
-    async with runtime.uow.once(event) as tx:
-        if tx is not None:
-            await handlers.order_received(tx, event, paper_venue(PriceBook(tx.conn)))
+    await runtime.once(event, handlers.order_received, paper_venue())
 
 
 app = runtime.http_app(title="Vprime executor")

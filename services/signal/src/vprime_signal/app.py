@@ -1,38 +1,30 @@
 """Wiring: the signal service's subscribers. No logic here."""
 
 from vprime_shared.contracts import AgentState, MarketTick, Post, Research
-from vprime_shared.kafka import consumer_options
 from vprime_shared.runtime import ServiceRuntime
 
 from vprime_signal import handlers
 from vprime_signal.settings import SignalSettings
 
 runtime = ServiceRuntime(SignalSettings(), package="vprime_signal")
-broker = runtime.broker
 
 
-@broker.subscriber(AgentState.TOPIC, **consumer_options("signal", AgentState.TOPIC))
+@runtime.subscriber(AgentState)
 async def on_agent(event: AgentState) -> None:
-    async with runtime.uow.once(event) as tx:
-        if tx is not None:
-            await handlers.agent_changed(tx, event)
+    await runtime.once(event, handlers.agent_changed)
 
 
-@broker.subscriber(Post.TOPIC, **consumer_options("signal", Post.TOPIC))
+@runtime.subscriber(Post)
 async def on_post(event: Post) -> None:
-    async with runtime.uow.once(event) as tx:
-        if tx is not None:
-            await handlers.post_received(tx, event)
+    await runtime.once(event, handlers.post_received)
 
 
-@broker.subscriber(Research.TOPIC, **consumer_options("signal", Research.TOPIC))
+@runtime.subscriber(Research)
 async def on_research(event: Research) -> None:
-    async with runtime.uow.once(event) as tx:
-        if tx is not None:
-            await handlers.research_received(tx, event)
+    await runtime.once(event, handlers.research_received)
 
 
-@broker.subscriber(MarketTick.TOPIC, **consumer_options("signal", MarketTick.TOPIC))
+@runtime.subscriber(MarketTick)
 async def on_tick(event: MarketTick) -> None:
     # Latest-price upsert is idempotent by timestamp; no inbox row per tick.
     async with runtime.uow.begin() as tx:
