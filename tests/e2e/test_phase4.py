@@ -7,6 +7,7 @@ import json
 import httpx
 import pytest
 
+from tests.conftest import eventually
 from tests.e2e.helpers import create_agent, deploy, settled_timeline, signal
 
 pytestmark = pytest.mark.integration
@@ -123,7 +124,26 @@ async def test_redrive_runs_a_signal_again(http: httpx.AsyncClient, control_url:
         t = (await http.get(f"{query_url}/api/v3/signals/{s['id']}/timeline")).json()
         return t if len(t["positions"]) == 2 else None
 
-    from tests.conftest import eventually
-
     timeline = await eventually(two_positions, what="the re-driven signal's second position")
     assert len({p["order_id"] for p in timeline["positions"]}) == 2
+
+
+async def test_paper_fill_uses_the_latest_tick(http: httpx.AsyncClient, control_url: str, query_url: str, producer, admin_db) -> None:  # type: ignore[no-untyped-def]
+    from vprime_shared.contracts import MarketTick
+    from vprime_shared.contracts.base import utcnow
+
+    for mid in (111.0, 123.45):  # the later tick wins
+        tick = MarketTick(venue="HYPERLIQUID", instrument="AVAX", bid=mid - 0.01, ask=mid + 0.01, mid=mid, ts=utcnow())
+        await producer.send_and_wait(MarketTick.TOPIC, tick.model_dump_json().encode(), key=b"AVAX")
+
+    async def executor_has_price() -> bool:
+        return await admin_db.fetchval("SELECT mid FROM executor.prices WHERE venue = 'HYPERLIQUID' AND instrument = 'AVAX'") == 123.45
+
+    await eventually(executor_has_price, what="the executor to take the tick")
+    agent = await create_agent(http, control_url)
+    await deploy(http, control_url, agent["id"], enabled_venues=["HYPERLIQUID"])
+    s = await signal(http, control_url, agent["id"], "AVAX", side="SHORT")
+    [position] = (await settled_timeline(http, query_url, s["id"]))["positions"]
+    assert position["side"] == "SHORT"
+    assert position["entry_price"] == pytest.approx(123.45 * (1 - 2 / 10_000))  # mid less the paper slippage
+    assert position["notional_usd"] == pytest.approx(10_000 * 0.25)  # 25 % of paper equity at 1x

