@@ -13,7 +13,7 @@ from tests.e2e.helpers import create_agent, deploy, settled_timeline, signal
 pytestmark = pytest.mark.integration
 
 
-def instrument_on_neither(catalog_path: str = "services/router/src/vprime_router/data/venue-markets.json") -> str:
+def instrument_on_neither(catalog_path: str = "shared/src/vprime_shared/reference/venue-markets.json") -> str:
     venues = json.load(open(catalog_path))["venues"]
     listed = lambda v: {m["instrument"] for m in venues[v]["markets"]}  # noqa: E731
     candidates = sorted(listed("SPOT") - listed("HYPERLIQUID") - listed("OSTIUM"))

@@ -1,8 +1,7 @@
 from pathlib import Path
 
+from vprime_shared.reference import VENUE_MARKETS as SHIPPED_CATALOG
 from vprime_shared.settings import ServiceSettings
-
-SHIPPED_CATALOG = Path(__file__).parent / "data" / "venue-markets.json"
 
 
 class RouterSettings(ServiceSettings):
