@@ -31,6 +31,7 @@ def agent_view(agent: AgentState, enabled_venues: list[str] | None = None) -> di
         "research_institute_ids": agent.research_institute_ids,
         "weights": agent.weights,
         "profit_receiver_address": agent.profit_receiver_address,
+        "signal_threshold": agent.signal_threshold,
         "enabled_venues": enabled_venues or [],
         "apr_30d": None,
         "apr_90d": None,

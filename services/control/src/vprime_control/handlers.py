@@ -42,6 +42,7 @@ async def create_agent(uow: UnitOfWork, cmd: CreateAgent) -> AgentState:
         research_institute_ids=cmd.research_institute_ids,
         weights=cmd.weights,
         profit_receiver_address=cmd.profit_receiver_address,
+        signal_threshold=cmd.signal_threshold,
         created_at=utcnow(),
     )
     async with uow.begin() as tx:

@@ -21,6 +21,7 @@ class CreateAgent(Body):
     weights: dict[str, float] = Field(default_factory=lambda: {"x": 0.5, "research": 0.5})
     profit_receiver_address: str = Field(min_length=1)
     venue: RequestedVenue = Field(default="MULTI", description="MULTI routes per trade; a venue name fixes the agent to it")
+    signal_threshold: float = Field(default=0.6, ge=0, le=1, description="confidence Agent What needs before it signals")
 
 
 class DeployAgent(Body):

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
 
-from vprime_query.adapters.read_models import ReadModels
+from vprime_query.adapters.read_models import BadCursor, ReadModels
 
 router = APIRouter(prefix="/api/v3")
 
@@ -42,6 +43,29 @@ async def routing_history(
         offset=offset,
     )
     return {"success": True, **result}
+
+
+@router.get("/signals", summary="Signals, newest first, with their evidence (sources and score breakdown)")
+async def signals(
+    request: Request,
+    agent_id: uuid.UUID | None = None,
+    token_symbol: Annotated[str | None, Query(min_length=1, max_length=32)] = None,
+    side: Literal["LONG", "SHORT"] | None = None,
+    since: Annotated[datetime | None, Query(description="created at or after (ISO 8601)")] = None,
+    until: Annotated[datetime | None, Query(description="created before (ISO 8601)")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+) -> dict[str, Any]:
+    if since and until and since >= until:
+        raise HTTPException(422, "since must be before until")
+    try:
+        page = await _read(request).signals(
+            agent_id=agent_id, token_symbol=token_symbol.upper() if token_symbol else None, side=side,
+            since=since, until=until, limit=limit, cursor=cursor,
+        )
+    except BadCursor as exc:
+        raise HTTPException(422, str(exc)) from exc
+    return {"success": True, **page}
 
 
 @router.get("/signals/{signal_id}/timeline", summary="A signal's whole path: intents, routing, orders, positions")

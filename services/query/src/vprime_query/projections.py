@@ -40,10 +40,12 @@ async def deployment(conn: asyncpg.Connection, e: DeploymentState) -> None:
 async def signal(conn: asyncpg.Connection, e: Signal) -> None:
     await conn.execute(
         """INSERT INTO signals (signal_id, agent_id, instrument, side, confidence, requested_venue, origin, size_model,
-               risk_model, drive, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)
+               risk_model, drive, created_at, source_tweets, source_research, score)
+           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)
            ON CONFLICT (signal_id) DO UPDATE SET drive = GREATEST(signals.drive, EXCLUDED.drive)""",
         e.signal_id, e.agent_id, e.instrument, e.side.value, e.confidence, e.requested_venue.value, e.origin.value,
-        e.size_model.model_dump(), e.risk_model.model_dump(), e.drive, e.occurred_at,
+        e.size_model.model_dump(), e.risk_model.model_dump(), e.drive, e.occurred_at, e.source_tweets,
+        e.source_research, e.score.model_dump() if e.score else None,
     )
 
 

@@ -31,6 +31,7 @@ class AgentState(Event):
     research_institute_ids: list[str] = Field(default_factory=list)
     weights: dict[str, float] = Field(default_factory=dict)
     profit_receiver_address: str
+    signal_threshold: float = Field(default=0.6, ge=0, le=1, description="confidence a scored signal must reach")
     created_at: datetime
 
     def partition_key(self) -> str:

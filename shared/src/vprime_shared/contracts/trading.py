@@ -18,6 +18,23 @@ class SignalOrigin(StrEnum):
     SCORED = "SCORED"
 
 
+class ScoreBreakdown(Contract):
+    """Why Agent What emitted a scored signal: the evidence in its window and how it added up."""
+
+    model: str
+    window_minutes: float
+    half_life_minutes: float
+    bullish: float = Field(ge=0, description="decayed, weighted evidence for LONG")
+    bearish: float = Field(ge=0, description="decayed, weighted evidence for SHORT")
+    agreement: float = Field(ge=0, le=1, description="|bullish - bearish| / (bullish + bearish)")
+    evidence_factor: float = Field(ge=0, le=1, description="1 - exp(-(bullish + bearish)): more evidence, more confidence")
+    momentum_factor: float = Field(ge=0, description="market momentum's scaling (never flips the side)")
+    confidence: float = Field(ge=0, le=1)
+    threshold: float = Field(ge=0, le=1)
+    posts: int = Field(ge=0)
+    research: int = Field(ge=0)
+
+
 class Signal(Event):
     """A venue-agnostic trading signal from Agent What (or a user, by hand)."""
 
@@ -35,6 +52,7 @@ class Signal(Event):
     source_tweets: list[str] = Field(default_factory=list)
     source_research: list[str] = Field(default_factory=list)
     drive: int = Field(default=0, ge=0, description="0 for the first run; each re-drive increments it")
+    score: ScoreBreakdown | None = Field(default=None, description="for scored signals: the evidence breakdown")
 
     def partition_key(self) -> str:
         return str(self.agent_id)

@@ -17,12 +17,12 @@ class ControlRepository:
     async def save_agent(self, agent: AgentState) -> None:
         await self.conn.execute(
             """INSERT INTO agents (agent_id, creator_wallet, name, venue, status, x_account_ids,
-                   research_institute_ids, weights, profit_receiver_address, created_at)
-               VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)
+                   research_institute_ids, weights, profit_receiver_address, created_at, signal_threshold)
+               VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)
                ON CONFLICT (agent_id) DO UPDATE SET status = EXCLUDED.status, name = EXCLUDED.name""",
             agent.agent_id, agent.creator_wallet, agent.name, agent.venue.value, agent.status.value,
             agent.x_account_ids, agent.research_institute_ids, agent.weights, agent.profit_receiver_address,
-            agent.created_at,
+            agent.created_at, agent.signal_threshold,
         )
 
     async def agent(self, agent_id: uuid.UUID, *, for_update: bool = False) -> AgentState | None:
@@ -88,5 +88,6 @@ def _agent(row: asyncpg.Record | dict[str, Any]) -> AgentState:
         research_institute_ids=list(row["research_institute_ids"]),
         weights=row["weights"],
         profit_receiver_address=row["profit_receiver_address"],
+        signal_threshold=row["signal_threshold"],
         created_at=row["created_at"],
     )

@@ -2,12 +2,36 @@
 
 from __future__ import annotations
 
+import base64
 import uuid
+from datetime import datetime
 from typing import Any
 
 import asyncpg
 
 from vprime_shared.contracts import Venue
+
+
+SIGNAL_COLUMNS = """s.signal_id AS id, s.agent_id, s.instrument AS token_symbol, s.side, s.confidence, s.requested_venue,
+    s.origin, s.size_model, s.risk_model, s.drive, st.status, s.created_at, s.source_tweets, s.source_research, s.score,
+    (SELECT selected_venue FROM routing_decisions d WHERE d.signal_id = s.signal_id AND selected_venue IS NOT NULL
+     ORDER BY decided_at LIMIT 1) AS final_venue"""
+
+
+class BadCursor(ValueError):
+    pass
+
+
+def encode_cursor(created_at: datetime, signal_id: str | uuid.UUID) -> str:
+    return base64.urlsafe_b64encode(f"{created_at.isoformat()}|{signal_id}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        stamp, signal_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
+        return datetime.fromisoformat(stamp), uuid.UUID(signal_id)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadCursor(f"cursor {cursor!r} is not one this API gave out") from exc
 
 
 def _pct(part: int, total: int) -> str:
@@ -104,14 +128,28 @@ class ReadModels:
             summary[f"{key}_pct"] = _pct(by_venue.get(name, 0), total)
         return {"history": [_row(r) for r in rows], "summary": summary, "limit": limit, "offset": offset}
 
+    async def signals(self, *, agent_id: uuid.UUID | None, token_symbol: str | None, side: str | None,
+                      since: datetime | None, until: datetime | None, limit: int, cursor: str | None) -> dict[str, Any]:
+        """Signals newest first with their evidence; keyset pagination on (created_at, signal_id)."""
+        after = decode_cursor(cursor) if cursor else None
+        rows = await self.pool.fetch(
+            f"""SELECT {SIGNAL_COLUMNS}
+                FROM signals s JOIN signal_status st USING (signal_id)
+                WHERE ($1::uuid IS NULL OR s.agent_id = $1) AND ($2::text IS NULL OR s.instrument = $2)
+                  AND ($3::text IS NULL OR s.side = $3) AND ($4::timestamptz IS NULL OR s.created_at >= $4)
+                  AND ($5::timestamptz IS NULL OR s.created_at < $5)
+                  AND ($6::timestamptz IS NULL OR (s.created_at, s.signal_id) < ($6, $7::uuid))
+                ORDER BY s.created_at DESC, s.signal_id DESC LIMIT $8""",
+            agent_id, token_symbol, side, since, until, after[0] if after else None, after[1] if after else None, limit + 1,
+        )
+        page = rows[:limit]
+        next_cursor = encode_cursor(page[-1]["created_at"], page[-1]["id"]) if len(rows) > limit else None
+        return {"signals": [_row(r) for r in page], "count": len(page), "next_cursor": next_cursor}
+
     async def timeline(self, signal_id: uuid.UUID) -> dict[str, Any] | None:
         async with self.pool.acquire() as conn:
             signal = await conn.fetchrow(
-                """SELECT s.signal_id AS id, s.agent_id, s.instrument AS token_symbol, s.side, s.confidence, s.requested_venue,
-                          s.origin, s.size_model, s.risk_model, s.drive, st.status, s.created_at,
-                          (SELECT selected_venue FROM routing_decisions d WHERE d.signal_id = s.signal_id AND selected_venue IS NOT NULL
-                           ORDER BY decided_at LIMIT 1) AS final_venue
-                   FROM signals s JOIN signal_status st USING (signal_id) WHERE s.signal_id = $1""",
+                f"SELECT {SIGNAL_COLUMNS} FROM signals s JOIN signal_status st USING (signal_id) WHERE s.signal_id = $1",
                 signal_id,
             )
             if signal is None:

@@ -1,0 +1,1 @@
+"""The `vprime` command line."""
