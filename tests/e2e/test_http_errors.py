@@ -70,3 +70,36 @@ async def test_every_service_reports_health_and_docs(http: httpx.AsyncClient, st
         assert asyncapi["channels"], f"{service} documents no channels"
         metrics = await http.get(f"{stack.url(service)}/metrics")
         assert metrics.status_code == 200
+
+
+async def test_signals_list_filters_and_pages(http: httpx.AsyncClient, control_url: str, query_url: str) -> None:
+    from tests.conftest import eventually
+    from tests.e2e.helpers import signal
+
+    agent = await create_agent(http, control_url, name="paging")
+    made = [await signal(http, control_url, agent["id"], symbol, side) for symbol, side in
+            (("ETH", "LONG"), ("BTC", "SHORT"), ("ETH", "SHORT"), ("SOL", "LONG"))]
+
+    async def all_four() -> list | None:
+        r = await http.get(f"{query_url}/api/v3/signals", params={"agent_id": agent["id"], "limit": 500})
+        return r.json()["signals"] if len(r.json()["signals"]) == 4 else None
+
+    everything = await eventually(all_four, what="four signals in the read model")
+    assert [s["id"] for s in everything] == [s["id"] for s in reversed(made)]  # newest first
+    pages, cursor = [], None
+    while True:
+        params = {"agent_id": agent["id"], "limit": 3, **({"cursor": cursor} if cursor else {})}
+        body = (await http.get(f"{query_url}/api/v3/signals", params=params)).json()
+        pages.append([s["id"] for s in body["signals"]])
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    assert [len(p) for p in pages] == [3, 1] and sum(pages, []) == [s["id"] for s in everything]
+    eth = (await http.get(f"{query_url}/api/v3/signals", params={"agent_id": agent["id"], "token_symbol": "eth", "side": "SHORT"})).json()
+    assert [s["id"] for s in eth["signals"]] == [made[2]["id"]]
+    assert all(s["origin"] == "MANUAL" and s["score"] is None for s in everything)
+
+    for params, mentions in (({"cursor": "garbage"}, "cursor"), ({"side": "UP"}, "side"),
+                             ({"since": "2026-01-02T00:00:00Z", "until": "2026-01-01T00:00:00Z"}, "since")):
+        r = await http.get(f"{query_url}/api/v3/signals", params=params)
+        assert r.status_code == 422 and mentions in r.json()["error"], r.text
