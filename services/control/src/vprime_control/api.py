@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 
-from vprime_shared.contracts import AgentState, AgentStatus, DeploymentState, Signal
+from vprime_shared.contracts import AgentState, AgentStatus, DeploymentPolicy, DeploymentState, DeploymentStatus, Signal
 from vprime_shared.unit_of_work import UnitOfWork
 
 from vprime_control import handlers
@@ -48,6 +49,8 @@ def deployment_view(d: DeploymentState) -> dict[str, Any]:
         "status": d.status.value,
         "enabled_venues": [v.value for v in d.enabled_venues],
         "venue_accounts": {k.value: v for k, v in d.venue_accounts.items()},
+        "policy": d.policy.model_dump(mode="json", exclude_defaults=True),
+        "resumed_at": d.resumed_at.isoformat() if d.resumed_at else None,
         "created_at": d.created_at.isoformat(),
     }
 
@@ -106,6 +109,45 @@ async def list_agents(
 async def deploy_agent(body: DeployAgent, request: Request) -> dict[str, Any]:
     try:
         deployment = await handlers.deploy_agent(_uow(request), body)
+    except handlers.NotFound as exc:
+        raise HTTPException(404, str(exc)) from exc
+    except handlers.Conflict as exc:
+        raise HTTPException(409, str(exc)) from exc
+    return {"success": True, "deployment": deployment_view(deployment)}
+
+
+@router.get("/deployments/{deployment_id}", summary="A deployment with its policy")
+async def get_deployment(deployment_id: uuid.UUID, request: Request) -> dict[str, Any]:
+    async with _uow(request).begin() as tx:
+        deployment = await ControlRepository(tx.conn).deployment(deployment_id)
+    if deployment is None:
+        raise HTTPException(404, f"deployment {deployment_id} does not exist")
+    return {"success": True, "deployment": deployment_view(deployment)}
+
+
+@router.put("/deployments/{deployment_id}/policy", summary="Replace a deployment's risk policy")
+async def put_policy(deployment_id: uuid.UUID, policy: DeploymentPolicy, request: Request) -> dict[str, Any]:
+    return await _change(request, deployment_id, policy=policy)
+
+
+@router.post("/deployments/{deployment_id}/pause", summary="Pause: signals are rejected with the reason until resumed")
+async def pause(deployment_id: uuid.UUID, request: Request) -> dict[str, Any]:
+    return await _change(request, deployment_id, status=DeploymentStatus.PAUSED)
+
+
+@router.post("/deployments/{deployment_id}/resume", summary="Resume; also clears a daily-loss or drawdown halt")
+async def resume(deployment_id: uuid.UUID, request: Request) -> dict[str, Any]:
+    return await _change(request, deployment_id, status=DeploymentStatus.ACTIVE)
+
+
+@router.post("/deployments/{deployment_id}/stop", summary="Stop for good")
+async def stop(deployment_id: uuid.UUID, request: Request) -> dict[str, Any]:
+    return await _change(request, deployment_id, status=DeploymentStatus.STOPPED)
+
+
+async def _change(request: Request, deployment_id: uuid.UUID, **change: Any) -> dict[str, Any]:
+    try:
+        deployment = await handlers.change_deployment(_uow(request), deployment_id, **change)
     except handlers.NotFound as exc:
         raise HTTPException(404, str(exc)) from exc
     except handlers.Conflict as exc:

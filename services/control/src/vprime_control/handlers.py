@@ -9,6 +9,7 @@ from vprime_shared.contracts import (
     GLOBAL_VENUE_PRIORITY,
     AgentState,
     AgentStatus,
+    DeploymentPolicy,
     DeploymentState,
     DeploymentStatus,
     Signal,
@@ -80,6 +81,7 @@ async def deploy_agent(uow: UnitOfWork, cmd: DeployAgent) -> DeploymentState:
             status=DeploymentStatus.ACTIVE,
             enabled_venues=choose_enabled_venues(agent, cmd),
             venue_accounts={v: a for v, a in cmd.credentialed_venues().items() if a},
+            policy=cmd.policy,
             created_at=utcnow(),
         )
         await repo.save_deployment(deployment)
@@ -89,6 +91,29 @@ async def deploy_agent(uow: UnitOfWork, cmd: DeployAgent) -> DeploymentState:
             await repo.save_agent(agent)
             await tx.publish(agent)
     return deployment
+
+
+async def change_deployment(uow: UnitOfWork, deployment_id: uuid.UUID, *, policy: DeploymentPolicy | None = None,
+                            status: DeploymentStatus | None = None) -> DeploymentState:
+    """Set a deployment's policy or status. Resuming also clears a loss-limit halt (losses before it stop counting)."""
+    async with uow.begin() as tx:
+        repo = ControlRepository(tx.conn)
+        current = await repo.deployment(deployment_id, for_update=True)
+        if current is None:
+            raise NotFound(f"deployment {deployment_id} does not exist")
+        if current.status is DeploymentStatus.STOPPED and status is not None and status is not DeploymentStatus.STOPPED:
+            raise Conflict(f"deployment {deployment_id} is stopped for good; deploy the agent again instead")
+        update: dict[str, object] = {"event_id": new_id(), "occurred_at": utcnow()}
+        if policy is not None:
+            update["policy"] = policy
+        if status is not None:
+            update["status"] = status
+            if status is DeploymentStatus.ACTIVE:
+                update["resumed_at"] = update["occurred_at"]
+        changed = current.model_copy(update=update)
+        await repo.save_deployment(changed)
+        await tx.publish(changed)
+    return changed
 
 
 async def generate_signal(uow: UnitOfWork, cmd: GenerateSignal) -> Signal:

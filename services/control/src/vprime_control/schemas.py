@@ -6,7 +6,7 @@ import uuid
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from vprime_shared.contracts import RequestedVenue, RiskModel, Side, SizeModel, Venue
+from vprime_shared.contracts import DeploymentPolicy, RequestedVenue, RiskModel, Side, SizeModel, Venue
 
 
 class Body(BaseModel):
@@ -30,6 +30,7 @@ class DeployAgent(Body):
     enabled_venues: list[Venue] | None = Field(
         default=None, description="ordered venue priority; defaults to the venues given credentials, else the global priority"
     )
+    policy: DeploymentPolicy = Field(default_factory=DeploymentPolicy, description="risk policy; empty approves every signal")
     hyperliquid_agent_address: str | None = None
     hyperliquid_agent_key_encrypted: str | None = None
     hyperliquid_agent_key_iv: str | None = None

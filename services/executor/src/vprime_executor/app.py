@@ -25,9 +25,10 @@ def paper_venue() -> PaperVenue:
 
 @runtime.subscriber(MarketTick)
 async def on_tick(event: MarketTick) -> None:
-    # No inbox for ticks: the price upsert is idempotent by timestamp, and ticks are the busiest topic.
+    # No inbox for ticks (the busiest topic): the price upsert is idempotent by timestamp, and a
+    # redelivered tick finds the positions it closed already closed.
     async with runtime.uow.begin() as tx:
-        await handlers.tick_received(tx, event)
+        await handlers.tick_received(tx, event, paper_venue())
 
 
 @runtime.subscriber(Order)

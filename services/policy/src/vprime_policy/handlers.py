@@ -2,20 +2,44 @@
 
 from __future__ import annotations
 
-from vprime_shared.contracts import DeploymentState, Signal
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from vprime_shared.contracts import DeploymentState, Position, Signal
+from vprime_shared.reference import canonical_instruments
 from vprime_shared.unit_of_work import Tx
 
 from vprime_policy.adapters.repository import PolicyRepository
-from vprime_policy.domain.policy import intents_for
+from vprime_policy.domain.policy import decide, no_deployment
+from vprime_policy.settings import PolicySettings
+
+Clock = Callable[[], datetime]
+ASSET_CLASSES = canonical_instruments()
 
 
 async def deployment_changed(tx: Tx, deployment: DeploymentState) -> None:
     await PolicyRepository(tx.conn).save_deployment(deployment)
 
 
-async def signal_received(tx: Tx, signal: Signal) -> None:
-    """One intent per active deployment of the signal's agent (or one rejection saying why none)."""
+async def position_changed(tx: Tx, position: Position) -> None:
+    """Risk state (open positions, exposure, entries, realised PnL) follows the executor's positions."""
+    await PolicyRepository(tx.conn).save_position(position)
+
+
+async def signal_received(tx: Tx, signal: Signal, settings: PolicySettings, clock: Clock) -> None:
+    """One intent per deployment of the signal's agent, approved or rejected with the rules that fired."""
     repo = PolicyRepository(tx.conn)
-    for intent in intents_for(signal, await repo.deployments_of(signal.agent_id)):
+    deployments = await repo.deployments_of(signal.agent_id)
+    if not deployments:
+        intents = [no_deployment(signal)]
+    else:
+        now = clock()
+        ttl = timedelta(seconds=settings.pending_entry_ttl_s)
+        asset_class = ASSET_CLASSES.get(signal.instrument.upper())
+        intents = [
+            decide(signal, d, await repo.risk_state(d, now, ttl, settings.default_equity_usd), now, asset_class)
+            for d in deployments
+        ]
+    for intent in intents:
         if await repo.record(intent):  # a deterministic id: a re-run of the same drive adds nothing
             await tx.publish(intent)

@@ -7,6 +7,7 @@ an event goes and how it is partitioned.
 from vprime_shared.contracts.base import Event, dead_letter_topic
 from vprime_shared.contracts.common import MULTI, RequestedVenue, Side, SizeModel, RiskModel, Venue, GLOBAL_VENUE_PRIORITY
 from vprime_shared.contracts.context import MarketTick, Post, Research
+from vprime_shared.contracts.policy import DeploymentPolicy, TradingWindow, VenueBias
 from vprime_shared.contracts.registry import (
     AgentState,
     AgentStatus,
@@ -52,6 +53,7 @@ __all__ = [
     "MULTI",
     "AgentState",
     "AgentStatus",
+    "DeploymentPolicy",
     "DeploymentState",
     "DeploymentStatus",
     "Event",
@@ -74,7 +76,9 @@ __all__ = [
     "Signal",
     "SignalOrigin",
     "SizeModel",
+    "TradingWindow",
     "Venue",
+    "VenueBias",
     "VenueCheck",
     "dead_letter_topic",
 ]

@@ -11,6 +11,7 @@ from pydantic import Field
 
 from vprime_shared.contracts.base import Event
 from vprime_shared.contracts.common import RequestedVenue, Venue
+from vprime_shared.contracts.policy import DeploymentPolicy
 
 
 class AgentStatus(StrEnum):
@@ -55,6 +56,8 @@ class DeploymentState(Event):
     status: DeploymentStatus
     enabled_venues: list[Venue] = Field(min_length=1, description="ordered: the deployment's venue priority")
     venue_accounts: dict[Venue, str] = Field(default_factory=dict, description="public agent address per venue")
+    policy: DeploymentPolicy = Field(default_factory=DeploymentPolicy)
+    resumed_at: datetime | None = Field(default=None, description="last resume: losses before it no longer halt entries")
     created_at: datetime
 
     def partition_key(self) -> str:

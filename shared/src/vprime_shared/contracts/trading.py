@@ -89,6 +89,8 @@ class Intent(Event):
     risk_model: RiskModel
     requested_venue: RequestedVenue
     venue_preference: list[Venue] = Field(default_factory=list)
+    excluded_venues: list[Venue] = Field(default_factory=list)
+    adjustments: list[RuleOutcome] = Field(default_factory=list, description="changes made to an approved intent")
 
     def partition_key(self) -> str:
         return str(self.deployment_id or self.agent_id)
@@ -185,6 +187,7 @@ class Position(Event):
 
     position_id: uuid.UUID
     order_id: uuid.UUID
+    intent_id: uuid.UUID
     signal_id: uuid.UUID
     agent_id: uuid.UUID
     deployment_id: uuid.UUID
@@ -197,6 +200,8 @@ class Position(Event):
     exit_price: float | None = None
     qty: float
     notional_usd: float
+    size_pct: float = Field(ge=0, description="margin as % of the account's equity at entry")
+    equity_usd: float = Field(gt=0, description="the account's equity the size was taken from")
     leverage: float
     fees_usd: float = 0.0
     realized_pnl_usd: float | None = None

@@ -7,7 +7,7 @@ from typing import Any
 
 import asyncpg
 
-from vprime_shared.contracts import AgentState, DeploymentState, Signal
+from vprime_shared.contracts import AgentState, DeploymentPolicy, DeploymentState, Signal
 
 
 class ControlRepository:
@@ -51,12 +51,26 @@ class ControlRepository:
 
     async def save_deployment(self, deployment: DeploymentState) -> None:
         await self.conn.execute(
-            """INSERT INTO deployments (deployment_id, agent_id, user_wallet, status, enabled_venues, venue_accounts, created_at)
-               VALUES ($1,$2,$3,$4,$5,$6,$7)
-               ON CONFLICT (deployment_id) DO UPDATE SET status = EXCLUDED.status, enabled_venues = EXCLUDED.enabled_venues""",
+            """INSERT INTO deployments (deployment_id, agent_id, user_wallet, status, enabled_venues, venue_accounts, created_at,
+                   policy, resumed_at)
+               VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)
+               ON CONFLICT (deployment_id) DO UPDATE SET status = EXCLUDED.status, enabled_venues = EXCLUDED.enabled_venues,
+                 policy = EXCLUDED.policy, resumed_at = EXCLUDED.resumed_at""",
             deployment.deployment_id, deployment.agent_id, deployment.user_wallet, deployment.status.value,
             [v.value for v in deployment.enabled_venues], {k.value: v for k, v in deployment.venue_accounts.items()},
-            deployment.created_at,
+            deployment.created_at, deployment.policy.model_dump(mode="json", exclude_defaults=True), deployment.resumed_at,
+        )
+
+    async def deployment(self, deployment_id: uuid.UUID, *, for_update: bool = False) -> DeploymentState | None:
+        row = await self.conn.fetchrow(
+            "SELECT * FROM deployments WHERE deployment_id = $1" + (" FOR UPDATE" if for_update else ""), deployment_id
+        )
+        if row is None:
+            return None
+        return DeploymentState(
+            deployment_id=row["deployment_id"], agent_id=row["agent_id"], user_wallet=row["user_wallet"], status=row["status"],
+            enabled_venues=list(row["enabled_venues"]), venue_accounts=row["venue_accounts"],
+            policy=DeploymentPolicy.model_validate(row["policy"]), resumed_at=row["resumed_at"], created_at=row["created_at"],
         )
 
     async def save_signal(self, signal: Signal) -> bool:

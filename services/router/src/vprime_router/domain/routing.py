@@ -23,8 +23,9 @@ def candidate_venues(intent: Intent) -> list[Venue]:
     """A fixed-venue agent routes only to its venue; otherwise the deployment's order, else the global one."""
     fixed = intent.requested_venue.fixed_venue
     if fixed is not None:
-        return [fixed]
-    return list(intent.venue_preference) or list(GLOBAL_VENUE_PRIORITY)
+        return [fixed] if fixed not in intent.excluded_venues else []
+    ordered = list(intent.venue_preference) or list(GLOBAL_VENUE_PRIORITY)
+    return [v for v in ordered if v not in intent.excluded_venues]
 
 
 def first_available(intent: Intent, catalog: Catalog) -> Choice:

@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 
 from vprime_shared import ids
-from vprime_shared.contracts import Order
+from vprime_shared.contracts import Order, Position, Side
 
 from vprime_executor.adapters.prices import PriceBook
 from vprime_executor.domain.fills import Fill, paper_fill
@@ -34,6 +34,13 @@ class PaperVenue:
         if mid is None:
             raise NoPrice(f"no tick and no reference price for {order.instrument}")
         return mid
+
+    def exit_fill(self, position: Position, mid: float) -> tuple[float, float]:
+        """Close at mid, worse by the slippage; returns the exit price and its taker fee."""
+        direction = -1 if position.side is Side.LONG else 1
+        price = mid * (1 + direction * self.slippage_bps / 10_000)
+        fee_bps = position.fees_usd / position.notional_usd * 10_000 if position.notional_usd else 0.0
+        return price, abs(position.qty * price) * fee_bps / 10_000
 
     async def place_order(self, order: Order) -> tuple[Fill, str]:
         """Fill the order; returns the fill and the venue order id (derived from the client order id)."""
