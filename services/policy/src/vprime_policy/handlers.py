@@ -29,7 +29,8 @@ async def position_changed(tx: Tx, position: Position) -> None:
 async def signal_received(tx: Tx, signal: Signal, settings: PolicySettings, clock: Clock) -> None:
     """One intent per deployment of the signal's agent, approved or rejected with the rules that fired."""
     repo = PolicyRepository(tx.conn)
-    deployments = await repo.deployments_of(signal.agent_id)
+    # A stopped deployment is over: it takes no part. A paused one still answers, with the reason.
+    deployments = [d for d in await repo.deployments_of(signal.agent_id) if d.status != "STOPPED"]
     if not deployments:
         intents = [no_deployment(signal)]
     else:

@@ -159,7 +159,7 @@ def no_deployment(signal: Signal) -> Intent:
         deployment_id=None,
         drive=signal.drive,
         status=IntentStatus.REJECTED,
-        reasons=[RuleOutcome(rule="no_active_deployment", detail=f"agent {signal.agent_id} has no deployment")],
+        reasons=[RuleOutcome(rule="no_active_deployment", detail=f"agent {signal.agent_id} has no deployment that is not stopped")],
         instrument=signal.instrument,
         side=signal.side,
         size_pct=0,
