@@ -1,6 +1,7 @@
 """Wiring: the executor's subscribers. No logic here."""
 
 from vprime_shared.contracts import Execution, MarketTick, Order, Position
+from vprime_shared.reference import reference_prices as reference_prices_from
 from vprime_shared.runtime import ServiceRuntime
 
 from vprime_executor import handlers
@@ -11,7 +12,7 @@ from vprime_executor.settings import ExecutorSettings
 settings = ExecutorSettings()
 runtime = ServiceRuntime(settings, package="vprime_executor")
 runtime.publishes(Execution, Position)
-reference_prices = PaperVenue.load_reference_prices(settings.reference_prices_path)
+reference_prices = reference_prices_from(settings.reference_prices_path)
 
 
 def paper_venue() -> PaperVenue:

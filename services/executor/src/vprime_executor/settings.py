@@ -1,8 +1,7 @@
 from pathlib import Path
 
+from vprime_shared.reference import REFERENCE_PRICES as SHIPPED_REFERENCE_PRICES
 from vprime_shared.settings import ServiceSettings
-
-SHIPPED_REFERENCE_PRICES = Path(__file__).parent / "data" / "reference-prices.json"
 
 
 class ExecutorSettings(ServiceSettings):

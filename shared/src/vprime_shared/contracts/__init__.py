@@ -8,6 +8,14 @@ from vprime_shared.contracts.base import Event, dead_letter_topic
 from vprime_shared.contracts.common import MULTI, RequestedVenue, Side, SizeModel, RiskModel, Venue, GLOBAL_VENUE_PRIORITY
 from vprime_shared.contracts.context import MarketTick, Post, Research
 from vprime_shared.contracts.policy import DeploymentPolicy, TradingWindow, VenueBias
+from vprime_shared.contracts.routing import (
+    CatalogMarket,
+    CatalogStatus,
+    MarketCatalog,
+    RoutingConfig,
+    RoutingConfigBody,
+    RoutingStrategy,
+)
 from vprime_shared.contracts.registry import (
     AgentState,
     AgentStatus,
@@ -28,6 +36,7 @@ from vprime_shared.contracts.trading import (
     Signal,
     SignalOrigin,
     VenueCheck,
+    VenueCost,
 )
 
 EVENT_TYPES: dict[str, type[Event]] = {
@@ -36,7 +45,9 @@ EVENT_TYPES: dict[str, type[Event]] = {
         Post,
         Research,
         MarketTick,
+        MarketCatalog,
         AgentState,
+        RoutingConfig,
         DeploymentState,
         Signal,
         Intent,
@@ -53,6 +64,13 @@ __all__ = [
     "MULTI",
     "AgentState",
     "AgentStatus",
+    "CatalogMarket",
+    "CatalogStatus",
+    "MarketCatalog",
+    "RoutingConfig",
+    "RoutingConfigBody",
+    "RoutingStrategy",
+    "VenueCost",
     "DeploymentPolicy",
     "DeploymentState",
     "DeploymentStatus",

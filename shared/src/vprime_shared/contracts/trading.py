@@ -90,6 +90,7 @@ class Intent(Event):
     requested_venue: RequestedVenue
     venue_preference: list[Venue] = Field(default_factory=list)
     excluded_venues: list[Venue] = Field(default_factory=list)
+    notional_usd: float = Field(default=0.0, ge=0, description="expected position notional: size x equity x leverage")
     adjustments: list[RuleOutcome] = Field(default_factory=list, description="changes made to an approved intent")
 
     def partition_key(self) -> str:
@@ -100,6 +101,16 @@ class VenueCheck(Contract):
     available: bool
     reason: str
     venue_symbol: str | None = None
+
+
+class VenueCost(Contract):
+    """Expected all-in cost of the order on one venue, in basis points of its notional."""
+
+    fee_bps: float
+    half_spread_bps: float
+    impact_bps: float
+    funding_bps: float
+    total_bps: float
 
 
 class RoutingDecision(Event):
@@ -120,9 +131,12 @@ class RoutingDecision(Event):
     checked_venues: list[Venue]
     venue_availability: dict[str, VenueCheck]
     scores: dict[str, float] = Field(default_factory=dict)
+    costs: dict[str, VenueCost] = Field(default_factory=dict, description="BEST_EXECUTION: per venue")
     strategy: str
     attempt: int = 1
+    failed_venues: list[Venue] = Field(default_factory=list, description="venues earlier attempts failed on")
     duration_ms: float = Field(ge=0)
+    duration_us: float = Field(default=0.0, ge=0)
 
     def partition_key(self) -> str:
         return str(self.deployment_id)
@@ -171,6 +185,7 @@ class Execution(Event):
     venue_order_id: str | None = None
     client_order_id: str
     retryable: bool = False
+    venue_specific: bool = Field(default=False, description="the refusal is about this venue; another may take it")
     reason: str = ""
 
     def partition_key(self) -> str:

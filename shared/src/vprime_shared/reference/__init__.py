@@ -34,3 +34,18 @@ def venue_symbols(path: Path = VENUE_MARKETS) -> dict[str, str]:
             if symbol != instrument and "-" not in symbol and "/" not in symbol:
                 out.setdefault(symbol, instrument)
     return out
+
+
+REFERENCE_PRICES = Path(__file__).parent / "reference-prices.json"
+
+
+@cache
+def reference_prices(path: Path = REFERENCE_PRICES) -> dict[str, float]:
+    """Approximate mid prices (USD per canonical unit) for when no live price is known yet."""
+    return {k.upper(): float(v) for k, v in json.loads(path.read_text())["prices"].items()}
+
+
+def venue_symbol_map(venue: str, path: Path = VENUE_MARKETS) -> dict[str, str]:
+    """A venue's symbols → canonical instrument ids, as the catalog fixture lists them."""
+    markets = venue_markets(path)["venues"].get(venue, {}).get("markets", [])
+    return {m["venue_symbol"]: m["instrument"].upper() for m in markets}

@@ -1,8 +1,5 @@
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 from vprime_shared import ids
 from vprime_shared.contracts import Order, Position, Side
 
@@ -22,10 +19,6 @@ class PaperVenue:
         self.reference_prices = reference_prices
         self.equity_usd = equity_usd
         self.slippage_bps = slippage_bps
-
-    @staticmethod
-    def load_reference_prices(path: Path) -> dict[str, float]:
-        return {k.upper(): float(v) for k, v in json.loads(path.read_text())["prices"].items()}
 
     async def mid(self, order: Order) -> float:
         mid = await self.prices.latest(order.venue.value, order.instrument)

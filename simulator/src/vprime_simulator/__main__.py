@@ -1,0 +1,45 @@
+"""Run the venue simulator: `python -m vprime_simulator`.
+
+Environment: SIMULATOR_HOST (127.0.0.1), SIMULATOR_PORT (8010), SIMULATOR_SEED (7),
+SIMULATOR_FEED_INSTRUMENTS (BTC,ETH,SOL,GOLD,EURUSD; empty: no feed), SIMULATOR_TICK_INTERVAL_S (1.0),
+SIMULATOR_TIMEOUT_S (30: how long the `timeout` fault hangs), KAFKA_BOOTSTRAP_SERVERS (127.0.0.1:9092).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import AsyncIterator
+
+import uvicorn
+
+from vprime_shared import logs
+from vprime_simulator.app import create_app
+from vprime_simulator.exchange import Exchange
+from vprime_simulator.feed import run_feed
+
+
+def main() -> None:
+    logs.configure("simulator", os.environ.get("LOG_LEVEL", "INFO"))
+    exchange = Exchange(seed=int(os.environ.get("SIMULATOR_SEED", 7)))
+    app = create_app(exchange, timeout_s=float(os.environ.get("SIMULATOR_TIMEOUT_S", 30)))
+    feed = os.environ.get("SIMULATOR_FEED_INSTRUMENTS", "BTC,ETH,SOL,GOLD,EURUSD")
+    instruments = [i.strip().upper() for i in feed.split(",") if i.strip()]
+    interval = float(os.environ.get("SIMULATOR_TICK_INTERVAL_S", 1.0))
+    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: object) -> AsyncIterator[None]:
+        task = asyncio.create_task(run_feed(exchange, bootstrap, instruments, interval)) if instruments else None
+        yield
+        if task:
+            task.cancel()
+
+    app.router.lifespan_context = lifespan
+    uvicorn.run(app, host=os.environ.get("SIMULATOR_HOST", "127.0.0.1"), port=int(os.environ.get("SIMULATOR_PORT", 8010)),
+                log_config=None, access_log=False)
+
+
+if __name__ == "__main__":
+    main()

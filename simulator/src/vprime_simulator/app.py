@@ -1,0 +1,280 @@
+"""The simulator's HTTP surface.
+
+Venue shapes (what the router's sync adapters read):
+- Hyperliquid  `POST /hyperliquid/info` with `{"type": "meta" | "metaAndAssetCtxs" | "l2Book" | "allMids"}`.
+- Ostium       `POST /ostium/subgraph` (GraphQL `pairs`: id, from, to, group, maxLeverage in PRECISION_2,
+               makerFeeP/takerFeeP in PRECISION_6 percent), `GET /ostium/PricePublish/latest-prices`
+               (bid, mid, ask, isMarketOpen per pair).
+- GMX v2       `GET /gmx/markets/info`, `GET /gmx/prices/tickers` (min/max price scaled by 10^(30-18)),
+               `GET /gmx/ping`.
+- SPOT         `GET /spot/tokenlist.json` (a Uniswap-style token list), `GET /spot/quote`.
+
+Simulator-native: `GET /sim/{venue}/book?symbol=` (depth), `POST /sim/{venue}/orders` and
+`GET /sim/{venue}/orders/{client_order_id}` (market orders filled against the book, idempotent by
+client order id), and the admin API: `POST /admin/book`, `POST /admin/market`, `POST /admin/faults`,
+`GET /admin/state`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from typing import Any, Literal
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from vprime_simulator.exchange import FAULT_MODES, Exchange, SimMarket
+
+VENUE_PREFIXES = {"hyperliquid": "HYPERLIQUID", "ostium": "OSTIUM", "gmx": "GMX", "spot": "SPOT"}
+OSTIUM_GROUPS = {"fx": "forex", "crypto": "crypto", "commodity": "commodities", "index": "indices", "stocks": "stocks"}
+GMX_PRICE_SCALE = 10**12  # GMX prices are USD per token unit × 10^30 / 10^decimals (18 here)
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class BookChange(Body):
+    venue: Literal["HYPERLIQUID", "OSTIUM", "GMX", "SPOT"]
+    instrument: str
+    mid: float | None = Field(default=None, gt=0, description="per canonical unit; omit to follow the random walk")
+    spread_bps: float | None = Field(default=None, ge=0)
+    depth_usd: float | None = Field(default=None, gt=0, description="per book level")
+    funding_hourly: float | None = None
+
+
+class MarketChange(Body):
+    venue: Literal["HYPERLIQUID", "OSTIUM", "GMX", "SPOT"]
+    instrument: str
+    open: bool | None = None
+    delisted: bool | None = None
+
+
+class Fault(Body):
+    venue: Literal["HYPERLIQUID", "OSTIUM", "GMX", "SPOT"]
+    mode: Literal["ok", "down", "timeout", "reject"]
+
+
+class OrderRequest(Body):
+    client_order_id: str = Field(min_length=1)
+    symbol: str
+    side: Literal["BUY", "SELL"]
+    notional_usd: float = Field(gt=0)
+
+
+def address(*parts: str) -> str:
+    """A stable, made-up 20-byte address."""
+    return "0x" + hashlib.sha256("/".join(parts).encode()).hexdigest()[:40]
+
+
+def create_app(exchange: Exchange, *, timeout_s: float = 30.0) -> FastAPI:
+    app = FastAPI(title="Vprime venue simulator", description=__doc__)
+    app.state.exchange = exchange
+
+    def venue_of(path: str) -> str | None:
+        parts = path.strip("/").split("/")
+        if parts and parts[0] in VENUE_PREFIXES:
+            return VENUE_PREFIXES[parts[0]]
+        if len(parts) > 1 and parts[0] == "sim":
+            return parts[1].upper()
+        return None
+
+    @app.middleware("http")
+    async def faults(request: Request, call_next: Any) -> Any:
+        venue = venue_of(request.url.path)
+        mode = exchange.faults.get(venue or "", "ok")
+        if mode == "down":
+            return JSONResponse({"error": f"{venue} is down (simulated)"}, status_code=503)
+        if mode == "timeout":
+            await asyncio.sleep(timeout_s)
+            return JSONResponse({"error": f"{venue} timed out (simulated)"}, status_code=504)
+        return await call_next(request)
+
+    def market(venue: str, symbol: str) -> SimMarket:
+        try:
+            return exchange.market(venue, symbol)
+        except KeyError as exc:
+            raise HTTPException(404, str(exc)) from exc
+
+    # ---- Hyperliquid ---------------------------------------------------------------------------
+    @app.post("/hyperliquid/info")
+    async def hyperliquid_info(body: dict[str, Any]) -> Any:
+        markets = sorted(exchange.markets["HYPERLIQUID"].values(), key=lambda m: m.index)
+        kind = body.get("type")
+        universe = [
+            {"name": m.symbol, "szDecimals": m.sz_decimals, "maxLeverage": int(m.max_leverage), "onlyIsolated": False,
+             **({"isDelisted": True} if m.delisted else {})}
+            for m in markets
+        ]
+        if kind == "meta":
+            return {"universe": universe}
+        if kind == "allMids":
+            return {m.symbol: f"{exchange.mid(m):.8g}" for m in markets}
+        if kind == "metaAndAssetCtxs":
+            ctxs = []
+            for m in markets:
+                mid = exchange.mid(m)
+                book = exchange.book(m, levels=1)
+                ctxs.append({
+                    "funding": f"{m.funding_hourly:.8f}", "openInterest": f"{m.depth_usd * 40 / mid:.4f}",
+                    "prevDayPx": f"{mid:.8g}", "dayNtlVlm": f"{m.depth_usd * 400:.2f}", "premium": "0.0",
+                    "oraclePx": f"{mid:.8g}", "markPx": f"{mid:.8g}", "midPx": None if m.delisted else f"{mid:.8g}",
+                    "impactPxs": [f"{book['bids'][0][0]:.8g}", f"{book['asks'][0][0]:.8g}"], "dayBaseVlm": "0",
+                })
+            return [{"universe": universe}, ctxs]
+        if kind == "l2Book":
+            m = market("HYPERLIQUID", str(body.get("coin")))
+            book = exchange.book(m, levels=20)
+            side = lambda levels: [{"px": f"{px:.8g}", "sz": f"{sz:.{m.sz_decimals}f}", "n": 1} for px, sz in levels]  # noqa: E731
+            return {"coin": m.symbol, "time": int(time.time() * 1000), "levels": [side(book["bids"]), side(book["asks"])]}
+        raise HTTPException(422, f"info type {kind!r} is not simulated")
+
+    # ---- Ostium --------------------------------------------------------------------------------
+    fees = exchange.fees
+
+    @app.post("/ostium/subgraph")
+    async def ostium_subgraph(body: dict[str, Any]) -> Any:
+        if "pairs" not in str(body.get("query", "")):
+            raise HTTPException(422, "only the pairs query is simulated")
+        taker = int(fees["OSTIUM"]["taker_bps"] / 100 * 1_000_000)
+        maker = int(fees["OSTIUM"]["maker_bps"] / 100 * 1_000_000)
+        pairs = []
+        for m in sorted(exchange.markets["OSTIUM"].values(), key=lambda m: m.index):
+            base, quote = m.symbol.split("-")
+            pairs.append({
+                "id": str(m.index), "from": base, "to": quote, "feed": f"0x{m.index:064x}",
+                "group": {"id": m.asset_class, "name": OSTIUM_GROUPS.get(m.asset_class, m.asset_class)},
+                "maxLeverage": str(int(m.max_leverage * 100)), "makerFeeP": str(maker), "takerFeeP": str(taker),
+                "curFundingLong": f"{m.funding_hourly:.8f}", "curRollover": f"{m.funding_hourly / 2:.8f}",
+                "isDelisted": m.delisted,
+            })
+        return {"data": {"pairs": pairs}}
+
+    @app.get("/ostium/PricePublish/latest-prices")
+    async def ostium_prices() -> list[dict[str, Any]]:
+        out = []
+        for m in exchange.markets["OSTIUM"].values():
+            base, quote = m.symbol.split("-")
+            book = exchange.book(m, levels=1)
+            out.append({"feed_id": f"0x{m.index:064x}", "from": base, "to": quote, "bid": book["bids"][0][0],
+                        "mid": exchange.mid(m), "ask": book["asks"][0][0], "isMarketOpen": m.open,
+                        "isDayTradingClosed": False, "timestampSeconds": int(time.time())})
+        return out
+
+    # ---- GMX -----------------------------------------------------------------------------------
+    @app.get("/gmx/ping")
+    async def gmx_ping() -> dict[str, bool]:
+        return {"ok": True}
+
+    @app.get("/gmx/markets/info")
+    async def gmx_markets() -> dict[str, Any]:
+        out = []
+        for m in exchange.markets["GMX"].values():
+            token = m.symbol.split("/")[0]
+            out.append({
+                "name": f"{m.symbol} [W{token}-USDC]", "marketToken": address("market", m.symbol),
+                "indexToken": address("token", token), "longToken": "0xweth", "shortToken": "0xusdc",
+                "isListed": not m.delisted, "maxLeverage": m.max_leverage, "fundingRateLong": m.funding_hourly,
+                "fundingRateShort": -m.funding_hourly, "openInterestLong": m.depth_usd * 20, "openInterestShort": m.depth_usd * 18,
+            })
+        return {"markets": out}
+
+    @app.get("/gmx/prices/tickers")
+    async def gmx_tickers() -> list[dict[str, Any]]:
+        out = []
+        for m in exchange.markets["GMX"].values():
+            book = exchange.book(m, levels=1)
+            out.append({"tokenSymbol": m.symbol.split("/")[0], "minPrice": str(int(book["bids"][0][0] * GMX_PRICE_SCALE)),
+                        "maxPrice": str(int(book["asks"][0][0] * GMX_PRICE_SCALE)), "updatedAt": int(time.time() * 1000)})
+        return out
+
+    # ---- SPOT ----------------------------------------------------------------------------------
+    @app.get("/spot/tokenlist.json")
+    async def spot_tokens() -> dict[str, Any]:
+        tokens = [{"chainId": 42161, "address": address("spot", m.symbol), "name": m.instrument, "symbol": m.symbol,
+                   "decimals": 18, "extensions": {"canonical": m.instrument}} for m in exchange.markets["SPOT"].values() if not m.delisted]
+        return {"name": "Vprime SPOT (simulated)", "timestamp": "2026-01-01T00:00:00Z", "version": {"major": 1, "minor": 0, "patch": 0},
+                "tokens": tokens}
+
+    @app.get("/spot/quote")
+    async def spot_quote(tokenOut: str, amountIn: float, tokenIn: str = "USDC") -> dict[str, Any]:  # noqa: N803
+        m = market("SPOT", tokenOut)
+        book = exchange.book(m, levels=50)["asks"]
+        remaining, size = amountIn, 0.0
+        for px, sz in book:
+            take = min(remaining, px * sz)
+            size += take / px
+            remaining -= take
+            if remaining <= 0:
+                break
+        price = amountIn / size if size else None
+        impact = (price / exchange.mid(m) - 1) * 10_000 if price else None
+        return {"tokenIn": tokenIn, "tokenOut": tokenOut, "amountIn": amountIn, "amountOut": size, "price": price,
+                "priceImpactBps": impact, "feeBps": fees["SPOT"]["taker_bps"]}
+
+    # ---- simulator-native: depth and orders -------------------------------------------------
+    @app.get("/sim/{venue}/book")
+    async def sim_book(venue: str, symbol: str, levels: int = 10) -> dict[str, Any]:
+        m = market(venue.upper(), symbol)
+        return {"venue": m.venue, "symbol": m.symbol, **exchange.book(m, levels=min(levels, 50)), "ts": time.time()}
+
+    @app.post("/sim/{venue}/orders")
+    async def sim_order(venue: str, order: OrderRequest) -> JSONResponse:
+        venue = venue.upper()
+        market(venue, order.symbol)
+        if exchange.faults.get(venue) == "reject":
+            return JSONResponse({"status": "rejected", "reason": f"{venue} rejected the order (simulated)"}, status_code=422)
+        placed = exchange.place(venue, order.client_order_id, order.symbol, order.side, order.notional_usd)
+        return JSONResponse(placed.__dict__, status_code=200 if placed.status == "filled" else 422)
+
+    @app.get("/sim/{venue}/orders/{client_order_id}")
+    async def sim_order_status(venue: str, client_order_id: str) -> dict[str, Any]:
+        placed = exchange.orders.get((venue.upper(), client_order_id))
+        if placed is None:
+            raise HTTPException(404, f"no order {client_order_id} on {venue.upper()}")
+        return placed.__dict__
+
+    # ---- admin -------------------------------------------------------------------------------
+    def target(venue: str, instrument: str) -> SimMarket:
+        m = exchange.by_instrument(venue, instrument)
+        if m is None:
+            raise HTTPException(404, f"{venue} does not list {instrument}")
+        return m
+
+    @app.post("/admin/book")
+    async def admin_book(change: BookChange) -> dict[str, Any]:
+        m = target(change.venue, change.instrument)
+        if change.mid is not None:
+            m.mid_override = change.mid
+        for field in ("spread_bps", "depth_usd", "funding_hourly"):
+            if (value := getattr(change, field)) is not None:
+                setattr(m, field, value)
+        return {"venue": m.venue, "symbol": m.symbol, "mid": exchange.mid(m), "spread_bps": m.spread_bps, "depth_usd": m.depth_usd}
+
+    @app.post("/admin/market")
+    async def admin_market(change: MarketChange) -> dict[str, Any]:
+        m = target(change.venue, change.instrument)
+        if change.open is not None:
+            m.open = change.open
+        if change.delisted is not None:
+            m.delisted = change.delisted
+        return {"venue": m.venue, "symbol": m.symbol, "open": m.open, "delisted": m.delisted}
+
+    @app.post("/admin/faults")
+    async def admin_faults(fault: Fault) -> dict[str, str]:
+        assert fault.mode in FAULT_MODES
+        exchange.faults[fault.venue] = fault.mode
+        return dict(exchange.faults)
+
+    @app.get("/admin/state")
+    async def admin_state() -> dict[str, Any]:
+        return exchange.snapshot()
+
+    @app.get("/health")
+    async def health() -> dict[str, str]:
+        return {"service": "simulator", "status": "ok"}
+
+    return app

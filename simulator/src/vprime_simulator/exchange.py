@@ -1,0 +1,173 @@
+"""The simulator's state: markets, prices, books, faults and placed orders. No I/O."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from vprime_shared.reference import reference_prices, venue_markets
+
+# Venue defaults: quoted spread, depth per book level (USD), step between levels, funding per hour.
+VENUE_DEFAULTS: dict[str, dict[str, float]] = {
+    "HYPERLIQUID": {"spread_bps": 2.0, "depth_usd": 250_000, "step_bps": 1.5, "funding_hourly": 0.0000125, "min_notional": 10},
+    "OSTIUM": {"spread_bps": 3.0, "depth_usd": 100_000, "step_bps": 2.0, "funding_hourly": 0.00001, "min_notional": 5},
+    "GMX": {"spread_bps": 4.0, "depth_usd": 150_000, "step_bps": 2.5, "funding_hourly": 0.00002, "min_notional": 2},
+    "SPOT": {"spread_bps": 10.0, "depth_usd": 50_000, "step_bps": 5.0, "funding_hourly": 0.0, "min_notional": 1},
+}
+FAULT_MODES = ("ok", "down", "timeout", "reject")
+
+
+def fallback_price(instrument: str) -> float:
+    """A stable made-up price for instruments without a reference price (most small caps)."""
+    digest = int(hashlib.sha256(instrument.encode()).hexdigest()[:8], 16)
+    return round(0.05 + (digest % 10_000) / 100, 4)
+
+
+@dataclass
+class SimMarket:
+    venue: str
+    symbol: str
+    instrument: str
+    asset_class: str
+    max_leverage: float
+    sz_decimals: int
+    supports_short: bool
+    multiplier: float
+    index: int
+    keeps_market_hours: bool
+    delisted: bool
+    open: bool = True
+    spread_bps: float = 2.0
+    depth_usd: float = 100_000
+    step_bps: float = 2.0
+    funding_hourly: float = 0.0
+    basis_bps: float = 0.0
+    mid_override: float | None = None
+
+
+@dataclass
+class Order:
+    client_order_id: str
+    venue: str
+    symbol: str
+    side: str
+    status: str
+    avg_px: float | None
+    size: float
+    notional_usd: float
+    venue_order_id: str
+    reason: str = ""
+    ts: float = field(default_factory=time.time)
+
+
+class RejectedOrder(Exception):
+    pass
+
+
+class Exchange:
+    def __init__(self, seed: int = 7, volatility: float = 0.0008) -> None:
+        self.rng = random.Random(seed)
+        self.volatility = volatility
+        self.fees: dict[str, dict[str, float]] = {}
+        self.markets: dict[str, dict[str, SimMarket]] = {}
+        self.prices: dict[str, float] = {}
+        self.faults: dict[str, str] = {}
+        self.orders: dict[tuple[str, str], Order] = {}
+        self._load()
+
+    def _load(self) -> None:
+        refs = reference_prices()
+        for venue, spec in venue_markets()["venues"].items():
+            self.fees[venue] = {"taker_bps": float(spec.get("taker_fee_bps", 0)), "maker_bps": float(spec.get("maker_fee_bps", 0))}
+            d = VENUE_DEFAULTS[venue]
+            markets = {}
+            for i, m in enumerate(spec["markets"]):
+                instrument = m["instrument"].upper()
+                self.prices.setdefault(instrument, refs.get(instrument) or fallback_price(instrument))
+                markets[m["venue_symbol"]] = SimMarket(
+                    venue=venue, symbol=m["venue_symbol"], instrument=instrument, asset_class=m["asset_class"],
+                    max_leverage=float(m.get("max_leverage", 1)), sz_decimals=int(m.get("sz_decimals", 4)),
+                    supports_short=bool(m.get("supports_short", True)), multiplier=float(m.get("contract_multiplier", 1)),
+                    index=int(m.get("asset_index", m.get("pair_index", i))), keeps_market_hours=bool(m.get("market_hours", False)),
+                    delisted=bool(m.get("is_delisted", False)), spread_bps=d["spread_bps"], depth_usd=d["depth_usd"],
+                    step_bps=d["step_bps"], funding_hourly=d["funding_hourly"],
+                )
+            self.markets[venue] = markets
+            self.faults[venue] = "ok"
+
+    # ---- prices and books --------------------------------------------------------------------
+    def mid(self, m: SimMarket) -> float:
+        """Mid per venue unit (a kPEPE unit is 1,000 PEPE)."""
+        base = m.mid_override if m.mid_override is not None else self.prices[m.instrument] * (1 + m.basis_bps / 10_000)
+        return base * m.multiplier
+
+    def book(self, m: SimMarket, levels: int = 10) -> dict[str, list[tuple[float, float]]]:
+        mid = self.mid(m)
+        half = m.spread_bps / 2 / 10_000
+        bids, asks = [], []
+        for i in range(levels):
+            offset = half + i * m.step_bps / 10_000
+            bid_px, ask_px = mid * (1 - offset), mid * (1 + offset)
+            bids.append((bid_px, m.depth_usd / bid_px))
+            asks.append((ask_px, m.depth_usd / ask_px))
+        return {"bids": bids, "asks": asks}
+
+    def step(self) -> None:
+        """One step of the random walk for every instrument."""
+        for instrument, price in self.prices.items():
+            self.prices[instrument] = price * math.exp(self.rng.gauss(0, self.volatility))
+
+    def market(self, venue: str, symbol: str) -> SimMarket:
+        try:
+            return self.markets[venue][symbol]
+        except KeyError:
+            raise KeyError(f"{venue} has no market {symbol!r}") from None
+
+    def by_instrument(self, venue: str, instrument: str) -> SimMarket | None:
+        return next((m for m in self.markets[venue].values() if m.instrument == instrument.upper()), None)
+
+    # ---- trading -----------------------------------------------------------------------------
+    def place(self, venue: str, client_order_id: str, symbol: str, side: str, notional_usd: float) -> Order:
+        """Fill a market order by walking the book; the same client order id always answers the same order."""
+        key = (venue, client_order_id)
+        if key in self.orders:
+            return self.orders[key]
+        m = self.market(venue, symbol)
+        reason = None
+        if m.delisted:
+            reason = f"{symbol} is delisted"
+        elif not m.open:
+            reason = f"{symbol} market is closed"
+        elif side == "SELL" and not m.supports_short and venue == "SPOT":
+            reason = "SPOT cannot open a short"
+        elif notional_usd < VENUE_DEFAULTS[venue]["min_notional"]:
+            reason = f"notional {notional_usd:.2f} below the minimum {VENUE_DEFAULTS[venue]['min_notional']}"
+        if reason:
+            order = Order(client_order_id, venue, symbol, side, "rejected", None, 0.0, notional_usd, "", reason)
+            self.orders[key] = order
+            return order
+        book = self.book(m, levels=50)["asks" if side == "BUY" else "bids"]
+        remaining, size, cost = notional_usd, 0.0, 0.0
+        for px, sz in book:
+            take = min(remaining, px * sz)
+            size += take / px
+            cost += take
+            remaining -= take
+            if remaining <= 1e-9:
+                break
+        if remaining > 1e-6:
+            order = Order(client_order_id, venue, symbol, side, "rejected", None, 0.0, notional_usd, "", "not enough liquidity")
+        else:
+            avg = cost / size
+            order = Order(client_order_id, venue, symbol, side, "filled", avg, size, notional_usd,
+                          f"{venue[:2].lower()}-{len(self.orders) + 1}")
+        self.orders[key] = order
+        return order
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"faults": dict(self.faults), "orders": len(self.orders),
+                "markets": {v: len(ms) for v, ms in self.markets.items()}}
