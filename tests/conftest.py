@@ -21,6 +21,7 @@ from vprime_shared.kafka import ensure_topics
 from tests.infra import TEST_HOME, Endpoints, endpoints
 
 TEST_PORTS = {service: 18000 + i for i, service in enumerate(("control", "query", "signal", "policy", "router", "executor"))}
+TEST_PORTS["simulator"] = 18010
 
 
 @pytest.fixture(scope="session")
@@ -38,7 +39,19 @@ def stack(infra: Endpoints) -> Iterator[ServiceStack]:
         bootstrap=infra.bootstrap,
         database_urls={s: infra.database_url(s) for s in SERVICES},
         ports=TEST_PORTS,
-        extra_env={"OUTBOX_POLL_INTERVAL_S": "0.5", "LOG_LEVEL": "INFO"},
+        extra_env={
+            "OUTBOX_POLL_INTERVAL_S": "0.5",
+            "LOG_LEVEL": "INFO",
+            # Fast clocks for routing health: sync every second, breakers open after 2 failures for 3 s.
+            "SYNC_INTERVAL_S": "1",
+            "STALE_AFTER_S": "20",
+            "BREAKER_FAILURES": "2",
+            "BREAKER_OPEN_S": "3",
+            "VENUE_TIMEOUT_S": "1.5",
+            "SIMULATOR_TIMEOUT_S": "4",
+            "SIMULATOR_FEED_INSTRUMENTS": "ZEC",  # a live feed, on an instrument no other test trades
+            "SIMULATOR_TICK_INTERVAL_S": "0.5",
+        },
     )
     try:
         services.up(timeout_s=180)

@@ -49,6 +49,7 @@ class ServiceRuntime:
         self.relay: OutboxRelay | None = None
         self.ready = False
         self.on_start: list[Hook] = []
+        self.on_stop: list[Hook] = []
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -93,6 +94,8 @@ class ServiceRuntime:
 
     async def stop(self) -> None:
         self.ready = False
+        for hook in self.on_stop:
+            await hook(self)
         await self.broker.stop()  # stop consuming first: in-flight handlers finish, offsets commit
         if self.relay is not None:
             await self.relay.stop()

@@ -24,6 +24,7 @@ SERVICE_PORTS = {
     "policy": 8003,
     "router": 8004,
     "executor": 8005,
+    "simulator": 8010,
 }
 
 

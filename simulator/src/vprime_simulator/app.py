@@ -226,7 +226,8 @@ def create_app(exchange: Exchange, *, timeout_s: float = 30.0) -> FastAPI:
         venue = venue.upper()
         market(venue, order.symbol)
         if exchange.faults.get(venue) == "reject":
-            return JSONResponse({"status": "rejected", "reason": f"{venue} rejected the order (simulated)"}, status_code=422)
+            return JSONResponse({"status": "rejected", "code": "REJECTED", "reason": f"{venue} rejected the order (simulated)"},
+                                status_code=422)
         placed = exchange.place(venue, order.client_order_id, order.symbol, order.side, order.notional_usd)
         return JSONResponse(placed.__dict__, status_code=200 if placed.status == "filled" else 422)
 

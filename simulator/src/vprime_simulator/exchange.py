@@ -61,6 +61,7 @@ class Order:
     notional_usd: float
     venue_order_id: str
     reason: str = ""
+    code: str = ""  # why a rejection happened: MARKET_CLOSED, DELISTED, NO_SHORT, MIN_NOTIONAL, LIQUIDITY
     ts: float = field(default_factory=time.time)
 
 
@@ -137,17 +138,17 @@ class Exchange:
         if key in self.orders:
             return self.orders[key]
         m = self.market(venue, symbol)
-        reason = None
+        reason, code = None, ""
         if m.delisted:
-            reason = f"{symbol} is delisted"
+            reason, code = f"{symbol} is delisted", "DELISTED"
         elif not m.open:
-            reason = f"{symbol} market is closed"
+            reason, code = f"{symbol} market is closed", "MARKET_CLOSED"
         elif side == "SELL" and not m.supports_short and venue == "SPOT":
-            reason = "SPOT cannot open a short"
+            reason, code = "SPOT cannot open a short", "NO_SHORT"
         elif notional_usd < VENUE_DEFAULTS[venue]["min_notional"]:
-            reason = f"notional {notional_usd:.2f} below the minimum {VENUE_DEFAULTS[venue]['min_notional']}"
+            reason, code = f"notional {notional_usd:.2f} below the minimum {VENUE_DEFAULTS[venue]['min_notional']}", "MIN_NOTIONAL"
         if reason:
-            order = Order(client_order_id, venue, symbol, side, "rejected", None, 0.0, notional_usd, "", reason)
+            order = Order(client_order_id, venue, symbol, side, "rejected", None, 0.0, notional_usd, "", reason, code)
             self.orders[key] = order
             return order
         book = self.book(m, levels=50)["asks" if side == "BUY" else "bids"]
@@ -160,7 +161,7 @@ class Exchange:
             if remaining <= 1e-9:
                 break
         if remaining > 1e-6:
-            order = Order(client_order_id, venue, symbol, side, "rejected", None, 0.0, notional_usd, "", "not enough liquidity")
+            order = Order(client_order_id, venue, symbol, side, "rejected", None, 0.0, notional_usd, "", "not enough liquidity", "LIQUIDITY")
         else:
             avg = cost / size
             order = Order(client_order_id, venue, symbol, side, "filled", avg, size, notional_usd,

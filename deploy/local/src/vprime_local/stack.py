@@ -13,6 +13,9 @@ from pathlib import Path
 import httpx
 
 from vprime_shared.db import SERVICES
+
+# The venue simulator comes first: the router reads its catalogs at start.
+PROCESSES = ("simulator", *SERVICES)
 from vprime_shared.settings import SERVICE_PORTS
 
 from vprime_local.infra import InfraError, pid_alive, port_open, say, stop_pid
@@ -24,7 +27,7 @@ class ServiceStack:
     bootstrap: str
     database_urls: dict[str, str]
     ports: dict[str, int] = field(default_factory=lambda: dict(SERVICE_PORTS))
-    services: tuple[str, ...] = SERVICES
+    services: tuple[str, ...] = PROCESSES
     extra_env: dict[str, str] = field(default_factory=dict)
 
     def url(self, service: str) -> str:
@@ -34,9 +37,12 @@ class ServiceStack:
         return {
             **os.environ,
             "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
-            "DATABASE_URL": self.database_urls[service],
+            "DATABASE_URL": self.database_urls.get(service, ""),
             "HTTP_HOST": "127.0.0.1",
             "HTTP_PORT": str(self.ports[service]),
+            "SIMULATOR_PORT": str(self.ports["simulator"]),
+            "VENUE_SIMULATOR_URL": self.url("simulator"),
+            "VENUE_API_URL": self.url("simulator"),
             "PYTHONUNBUFFERED": "1",
             **self.extra_env,
         }

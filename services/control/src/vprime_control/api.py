@@ -7,7 +7,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 
-from vprime_shared.contracts import AgentState, AgentStatus, DeploymentPolicy, DeploymentState, DeploymentStatus, Signal
+from vprime_shared.contracts import (
+    AgentState,
+    AgentStatus,
+    DeploymentPolicy,
+    DeploymentState,
+    DeploymentStatus,
+    RoutingConfigBody,
+    Signal,
+)
 from vprime_shared.unit_of_work import UnitOfWork
 
 from vprime_control import handlers
@@ -153,6 +161,25 @@ async def _change(request: Request, deployment_id: uuid.UUID, **change: Any) -> 
     except handlers.Conflict as exc:
         raise HTTPException(409, str(exc)) from exc
     return {"success": True, "deployment": deployment_view(deployment)}
+
+
+@router.get("/routing/config", summary="The routing configuration in force (global, or an agent's)")
+async def get_routing_config(request: Request, agent_id: uuid.UUID | None = None) -> dict[str, Any]:
+    try:
+        config, source = await handlers.routing_config(_uow(request), agent_id)
+    except handlers.NotFound as exc:
+        raise HTTPException(404, str(exc)) from exc
+    return {"success": True, "scope": str(agent_id) if agent_id else "global", "source": source, "config": config.model_dump(mode="json")}
+
+
+@router.put("/routing/config", summary="Set the global routing configuration, or an agent's (?agent_id=)")
+async def put_routing_config(body: RoutingConfigBody, request: Request, agent_id: uuid.UUID | None = None) -> dict[str, Any]:
+    try:
+        config = await handlers.set_routing_config(_uow(request), agent_id, body)
+    except handlers.NotFound as exc:
+        raise HTTPException(404, str(exc)) from exc
+    return {"success": True, "scope": str(agent_id) if agent_id else "global", "source": "agent" if agent_id else "global",
+            "config": config.body().model_dump(mode="json")}
 
 
 @router.post("/signals/generate", status_code=201, summary="Create a manual signal for an agent")

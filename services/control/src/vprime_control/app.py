@@ -1,13 +1,13 @@
 """Wiring: the control service's subscribers and HTTP app. No logic here."""
 
-from vprime_shared.contracts import AgentState, DeploymentState, Signal
+from vprime_shared.contracts import AgentState, DeploymentState, RoutingConfig, Signal
 from vprime_shared.runtime import ServiceRuntime
 
 from vprime_control import api, handlers
 from vprime_control.settings import ControlSettings
 
 runtime = ServiceRuntime(ControlSettings(), package="vprime_control")
-runtime.publishes(AgentState, DeploymentState, Signal)
+runtime.publishes(AgentState, DeploymentState, RoutingConfig, Signal)
 
 
 @runtime.subscriber(Signal)

@@ -12,6 +12,8 @@ from vprime_shared.contracts import (
     DeploymentPolicy,
     DeploymentState,
     DeploymentStatus,
+    RoutingConfig,
+    RoutingConfigBody,
     Signal,
     SignalOrigin,
     Venue,
@@ -114,6 +116,33 @@ async def change_deployment(uow: UnitOfWork, deployment_id: uuid.UUID, *, policy
         await repo.save_deployment(changed)
         await tx.publish(changed)
     return changed
+
+
+DEFAULT_ROUTING = RoutingConfigBody(venue_priority=list(GLOBAL_VENUE_PRIORITY))
+
+
+async def routing_config(uow: UnitOfWork, agent_id: uuid.UUID | None) -> tuple[RoutingConfigBody, str]:
+    """The configuration in force for the agent (or globally), and where it comes from."""
+    async with uow.begin() as tx:
+        repo = ControlRepository(tx.conn)
+        if agent_id is not None:
+            if await repo.agent(agent_id) is None:
+                raise NotFound(f"agent {agent_id} does not exist")
+            if (own := await repo.routing_config(agent_id)) is not None:
+                return own, "agent"
+        found = await repo.routing_config(None)
+        return (found, "global") if found else (DEFAULT_ROUTING, "default")
+
+
+async def set_routing_config(uow: UnitOfWork, agent_id: uuid.UUID | None, body: RoutingConfigBody) -> RoutingConfig:
+    async with uow.begin() as tx:
+        repo = ControlRepository(tx.conn)
+        if agent_id is not None and await repo.agent(agent_id) is None:
+            raise NotFound(f"agent {agent_id} does not exist")
+        config = RoutingConfig(agent_id=agent_id, **body.model_dump())
+        await repo.save_routing_config(config)
+        await tx.publish(config)
+    return config
 
 
 async def generate_signal(uow: UnitOfWork, cmd: GenerateSignal) -> Signal:

@@ -1,27 +1,36 @@
 """Wiring: the executor's subscribers. No logic here."""
 
-from vprime_shared.contracts import Execution, MarketTick, Order, Position
-from vprime_shared.reference import reference_prices as reference_prices_from
+import httpx
+
+from vprime_shared.contracts import DeploymentState, Execution, MarketTick, Order, Position
 from vprime_shared.runtime import ServiceRuntime
 
 from vprime_executor import handlers
-from vprime_executor.adapters.prices import PriceBook
-from vprime_executor.adapters.venues.paper import PaperVenue
 from vprime_executor.settings import ExecutorSettings
+from vprime_executor.venues import VenueRouter
 
 settings = ExecutorSettings()
 runtime = ServiceRuntime(settings, package="vprime_executor")
 runtime.publishes(Execution, Position)
-reference_prices = reference_prices_from(settings.reference_prices_path)
+venues = VenueRouter(settings, None)
 
 
-def paper_venue() -> PaperVenue:
-    return PaperVenue(
-        PriceBook(runtime.pool),
-        reference_prices,
-        equity_usd=settings.paper_equity_usd,
-        slippage_bps=settings.paper_slippage_bps,
-    )
+async def open_http(_: ServiceRuntime) -> None:
+    venues.http = httpx.AsyncClient(timeout=httpx.Timeout(settings.venue_timeout_s))
+
+
+async def close_http(_: ServiceRuntime) -> None:
+    if venues.http is not None:
+        await venues.http.aclose()
+
+
+runtime.on_start.append(open_http)
+runtime.on_stop.append(close_http)
+
+
+@runtime.subscriber(DeploymentState)
+async def on_deployment(event: DeploymentState) -> None:
+    await runtime.once(event, handlers.deployment_changed)
 
 
 @runtime.subscriber(MarketTick)
@@ -29,12 +38,12 @@ async def on_tick(event: MarketTick) -> None:
     # No inbox for ticks (the busiest topic): the price upsert is idempotent by timestamp, and a
     # redelivered tick finds the positions it closed already closed.
     async with runtime.uow.begin() as tx:
-        await handlers.tick_received(tx, event, paper_venue())
+        await handlers.tick_received(tx, event, venues.paper(None))  # type: ignore[arg-type]
 
 
 @runtime.subscriber(Order)
 async def on_order(event: Order) -> None:
-    await runtime.once(event, handlers.order_received, paper_venue())
+    await runtime.once(event, handlers.order_received, venues)
 
 
 app = runtime.http_app(title="Vprime executor")

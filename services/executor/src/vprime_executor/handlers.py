@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from vprime_shared import ids
-from vprime_shared.contracts import Execution, ExecutionStatus, MarketTick, Order, Position, PositionState
+from vprime_shared.contracts import DeploymentState, Execution, ExecutionStatus, MarketTick, Order, Position, PositionState
 from vprime_shared.contracts.base import utcnow
 from vprime_shared.ids import new_id
 from vprime_shared.unit_of_work import Tx
 
 from vprime_executor.adapters.prices import PriceBook
+from vprime_executor.adapters.venues import VenueRefused, VenueUnavailable
 from vprime_executor.adapters.venues.paper import PaperVenue
 from vprime_executor.adapters.venues.paper.venue import NoPrice
+from vprime_executor.domain.fills import Fill
 from vprime_executor.domain.stops import realized_pnl, trail
 
 
@@ -48,7 +52,28 @@ async def tick_received(tx: Tx, tick: MarketTick, venue: PaperVenue) -> list[Pos
     return closed
 
 
-async def order_received(tx: Tx, order: Order, venue: PaperVenue) -> Execution | None:
+class Venues(Protocol):
+    """Chooses the adapter an order is placed through."""
+
+    async def for_order(self, tx: Tx, order: Order) -> VenueAdapter: ...
+
+
+class VenueAdapter(Protocol):
+    equity_usd: float
+
+    async def place_order(self, order: Order) -> tuple[Fill, str]: ...
+
+
+async def deployment_changed(tx: Tx, deployment: DeploymentState) -> None:
+    await tx.conn.execute(
+        """INSERT INTO accounts (deployment_id, venue_accounts, updated_at) VALUES ($1, $2, $3)
+           ON CONFLICT (deployment_id) DO UPDATE SET venue_accounts = EXCLUDED.venue_accounts, updated_at = EXCLUDED.updated_at
+           WHERE accounts.updated_at <= EXCLUDED.updated_at""",
+        deployment.deployment_id, {k.value: v for k, v in deployment.venue_accounts.items()}, deployment.occurred_at,
+    )
+
+
+async def order_received(tx: Tx, order: Order, venues: Venues) -> Execution | None:
     """Place the order once (its client order id is derived from the order id), then open the position."""
     client_order_id = ids.client_order_id(order.order_id)
     claimed = await tx.conn.execute(
@@ -61,11 +86,17 @@ async def order_received(tx: Tx, order: Order, venue: PaperVenue) -> Execution |
         return None  # this order was placed before
     base = dict(order_id=order.order_id, intent_id=order.intent_id, signal_id=order.signal_id,
                 deployment_id=order.deployment_id, venue=order.venue, client_order_id=client_order_id)
+    venue = await venues.for_order(tx, order)
     try:
         fill, venue_order_id = await venue.place_order(order)
-    except NoPrice as exc:
-        execution = Execution(**base, status=ExecutionStatus.REJECTED, retryable=False, reason=str(exc))
-        await tx.conn.execute("UPDATE orders SET status = 'REJECTED', reason = $2 WHERE order_id = $1", order.order_id, str(exc))
+    except (NoPrice, VenueRefused, VenueUnavailable) as exc:
+        unavailable = isinstance(exc, VenueUnavailable)
+        execution = Execution(
+            **base, status=ExecutionStatus.FAILED if unavailable else ExecutionStatus.REJECTED, retryable=unavailable,
+            venue_specific=unavailable or getattr(exc, "venue_specific", False), reason=str(exc),
+        )
+        await tx.conn.execute("UPDATE orders SET status = $3, reason = $2 WHERE order_id = $1", order.order_id, str(exc),
+                              execution.status.value)
         await tx.publish(execution)
         return execution
     execution = Execution(**base, status=ExecutionStatus.FILLED, fill_price=fill.price, qty=fill.qty, fee=fill.fee_usd,

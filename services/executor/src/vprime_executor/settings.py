@@ -11,3 +11,6 @@ class ExecutorSettings(ServiceSettings):
     # Paper fills cross half a spread plus this much slippage.
     paper_slippage_bps: float = 2.0
     reference_prices_path: Path = SHIPPED_REFERENCE_PRICES
+    # Where deployments with a venue account trade (the venue simulator locally); empty: everything is paper.
+    venue_api_url: str = "http://127.0.0.1:8010"
+    venue_timeout_s: float = 3.0

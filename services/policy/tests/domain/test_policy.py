@@ -51,6 +51,7 @@ def test_empty_policy_passes_the_signal_through() -> None:
     intent = run()
     assert intent.status is IntentStatus.APPROVED and rules(intent) == ["approved"]
     assert (intent.size_pct, intent.leverage, intent.venue_preference) == (20, 3, ENABLED)
+    assert intent.notional_usd == 6_000  # 20 % of 10,000 at 3x
 
 
 def test_intent_ids_are_derived_so_reruns_match_and_redrives_differ() -> None:

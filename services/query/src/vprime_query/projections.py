@@ -62,12 +62,14 @@ async def decision(conn: asyncpg.Connection, e: RoutingDecision) -> None:
     await conn.execute(
         """INSERT INTO routing_decisions (decision_id, intent_id, signal_id, agent_id, deployment_id, instrument, side,
                requested_venue, selected_venue, reason, checked_venues, venue_availability, strategy, attempt, duration_ms,
-               decided_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)
+               decided_at, costs, failed_venues, duration_us)
+           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19)
            ON CONFLICT (decision_id) DO NOTHING""",
         e.decision_id, e.intent_id, e.signal_id, e.agent_id, e.deployment_id, e.instrument, e.side.value,
         e.requested_venue.value, e.selected_venue.value if e.selected_venue else None, e.reason,
         [v.value for v in e.checked_venues], {k: v.model_dump() for k, v in e.venue_availability.items()},
-        e.strategy, e.attempt, e.duration_ms, e.occurred_at,
+        e.strategy, e.attempt, e.duration_ms, e.occurred_at, {k: v.model_dump() for k, v in e.costs.items()},
+        [v.value for v in e.failed_venues], e.duration_us,
     )
 
 

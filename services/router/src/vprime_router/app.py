@@ -1,21 +1,68 @@
-"""Wiring: the router's subscribers. No logic here."""
+"""Wiring: the router's subscribers, catalog sync and HTTP app. No logic here."""
 
-from vprime_shared.contracts import Intent, Order, RoutingDecision
+import uuid
+from datetime import timedelta
+
+from vprime_shared.contracts import Execution, Intent, MarketCatalog, Order, RoutingConfig, RoutingDecision
+from vprime_shared.contracts.base import utcnow
 from vprime_shared.runtime import ServiceRuntime
 
 from vprime_router import handlers
-from vprime_router.domain.catalog import Catalog
+from vprime_router.adapters.repository import RouterRepository
+from vprime_router.api import router_status
+from vprime_router.domain.catalog import fixture_catalogs
 from vprime_router.settings import RouterSettings
+from vprime_router.state import RouterState
+from vprime_router.sync import CatalogSync, venue_adapters
 
 settings = RouterSettings()
 runtime = ServiceRuntime(settings, package="vprime_router")
-runtime.publishes(RoutingDecision, Order)
-catalog = Catalog.from_file(settings.market_catalog_path)
+runtime.publishes(RoutingDecision, Order, MarketCatalog)
+state = RouterState(settings)
+syncs: list[CatalogSync] = []
+
+
+async def load_state(rt: ServiceRuntime) -> None:
+    """Breakers, routing configuration and the last catalogs from the schema; then the first sync."""
+    repo = RouterRepository(rt.pool)
+    state.breakers.update(await repo.breakers(settings.breaker_failures, timedelta(seconds=settings.breaker_open_s)))
+    for scope, body in (await repo.configs()).items():
+        if scope == "global":
+            state.global_config = body
+        else:
+            state.agent_configs[uuid.UUID(scope)] = body
+    if settings.catalog_source == "fixture":
+        state.catalogs = fixture_catalogs(utcnow())
+        return
+    for catalog in await repo.catalogs():
+        state.catalogs.put(catalog)
+    sync = CatalogSync(state, rt.uow, venue_adapters(settings))
+    await sync.start()
+    syncs.append(sync)
+
+
+async def stop_sync(_: ServiceRuntime) -> None:
+    for sync in syncs:
+        await sync.stop()
+
+
+runtime.on_start.append(load_state)
+runtime.on_stop.append(stop_sync)
 
 
 @runtime.subscriber(Intent)
 async def on_intent(event: Intent) -> None:
-    await runtime.once(event, handlers.intent_received, catalog)
+    await runtime.once(event, handlers.intent_received, state, utcnow())
 
 
-app = runtime.http_app(title="Vprime router (Agent Where)")
+@runtime.subscriber(Execution)
+async def on_execution(event: Execution) -> None:
+    await runtime.once(event, handlers.execution_received, state, utcnow())
+
+
+@runtime.subscriber(RoutingConfig)
+async def on_config(event: RoutingConfig) -> None:
+    await runtime.once(event, handlers.config_changed, state)
+
+
+app = runtime.http_app(router_status(state), title="Vprime router (Agent Where)")

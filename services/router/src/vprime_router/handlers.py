@@ -1,72 +1,110 @@
-"""The router's reactions to events."""
+"""The router's reactions to events: route approved intents, fail over on retryable execution
+failures, follow routing configuration. Every attempt is recorded and published."""
 
 from __future__ import annotations
 
 import time
+from datetime import datetime
 
 from vprime_shared import ids
-from vprime_shared.contracts import Intent, IntentStatus, Order, RoutingDecision
+from vprime_shared.contracts import (
+    Execution,
+    ExecutionStatus,
+    Intent,
+    IntentStatus,
+    Order,
+    RoutingConfig,
+    RoutingConfigBody,
+    RoutingDecision,
+    Venue,
+)
 from vprime_shared.unit_of_work import Tx
 
-from vprime_router.domain.catalog import Catalog
-from vprime_router.domain.routing import FIRST_AVAILABLE, first_available
+from vprime_router.adapters.repository import RouterRepository
+from vprime_router.domain.routing import candidate_venues, route
+from vprime_router.state import RouterState
 
 
-async def intent_received(tx: Tx, intent: Intent, catalog: Catalog) -> RoutingDecision | None:
-    """Route an approved intent: record and publish the decision, and the order if a venue was found."""
+async def intent_received(tx: Tx, intent: Intent, state: RouterState, now: datetime) -> RoutingDecision | None:
     if intent.status is not IntentStatus.APPROVED or intent.deployment_id is None:
-        return None  # a rejection is final at policy; nothing to route
-    attempt = 1
-    started = time.perf_counter()
-    choice = first_available(intent, catalog)
-    duration_ms = (time.perf_counter() - started) * 1000
+        return None  # a rejection is final at policy: nothing to route
+    repo = RouterRepository(tx.conn)
+    await repo.start_intent(intent)
+    found = await repo.intent(intent.intent_id)
+    assert found is not None
+    _, attempts, tried, settled = found
+    if attempts or settled:
+        return None  # routed before (a redelivery with a new event id)
+    return await _attempt(tx, repo, intent, 1, [], state, now)
+
+
+async def execution_received(tx: Tx, execution: Execution, state: RouterState, now: datetime) -> RoutingDecision | None:
+    """Feed the venue's breaker; on a failure another venue could absorb, route the intent again."""
+    breaker = state.breaker(execution.venue)
+    repo = RouterRepository(tx.conn)
+    if execution.status is ExecutionStatus.FILLED:
+        breaker.record_success()
+    elif execution.retryable:
+        breaker.record_failure(now, execution.reason or execution.status.value)
+    await repo.save_breaker(execution.venue, breaker)
+
+    found = await repo.intent(execution.intent_id)
+    if found is None:
+        return None
+    intent, attempts, tried, settled = found
+    if settled or execution.order_id != ids.order_id(intent.intent_id, attempts):
+        return None  # an old attempt's news, or the intent is done
+    if execution.status is ExecutionStatus.FILLED:
+        await repo.settle(intent.intent_id)
+        return None
+    config = state.effective_config(intent.agent_id)
+    can_elsewhere = execution.retryable or execution.venue_specific
+    if not (can_elsewhere and config.failover_enabled and attempts < config.max_attempts):
+        await repo.settle(intent.intent_id)  # definitive, failover off, or out of attempts: the signal ends here
+        return None
+    return await _attempt(tx, repo, intent, attempts + 1, tried, state, now)
+
+
+async def _attempt(tx: Tx, repo: RouterRepository, intent: Intent, attempt: int, failed: list[Venue],
+                   state: RouterState, now: datetime) -> RoutingDecision:
+    started = time.perf_counter_ns()
+    agent_config, global_config = state.config_for(intent.agent_id)
+    config = agent_config or global_config
+    candidates = candidate_venues(intent, agent_config, global_config, failed)
+    choice = route(intent, candidates, config.routing_strategy, state.context(now))
+    elapsed_us = (time.perf_counter_ns() - started) / 1000
+    if choice.venue is not None:
+        state.breaker(choice.venue).probe(now)
+    state.watch(intent.instrument)
+    reason = choice.reason if not failed else f"attempt {attempt} after {', '.join(v.value for v in failed)} failed: {choice.reason}"
     decision = RoutingDecision(
-        decision_id=ids.decision_id(intent.intent_id, attempt),
-        intent_id=intent.intent_id,
-        signal_id=intent.signal_id,
-        agent_id=intent.agent_id,
-        deployment_id=intent.deployment_id,
-        instrument=intent.instrument,
-        side=intent.side,
-        requested_venue=intent.requested_venue,
-        selected_venue=choice.selected.venue if choice.selected else None,
-        reason=choice.reason,
-        checked_venues=choice.checked,
-        venue_availability=choice.availability,
-        strategy=FIRST_AVAILABLE,
-        attempt=attempt,
-        duration_ms=duration_ms,
+        decision_id=ids.decision_id(intent.intent_id, attempt), intent_id=intent.intent_id, signal_id=intent.signal_id,
+        agent_id=intent.agent_id, deployment_id=intent.deployment_id, instrument=intent.instrument, side=intent.side,  # type: ignore[arg-type]
+        requested_venue=intent.requested_venue, selected_venue=choice.venue, reason=reason, checked_venues=choice.checked,
+        venue_availability=choice.availability, costs=choice.costs,
+        scores={v: -c.total_bps for v, c in choice.costs.items()}, strategy=config.routing_strategy.value,
+        attempt=attempt, failed_venues=failed, duration_ms=elapsed_us / 1000, duration_us=elapsed_us,
     )
-    inserted = await tx.conn.execute(
-        """INSERT INTO routing_history (decision_id, intent_id, signal_id, deployment_id, instrument, requested_venue,
-               selected_venue, reason, checked_venues, venue_availability, strategy, attempt, duration_ms)
-           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13) ON CONFLICT (decision_id) DO NOTHING""",
-        decision.decision_id, decision.intent_id, decision.signal_id, decision.deployment_id, decision.instrument,
-        decision.requested_venue.value, decision.selected_venue.value if decision.selected_venue else None,
-        decision.reason, [v.value for v in decision.checked_venues],
-        {k: v.model_dump() for k, v in decision.venue_availability.items()}, decision.strategy, attempt, duration_ms,
-    )
-    if not inserted.endswith("1"):
-        return None  # this intent's attempt was routed before
+    await repo.attempted(intent.intent_id, attempt, choice.venue)
+    if not await repo.record_decision(decision):
+        return decision
     await tx.publish(decision)
-    if choice.selected is not None:
-        market = choice.selected
-        await tx.publish(
-            Order(
-                order_id=ids.order_id(intent.intent_id, attempt),
-                intent_id=intent.intent_id,
-                signal_id=intent.signal_id,
-                agent_id=intent.agent_id,
-                deployment_id=intent.deployment_id,
-                venue=market.venue,
-                venue_symbol=market.venue_symbol,
-                instrument=intent.instrument,
-                side=intent.side,
-                size_pct=intent.size_pct,
-                leverage=min(intent.leverage, market.max_leverage),
-                taker_fee_bps=market.taker_fee_bps,
-                risk_model=intent.risk_model,
-                attempt=attempt,
-            )
-        )
+    if choice.selected is not None and choice.venue is not None:
+        await tx.publish(Order(
+            order_id=ids.order_id(intent.intent_id, attempt), intent_id=intent.intent_id, signal_id=intent.signal_id,
+            agent_id=intent.agent_id, deployment_id=intent.deployment_id,  # type: ignore[arg-type]
+            venue=choice.venue, venue_symbol=choice.selected.venue_symbol,
+            contract_multiplier=choice.selected.contract_multiplier, instrument=intent.instrument, side=intent.side,
+            size_pct=intent.size_pct, leverage=choice.leverage, taker_fee_bps=choice.selected.taker_fee_bps,
+            risk_model=intent.risk_model.model_copy(update={"leverage": choice.leverage}), attempt=attempt,
+        ))
     return decision
+
+
+async def config_changed(tx: Tx, config: RoutingConfig, state: RouterState) -> None:
+    await RouterRepository(tx.conn).save_config(config)
+    body = config.body()
+    if config.agent_id is None:
+        state.global_config = body
+    else:
+        state.agent_configs[config.agent_id] = body

@@ -81,3 +81,6 @@ class RoutingConfig(RoutingConfigBody, Event):
 
     def partition_key(self) -> str:
         return str(self.agent_id or "global")
+
+    def body(self) -> RoutingConfigBody:
+        return RoutingConfigBody.model_validate(self.model_dump(include=set(RoutingConfigBody.model_fields)))

@@ -152,6 +152,7 @@ class Order(Event):
     deployment_id: uuid.UUID
     venue: Venue
     venue_symbol: str
+    contract_multiplier: float = Field(default=1.0, gt=0, description="canonical units per venue unit")
     instrument: str
     side: Side
     size_pct: float

@@ -7,7 +7,7 @@ from typing import Any
 
 import asyncpg
 
-from vprime_shared.contracts import AgentState, DeploymentPolicy, DeploymentState, Signal
+from vprime_shared.contracts import AgentState, DeploymentPolicy, DeploymentState, RoutingConfig, RoutingConfigBody, Signal
 
 
 class ControlRepository:
@@ -71,6 +71,17 @@ class ControlRepository:
             deployment_id=row["deployment_id"], agent_id=row["agent_id"], user_wallet=row["user_wallet"], status=row["status"],
             enabled_venues=list(row["enabled_venues"]), venue_accounts=row["venue_accounts"],
             policy=DeploymentPolicy.model_validate(row["policy"]), resumed_at=row["resumed_at"], created_at=row["created_at"],
+        )
+
+    async def routing_config(self, agent_id: uuid.UUID | None) -> RoutingConfigBody | None:
+        payload = await self.conn.fetchval("SELECT payload FROM routing_config WHERE scope = $1", str(agent_id or "global"))
+        return RoutingConfigBody.model_validate(payload) if payload else None
+
+    async def save_routing_config(self, config: RoutingConfig) -> None:
+        await self.conn.execute(
+            """INSERT INTO routing_config (scope, payload, updated_at) VALUES ($1, $2, now())
+               ON CONFLICT (scope) DO UPDATE SET payload = EXCLUDED.payload, updated_at = now()""",
+            str(config.agent_id or "global"), config.body().model_dump(mode="json"),
         )
 
     async def save_signal(self, signal: Signal) -> bool:

@@ -146,6 +146,7 @@ def decide(signal: Signal, deployment: DeploymentView, state: RiskState, now: da
         requested_venue=signal.requested_venue,
         venue_preference=venues,
         excluded_venues=excluded,
+        notional_usd=round(size / 100 * state.equity_usd * leverage, 2) if approved else 0.0,
         adjustments=adjustments,
     )
 

@@ -112,7 +112,8 @@ class ReadModels:
             rows = await conn.fetch(
                 f"""SELECT decision_id, signal_id, intent_id, agent_id, deployment_id, instrument AS token_symbol, side,
                            requested_venue, selected_venue, reason AS routing_reason, checked_venues, venue_availability,
-                           strategy, attempt, duration_ms AS routing_duration_ms, decided_at AS created_at
+                           strategy, attempt, failed_venues, costs, duration_ms AS routing_duration_ms,
+                           duration_us AS routing_duration_us, decided_at AS created_at
                     FROM routing_decisions {where} ORDER BY decided_at DESC, decision_id DESC LIMIT $5 OFFSET $6""",
                 *args, limit, offset,
             )

@@ -1,0 +1,99 @@
+"""Postgres persistence for the router (the `router` schema)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import asyncpg
+
+from vprime_shared.contracts import Intent, MarketCatalog, RoutingConfig, RoutingConfigBody, RoutingDecision, Venue
+
+from vprime_router.domain.catalog import VenueCatalog
+from vprime_router.domain.health import CircuitBreaker
+
+
+class RouterRepository:
+    def __init__(self, conn: asyncpg.Connection | asyncpg.Pool) -> None:
+        self.conn = conn
+
+    # ---- decisions -----------------------------------------------------------------------------
+    async def record_decision(self, d: RoutingDecision) -> bool:
+        status = await self.conn.execute(
+            """INSERT INTO routing_history (decision_id, intent_id, signal_id, deployment_id, instrument, requested_venue,
+                   selected_venue, reason, checked_venues, venue_availability, strategy, attempt, duration_ms, costs,
+                   failed_venues, duration_us)
+               VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16) ON CONFLICT (decision_id) DO NOTHING""",
+            d.decision_id, d.intent_id, d.signal_id, d.deployment_id, d.instrument, d.requested_venue.value,
+            d.selected_venue.value if d.selected_venue else None, d.reason, [v.value for v in d.checked_venues],
+            {k: v.model_dump() for k, v in d.venue_availability.items()}, d.strategy, d.attempt, d.duration_ms,
+            {k: v.model_dump() for k, v in d.costs.items()}, [v.value for v in d.failed_venues], d.duration_us,
+        )
+        return status.endswith("1")
+
+    # ---- intents under routing -----------------------------------------------------------------
+    async def start_intent(self, intent: Intent) -> None:
+        await self.conn.execute(
+            "INSERT INTO intents (intent_id, payload) VALUES ($1, $2) ON CONFLICT (intent_id) DO NOTHING",
+            intent.intent_id, intent.model_dump(mode="json"),
+        )
+
+    async def intent(self, intent_id: uuid.UUID) -> tuple[Intent, int, list[Venue], bool] | None:
+        row = await self.conn.fetchrow("SELECT payload, attempts, tried, settled FROM intents WHERE intent_id = $1 FOR UPDATE", intent_id)
+        if row is None:
+            return None
+        return Intent.model_validate(row["payload"]), row["attempts"], [Venue(v) for v in row["tried"]], row["settled"]
+
+    async def attempted(self, intent_id: uuid.UUID, attempt: int, venue: Venue | None) -> None:
+        await self.conn.execute(
+            "UPDATE intents SET attempts = $2, tried = tried || $3::text[], settled = $4 WHERE intent_id = $1",
+            intent_id, attempt, [venue.value] if venue else [], venue is None,
+        )
+
+    async def settle(self, intent_id: uuid.UUID) -> None:
+        await self.conn.execute("UPDATE intents SET settled = true WHERE intent_id = $1", intent_id)
+
+    # ---- catalogs, configuration, breakers --------------------------------------------------------
+    async def save_catalog(self, catalog: MarketCatalog) -> None:
+        await self.conn.execute(
+            """INSERT INTO catalogs (venue, status, synced_at, error, payload) VALUES ($1,$2,$3,$4,$5)
+               ON CONFLICT (venue) DO UPDATE SET status = EXCLUDED.status, error = EXCLUDED.error,
+                 synced_at = CASE WHEN EXCLUDED.status = 'OK' THEN EXCLUDED.synced_at ELSE catalogs.synced_at END,
+                 payload = CASE WHEN EXCLUDED.status = 'OK' THEN EXCLUDED.payload ELSE catalogs.payload END""",
+            catalog.venue.value, catalog.status.value, catalog.synced_at, catalog.error, catalog.model_dump(mode="json"),
+        )
+
+    async def catalogs(self) -> list[VenueCatalog]:
+        rows = await self.conn.fetch("SELECT status, synced_at, error, payload FROM catalogs")
+        out = []
+        for r in rows:
+            catalog = VenueCatalog.from_event(MarketCatalog.model_validate(r["payload"]))
+            catalog.status, catalog.synced_at, catalog.error = r["status"], r["synced_at"], r["error"]
+            out.append(catalog)
+        return out
+
+    async def save_config(self, config: RoutingConfig) -> None:
+        await self.conn.execute(
+            """INSERT INTO routing_config (scope, payload, updated_at) VALUES ($1, $2, $3)
+               ON CONFLICT (scope) DO UPDATE SET payload = EXCLUDED.payload, updated_at = EXCLUDED.updated_at
+               WHERE routing_config.updated_at <= EXCLUDED.updated_at""",
+            str(config.agent_id or "global"), config.body().model_dump(mode="json"),
+            config.occurred_at,
+        )
+
+    async def configs(self) -> dict[str, RoutingConfigBody]:
+        return {r["scope"]: RoutingConfigBody.model_validate(r["payload"]) for r in await self.conn.fetch("SELECT scope, payload FROM routing_config")}
+
+    async def save_breaker(self, venue: Venue, breaker: CircuitBreaker) -> None:
+        await self.conn.execute(
+            """INSERT INTO breakers (venue, failures, opened_at, last_error) VALUES ($1,$2,$3,$4)
+               ON CONFLICT (venue) DO UPDATE SET failures = EXCLUDED.failures, opened_at = EXCLUDED.opened_at,
+                 last_error = EXCLUDED.last_error""",
+            venue.value, breaker.failures, breaker.opened_at, breaker.last_error,
+        )
+
+    async def breakers(self, threshold: int, open_for: timedelta) -> dict[Venue, CircuitBreaker]:
+        return {
+            Venue(r["venue"]): CircuitBreaker(threshold, open_for, r["failures"], r["opened_at"], None, r["last_error"])
+            for r in await self.conn.fetch("SELECT venue, failures, opened_at, last_error FROM breakers")
+        }

@@ -1,0 +1,3 @@
+from vprime_router.adapters.venues.gmx.sync import GmxSync
+
+__all__ = ["GmxSync"]

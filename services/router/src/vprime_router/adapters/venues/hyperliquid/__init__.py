@@ -1,0 +1,3 @@
+from vprime_router.adapters.venues.hyperliquid.sync import HyperliquidSync
+
+__all__ = ["HyperliquidSync"]
