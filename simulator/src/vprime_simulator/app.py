@@ -56,6 +56,7 @@ class MarketChange(Body):
 class Fault(Body):
     venue: Literal["HYPERLIQUID", "OSTIUM", "GMX", "SPOT"]
     mode: Literal["ok", "down", "timeout", "reject"]
+    scope: Literal["all", "orders"] = Field(default="all", description="every endpoint, or only order placement")
 
 
 class OrderRequest(Body):
@@ -86,6 +87,8 @@ def create_app(exchange: Exchange, *, timeout_s: float = 30.0) -> FastAPI:
     async def faults(request: Request, call_next: Any) -> Any:
         venue = venue_of(request.url.path)
         mode = exchange.faults.get(venue or "", "ok")
+        if exchange.fault_scope.get(venue or "") == "orders" and "/orders" not in request.url.path:
+            mode = "ok"  # the venue's market data still answers
         if mode == "down":
             return JSONResponse({"error": f"{venue} is down (simulated)"}, status_code=503)
         if mode == "timeout":
@@ -268,7 +271,8 @@ def create_app(exchange: Exchange, *, timeout_s: float = 30.0) -> FastAPI:
     async def admin_faults(fault: Fault) -> dict[str, str]:
         assert fault.mode in FAULT_MODES
         exchange.faults[fault.venue] = fault.mode
-        return dict(exchange.faults)
+        exchange.fault_scope[fault.venue] = fault.scope
+        return {venue: f"{mode} ({exchange.fault_scope[venue]})" for venue, mode in exchange.faults.items()}
 
     @app.get("/admin/state")
     async def admin_state() -> dict[str, Any]:

@@ -77,6 +77,7 @@ class Exchange:
         self.markets: dict[str, dict[str, SimMarket]] = {}
         self.prices: dict[str, float] = {}
         self.faults: dict[str, str] = {}
+        self.fault_scope: dict[str, str] = {}  # "all" endpoints of the venue, or only its "orders"
         self.orders: dict[tuple[str, str], Order] = {}
         self._load()
 
@@ -99,6 +100,7 @@ class Exchange:
                 )
             self.markets[venue] = markets
             self.faults[venue] = "ok"
+            self.fault_scope[venue] = "all"
 
     # ---- prices and books --------------------------------------------------------------------
     def mid(self, m: SimMarket) -> float:
@@ -170,5 +172,5 @@ class Exchange:
         return order
 
     def snapshot(self) -> dict[str, Any]:
-        return {"faults": dict(self.faults), "orders": len(self.orders),
+        return {"faults": dict(self.faults), "fault_scope": dict(self.fault_scope), "orders": len(self.orders),
                 "markets": {v: len(ms) for v, ms in self.markets.items()}}

@@ -1,0 +1,202 @@
+"""Agent Where end to end, with the venue simulator: catalogs synced from the venues' API shapes,
+BEST_EXECUTION on live books, failover across three venues, breakers, stale catalogs, market hours."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer
+
+from vprime_local.stack import ServiceStack
+from vprime_shared.contracts import MarketCatalog, MarketTick
+from tests.conftest import Endpoints, eventually
+from tests.e2e.helpers import create_agent, settled_timeline, signal
+
+pytestmark = pytest.mark.integration
+
+ACCOUNTS = {f"{v.lower()}_agent_address": f"0x{i:040x}" for i, v in enumerate(("HYPERLIQUID", "OSTIUM", "GMX", "SPOT"), start=1)}
+
+
+@pytest.fixture
+async def sim(http: httpx.AsyncClient, stack: ServiceStack):  # type: ignore[no-untyped-def]
+    """The simulator's admin API; every venue back to `ok` afterwards."""
+    url = stack.url("simulator")
+    yield url
+    for venue in ("HYPERLIQUID", "OSTIUM", "GMX", "SPOT"):
+        await http.post(f"{url}/admin/faults", json={"venue": venue, "mode": "ok"})
+
+
+async def venues(http: httpx.AsyncClient, stack: ServiceStack) -> dict:
+    return (await http.get(f"{stack.url('router')}/router/venues")).json()["venues"]
+
+
+async def trading_agent(http: httpx.AsyncClient, control: str, order: list[str], **agent: object) -> tuple[dict, dict]:
+    """An agent deployed with venue accounts, so its orders trade on the (simulated) venues."""
+    a = await create_agent(http, control, **agent)
+    r = await http.post(f"{control}/api/v3/agents/deploy", json={"agent_id": a["id"], "user_wallet": "0xE2E", "enabled_venues": order, **ACCOUNTS})
+    assert r.status_code == 201, r.text
+    return a, r.json()["deployment"]
+
+
+async def test_catalogs_are_synced_from_every_venue_and_published(http: httpx.AsyncClient, stack: ServiceStack, infra: Endpoints) -> None:
+    state = await eventually(lambda: _all_routable(http, stack), what="fresh catalogs from all four venues")
+    assert state["HYPERLIQUID"]["catalog"]["markets"] >= 200 and state["OSTIUM"]["catalog"]["markets"] == 44
+    consumer = AIOKafkaConsumer(MarketCatalog.TOPIC, bootstrap_servers=infra.bootstrap, auto_offset_reset="earliest",
+                                group_id=f"test-catalog-{uuid.uuid4().hex}")
+    await consumer.start()
+    seen: dict[str, MarketCatalog] = {}
+    try:
+        while len(seen) < 4:
+            for records in (await consumer.getmany(timeout_ms=2000)).values():
+                for r in records:
+                    event = MarketCatalog.model_validate_json(r.value)
+                    if event.status.value == "OK":
+                        seen[event.venue.value] = event
+    finally:
+        await consumer.stop()
+    hl = {m.venue_symbol: m for m in seen["HYPERLIQUID"].markets}
+    assert hl["SPX"].instrument == "SPX6900" and hl["kPEPE"].instrument == "PEPE" and hl["kPEPE"].contract_multiplier == 1000
+    assert hl["ETH"].funding_rate_hourly > 0 and hl["ETH"].mark_price and hl["ETH"].min_notional_usd == 10
+    ostium = {m.venue_symbol: m for m in seen["OSTIUM"].markets}
+    assert ostium["SPX-USD"].instrument == "SPX500" and ostium["XAU-USD"].instrument == "GOLD"
+    assert ostium["EUR-USD"].asset_class == "fx" and ostium["EUR-USD"].max_leverage == 100 and ostium["EUR-USD"].taker_fee_bps == 10
+    assert all(not m.supports_short for m in seen["SPOT"].markets)
+
+
+async def test_best_execution_follows_the_books(http: httpx.AsyncClient, control_url: str, query_url: str, stack: ServiceStack, sim: str) -> None:
+    agent, _ = await trading_agent(http, control_url, ["HYPERLIQUID", "OSTIUM"], name="best execution")
+    r = await http.put(f"{control_url}/api/v3/routing/config", params={"agent_id": agent["id"]},
+                       json={"venue_priority": ["HYPERLIQUID", "OSTIUM"], "routing_strategy": "BEST_EXECUTION"})
+    assert r.status_code == 200 and r.json()["source"] == "agent"
+    got = (await http.get(f"{control_url}/api/v3/routing/config", params={"agent_id": agent["id"]})).json()
+    assert got["config"]["routing_strategy"] == "BEST_EXECUTION"
+    # Hyperliquid's BTC book is wide and thin: Ostium is cheaper all in, though second in priority.
+    await http.post(f"{sim}/admin/book", json={"venue": "HYPERLIQUID", "instrument": "BTC", "spread_bps": 40, "depth_usd": 2_000})
+    await asyncio.sleep(2.5)  # two sync rounds: the router reads the new book
+    s = await signal(http, control_url, agent["id"], "BTC")
+    timeline = await settled_timeline(http, query_url, s["id"])
+    [decision] = timeline["routing_decisions"]
+    assert decision["strategy"] == "BEST_EXECUTION" and decision["selected_venue"] == "OSTIUM"
+    costs = decision["costs"]
+    assert costs["OSTIUM"]["total_bps"] < costs["HYPERLIQUID"]["total_bps"]
+    assert costs["HYPERLIQUID"]["half_spread_bps"] == pytest.approx(20, abs=0.5)
+    assert "lowest expected cost" in decision["reason"]
+    assert timeline["positions"][0]["venue"] == "OSTIUM"
+    await http.post(f"{sim}/admin/book", json={"venue": "HYPERLIQUID", "instrument": "BTC", "spread_bps": 2, "depth_usd": 250_000})
+
+
+async def test_failover_across_three_venues_then_breaker_recovery(
+    http: httpx.AsyncClient, control_url: str, query_url: str, stack: ServiceStack, sim: str
+) -> None:
+    agent, deployment = await trading_agent(http, control_url, ["HYPERLIQUID", "OSTIUM", "GMX"], name="failover")
+    # Order placement fails on Hyperliquid and Ostium (their market data still answers).
+    for venue in ("HYPERLIQUID", "OSTIUM"):
+        await http.post(f"{sim}/admin/faults", json={"venue": venue, "mode": "down", "scope": "orders"})
+    s = await signal(http, control_url, agent["id"], "ETH")
+    timeline = await settled_timeline(http, query_url, s["id"], timeout=90)
+    decisions = sorted(timeline["routing_decisions"], key=lambda d: d["attempt"])
+    assert [(d["attempt"], d["selected_venue"]) for d in decisions] == [(1, "HYPERLIQUID"), (2, "OSTIUM"), (3, "GMX")]
+    assert [d["failed_venues"] for d in decisions] == [[], ["HYPERLIQUID"], ["HYPERLIQUID", "OSTIUM"]]
+    assert decisions[2]["reason"].startswith("attempt 3 after HYPERLIQUID, OSTIUM failed: GMX:")
+    orders = {o["venue"]: o for o in timeline["orders"]}
+    assert orders["HYPERLIQUID"]["status"] == "FAILED" and "down" in orders["HYPERLIQUID"]["reason"]
+    assert orders["OSTIUM"]["status"] == "FAILED" and orders["GMX"]["status"] == "FILLED"
+    assert timeline["signal"]["status"] == "EXECUTED" and [p["venue"] for p in timeline["positions"]] == ["GMX"]
+
+    # Now Hyperliquid is down altogether: failed syncs and orders open its breaker.
+    await http.post(f"{sim}/admin/faults", json={"venue": "HYPERLIQUID", "mode": "down"})
+    state = await eventually(lambda: _breaker_is(http, stack, "HYPERLIQUID", "OPEN"), what="Hyperliquid's breaker to open")
+    assert state["HYPERLIQUID"]["catalog"]["status"] == "DEGRADED"
+    while_open = await signal(http, control_url, agent["id"], "SOL")
+    t = await settled_timeline(http, query_url, while_open["id"])
+    first = min(t["routing_decisions"], key=lambda d: d["attempt"])
+    assert first["venue_availability"]["HYPERLIQUID"]["available"] is False
+
+    for venue in ("HYPERLIQUID", "OSTIUM"):
+        await http.post(f"{sim}/admin/faults", json={"venue": venue, "mode": "ok"})
+    await eventually(lambda: _routable(http, stack, "HYPERLIQUID"), what="Hyperliquid's catalog to be fresh again")
+    await asyncio.sleep(3.5)  # the breaker's open period ends: half-open
+
+    async def probe_closes_it() -> dict | None:
+        s2 = await signal(http, control_url, agent["id"], "AVAX")
+        t2 = await settled_timeline(http, query_url, s2["id"])
+        return t2 if t2["positions"] and t2["positions"][0]["venue"] == "HYPERLIQUID" else None
+
+    recovered = await eventually(probe_closes_it, timeout=60, interval=1, what="a probe order to Hyperliquid to succeed")
+    assert recovered["signal"]["status"] == "EXECUTED"
+    await eventually(lambda: _breaker_is(http, stack, "HYPERLIQUID", "CLOSED"), what="the breaker to close")
+    assert deployment["enabled_venues"] == ["HYPERLIQUID", "OSTIUM", "GMX"]
+
+
+async def test_a_definitive_rejection_is_not_retried_elsewhere(
+    http: httpx.AsyncClient, control_url: str, query_url: str, stack: ServiceStack, sim: str
+) -> None:
+    agent, _ = await trading_agent(http, control_url, ["GMX", "OSTIUM"], name="rejected")
+    await http.post(f"{sim}/admin/faults", json={"venue": "GMX", "mode": "reject"})
+    s = await signal(http, control_url, agent["id"], "LINK")
+    t = await settled_timeline(http, query_url, s["id"])
+    assert t["signal"]["status"] == "FAILED"
+    assert [d["attempt"] for d in t["routing_decisions"]] == [1] and t["orders"][0]["status"] == "REJECTED"
+
+
+async def test_failover_can_be_switched_off(http: httpx.AsyncClient, control_url: str, query_url: str, stack: ServiceStack, sim: str) -> None:
+    agent, _ = await trading_agent(http, control_url, ["GMX", "OSTIUM"], name="no failover")
+    r = await http.put(f"{control_url}/api/v3/routing/config", params={"agent_id": agent["id"]},
+                       json={"venue_priority": ["GMX"], "failover_enabled": False})
+    assert r.status_code == 200
+    await asyncio.sleep(1)  # the config reaches the router as a registry event
+    await http.post(f"{sim}/admin/faults", json={"venue": "GMX", "mode": "down", "scope": "orders"})
+    s = await signal(http, control_url, agent["id"], "DOGE")
+    t = await settled_timeline(http, query_url, s["id"], timeout=90)
+    assert [(d["attempt"], d["selected_venue"]) for d in t["routing_decisions"]] == [(1, "GMX")]
+    assert t["signal"]["status"] == "FAILED" and t["orders"][0]["status"] == "FAILED"
+
+
+async def test_closed_market_and_venue_specific_refusal(http: httpx.AsyncClient, control_url: str, query_url: str, stack: ServiceStack, sim: str) -> None:
+    agent, _ = await trading_agent(http, control_url, ["OSTIUM", "HYPERLIQUID"], name="market hours")
+    await http.post(f"{sim}/admin/market", json={"venue": "OSTIUM", "instrument": "EURUSD", "open": False})
+    try:
+        await asyncio.sleep(2.5)  # a sync round sees isMarketOpen false
+        s = await signal(http, control_url, agent["id"], "EURUSD")
+        t = await settled_timeline(http, query_url, s["id"])
+        [decision] = t["routing_decisions"]
+        assert t["signal"]["status"] == "SKIPPED"
+        assert decision["venue_availability"]["OSTIUM"]["reason"] == "EUR-USD market is closed now"
+        assert decision["venue_availability"]["HYPERLIQUID"]["reason"] == "EURUSD not listed"
+    finally:
+        await http.post(f"{sim}/admin/market", json={"venue": "OSTIUM", "instrument": "EURUSD", "open": True})
+
+
+async def test_the_simulator_feeds_live_ticks(infra: Endpoints, stack: ServiceStack) -> None:
+    consumer = AIOKafkaConsumer(MarketTick.TOPIC, bootstrap_servers=infra.bootstrap, auto_offset_reset="latest",
+                                group_id=f"test-ticks-{uuid.uuid4().hex}")
+    await consumer.start()
+    mids = []
+    try:
+        while len(mids) < 6:
+            for records in (await consumer.getmany(timeout_ms=2000)).values():
+                for r in records:
+                    tick = MarketTick.model_validate_json(r.value)
+                    if tick.instrument == "ZEC" and tick.venue == "HYPERLIQUID":
+                        mids.append(tick.mid)
+    finally:
+        await consumer.stop()
+    assert len(set(mids)) > 1  # a random walk, not a constant
+
+
+async def _all_routable(http: httpx.AsyncClient, stack: ServiceStack) -> dict | None:
+    state = await venues(http, stack)
+    return state if all(v["catalog"] and v["catalog"]["routable"] for v in state.values()) else None
+
+
+async def _routable(http: httpx.AsyncClient, stack: ServiceStack, venue: str) -> bool:
+    v = (await venues(http, stack))[venue]
+    return bool(v["catalog"] and v["catalog"]["routable"])
+
+
+async def _breaker_is(http: httpx.AsyncClient, stack: ServiceStack, venue: str, state: str) -> dict | None:
+    found = await venues(http, stack)
+    return found if found[venue]["breaker"]["state"] == state else None
