@@ -42,10 +42,30 @@ async def signal(http: httpx.AsyncClient, control: str, agent_id: str, instrumen
     return r.json()["signal"]
 
 
+def complete(t: dict[str, Any]) -> bool:
+    """The read model projects each topic on its own: a position can be in before its decision.
+    A timeline is complete when every fact behind its status is in."""
+    status = t["signal"]["status"]
+    if status not in TERMINAL:
+        return False
+    if status == "REJECTED":
+        return bool(t["intents"])
+    if status == "SKIPPED":
+        return bool(t["routing_decisions"]) and bool(t["intents"])
+    filled = {o["order_id"] for o in t["orders"] if o["status"] == "FILLED"}
+    return (
+        bool(t["intents"])
+        and len(t["routing_decisions"]) >= len(t["orders"]) >= 1
+        and all(o["status"] != "SENT" and o.get("venue_symbol") for o in t["orders"])
+        and all(p["order_id"] in filled for p in t["positions"])
+        and (status != "EXECUTED" or bool(t["positions"]))
+    )
+
+
 async def settled_timeline(http: httpx.AsyncClient, query: str, signal_id: str, timeout: float = 60) -> dict[str, Any]:
     async def check() -> dict[str, Any] | None:
         r = await http.get(f"{query}/api/v3/signals/{signal_id}/timeline")
-        if r.status_code == 200 and r.json()["signal"]["status"] in TERMINAL:
+        if r.status_code == 200 and complete(r.json()):
             return r.json()
         return None
 
