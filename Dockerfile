@@ -13,6 +13,8 @@ COPY pyproject.toml uv.lock ./
 COPY shared ./shared
 COPY services ./services
 COPY deploy/local ./deploy/local
+COPY cli ./cli
+COPY simulator ./simulator
 RUN test -n "$SERVICE" && uv sync --frozen --no-dev --package "vprime-${SERVICE}" && rm -rf /root/.cache
 USER vprime
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s CMD python -c "import os, urllib.request; urllib.request.urlopen(f'http://127.0.0.1:{os.environ[\"HTTP_PORT\"]}/health')"
