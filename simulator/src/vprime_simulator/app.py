@@ -26,6 +26,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from vprime_shared.orderbook import walk
 from vprime_simulator.exchange import FAULT_MODES, Exchange, SimMarket
 
 VENUE_PREFIXES = {"hyperliquid": "HYPERLIQUID", "ostium": "OSTIUM", "gmx": "GMX", "spot": "SPOT"}
@@ -205,15 +206,8 @@ def create_app(exchange: Exchange, *, timeout_s: float = 30.0) -> FastAPI:
     @app.get("/spot/quote")
     async def spot_quote(tokenOut: str, amountIn: float, tokenIn: str = "USDC") -> dict[str, Any]:  # noqa: N803
         m = market("SPOT", tokenOut)
-        book = exchange.book(m, levels=50)["asks"]
-        remaining, size = amountIn, 0.0
-        for px, sz in book:
-            take = min(remaining, px * sz)
-            size += take / px
-            remaining -= take
-            if remaining <= 0:
-                break
-        price = amountIn / size if size else None
+        filled = walk(exchange.book(m, levels=50)["asks"], amountIn)
+        size, price = filled.size, filled.avg_price
         impact = (price / exchange.mid(m) - 1) * 10_000 if price else None
         return {"tokenIn": tokenIn, "tokenOut": tokenOut, "amountIn": amountIn, "amountOut": size, "price": price,
                 "priceImpactBps": impact, "feeBps": fees["SPOT"]["taker_bps"]}

@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from vprime_shared.orderbook import walk
 from vprime_shared.reference import reference_prices, venue_markets
 
 # Venue defaults: quoted spread, depth per book level (USD), step between levels, funding per hour.
@@ -153,20 +154,11 @@ class Exchange:
             order = Order(client_order_id, venue, symbol, side, "rejected", None, 0.0, notional_usd, "", reason, code)
             self.orders[key] = order
             return order
-        book = self.book(m, levels=50)["asks" if side == "BUY" else "bids"]
-        remaining, size, cost = notional_usd, 0.0, 0.0
-        for px, sz in book:
-            take = min(remaining, px * sz)
-            size += take / px
-            cost += take
-            remaining -= take
-            if remaining <= 1e-9:
-                break
-        if remaining > 1e-6:
+        filled = walk(self.book(m, levels=50)["asks" if side == "BUY" else "bids"], notional_usd)
+        if filled.unfilled_usd > 1e-6 or filled.avg_price is None:
             order = Order(client_order_id, venue, symbol, side, "rejected", None, 0.0, notional_usd, "", "not enough liquidity", "LIQUIDITY")
         else:
-            avg = cost / size
-            order = Order(client_order_id, venue, symbol, side, "filled", avg, size, notional_usd,
+            order = Order(client_order_id, venue, symbol, side, "filled", filled.avg_price, filled.size, notional_usd,
                           f"{venue[:2].lower()}-{len(self.orders) + 1}")
         self.orders[key] = order
         return order

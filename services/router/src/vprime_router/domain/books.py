@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from vprime_shared.contracts import Side
+from vprime_shared.orderbook import walk
 
 
 @dataclass(frozen=True)
@@ -28,14 +29,8 @@ class Book:
         levels = self.asks if side is Side.LONG else self.bids
         if not levels:
             return None
+        filled = walk(levels, notional_usd)
+        if filled.unfilled_usd > 1e-6 or filled.avg_price is None:
+            return None
         best = levels[0][0]
-        remaining, size, cost = notional_usd, 0.0, 0.0
-        for px, sz in levels:
-            take = min(remaining, px * sz)
-            size += take / px
-            cost += take
-            remaining -= take
-            if remaining <= 1e-9:
-                avg = cost / size
-                return abs(avg - best) / best * 10_000
-        return None
+        return abs(filled.avg_price - best) / best * 10_000
