@@ -32,6 +32,18 @@ async def deploy(http: httpx.AsyncClient, control: str, agent_id: str, **body: A
     return r.json()["deployment"]
 
 
+async def trading_deployment(http: httpx.AsyncClient, control: str, venues: list[str], **agent: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """An agent deployed with an executor-generated agent wallet on each venue: its orders trade on the
+    venues (the simulator), not on paper."""
+    a = await create_agent(http, control, **agent)
+    deployment = await deploy(http, control, a["id"], enabled_venues=venues)
+    for venue in venues:
+        r = await http.post(f"{control}/api/v3/deployments/{deployment['id']}/agent-wallets/{venue}")
+        assert r.status_code == 201, r.text
+        deployment = r.json()["deployment"]
+    return a, deployment
+
+
 async def signal(http: httpx.AsyncClient, control: str, agent_id: str, instrument: str, side: str = "LONG") -> dict[str, Any]:
     r = await http.post(f"{control}/api/v3/signals/generate", json={
         "agent_id": agent_id, "token_symbol": instrument, "side": side,

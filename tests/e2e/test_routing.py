@@ -13,11 +13,9 @@ from aiokafka import AIOKafkaConsumer
 from vprime_local.stack import ServiceStack
 from vprime_shared.contracts import MarketCatalog, MarketTick
 from tests.conftest import Endpoints, eventually
-from tests.e2e.helpers import create_agent, settled_timeline, signal
+from tests.e2e.helpers import settled_timeline, signal, trading_deployment
 
 pytestmark = pytest.mark.integration
-
-ACCOUNTS = {f"{v.lower()}_agent_address": f"0x{i:040x}" for i, v in enumerate(("HYPERLIQUID", "OSTIUM", "GMX", "SPOT"), start=1)}
 
 
 @pytest.fixture
@@ -34,11 +32,7 @@ async def venues(http: httpx.AsyncClient, stack: ServiceStack) -> dict:
 
 
 async def trading_agent(http: httpx.AsyncClient, control: str, order: list[str], **agent: object) -> tuple[dict, dict]:
-    """An agent deployed with venue accounts, so its orders trade on the (simulated) venues."""
-    a = await create_agent(http, control, **agent)
-    r = await http.post(f"{control}/api/v3/agents/deploy", json={"agent_id": a["id"], "user_wallet": "0xE2E", "enabled_venues": order, **ACCOUNTS})
-    assert r.status_code == 201, r.text
-    return a, r.json()["deployment"]
+    return await trading_deployment(http, control, order, **agent)
 
 
 async def test_catalogs_are_synced_from_every_venue_and_published(http: httpx.AsyncClient, stack: ServiceStack, infra: Endpoints) -> None:

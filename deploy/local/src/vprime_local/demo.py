@@ -30,11 +30,11 @@ def run(control: str, query: str, timeout_s: float = 60) -> dict:
         say(f"created agent {agent['name']} ({agent['id']})")
         deployment = http.post(f"{control}/api/v3/agents/deploy", json={
             "agent_id": agent["id"], "user_wallet": "0xDemoWallet", "enabled_venues": ["HYPERLIQUID", "OSTIUM"],
-            # Venue agent addresses: orders trade on the venues (the local simulator), not on paper.
-            "hyperliquid_agent_address": "0x00000000000000000000000000000000000d3e01",
-            "ostium_agent_address": "0x00000000000000000000000000000000000d3e02",
         }).raise_for_status().json()["deployment"]
         say(f"deployed on {' → '.join(deployment['enabled_venues'])} ({deployment['id']})")
+        for venue in deployment["enabled_venues"]:  # agent wallets made and kept by the executor: trades go to the venues
+            wallet = http.post(f"{control}/api/v3/deployments/{deployment['id']}/agent-wallets/{venue}").raise_for_status().json()
+            say(f"agent wallet for {venue}: {wallet['address']} (its key stays in the executor)")
         ids = []
         for instrument, side in DEMO_SIGNALS:
             signal = http.post(f"{control}/api/v3/signals/generate", json={

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -33,7 +35,21 @@ class ServiceStack:
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.ports[service]}"
 
+    def secrets(self) -> dict[str, str]:
+        """The executor's credentials key (a file only it is told about) and the internal API token, made once."""
+        folder = self.home / "secrets"
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        key, token = folder / "credentials.key", folder / "internal-api.token"
+        for path, make in ((key, lambda: base64.b64encode(secrets.token_bytes(32)).decode()), (token, lambda: secrets.token_urlsafe(32))):
+            if not path.exists():
+                path.write_text(make())
+                path.chmod(0o600)
+        return {"key_file": str(key), "token": token.read_text().strip()}
+
     def env(self, service: str) -> dict[str, str]:
+        found = self.secrets()
+        private = {"CREDENTIALS_KEY_FILE": found["key_file"]} if service == "executor" else {}
+        shared = {"INTERNAL_API_TOKEN": found["token"]} if service in ("control", "executor") else {}
         return {
             **os.environ,
             "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
@@ -43,6 +59,9 @@ class ServiceStack:
             "SIMULATOR_PORT": str(self.ports["simulator"]),
             "VENUE_SIMULATOR_URL": self.url("simulator"),
             "VENUE_API_URL": self.url("simulator"),
+            "EXECUTOR_URL": self.url("executor"),
+            **private,
+            **shared,
             "PYTHONUNBUFFERED": "1",
             **self.extra_env,
         }

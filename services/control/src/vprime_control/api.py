@@ -15,10 +15,12 @@ from vprime_shared.contracts import (
     DeploymentStatus,
     RoutingConfigBody,
     Signal,
+    Venue,
 )
 from vprime_shared.unit_of_work import UnitOfWork
 
 from vprime_control import handlers
+from vprime_control.adapters.executor_client import KeyHandoffFailed
 from vprime_control.adapters.repository import ControlRepository
 from vprime_control.schemas import CreateAgent, DeployAgent, ExecuteTrade, GenerateSignal
 
@@ -116,12 +118,28 @@ async def list_agents(
 @router.post("/agents/deploy", status_code=201, summary="Deploy an agent to a wallet on an ordered list of venues")
 async def deploy_agent(body: DeployAgent, request: Request) -> dict[str, Any]:
     try:
-        deployment = await handlers.deploy_agent(_uow(request), body)
+        deployment = await handlers.deploy_agent(_uow(request), body, request.app.state.agent_keys)
     except handlers.NotFound as exc:
         raise HTTPException(404, str(exc)) from exc
     except handlers.Conflict as exc:
         raise HTTPException(409, str(exc)) from exc
+    except KeyHandoffFailed as exc:
+        raise HTTPException(422 if exc.client_error else 503, str(exc)) from exc
     return {"success": True, "deployment": deployment_view(deployment)}
+
+
+@router.post("/deployments/{deployment_id}/agent-wallets/{venue}", status_code=201,
+             summary="Generate a venue agent wallet in the executor; approve the returned address on the venue")
+async def agent_wallet(deployment_id: uuid.UUID, venue: Venue, request: Request) -> dict[str, Any]:
+    try:
+        deployment = await handlers.create_agent_wallet(_uow(request), deployment_id, venue, request.app.state.agent_keys)
+    except handlers.NotFound as exc:
+        raise HTTPException(404, str(exc)) from exc
+    except KeyHandoffFailed as exc:
+        raise HTTPException(422 if exc.client_error else 503, str(exc)) from exc
+    address = deployment.venue_accounts[venue]
+    return {"success": True, "venue": venue.value, "address": address, "deployment": deployment_view(deployment),
+            "message": f"approve agent {address} for your {venue.value} account; the key stays in the executor"}
 
 
 @router.get("/deployments/{deployment_id}", summary="A deployment with its policy")

@@ -4,9 +4,11 @@ from vprime_shared.contracts import AgentState, DeploymentState, RoutingConfig, 
 from vprime_shared.runtime import ServiceRuntime
 
 from vprime_control import api, handlers
+from vprime_control.adapters.executor_client import ExecutorKeys
 from vprime_control.settings import ControlSettings
 
-runtime = ServiceRuntime(ControlSettings(), package="vprime_control")
+settings = ControlSettings()
+runtime = ServiceRuntime(settings, package="vprime_control")
 runtime.publishes(AgentState, DeploymentState, RoutingConfig, Signal)
 
 
@@ -17,3 +19,4 @@ async def on_signal(event: Signal) -> None:
 
 app = runtime.http_app(api.router, title="Vprime control API", description="Agents, deployments and manual signals.")
 app.state.runtime = runtime
+app.state.agent_keys = ExecutorKeys(settings.executor_url, settings.internal_api_token)

@@ -22,6 +22,7 @@ from vprime_shared.contracts.base import utcnow
 from vprime_shared.ids import new_id
 from vprime_shared.unit_of_work import Tx, UnitOfWork
 
+from vprime_control.adapters.executor_client import AgentKeys
 from vprime_control.adapters.repository import ControlRepository
 from vprime_control.schemas import CreateAgent, DeployAgent, GenerateSignal
 
@@ -69,20 +70,25 @@ def choose_enabled_venues(agent: AgentState, cmd: DeployAgent) -> list[Venue]:
     return list(cmd.credentialed_venues()) or list(GLOBAL_VENUE_PRIORITY)
 
 
-async def deploy_agent(uow: UnitOfWork, cmd: DeployAgent) -> DeploymentState:
+async def deploy_agent(uow: UnitOfWork, cmd: DeployAgent, keys: AgentKeys) -> DeploymentState:
     async with uow.begin() as tx:
         repo = ControlRepository(tx.conn)
         agent = await repo.agent(cmd.agent_id, for_update=True)
         if agent is None:
             raise NotFound(f"agent {cmd.agent_id} does not exist")
-        # Venue keys are deliberately not stored or published here: only the executor may hold them.
+        deployment_id = new_id()
+        accounts = {v: a for v, a in cmd.credentialed_venues().items() if a}
+        # Venue keys go to the executor, the only service that keeps them; control stores and publishes
+        # none. Handed over inside this transaction: if the executor refuses, no deployment is created.
+        for venue, (address, encrypted, iv, tag) in cmd.venue_keys().items():
+            accounts[venue] = await keys.import_key(deployment_id, venue, address, encrypted, iv, tag)
         deployment = DeploymentState(
-            deployment_id=new_id(),
+            deployment_id=deployment_id,
             agent_id=agent.agent_id,
             user_wallet=cmd.user_wallet,
             status=DeploymentStatus.ACTIVE,
             enabled_venues=choose_enabled_venues(agent, cmd),
-            venue_accounts={v: a for v, a in cmd.credentialed_venues().items() if a},
+            venue_accounts=accounts,
             policy=cmd.policy,
             created_at=utcnow(),
         )
@@ -93,6 +99,21 @@ async def deploy_agent(uow: UnitOfWork, cmd: DeployAgent) -> DeploymentState:
             await repo.save_agent(agent)
             await tx.publish(agent)
     return deployment
+
+
+async def create_agent_wallet(uow: UnitOfWork, deployment_id: uuid.UUID, venue: Venue, keys: AgentKeys) -> DeploymentState:
+    """Have the executor generate an agent wallet for the venue; the deployment names its address."""
+    async with uow.begin() as tx:
+        repo = ControlRepository(tx.conn)
+        current = await repo.deployment(deployment_id, for_update=True)
+        if current is None:
+            raise NotFound(f"deployment {deployment_id} does not exist")
+        address = await keys.generate(deployment_id, venue)
+        changed = current.model_copy(update={"venue_accounts": {**current.venue_accounts, venue: address},
+                                             "event_id": new_id(), "occurred_at": utcnow()})
+        await repo.save_deployment(changed)
+        await tx.publish(changed)
+    return changed
 
 
 async def change_deployment(uow: UnitOfWork, deployment_id: uuid.UUID, *, policy: DeploymentPolicy | None = None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from vprime_shared.contracts import DeploymentPolicy, RequestedVenue, RiskModel, Side, SizeModel, Venue
 
@@ -57,6 +57,29 @@ class DeployAgent(Body):
             if len(set(venues)) != len(venues):
                 raise ValueError("enabled_venues lists a venue twice")
         return venues
+
+    @model_validator(mode="after")
+    def _complete_keys(self) -> DeployAgent:
+        for venue in Venue:
+            prefix = venue.value.lower()
+            parts = [getattr(self, f"{prefix}_agent_key_{p}") for p in ("encrypted", "iv", "tag")]
+            if any(parts) and not all(parts):
+                raise ValueError(f"{prefix}_agent_key_encrypted, _iv and _tag go together: give all three or none")
+        return self
+
+    def venue_keys(self) -> dict[Venue, tuple[str | None, str, str, str]]:
+        """Per venue: (address, ciphertext, iv, tag) of an agent key encrypted under the executor's key."""
+        keys = {}
+        for venue in Venue:
+            prefix = venue.value.lower()
+            encrypted = getattr(self, f"{prefix}_agent_key_encrypted")
+            if encrypted:
+                keys[venue] = (getattr(self, f"{prefix}_agent_address"), encrypted, getattr(self, f"{prefix}_agent_key_iv"),
+                               getattr(self, f"{prefix}_agent_key_tag"))
+        return keys
+
+    def __repr__(self) -> str:  # the key fields stay out of any log line
+        return f"DeployAgent(agent_id={self.agent_id}, user_wallet={self.user_wallet!r}, venues={self.enabled_venues})"
 
     def credentialed_venues(self) -> dict[Venue, str | None]:
         """Venues for which an agent address or key was given, in the global priority order."""

@@ -6,13 +6,16 @@ from vprime_shared.contracts import DeploymentState, Execution, MarketTick, Orde
 from vprime_shared.runtime import ServiceRuntime
 
 from vprime_executor import handlers
+from vprime_executor.adapters.credentials import CredentialStore, load_kek
+from vprime_executor.api import internal_api
 from vprime_executor.settings import ExecutorSettings
 from vprime_executor.venues import VenueRouter
 
 settings = ExecutorSettings()
 runtime = ServiceRuntime(settings, package="vprime_executor")
 runtime.publishes(Execution, Position)
-venues = VenueRouter(settings, None)
+credentials = CredentialStore(load_kek(settings.credentials_key, settings.credentials_key_file))
+venues = VenueRouter(settings, None, credentials)
 
 
 async def open_http(_: ServiceRuntime) -> None:
@@ -46,4 +49,5 @@ async def on_order(event: Order) -> None:
     await runtime.once(event, handlers.order_received, venues)
 
 
-app = runtime.http_app(title="Vprime executor")
+app = runtime.http_app(internal_api(credentials, settings.internal_api_token), title="Vprime executor")
+app.state.runtime = runtime

@@ -1,6 +1,8 @@
 from pathlib import Path
 
 from vprime_shared.reference import REFERENCE_PRICES as SHIPPED_REFERENCE_PRICES
+from pydantic import Field
+
 from vprime_shared.settings import ServiceSettings
 
 
@@ -14,3 +16,7 @@ class ExecutorSettings(ServiceSettings):
     # Where deployments with a venue account trade (the venue simulator locally); empty: everything is paper.
     venue_api_url: str = "http://127.0.0.1:8010"
     venue_timeout_s: float = 3.0
+    # The key-encryption key for venue agent keys (AES-256-GCM): base64 in CREDENTIALS_KEY, or a file.
+    credentials_key: str = Field(default="", repr=False)
+    credentials_key_file: str = ""
+    internal_api_token: str = Field(default="", repr=False)

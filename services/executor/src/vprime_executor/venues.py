@@ -9,6 +9,7 @@ from vprime_shared.contracts import Order
 from vprime_shared.reference import reference_prices
 from vprime_shared.unit_of_work import Tx
 
+from vprime_executor.adapters.credentials import CredentialStore
 from vprime_executor.adapters.prices import PriceBook
 from vprime_executor.adapters.venues.paper import PaperVenue
 from vprime_executor.adapters.venues.simulator import SimulatorVenue
@@ -16,9 +17,10 @@ from vprime_executor.settings import ExecutorSettings
 
 
 class VenueRouter:
-    def __init__(self, settings: ExecutorSettings, http: httpx.AsyncClient | None) -> None:
+    def __init__(self, settings: ExecutorSettings, http: httpx.AsyncClient | None, credentials: CredentialStore) -> None:
         self.settings = settings
         self.http = http
+        self.credentials = credentials
         self.reference_prices = reference_prices(settings.reference_prices_path)
 
     def paper(self, prices: PriceBook) -> PaperVenue:
@@ -26,7 +28,7 @@ class VenueRouter:
                           slippage_bps=self.settings.paper_slippage_bps)
 
     async def for_order(self, tx: Tx, order: Order) -> PaperVenue | SimulatorVenue:
-        accounts = await tx.conn.fetchval("SELECT venue_accounts FROM accounts WHERE deployment_id = $1", order.deployment_id)
-        if self.http is not None and self.settings.venue_api_url and accounts and order.venue.value in accounts:
+        has_key = await self.credentials.address(tx.conn, order.deployment_id, order.venue)
+        if self.http is not None and self.settings.venue_api_url and has_key:
             return SimulatorVenue(self.http, self.settings.venue_api_url, equity_usd=self.settings.paper_equity_usd)
         return self.paper(PriceBook(tx.conn))
