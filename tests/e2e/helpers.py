@@ -32,15 +32,18 @@ async def deploy(http: httpx.AsyncClient, control: str, agent_id: str, **body: A
     return r.json()["deployment"]
 
 
-async def trading_deployment(http: httpx.AsyncClient, control: str, venues: list[str], **agent: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-    """An agent deployed with an executor-generated agent wallet on each venue: its orders trade on the
-    venues (the simulator), not on paper."""
+async def trading_deployment(http: httpx.AsyncClient, control: str, sim: str, venues: list[str], *, equity_usd: float = 10_000,
+                             **agent: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """An agent deployed with an executor-generated agent wallet on each venue, approved and funded on
+    the (simulated) venue: its orders trade there, not on paper."""
     a = await create_agent(http, control, **agent)
     deployment = await deploy(http, control, a["id"], enabled_venues=venues)
     for venue in venues:
         r = await http.post(f"{control}/api/v3/deployments/{deployment['id']}/agent-wallets/{venue}")
         assert r.status_code == 201, r.text
         deployment = r.json()["deployment"]
+        approved = await http.post(f"{sim}/admin/accounts", json={"venue": venue, "address": r.json()["address"], "equity_usd": equity_usd})
+        assert approved.status_code == 200, approved.text
     return a, deployment
 
 

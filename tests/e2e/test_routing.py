@@ -32,7 +32,10 @@ async def venues(http: httpx.AsyncClient, stack: ServiceStack) -> dict:
 
 
 async def trading_agent(http: httpx.AsyncClient, control: str, order: list[str], **agent: object) -> tuple[dict, dict]:
-    return await trading_deployment(http, control, order, **agent)
+    return await trading_deployment(http, control, SIM_URL, order, **agent)
+
+
+SIM_URL = "http://127.0.0.1:18010"
 
 
 async def test_catalogs_are_synced_from_every_venue_and_published(http: httpx.AsyncClient, stack: ServiceStack, infra: Endpoints) -> None:

@@ -35,6 +35,7 @@ OUTBOX_BACKLOG = Gauge("vprime_outbox_backlog", "Outbox rows not yet published",
 
 Hook = Callable[["ServiceRuntime"], Awaitable[None]]
 E = TypeVar("E", bound=Event)
+R = TypeVar("R")
 
 
 class ServiceRuntime:
@@ -67,11 +68,13 @@ class ServiceRuntime:
         """A typed FastStream subscriber for `event`'s topic in this service's consumer group."""
         return self.broker.subscriber(event.TOPIC, **consumer_options(self.name, event.TOPIC))
 
-    async def once(self, event: E, handler: Callable[..., Awaitable[object]], *args: Any) -> None:
-        """Run `handler(tx, event, *args)` in one transaction with the inbox: a redelivered event is skipped."""
+    async def once(self, event: E, handler: Callable[..., Awaitable[R]], *args: Any) -> R | None:
+        """Run `handler(tx, event, *args)` in one transaction with the inbox: a redelivered event is skipped
+        (and None returned)."""
         async with self.uow.once(event) as tx:
             if tx is not None:
-                await handler(tx, event, *args)
+                return await handler(tx, event, *args)
+        return None
 
     def publishes(self, *events: type[Event]) -> None:
         """Declare what this service publishes (through its outbox), so AsyncAPI documents it."""

@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from vprime_shared.orderbook import walk
 from vprime_simulator.exchange import FAULT_MODES, Exchange, SimMarket
+from vprime_simulator.trading import add_trading_routes
 
 VENUE_PREFIXES = {"hyperliquid": "HYPERLIQUID", "ostium": "OSTIUM", "gmx": "GMX", "spot": "SPOT"}
 OSTIUM_GROUPS = {"fx": "forex", "crypto": "crypto", "commodity": "commodities", "index": "indices", "stocks": "stocks"}
@@ -67,14 +68,22 @@ class OrderRequest(Body):
     notional_usd: float = Field(gt=0)
 
 
+ORDER_PATHS = ("/orders", "/hyperliquid/exchange", "/ostium/trades", "/spot/swap")
+
+
+def is_order_path(path: str) -> bool:
+    return any(p in path for p in ORDER_PATHS)
+
+
 def address(*parts: str) -> str:
     """A stable, made-up 20-byte address."""
     return "0x" + hashlib.sha256("/".join(parts).encode()).hexdigest()[:40]
 
 
-def create_app(exchange: Exchange, *, timeout_s: float = 30.0) -> FastAPI:
+def create_app(exchange: Exchange, *, timeout_s: float = 30.0, keeper_delay_s: float = 0.3) -> FastAPI:
     app = FastAPI(title="Vprime venue simulator", description=__doc__)
     app.state.exchange = exchange
+    add_trading_routes(app, exchange, keeper_delay_s=keeper_delay_s)
 
     def venue_of(path: str) -> str | None:
         parts = path.strip("/").split("/")
@@ -88,7 +97,7 @@ def create_app(exchange: Exchange, *, timeout_s: float = 30.0) -> FastAPI:
     async def faults(request: Request, call_next: Any) -> Any:
         venue = venue_of(request.url.path)
         mode = exchange.faults.get(venue or "", "ok")
-        if exchange.fault_scope.get(venue or "") == "orders" and "/orders" not in request.url.path:
+        if exchange.fault_scope.get(venue or "") == "orders" and not is_order_path(request.url.path):
             mode = "ok"  # the venue's market data still answers
         if mode == "down":
             return JSONResponse({"error": f"{venue} is down (simulated)"}, status_code=503)
@@ -129,6 +138,8 @@ def create_app(exchange: Exchange, *, timeout_s: float = 30.0) -> FastAPI:
                     "impactPxs": [f"{book['bids'][0][0]:.8g}", f"{book['asks'][0][0]:.8g}"], "dayBaseVlm": "0",
                 })
             return [{"universe": universe}, ctxs]
+        if (extra := app.state.hl_info_extra(body)) is not None:
+            return extra
         if kind == "l2Book":
             m = market("HYPERLIQUID", str(body.get("coin")))
             book = exchange.book(m, levels=20)

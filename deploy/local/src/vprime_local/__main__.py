@@ -39,14 +39,14 @@ def main(argv: list[str] | None = None) -> int:
             stack.up()
             say("all services healthy")
             if args.command == "dev":
-                demo.run(stack.url("control"), stack.url("query"))
+                demo.run(stack.url("control"), stack.url("query"), stack.url("simulator"))
             say(f"control API  {stack.url('control')}/docs")
             say(f"query API    {stack.url('query')}/docs   e.g. {stack.url('query')}/api/v3/stats/overview")
             say(f"simulator    {stack.url('simulator')}/docs   (venue faults: POST /admin/faults)")
             say(f"logs         {infra.logs}/")
             say("stop with    make down")
         elif args.command == "demo":
-            demo.run(stack.url("control"), stack.url("query"))
+            demo.run(stack.url("control"), stack.url("query"), stack.url("simulator"))
         elif args.command == "down":
             stack.down()
             infra.down()

@@ -17,7 +17,7 @@ DEMO_SIGNALS = [
 ]
 
 
-def run(control: str, query: str, timeout_s: float = 60) -> dict:
+def run(control: str, query: str, simulator: str, timeout_s: float = 60) -> dict:
     with httpx.Client(timeout=10) as http:
         agent = http.post(f"{control}/api/v3/agents/create", json={
             "creator_wallet": "0xDemoWallet",
@@ -34,7 +34,9 @@ def run(control: str, query: str, timeout_s: float = 60) -> dict:
         say(f"deployed on {' → '.join(deployment['enabled_venues'])} ({deployment['id']})")
         for venue in deployment["enabled_venues"]:  # agent wallets made and kept by the executor: trades go to the venues
             wallet = http.post(f"{control}/api/v3/deployments/{deployment['id']}/agent-wallets/{venue}").raise_for_status().json()
-            say(f"agent wallet for {venue}: {wallet['address']} (its key stays in the executor)")
+            # On a real venue the user approves the agent wallet on the venue's site; here the simulator does.
+            http.post(f"{simulator}/admin/accounts", json={"venue": venue, "address": wallet["address"], "equity_usd": 10_000}).raise_for_status()
+            say(f"agent wallet for {venue}: {wallet['address']} (approved on the simulator; its key stays in the executor)")
         ids = []
         for instrument, side in DEMO_SIGNALS:
             signal = http.post(f"{control}/api/v3/signals/generate", json={

@@ -1,6 +1,12 @@
-"""Wiring: the executor's subscribers. No logic here."""
+"""Wiring: the executor's subscribers, recovery and reconciliation loops, internal API. No logic here."""
+
+import asyncio
+import logging
+import uuid
+from datetime import timedelta
 
 import httpx
+from prometheus_client import Gauge
 
 from vprime_shared.contracts import DeploymentState, Execution, MarketTick, Order, Position
 from vprime_shared.runtime import ServiceRuntime
@@ -11,24 +17,46 @@ from vprime_executor.api import internal_api
 from vprime_executor.settings import ExecutorSettings
 from vprime_executor.venues import VenueRouter
 
+log = logging.getLogger(__name__)
+RECONCILIATION_DIFFERENCES = Gauge("vprime_reconciliation_differences", "Venue positions that differ from ours, last round")
+
 settings = ExecutorSettings()
 runtime = ServiceRuntime(settings, package="vprime_executor")
 runtime.publishes(Execution, Position)
 credentials = CredentialStore(load_kek(settings.credentials_key, settings.credentials_key_file))
 venues = VenueRouter(settings, None, credentials)
+in_flight: set[uuid.UUID] = set()
+loops: list[asyncio.Task[None]] = []
 
 
-async def open_http(_: ServiceRuntime) -> None:
+async def keep_resolving() -> None:
+    grace = timedelta(seconds=settings.recovery_grace_s)
+    rounds = 0
+    while True:
+        try:
+            await handlers.recover(runtime.uow, venues, in_flight, grace)
+            if rounds % max(int(settings.reconcile_interval_s / settings.recovery_interval_s), 1) == 0:
+                RECONCILIATION_DIFFERENCES.set(len(await handlers.reconcile(runtime.pool, venues)))
+        except Exception:  # a bad round must not end recovery
+            log.exception("recovery round failed")
+        rounds += 1
+        await asyncio.sleep(settings.recovery_interval_s)
+
+
+async def start(_: ServiceRuntime) -> None:
     venues.http = httpx.AsyncClient(timeout=httpx.Timeout(settings.venue_timeout_s))
+    loops.append(asyncio.create_task(keep_resolving(), name="order-recovery"))
 
 
-async def close_http(_: ServiceRuntime) -> None:
+async def stop(_: ServiceRuntime) -> None:
+    for task in loops:
+        task.cancel()
     if venues.http is not None:
         await venues.http.aclose()
 
 
-runtime.on_start.append(open_http)
-runtime.on_stop.append(close_http)
+runtime.on_start.append(start)
+runtime.on_stop.append(stop)
 
 
 @runtime.subscriber(DeploymentState)
@@ -41,12 +69,21 @@ async def on_tick(event: MarketTick) -> None:
     # No inbox for ticks (the busiest topic): the price upsert is idempotent by timestamp, and a
     # redelivered tick finds the positions it closed already closed.
     async with runtime.uow.begin() as tx:
-        await handlers.tick_received(tx, event, venues.paper(None))  # type: ignore[arg-type]
+        to_close = await handlers.tick_received(tx, event, venues)
+    for position, reason in to_close:
+        await handlers.close_on_venue(runtime.uow, venues, position, reason)
 
 
 @runtime.subscriber(Order)
 async def on_order(event: Order) -> None:
-    await runtime.once(event, handlers.order_received, venues)
+    claimed = await runtime.once(event, handlers.claim_order, venues)
+    if claimed is None:
+        return
+    in_flight.add(event.order_id)
+    try:
+        await handlers.send_order(runtime.uow, event, venues, crash_after_send=settings.executor_crash_after_send)
+    finally:
+        in_flight.discard(event.order_id)
 
 
 app = runtime.http_app(internal_api(credentials, settings.internal_api_token), title="Vprime executor")

@@ -1,67 +1,51 @@
-"""The executor's reactions to events."""
+"""The executor: orders placed once, positions run to their close.
+
+An order is recorded (SENDING) in one transaction before it is sent, and resolved in another after,
+so a crash anywhere between leaves at most one venue order: the venue's client order id is derived
+from our order id, and `recover` finds what a crash left SENDING by that id. Outcomes are FILLED,
+REJECTED (definitive, with the venue's reason) or FAILED (retryable: timeout, 5xx, venue down).
+Positions open on fill; every tick applies their risk model and a close goes out reduce-only the same
+two-phase way.
+"""
 
 from __future__ import annotations
 
-from typing import Protocol
+import logging
+import os
+from datetime import datetime, timedelta
+from typing import Any
+
+import asyncpg
 
 from vprime_shared import ids
-from vprime_shared.contracts import DeploymentState, Execution, ExecutionStatus, MarketTick, Order, Position, PositionState
+from vprime_shared.contracts import (
+    DeploymentState,
+    Execution,
+    ExecutionStatus,
+    MarketTick,
+    Order,
+    Position,
+    PositionState,
+    RiskModel,
+    Side,
+    Venue,
+)
 from vprime_shared.contracts.base import utcnow
 from vprime_shared.ids import new_id
-from vprime_shared.unit_of_work import Tx
+from vprime_shared.unit_of_work import Tx, UnitOfWork
 
 from vprime_executor.adapters.prices import PriceBook
-from vprime_executor.adapters.venues import VenueRefused, VenueUnavailable
-from vprime_executor.adapters.venues.paper import PaperVenue
+from vprime_executor.adapters.venues import VenueFill, VenueRefused, VenueUnavailable
 from vprime_executor.adapters.venues.paper.venue import NoPrice
-from vprime_executor.domain.fills import Fill
-from vprime_executor.domain.stops import realized_pnl, trail
+from vprime_executor.domain.stops import evaluate, realized_pnl
+from vprime_executor.venues import Route, VenueRouter
+
+log = logging.getLogger(__name__)
+Outcome = VenueFill | VenueRefused | VenueUnavailable | NoPrice
 
 
-async def tick_received(tx: Tx, tick: MarketTick, venue: PaperVenue) -> list[Position]:
-    """Record the price, then move the trailing stops of the venue's open positions in it; close what hit."""
-    await PriceBook(tx.conn).update(tick)
-    rows = await tx.conn.fetch(
-        """SELECT position_id, best_price, stop_fraction, payload FROM positions
-           WHERE instrument = $1 AND venue = $2 AND state = 'OPEN' AND stop_fraction IS NOT NULL FOR UPDATE""",
-        tick.instrument.upper(), tick.venue.upper(),
-    )
-    closed = []
-    for row in rows:
-        position = Position.model_validate(row["payload"])
-        moved = trail(position.side, row["best_price"], row["stop_fraction"], tick.mid)
-        if not moved.triggered:
-            if moved.best_price != row["best_price"]:
-                await tx.conn.execute("UPDATE positions SET best_price = $2 WHERE position_id = $1", row["position_id"], moved.best_price)
-            continue
-        exit_price, exit_fee = venue.exit_fill(position, tick.mid)
-        fees = position.fees_usd + exit_fee
-        pnl = realized_pnl(position.side, position.entry_price, exit_price, position.qty, fees)
-        done = position.model_copy(update={
-            "event_id": new_id(), "occurred_at": utcnow(), "state": PositionState.CLOSED, "exit_price": exit_price,
-            "fees_usd": fees, "realized_pnl_usd": pnl, "closed_at": tick.ts,
-            "close_reason": f"trailing_stop: {tick.mid:g} crossed {moved.stop_price:g} ({row['stop_fraction']:.2%} from best {moved.best_price:g})",
-        })
-        await tx.conn.execute(
-            """UPDATE positions SET state = 'CLOSED', best_price = $2, closed_at = $3, exit_price = $4, realized_pnl_usd = $5,
-                   payload = $6 WHERE position_id = $1""",
-            row["position_id"], moved.best_price, tick.ts, exit_price, pnl, done.model_dump(mode="json"),
-        )
-        await tx.publish(done)
-        closed.append(done)
-    return closed
-
-
-class Venues(Protocol):
-    """Chooses the adapter an order is placed through."""
-
-    async def for_order(self, tx: Tx, order: Order) -> VenueAdapter: ...
-
-
-class VenueAdapter(Protocol):
-    equity_usd: float
-
-    async def place_order(self, order: Order) -> tuple[Fill, str]: ...
+def close_client_id(position_id: Any) -> str:
+    return ids.client_order_id(ids.derived_id("close", position_id))
 
 
 async def deployment_changed(tx: Tx, deployment: DeploymentState) -> None:
@@ -73,53 +57,240 @@ async def deployment_changed(tx: Tx, deployment: DeploymentState) -> None:
     )
 
 
-async def order_received(tx: Tx, order: Order, venues: Venues) -> Execution | None:
-    """Place the order once (its client order id is derived from the order id), then open the position."""
-    client_order_id = ids.client_order_id(order.order_id)
+# ---- orders ------------------------------------------------------------------------------------
+async def claim_order(tx: Tx, order: Order, venues: VenueRouter) -> Order | None:
+    """Phase one: record the order as SENDING. None if it was claimed before (a redelivery)."""
+    route = await venues.route(tx.conn, order.deployment_id, order.venue)
     claimed = await tx.conn.execute(
-        """INSERT INTO orders (order_id, client_order_id, intent_id, deployment_id, venue, venue_symbol, side, status)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, 'PENDING') ON CONFLICT (order_id) DO NOTHING""",
-        order.order_id, client_order_id, order.intent_id, order.deployment_id, order.venue.value, order.venue_symbol,
-        order.side.value,
+        """INSERT INTO orders (order_id, client_order_id, intent_id, deployment_id, venue, venue_symbol, side, status, payload, mode)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, 'SENDING', $8, $9) ON CONFLICT (order_id) DO NOTHING""",
+        order.order_id, ids.client_order_id(order.order_id), order.intent_id, order.deployment_id, order.venue.value,
+        order.venue_symbol, order.side.value, order.model_dump(mode="json"), route.mode,
     )
-    if not claimed.endswith("1"):
-        return None  # this order was placed before
-    base = dict(order_id=order.order_id, intent_id=order.intent_id, signal_id=order.signal_id,
-                deployment_id=order.deployment_id, venue=order.venue, client_order_id=client_order_id)
-    venue = await venues.for_order(tx, order)
+    return order if claimed.endswith("1") else None
+
+
+async def notional_for(order: Order, route: Route, venues: VenueRouter) -> float:
+    """Margin from the size model (a share of the account's equity on that venue, or fixed USDC), times leverage."""
+    if order.size_type == "fixed-usdc":
+        margin = order.size_pct
+    else:
+        equity = await route.adapter.equity(route.signer) if route.adapter and route.signer else venues.settings.paper_equity_usd
+        margin = equity * order.size_pct / 100
+    return margin * order.leverage
+
+
+async def send_order(uow: UnitOfWork, order: Order, venues: VenueRouter, *, crash_after_send: bool = False) -> Execution | None:
+    """Phase two: send, then resolve. The venue call runs outside any transaction."""
+    route = await venues.route(uow.pool, order.deployment_id, order.venue)
+    outcome = await _place(order, route, venues, uow)
+    if crash_after_send:  # fault injection for the reliability tests: die between send and record
+        log.warning("EXECUTOR_CRASH_AFTER_SEND: exiting before recording order %s", order.order_id)
+        os._exit(70)
+    async with uow.begin() as tx:
+        return await resolve(tx, order, outcome, route, venues)
+
+
+async def _place(order: Order, route: Route, venues: VenueRouter, uow: UnitOfWork) -> Outcome:
+    cid = ids.client_order_id(order.order_id)
     try:
-        fill, venue_order_id = await venue.place_order(order)
-    except (NoPrice, VenueRefused, VenueUnavailable) as exc:
-        unavailable = isinstance(exc, VenueUnavailable)
-        execution = Execution(
-            **base, status=ExecutionStatus.FAILED if unavailable else ExecutionStatus.REJECTED, retryable=unavailable,
-            venue_specific=unavailable or getattr(exc, "venue_specific", False), reason=str(exc),
-        )
-        await tx.conn.execute("UPDATE orders SET status = $3, reason = $2 WHERE order_id = $1", order.order_id, str(exc),
-                              execution.status.value)
+        notional = await notional_for(order, route, venues)
+        if route.adapter is None:
+            async with uow.pool.acquire() as conn:
+                fill, venue_order_id = await venues.paper(PriceBook(conn)).place_order(order)
+            return VenueFill(fill.price, fill.qty, fill.notional_usd, fill.fee_usd, venue_order_id)
+        assert route.signer is not None
+        return await route.adapter.place(route.signer, order, notional, cid)
+    except (VenueRefused, VenueUnavailable, NoPrice) as exc:
+        return exc
+
+
+async def resolve(tx: Tx, order: Order, outcome: Outcome, route: Route, venues: VenueRouter) -> Execution | None:
+    status = (ExecutionStatus.FILLED if isinstance(outcome, VenueFill)
+              else ExecutionStatus.FAILED if isinstance(outcome, VenueUnavailable) else ExecutionStatus.REJECTED)
+    reason = "filled" if isinstance(outcome, VenueFill) else str(outcome)
+    updated = await tx.conn.execute(
+        """UPDATE orders SET status = $2, reason = $3, fill_price = $4, qty = $5, resolved_at = now()
+           WHERE order_id = $1 AND status = 'SENDING'""",
+        order.order_id, status.value, reason, getattr(outcome, "price", None), getattr(outcome, "qty", None),
+    )
+    if not updated.endswith("1"):
+        return None  # resolved already (recovery got there first)
+    base = dict(order_id=order.order_id, intent_id=order.intent_id, signal_id=order.signal_id, deployment_id=order.deployment_id,
+                venue=order.venue, client_order_id=ids.client_order_id(order.order_id))
+    if not isinstance(outcome, VenueFill):
+        unavailable = isinstance(outcome, VenueUnavailable)
+        execution = Execution(**base, status=status, retryable=unavailable,
+                              venue_specific=unavailable or getattr(outcome, "venue_specific", False), reason=reason)
         await tx.publish(execution)
         return execution
-    execution = Execution(**base, status=ExecutionStatus.FILLED, fill_price=fill.price, qty=fill.qty, fee=fill.fee_usd,
-                          venue_order_id=venue_order_id, reason="filled on paper")
-    await tx.conn.execute(
-        "UPDATE orders SET status = 'FILLED', fill_price = $2, qty = $3 WHERE order_id = $1", order.order_id, fill.price, fill.qty
-    )
+    execution = Execution(**base, status=status, fill_price=outcome.price, qty=outcome.qty, fee=outcome.fee_usd,
+                          venue_order_id=outcome.venue_order_id, reason=f"filled on {'the venue' if route.mode == 'venue' else 'paper'}")
+    equity = venues.settings.paper_equity_usd
     position = Position(
-        position_id=ids.position_id(order.order_id), order_id=order.order_id, intent_id=order.intent_id,
-        signal_id=order.signal_id, agent_id=order.agent_id, deployment_id=order.deployment_id, venue=order.venue,
-        venue_symbol=order.venue_symbol, instrument=order.instrument, side=order.side, state=PositionState.OPEN,
-        entry_price=fill.price, qty=fill.qty, notional_usd=fill.notional_usd, size_pct=order.size_pct,
-        equity_usd=venue.equity_usd, leverage=order.leverage, fees_usd=fill.fee_usd, opened_at=utcnow(),
+        position_id=ids.position_id(order.order_id), order_id=order.order_id, intent_id=order.intent_id, signal_id=order.signal_id,
+        agent_id=order.agent_id, deployment_id=order.deployment_id, venue=order.venue, venue_symbol=order.venue_symbol,
+        instrument=order.instrument, side=order.side, state=PositionState.OPEN, entry_price=outcome.price, qty=outcome.qty,
+        notional_usd=outcome.notional_usd, size_pct=order.size_pct, equity_usd=equity, leverage=order.leverage,
+        fees_usd=outcome.fee_usd, opened_at=utcnow(),
+        extra={"mode": route.mode, "contract_multiplier": order.contract_multiplier, "risk_model": order.risk_model.model_dump(),
+               **({"trade_id": outcome.trade_id} if outcome.trade_id else {})},
     )
-    stop = order.risk_model.stop if order.risk_model.type != "none" else None
     await tx.conn.execute(
         """INSERT INTO positions (position_id, order_id, deployment_id, venue, instrument, side, state, entry_price, qty,
-               notional_usd, opened_at, stop_fraction, best_price, payload)
-           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)""",
+               notional_usd, opened_at, stop_fraction, best_price, payload, mode)
+           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)""",
         position.position_id, order.order_id, order.deployment_id, order.venue.value, order.instrument.upper(), order.side.value,
-        position.state.value, fill.price, fill.qty, fill.notional_usd, position.opened_at, stop, fill.price,
-        position.model_dump(mode="json"),
+        position.state.value, outcome.price, outcome.qty, outcome.notional_usd, position.opened_at, order.risk_model.stop,
+        outcome.price, position.model_dump(mode="json"), route.mode,
     )
     await tx.publish(execution)
     await tx.publish(position)
     return execution
+
+
+async def recover(uow: UnitOfWork, venues: VenueRouter, in_flight: set, grace: timedelta) -> int:
+    """Resolve orders a crash left SENDING, by asking the venue about their client order id; and closes left CLOSING."""
+    rows = await uow.pool.fetch(
+        "SELECT payload FROM orders WHERE status = 'SENDING' AND payload IS NOT NULL AND created_at < $1", utcnow() - grace
+    )
+    resolved = 0
+    for row in rows:
+        order = Order.model_validate(row["payload"])
+        if order.order_id in in_flight:
+            continue
+        route = await venues.route(uow.pool, order.deployment_id, order.venue)
+        outcome: Outcome
+        if route.adapter is None:
+            outcome = await _place(order, route, venues, uow)  # paper has no venue side: fill it now
+        else:
+            assert route.signer is not None
+            try:
+                found = await route.adapter.status(route.signer, order, ids.client_order_id(order.order_id))
+            except VenueUnavailable:
+                continue  # ask again next round
+            except VenueRefused as exc:
+                found = exc  # type: ignore[assignment]
+            outcome = found if found is not None else VenueUnavailable(f"{order.venue.value}: the order never reached the venue")
+        async with uow.begin() as tx:
+            if await resolve(tx, order, outcome, route, venues):
+                resolved += 1
+                log.warning("recovered order %s after a restart: %s", order.order_id, type(outcome).__name__)
+    resolved += await _finish_closes(uow, venues, utcnow() - grace)
+    return resolved
+
+
+# ---- positions ---------------------------------------------------------------------------------
+async def tick_received(tx: Tx, tick: MarketTick, venues: VenueRouter) -> list[tuple[Position, str]]:
+    """Record the price, apply each open position's risk model; paper positions close at the tick, venue
+    positions are marked CLOSING and returned, to be closed on the venue reduce-only."""
+    await PriceBook(tx.conn).update(tick)
+    rows = await tx.conn.fetch(
+        """SELECT position_id, best_price, payload, mode FROM positions
+           WHERE instrument = $1 AND venue = $2 AND state = 'OPEN' AND closing_since IS NULL FOR UPDATE""",
+        tick.instrument.upper(), tick.venue.upper(),
+    )
+    to_close = []
+    for row in rows:
+        position = Position.model_validate(row["payload"])
+        risk = order_risk(position)
+        verdict = evaluate(position.side, position.entry_price, row["best_price"], risk, tick.mid)
+        if verdict.close_reason is None:
+            if verdict.best_price != row["best_price"]:
+                await tx.conn.execute("UPDATE positions SET best_price = $2 WHERE position_id = $1", row["position_id"], verdict.best_price)
+            continue
+        if row["mode"] == "venue":
+            await tx.conn.execute("UPDATE positions SET best_price = $2, closing_since = now(), close_reason = $3 WHERE position_id = $1",
+                                  row["position_id"], verdict.best_price, verdict.close_reason)
+            to_close.append((position, verdict.close_reason))
+            continue
+        exit_price, exit_fee = venues.paper(PriceBook(tx.conn)).exit_fill(position, tick.mid)
+        await _record_close(tx, position, exit_price, exit_fee, verdict.close_reason, tick.ts)
+    return to_close
+
+
+def order_risk(position: Position) -> RiskModel:
+    return RiskModel.model_validate(position.extra.get("risk_model") or {"type": "none"})
+
+
+async def close_on_venue(uow: UnitOfWork, venues: VenueRouter, position: Position, reason: str) -> Position | None:
+    route = await venues.route(uow.pool, position.deployment_id, position.venue)
+    if route.adapter is None or route.signer is None:
+        log.error("position %s trades on %s but its agent key is gone; left CLOSING", position.position_id, position.venue)
+        return None
+    try:
+        fill = await route.adapter.close(route.signer, position, close_client_id(position.position_id))
+    except VenueUnavailable as exc:
+        log.warning("close of %s not sent (%s); retried by recovery", position.position_id, exc)
+        return None
+    except VenueRefused as exc:
+        log.error("close of %s refused: %s", position.position_id, exc)
+        async with uow.begin() as tx:
+            await tx.conn.execute("UPDATE positions SET closing_since = NULL WHERE position_id = $1", position.position_id)
+        return None
+    async with uow.begin() as tx:
+        return await _record_close(tx, position, fill.price, fill.fee_usd, reason, utcnow())
+
+
+async def _finish_closes(uow: UnitOfWork, venues: VenueRouter, before: datetime) -> int:
+    rows = await uow.pool.fetch(
+        "SELECT payload, close_reason FROM positions WHERE state = 'OPEN' AND closing_since IS NOT NULL AND closing_since < $1", before
+    )
+    done = 0
+    for row in rows:
+        if await close_on_venue(uow, venues, Position.model_validate(row["payload"]), row["close_reason"] or "recovered close"):
+            done += 1
+    return done
+
+
+async def _record_close(tx: Tx, position: Position, exit_price: float, exit_fee: float, reason: str, at: datetime) -> Position | None:
+    fees = position.fees_usd + exit_fee
+    pnl = realized_pnl(position.side, position.entry_price, exit_price, position.qty, fees)
+    done = position.model_copy(update={
+        "event_id": new_id(), "occurred_at": utcnow(), "state": PositionState.CLOSED, "exit_price": exit_price, "fees_usd": fees,
+        "realized_pnl_usd": pnl, "closed_at": at, "close_reason": reason,
+    })
+    updated = await tx.conn.execute(
+        """UPDATE positions SET state = 'CLOSED', closed_at = $2, exit_price = $3, realized_pnl_usd = $4, payload = $5,
+               close_reason = $6 WHERE position_id = $1 AND state = 'OPEN'""",
+        position.position_id, at, exit_price, pnl, done.model_dump(mode="json"), reason,
+    )
+    if not updated.endswith("1"):
+        return None
+    await tx.publish(done)
+    return done
+
+
+# ---- reconciliation ---------------------------------------------------------------------------
+async def reconcile(pool: asyncpg.Pool, venues: VenueRouter) -> list[dict[str, Any]]:
+    """Venue positions against ours, per deployment and venue with a key. Differences are recorded and
+    reported (log and metric), never covered up by inventing trades."""
+    differences = []
+    creds = await pool.fetch("SELECT deployment_id, venue FROM credentials")
+    for c in creds:
+        venue = Venue(c["venue"])
+        route = await venues.route(pool, c["deployment_id"], venue)
+        if route.adapter is None or route.signer is None:
+            continue
+        try:
+            theirs = await route.adapter.positions(route.signer)
+        except VenueUnavailable:
+            continue
+        rows = await pool.fetch(
+            "SELECT payload FROM positions WHERE deployment_id = $1 AND venue = $2 AND state = 'OPEN' AND mode = 'venue'",
+            c["deployment_id"], venue.value,
+        )
+        ours: dict[str, float] = {}
+        for r in rows:
+            p = Position.model_validate(r["payload"])
+            units = p.qty / float(p.extra.get("contract_multiplier", 1.0))
+            ours[p.venue_symbol] = ours.get(p.venue_symbol, 0.0) + (units if p.side is Side.LONG else -units)
+        for symbol in ours.keys() | theirs.keys():
+            a, b = ours.get(symbol, 0.0), theirs.get(symbol, 0.0)
+            if abs(a - b) > max(1e-9, 1e-6 * max(abs(a), abs(b))):
+                differences.append({"deployment_id": c["deployment_id"], "venue": venue.value, "symbol": symbol, "ours": a, "venue_size": b})
+    for d in differences:
+        await pool.execute("INSERT INTO reconciliation (deployment_id, venue, symbol, ours, venue_size) VALUES ($1,$2,$3,$4,$5)",
+                           d["deployment_id"], d["venue"], d["symbol"], d["ours"], d["venue_size"])
+        log.error("reconciliation: %s %s %s: ours %s, venue %s", d["deployment_id"], d["venue"], d["symbol"], d["ours"], d["venue_size"])
+    return differences

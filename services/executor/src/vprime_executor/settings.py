@@ -16,6 +16,13 @@ class ExecutorSettings(ServiceSettings):
     # Where deployments with a venue account trade (the venue simulator locally); empty: everything is paper.
     venue_api_url: str = "http://127.0.0.1:8010"
     venue_timeout_s: float = 3.0
+    slippage: float = 0.01  # IoC limits and acceptable prices within 1 % of the mid
+    keeper_timeout_s: float = 10.0  # how long an Ostium/GMX keeper may take to execute
+    recovery_interval_s: float = 5.0  # look for orders and closes a crash left unresolved
+    recovery_grace_s: float = 30.0  # ... once they are this old (a send in flight is never touched)
+    reconcile_interval_s: float = 60.0
+    # Fault injection for reliability tests only: exit right after the venue answered, before recording it.
+    executor_crash_after_send: bool = False
     # The key-encryption key for venue agent keys (AES-256-GCM): base64 in CREDENTIALS_KEY, or a file.
     credentials_key: str = Field(default="", repr=False)
     credentials_key_file: str = ""

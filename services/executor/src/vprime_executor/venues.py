@@ -1,19 +1,36 @@
-"""Which adapter places an order: the venue itself when the deployment has an account there,
-otherwise PAPER (fills on live ticks, for users without venue accounts)."""
+"""Which adapter an order goes through: the venue itself when the deployment holds an agent key for it
+(the simulator locally), otherwise PAPER (fills on live ticks, for users without venue accounts)."""
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
+
+import asyncpg
 import httpx
 
-from vprime_shared.contracts import Order
+from vprime_shared.contracts import Venue
 from vprime_shared.reference import reference_prices
-from vprime_shared.unit_of_work import Tx
 
-from vprime_executor.adapters.credentials import CredentialStore
+from vprime_executor.adapters.credentials import CredentialStore, Signer
 from vprime_executor.adapters.prices import PriceBook
+from vprime_executor.adapters.venues import VenueAdapter
+from vprime_executor.adapters.venues.gmx import GmxVenue
+from vprime_executor.adapters.venues.hyperliquid import HyperliquidVenue
+from vprime_executor.adapters.venues.ostium import OstiumVenue
 from vprime_executor.adapters.venues.paper import PaperVenue
-from vprime_executor.adapters.venues.simulator import SimulatorVenue
+from vprime_executor.adapters.venues.spot import SpotVenue
 from vprime_executor.settings import ExecutorSettings
+
+
+@dataclass(frozen=True)
+class Route:
+    adapter: VenueAdapter | None  # None: paper
+    signer: Signer | None
+
+    @property
+    def mode(self) -> str:
+        return "venue" if self.adapter is not None else "paper"
 
 
 class VenueRouter:
@@ -22,13 +39,27 @@ class VenueRouter:
         self.http = http
         self.credentials = credentials
         self.reference_prices = reference_prices(settings.reference_prices_path)
+        self._adapters: dict[Venue, VenueAdapter] = {}
 
     def paper(self, prices: PriceBook) -> PaperVenue:
         return PaperVenue(prices, self.reference_prices, equity_usd=self.settings.paper_equity_usd,
                           slippage_bps=self.settings.paper_slippage_bps)
 
-    async def for_order(self, tx: Tx, order: Order) -> PaperVenue | SimulatorVenue:
-        has_key = await self.credentials.address(tx.conn, order.deployment_id, order.venue)
-        if self.http is not None and self.settings.venue_api_url and has_key:
-            return SimulatorVenue(self.http, self.settings.venue_api_url, equity_usd=self.settings.paper_equity_usd)
-        return self.paper(PriceBook(tx.conn))
+    def adapter(self, venue: Venue) -> VenueAdapter:
+        if venue not in self._adapters:
+            assert self.http is not None, "the executor has not started"
+            base, s = self.settings.venue_api_url.rstrip("/"), self.settings
+            self._adapters[venue] = {
+                Venue.HYPERLIQUID: lambda: HyperliquidVenue(self.http, f"{base}/hyperliquid", slippage=s.slippage),
+                Venue.OSTIUM: lambda: OstiumVenue(self.http, f"{base}/ostium", base, slippage_pct=s.slippage * 100,
+                                                  keeper_timeout_s=s.keeper_timeout_s),
+                Venue.GMX: lambda: GmxVenue(self.http, f"{base}/gmx", base, slippage=s.slippage, keeper_timeout_s=s.keeper_timeout_s),
+                Venue.SPOT: lambda: SpotVenue(self.http, f"{base}/spot", base, slippage=s.slippage),
+            }[venue]()
+        return self._adapters[venue]
+
+    async def route(self, conn: asyncpg.Connection | asyncpg.Pool, deployment_id: uuid.UUID, venue: Venue) -> Route:
+        if not self.settings.venue_api_url or self.http is None:
+            return Route(None, None)
+        signer = await self.credentials.signer(conn, deployment_id, venue)
+        return Route(self.adapter(venue), signer) if signer is not None else Route(None, None)

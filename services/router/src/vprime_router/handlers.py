@@ -95,7 +95,7 @@ async def _attempt(tx: Tx, repo: RouterRepository, intent: Intent, attempt: int,
             agent_id=intent.agent_id, deployment_id=intent.deployment_id,  # type: ignore[arg-type]
             venue=choice.venue, venue_symbol=choice.selected.venue_symbol,
             contract_multiplier=choice.selected.contract_multiplier, instrument=intent.instrument, side=intent.side,
-            size_pct=intent.size_pct, leverage=choice.leverage, taker_fee_bps=choice.selected.taker_fee_bps,
+            size_type=intent.size_type, size_pct=intent.size_pct, leverage=choice.leverage, taker_fee_bps=choice.selected.taker_fee_bps,
             risk_model=intent.risk_model.model_copy(update={"leverage": choice.leverage}), attempt=attempt,
         ))
     return decision

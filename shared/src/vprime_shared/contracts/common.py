@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from vprime_shared.contracts.base import Contract
 
@@ -44,8 +44,14 @@ class Side(StrEnum):
 
 
 class SizeModel(Contract):
-    type: Literal["percentage"] = "percentage"
-    value: float = Field(gt=0, le=100, description="percent of the deployment's equity committed as margin")
+    type: Literal["percentage", "fixed-usdc"] = "percentage"
+    value: float = Field(gt=0, description="percentage: % of the account's equity as margin; fixed-usdc: USDC of margin")
+
+    @model_validator(mode="after")
+    def _bounded(self) -> SizeModel:
+        if self.type == "percentage" and self.value > 100:
+            raise ValueError("a percentage size_model value is at most 100")
+        return self
 
 
 class RiskModel(Contract):

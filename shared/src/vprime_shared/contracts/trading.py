@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
@@ -84,7 +84,8 @@ class Intent(Event):
     reasons: list[RuleOutcome] = Field(default_factory=list)
     instrument: str
     side: Side
-    size_pct: float = Field(ge=0, le=100)
+    size_type: Literal["percentage", "fixed-usdc"] = "percentage"
+    size_pct: float = Field(ge=0, description="percentage: % of equity; fixed-usdc: USDC of margin")
     leverage: float = Field(ge=1)
     risk_model: RiskModel
     requested_venue: RequestedVenue
@@ -155,6 +156,7 @@ class Order(Event):
     contract_multiplier: float = Field(default=1.0, gt=0, description="canonical units per venue unit")
     instrument: str
     side: Side
+    size_type: Literal["percentage", "fixed-usdc"] = "percentage"
     size_pct: float
     leverage: float
     taker_fee_bps: float = Field(ge=0)

@@ -140,13 +140,15 @@ def decide(signal: Signal, deployment: DeploymentView, state: RiskState, now: da
         reasons=rejections if rejections else (adjustments or [RuleOutcome(rule="approved", detail="every policy rule passed")]),
         instrument=instrument,
         side=signal.side,
+        size_type=signal.size_model.type,
         size_pct=size if approved else 0.0,
         leverage=leverage,
         risk_model=signal.risk_model.model_copy(update={"leverage": leverage}),
         requested_venue=signal.requested_venue,
         venue_preference=venues,
         excluded_venues=excluded,
-        notional_usd=round(size / 100 * state.equity_usd * leverage, 2) if approved else 0.0,
+        notional_usd=round((size if signal.size_model.type == "fixed-usdc" else size / 100 * state.equity_usd) * leverage, 2)
+        if approved else 0.0,
         adjustments=adjustments,
     )
 

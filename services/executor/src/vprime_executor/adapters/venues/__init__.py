@@ -1,7 +1,18 @@
-"""Venue adapters, one folder per venue, one shape: place an order (idempotent by client order id),
-answering a `Fill` or raising `VenueRefused`/`VenueUnavailable`."""
+"""Venue adapters, one folder per venue, one shape (`VenueAdapter`): the account's equity, placing an
+order (idempotent by client order id), its status by client id, closing reduce-only, and the venue's
+view of open positions (for reconciliation). Outcomes: a `Fill`, or `VenueRefused` (definitive; maybe
+specific to this venue) or `VenueUnavailable` (retryable: timeout, 5xx, down)."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import httpx
+
+from vprime_shared.contracts import Order, Position, Venue
+
+from vprime_executor.adapters.credentials import Signer
 
 
 class VenueUnavailable(Exception):
@@ -14,3 +25,68 @@ class VenueRefused(Exception):
     def __init__(self, reason: str, *, venue_specific: bool) -> None:
         super().__init__(reason)
         self.venue_specific = venue_specific
+
+
+@dataclass(frozen=True)
+class VenueFill:
+    price: float  # per canonical unit
+    qty: float  # canonical units
+    notional_usd: float
+    fee_usd: float
+    venue_order_id: str
+    trade_id: str | None = None  # Ostium closes by trade id
+
+
+class VenueAdapter(Protocol):
+    venue: Venue
+
+    async def equity(self, signer: Signer) -> float: ...
+
+    async def place(self, signer: Signer, order: Order, notional_usd: float, client_id: str) -> VenueFill: ...
+
+    async def status(self, signer: Signer, order: Order, client_id: str) -> VenueFill | None: ...
+
+    async def close(self, signer: Signer, position: Position, client_id: str) -> VenueFill: ...
+
+    async def positions(self, signer: Signer) -> dict[str, float]: ...
+
+
+async def call(http: httpx.AsyncClient, method: str, url: str, venue: Venue, **kwargs: Any) -> httpx.Response:
+    """One venue HTTP call; transport failures and 5xx are `VenueUnavailable`."""
+    try:
+        r = await http.request(method, url, **kwargs)
+    except httpx.TimeoutException as exc:
+        raise VenueUnavailable(f"{venue.value} timed out") from exc
+    except httpx.HTTPError as exc:
+        raise VenueUnavailable(f"{venue.value} unreachable: {type(exc).__name__}") from exc
+    if r.status_code >= 500:
+        raise VenueUnavailable(f"{venue.value} answered {r.status_code}: {r.text[:200]}")
+    return r
+
+
+# Refusals about this venue's market, not about the order or the account: another venue may take it.
+VENUE_SPECIFIC_CODES = frozenset({"MARKET_CLOSED", "DELISTED", "NO_SHORT", "MIN_NOTIONAL", "LIQUIDITY", "SLIPPAGE"})
+
+
+def refusal(venue: Venue, body: dict[str, Any]) -> VenueRefused:
+    detail = body.get("detail") if isinstance(body.get("detail"), dict) else body
+    code = detail.get("code", "")
+    return VenueRefused(f"{venue.value}: {detail.get('reason', 'refused')}", venue_specific=code in VENUE_SPECIFIC_CODES)
+
+
+def entry_fee_bps(position: Position) -> float:
+    """The fee rate the position paid on entry, for pricing its close."""
+    return position.fees_usd / position.notional_usd * 10_000 if position.notional_usd else 0.0
+
+
+async def sim_account_equity(http: httpx.AsyncClient, base_url: str, venue: Venue, address: str) -> float:
+    """Ostium, GMX and SPOT hold USDC on chain; the simulator answers the balance a chain read would."""
+    r = await call(http, "GET", f"{base_url}/sim/{venue.value}/accounts/{address}", venue)
+    r.raise_for_status()
+    return float(r.json()["equity_usd"])
+
+
+async def sim_positions(http: httpx.AsyncClient, base_url: str, venue: Venue, address: str) -> dict[str, float]:
+    r = await call(http, "GET", f"{base_url}/sim/{venue.value}/accounts/{address}", venue)
+    r.raise_for_status()
+    return {symbol: p["size"] for symbol, p in r.json()["positions"].items()}

@@ -1,0 +1,3 @@
+from vprime_executor.adapters.venues.ostium.venue import OstiumVenue
+
+__all__ = ["OstiumVenue"]

@@ -1,0 +1,3 @@
+from vprime_executor.adapters.venues.spot.venue import SpotVenue
+
+__all__ = ["SpotVenue"]

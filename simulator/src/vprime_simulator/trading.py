@@ -1,0 +1,349 @@
+"""The simulator's trading side, in each venue's own shape.
+
+- Hyperliquid `POST /hyperliquid/exchange`: an `order` action signed as the venue signs L1 actions
+  (EIP-712 phantom agent over the msgpack action hash). The signer is recovered and must be an approved
+  agent (`POST /admin/accounts`), else "User or API Wallet … does not exist." Sizes must respect
+  `szDecimals`, prices five significant figures; IoC limits fill against the book up to their price.
+  `POST /hyperliquid/info` answers `orderStatus` (by cloid) and `clearinghouseState`.
+- Ostium `POST /ostium/trades` (openTrade: collateral, leverage, pairIndex, slippage) and
+  `POST /ostium/trades/{id}/close`: market orders a keeper executes after `keeper_delay_s`; follow
+  them with `GET /ostium/orders/{id}` or `?clientId=`.
+- GMX `POST /gmx/orders` (createOrder: sizeDeltaUsd, acceptablePrice, executionFee, MarketIncrease or
+  MarketDecrease), executed by a keeper, cancelled when the price is past the acceptable one.
+- SPOT `POST /spot/swap` (USDC into a token, or back), settled at once.
+
+Accounts start with `default_equity` USDC (Hyperliquid ones once approved); positions are kept per
+account. Each order is known by its client id: asking again answers the same order.
+"""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+from typing import Any
+
+from fastapi import FastAPI, HTTPException
+from hyperliquid.utils.signing import recover_agent_or_user_from_l1_action
+from pydantic import BaseModel, ConfigDict, Field
+
+from vprime_simulator.exchange import Exchange, Order, SimMarket
+
+GMX_PRICE_SCALE = 10**12
+GMX_USD_SCALE = 10**30
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class OstiumOpen(BaseModel):
+    trader: str
+    pairIndex: int  # noqa: N815
+    collateral: float = Field(gt=0)
+    leverage: float = Field(ge=1)
+    isLong: bool  # noqa: N815
+    slippageP: float = Field(default=2.0, ge=0)  # noqa: N815
+    clientId: str  # noqa: N815
+    tp: float | None = None
+    sl: float | None = None
+
+
+class OstiumClose(BaseModel):
+    trader: str
+    closePercentage: float = Field(default=100, gt=0, le=100)  # noqa: N815
+    clientId: str  # noqa: N815
+
+
+class GmxOrder(BaseModel):
+    account: str
+    market: str
+    isLong: bool  # noqa: N815
+    orderType: str  # noqa: N815
+    sizeDeltaUsd: str  # noqa: N815
+    initialCollateralDeltaAmount: str = "0"  # noqa: N815
+    acceptablePrice: str  # noqa: N815
+    executionFee: str  # noqa: N815
+    clientId: str  # noqa: N815
+
+
+class SpotSwap(BaseModel):
+    account: str
+    tokenIn: str  # noqa: N815
+    tokenOut: str  # noqa: N815
+    amountIn: float = Field(gt=0)  # noqa: N815
+    minAmountOut: float = Field(ge=0)  # noqa: N815
+    clientId: str  # noqa: N815
+
+
+class AccountSetup(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    venue: str
+    address: str
+    equity_usd: float = Field(default=10_000, gt=0)
+
+
+def sig_figs_ok(px: str, max_decimals: int) -> bool:
+    d = Decimal(px)
+    digits = len(d.normalize().as_tuple().digits)
+    decimals = max(-d.normalize().as_tuple().exponent, 0)
+    return (digits <= 5 or d == d.to_integral_value()) and decimals <= max_decimals
+
+
+def add_trading_routes(app: FastAPI, exchange: Exchange, *, keeper_delay_s: float = 0.3, hl_mainnet: bool = False) -> None:
+    pending: dict[tuple[str, str], dict[str, Any]] = {}  # (venue, order id) → keeper order
+    trades: dict[str, dict[str, Any]] = {}  # Ostium trade id → trade
+
+    def hl_market(asset: int) -> SimMarket:
+        for m in exchange.markets["HYPERLIQUID"].values():
+            if m.index == asset:
+                return m
+        raise HTTPException(422, f"unknown asset {asset}")
+
+    # ---- Hyperliquid -------------------------------------------------------------------------
+    @app.post("/hyperliquid/exchange")
+    async def hl_exchange(body: dict[str, Any]) -> dict[str, Any]:
+        action, signature, nonce = body.get("action"), body.get("signature"), body.get("nonce")
+        if not isinstance(action, dict) or not isinstance(signature, dict) or not isinstance(nonce, int):
+            raise HTTPException(422, "expected {action, nonce, signature}")
+        try:
+            signer = recover_agent_or_user_from_l1_action(action, signature, body.get("vaultAddress"), nonce,
+                                                          body.get("expiresAfter"), hl_mainnet)
+        except Exception as exc:  # a malformed signature is the client's fault
+            raise HTTPException(422, f"bad signature: {type(exc).__name__}") from exc
+        acct = exchange.account("HYPERLIQUID", signer, create=False)
+        if acct is None:
+            return {"status": "err", "response": f"User or API Wallet {signer.lower()} does not exist."}
+        if action.get("type") != "order":
+            return {"status": "err", "response": f"action {action.get('type')!r} is not simulated"}
+        statuses = []
+        for wire in action.get("orders", []):
+            m = hl_market(int(wire["a"]))
+            size, price = str(wire["s"]), str(wire["p"])
+            if len(size.split(".")[1]) > m.sz_decimals if "." in size else False:
+                statuses.append({"error": "Order has invalid size."})
+                continue
+            if not sig_figs_ok(price, max(6 - m.sz_decimals, 0)):
+                statuses.append({"error": "Order has invalid price."})
+                continue
+            if exchange.faults.get("HYPERLIQUID") == "reject":
+                statuses.append({"error": "Order rejected (simulated)."})
+                continue
+            cloid = wire.get("c") or f"nonce-{nonce}-{len(statuses)}"
+            order = exchange.place("HYPERLIQUID", cloid, m.symbol, "BUY" if wire["b"] else "SELL", size=float(size),
+                                   limit_px=float(price), account=acct.address, reduce_only=bool(wire.get("r")))
+            if order.status == "filled":
+                statuses.append({"filled": {"totalSz": f"{order.size:.{m.sz_decimals}f}", "avgPx": f"{order.avg_px:.6g}",
+                                            "oid": int(order.venue_order_id.split("-")[1])}})
+            elif order.code == "LIQUIDITY":
+                statuses.append({"error": f"Order could not immediately match against any resting orders. asset={m.index}"})
+            else:
+                statuses.append({"error": order.reason})
+        return {"status": "ok", "response": {"type": "order", "data": {"statuses": statuses}}}
+
+    def hl_info_extra(body: dict[str, Any]) -> dict[str, Any] | None:
+        kind = body.get("type")
+        if kind == "orderStatus":
+            order = exchange.orders.get(("HYPERLIQUID", str(body.get("oid"))))
+            if order is None or order.account != str(body.get("user", "")).lower():
+                return {"status": "unknownOid"}
+            return {"status": "order", "order": {
+                "order": {"coin": order.symbol, "side": "B" if order.side == "BUY" else "A", "sz": f"{order.size}",
+                          "oid": int(order.venue_order_id.split("-")[1]) if order.venue_order_id else 0, "cloid": order.client_order_id,
+                          "timestamp": int(order.ts * 1000),
+                          # the fill, which the venue reports through userFills: here with the order for convenience
+                          "avgPx": f"{order.avg_px:.6g}" if order.avg_px else None, "totalSz": f"{order.size}"},
+                "status": order.status, "statusTimestamp": int(order.ts * 1000)}}
+        if kind == "clearinghouseState":
+            acct = exchange.account("HYPERLIQUID", str(body.get("user", "")), create=False)
+            if acct is None:
+                return {"marginSummary": {"accountValue": "0.0", "totalNtlPos": "0.0"}, "withdrawable": "0.0", "assetPositions": []}
+            positions = []
+            for symbol, h in acct.holdings.items():
+                if h.size:
+                    mid = exchange.mid(exchange.market("HYPERLIQUID", symbol))
+                    positions.append({"type": "oneWay", "position": {
+                        "coin": symbol, "szi": f"{h.size}", "entryPx": f"{h.entry_px:.6g}", "positionValue": f"{abs(h.size) * mid:.2f}",
+                        "unrealizedPnl": f"{(mid - h.entry_px) * h.size:.2f}", "leverage": {"type": "cross", "value": 1}}})
+            equity = exchange.equity(acct)
+            return {"marginSummary": {"accountValue": f"{equity:.2f}", "totalNtlPos": f"{sum(float(p['position']['positionValue']) for p in positions):.2f}"},
+                    "withdrawable": f"{acct.cash_usd:.2f}", "assetPositions": positions, "time": int(time.time() * 1000)}
+        return None
+
+    app.state.hl_info_extra = hl_info_extra
+
+    # ---- keeper-executed orders (Ostium, GMX) --------------------------------------------------
+    def keep(venue: str, order_id: str) -> dict[str, Any]:
+        p = pending.get((venue, order_id))
+        if p is None:
+            raise HTTPException(404, f"no {venue} order {order_id}")
+        if p["status"] == "PENDING" and time.time() - p["created"] >= keeper_delay_s:
+            p.update(p.pop("execute")())
+        return {k: v for k, v in p.items() if k not in ("execute", "created")}
+
+    def by_client(venue: str, client_id: str) -> dict[str, Any]:
+        for (v, oid), p in pending.items():
+            if v == venue and p["clientId"] == client_id:
+                return keep(venue, oid)
+        raise HTTPException(404, f"no {venue} order with clientId {client_id}")
+
+    def submit(venue: str, client_id: str, execute: Any, **fields: Any) -> dict[str, Any]:
+        for (v, oid), p in pending.items():
+            if v == venue and p["clientId"] == client_id:
+                return keep(venue, oid)  # the same client id: the same order
+        if exchange.faults.get(venue) == "reject":
+            raise HTTPException(422, {"code": "REJECTED", "reason": f"{venue} rejected the order (simulated)"})
+        order_id = str(len(pending) + 1)
+        pending[(venue, order_id)] = {"orderId": order_id, "clientId": client_id, "status": "PENDING", "created": time.time(),
+                                      "execute": execute, **fields}
+        return keep(venue, order_id)
+
+    # ---- Ostium ------------------------------------------------------------------------------
+    def ostium_market(pair_index: int) -> SimMarket:
+        for m in exchange.markets["OSTIUM"].values():
+            if m.index == pair_index:
+                return m
+        raise HTTPException(422, f"unknown pairIndex {pair_index}")
+
+    @app.post("/ostium/trades")
+    async def ostium_open(req: OstiumOpen) -> dict[str, Any]:
+        m = ostium_market(req.pairIndex)
+        quote = exchange.mid(m)
+
+        def execute() -> dict[str, Any]:
+            order = exchange.place("OSTIUM", req.clientId, m.symbol, "BUY" if req.isLong else "SELL", req.collateral * req.leverage,
+                                   account=req.trader)
+            if order.status != "filled":
+                return {"status": "CANCELLED", "reason": order.reason, "code": order.code}
+            drift = abs(order.avg_px / quote - 1) * 100
+            if drift > req.slippageP:
+                return {"status": "CANCELLED", "reason": f"price moved {drift:.2f}% > slippage {req.slippageP}%", "code": "SLIPPAGE"}
+            trade_id = str(len(trades) + 1)
+            trades[trade_id] = {"tradeId": trade_id, "trader": req.trader.lower(), "pairIndex": req.pairIndex, "symbol": m.symbol,
+                                "isLong": req.isLong, "openPrice": order.avg_px, "size": order.size, "collateral": req.collateral,
+                                "leverage": req.leverage, "open": True}
+            return {"status": "EXECUTED", "tradeId": trade_id, "openPrice": order.avg_px, "size": order.size}
+
+        return submit("OSTIUM", req.clientId, execute, kind="open", trader=req.trader.lower())
+
+    @app.post("/ostium/trades/{trade_id}/close")
+    async def ostium_close(trade_id: str, req: OstiumClose) -> dict[str, Any]:
+        trade = trades.get(trade_id)
+        if trade is None or trade["trader"] != req.trader.lower() or not trade["open"]:
+            raise HTTPException(404, f"no open trade {trade_id} for {req.trader}")
+
+        def execute() -> dict[str, Any]:
+            size = trade["size"] * req.closePercentage / 100
+            order = exchange.place("OSTIUM", req.clientId, trade["symbol"], "SELL" if trade["isLong"] else "BUY", size=size,
+                                   account=req.trader, reduce_only=True)
+            if order.status != "filled":
+                return {"status": "CANCELLED", "reason": order.reason, "code": order.code}
+            trade["open"] = req.closePercentage < 100
+            return {"status": "EXECUTED", "tradeId": trade_id, "closePrice": order.avg_px, "size": order.size}
+
+        return submit("OSTIUM", req.clientId, execute, kind="close", trader=req.trader.lower())
+
+    @app.get("/ostium/orders/{order_id}")
+    async def ostium_order(order_id: str) -> dict[str, Any]:
+        return keep("OSTIUM", order_id)
+
+    @app.get("/ostium/orders")
+    async def ostium_order_by_client(clientId: str) -> dict[str, Any]:  # noqa: N803
+        return by_client("OSTIUM", clientId)
+
+    @app.get("/ostium/trades")
+    async def ostium_trades(trader: str) -> list[dict[str, Any]]:
+        return [t for t in trades.values() if t["trader"] == trader.lower() and t["open"]]
+
+    # ---- GMX ---------------------------------------------------------------------------------
+    gmx_by_token = {}
+
+    @app.post("/gmx/orders")
+    async def gmx_create(req: GmxOrder) -> dict[str, Any]:
+        if not gmx_by_token:
+            for m in exchange.markets["GMX"].values():
+                from vprime_simulator.app import address  # the same made-up market tokens /markets/info shows
+
+                gmx_by_token[address("market", m.symbol)] = m
+        m = gmx_by_token.get(req.market)
+        if m is None:
+            raise HTTPException(422, f"unknown market {req.market}")
+        if int(req.executionFee) <= 0:
+            raise HTTPException(422, "executionFee must be positive")
+        size_usd = int(req.sizeDeltaUsd) / GMX_USD_SCALE
+        acceptable = int(req.acceptablePrice) / GMX_PRICE_SCALE
+        increase = req.orderType == "MarketIncrease"
+        buying = req.isLong == increase
+
+        def execute() -> dict[str, Any]:
+            order = exchange.place("GMX", req.clientId, m.symbol, "BUY" if buying else "SELL", size_usd, account=req.account,
+                                   reduce_only=not increase)
+            if order.status != "filled":
+                return {"status": "Cancelled", "reason": order.reason, "code": order.code}
+            if (buying and order.avg_px > acceptable) or (not buying and order.avg_px < acceptable):
+                return {"status": "Cancelled", "reason": "OrderNotFulfillableAtAcceptablePrice", "code": "SLIPPAGE"}
+            return {"status": "Executed", "executionPrice": str(int(order.avg_px * GMX_PRICE_SCALE)), "sizeInTokens": order.size}
+
+        body = submit("GMX", req.clientId, execute, orderType=req.orderType, account=req.account.lower())
+        body["key"] = body["orderId"]
+        return body
+
+    @app.get("/gmx/orders/{key}")
+    async def gmx_order(key: str) -> dict[str, Any]:
+        return keep("GMX", key)
+
+    @app.get("/gmx/orders")
+    async def gmx_order_by_client(clientId: str) -> dict[str, Any]:  # noqa: N803
+        return by_client("GMX", clientId)
+
+    # ---- SPOT --------------------------------------------------------------------------------
+    @app.post("/spot/swap")
+    async def spot_swap(req: SpotSwap) -> dict[str, Any]:
+        buying = req.tokenIn.upper() == "USDC"
+        symbol = req.tokenOut if buying else req.tokenIn
+        if ("SPOT", req.clientId) not in exchange.orders and exchange.faults.get("SPOT") == "reject":
+            raise HTTPException(422, {"code": "REJECTED", "reason": "SPOT rejected the swap (simulated)"})
+        order = exchange.place("SPOT", req.clientId, symbol, "BUY" if buying else "SELL",
+                               req.amountIn if buying else None, size=None if buying else req.amountIn, account=req.account,
+                               reduce_only=not buying)
+        if order.status != "filled":
+            return {"status": "reverted", "reason": order.reason, "code": order.code, "clientId": req.clientId}
+        amount_out = order.size if buying else order.size * order.avg_px
+        if amount_out < req.minAmountOut:
+            return {"status": "reverted", "reason": "Too little received", "code": "SLIPPAGE", "clientId": req.clientId}
+        return {"status": "success", "amountIn": req.amountIn, "amountOut": amount_out, "price": order.avg_px,
+                "txHash": "0x" + order.venue_order_id.encode().hex().ljust(64, "0"), "clientId": req.clientId}
+
+    @app.get("/spot/swaps")
+    async def spot_swap_status(clientId: str) -> dict[str, Any]:  # noqa: N803
+        order = exchange.orders.get(("SPOT", clientId))
+        if order is None:
+            raise HTTPException(404, f"no swap with clientId {clientId}")
+        return {"status": "success" if order.status == "filled" else "reverted", "price": order.avg_px, "amountOut": order.size,
+                "reason": order.reason, "clientId": clientId}
+
+    # ---- accounts, for every venue -----------------------------------------------------------
+    @app.get("/sim/{venue}/accounts/{address}")
+    async def account_state(venue: str, address: str) -> dict[str, Any]:
+        acct = exchange.account(venue.upper(), address, create=venue.upper() != "HYPERLIQUID")
+        if acct is None:
+            raise HTTPException(404, f"no {venue.upper()} account {address}")
+        holdings = {s: {"size": h.size, "entry_px": h.entry_px} for s, h in acct.holdings.items() if h.size}
+        return {"venue": acct.venue, "address": acct.address, "equity_usd": exchange.equity(acct), "cash_usd": acct.cash_usd,
+                "fees_usd": acct.fees_usd, "positions": holdings}
+
+    @app.post("/admin/accounts")
+    async def approve(setup: AccountSetup) -> dict[str, Any]:
+        """Approve an agent wallet on a venue (as a user would on the venue's site) and fund it."""
+        acct = exchange.account(setup.venue.upper(), setup.address)
+        assert acct is not None
+        acct.cash_usd = setup.equity_usd
+        return {"venue": acct.venue, "address": acct.address, "equity_usd": acct.cash_usd}
+
+    @app.get("/admin/orders")
+    async def orders(venue: str | None = None, client_order_id: str | None = None) -> dict[str, Any]:
+        found = [o for o in exchange.orders.values()
+                 if (venue is None or o.venue == venue.upper()) and (client_order_id is None or o.client_order_id == client_order_id)]
+        return {"count": len(found), "orders": [o.__dict__ for o in found[-200:]]}
+
+
+__all__ = ["Body", "Order", "add_trading_routes"]
