@@ -51,6 +51,8 @@ def stack(infra: Endpoints) -> Iterator[ServiceStack]:
             "SIMULATOR_TIMEOUT_S": "4",
             "SIMULATOR_FEED_INSTRUMENTS": "ZEC",  # a live feed, on an instrument no other test trades
             "SIMULATOR_TICK_INTERVAL_S": "0.5",
+            "RECOVERY_INTERVAL_S": "1",
+            "RECOVERY_GRACE_S": "1",
         },
     )
     try:

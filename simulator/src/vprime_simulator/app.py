@@ -9,10 +9,10 @@ Venue shapes (what the router's sync adapters read):
                `GET /gmx/ping`.
 - SPOT         `GET /spot/tokenlist.json` (a Uniswap-style token list), `GET /spot/quote`.
 
-Simulator-native: `GET /sim/{venue}/book?symbol=` (depth), `POST /sim/{venue}/orders` and
-`GET /sim/{venue}/orders/{client_order_id}` (market orders filled against the book, idempotent by
-client order id), and the admin API: `POST /admin/book`, `POST /admin/market`, `POST /admin/faults`,
-`GET /admin/state`.
+Trading, in each venue's shape: see `trading.py`. Simulator-native: `GET /sim/{venue}/book?symbol=`
+(depth), `GET /sim/{venue}/accounts/{address}` (equity and positions, as a chain or account read would
+give), and the admin API: `POST /admin/book`, `POST /admin/market`, `POST /admin/faults`,
+`POST /admin/accounts` (approve and fund an agent wallet), `GET /admin/orders`, `GET /admin/state`.
 """
 
 from __future__ import annotations
@@ -61,14 +61,7 @@ class Fault(Body):
     scope: Literal["all", "orders"] = Field(default="all", description="every endpoint, or only order placement")
 
 
-class OrderRequest(Body):
-    client_order_id: str = Field(min_length=1)
-    symbol: str
-    side: Literal["BUY", "SELL"]
-    notional_usd: float = Field(gt=0)
-
-
-ORDER_PATHS = ("/orders", "/hyperliquid/exchange", "/ostium/trades", "/spot/swap")
+ORDER_PATHS = ("/orders", "/hyperliquid/exchange", "/ostium/trades", "/spot/swap")  # what the "orders" fault scope covers
 
 
 def is_order_path(path: str) -> bool:
@@ -228,23 +221,6 @@ def create_app(exchange: Exchange, *, timeout_s: float = 30.0, keeper_delay_s: f
     async def sim_book(venue: str, symbol: str, levels: int = 10) -> dict[str, Any]:
         m = market(venue.upper(), symbol)
         return {"venue": m.venue, "symbol": m.symbol, **exchange.book(m, levels=min(levels, 50)), "ts": time.time()}
-
-    @app.post("/sim/{venue}/orders")
-    async def sim_order(venue: str, order: OrderRequest) -> JSONResponse:
-        venue = venue.upper()
-        market(venue, order.symbol)
-        if exchange.faults.get(venue) == "reject":
-            return JSONResponse({"status": "rejected", "code": "REJECTED", "reason": f"{venue} rejected the order (simulated)"},
-                                status_code=422)
-        placed = exchange.place(venue, order.client_order_id, order.symbol, order.side, order.notional_usd)
-        return JSONResponse(placed.__dict__, status_code=200 if placed.status == "filled" else 422)
-
-    @app.get("/sim/{venue}/orders/{client_order_id}")
-    async def sim_order_status(venue: str, client_order_id: str) -> dict[str, Any]:
-        placed = exchange.orders.get((venue.upper(), client_order_id))
-        if placed is None:
-            raise HTTPException(404, f"no order {client_order_id} on {venue.upper()}")
-        return placed.__dict__
 
     # ---- admin -------------------------------------------------------------------------------
     def target(venue: str, instrument: str) -> SimMarket:

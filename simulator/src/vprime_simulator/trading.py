@@ -178,7 +178,8 @@ def add_trading_routes(app: FastAPI, exchange: Exchange, *, keeper_delay_s: floa
             raise HTTPException(404, f"no {venue} order {order_id}")
         if p["status"] == "PENDING" and time.time() - p["created"] >= keeper_delay_s:
             p.update(p.pop("execute")())
-        return {k: v for k, v in p.items() if k not in ("execute", "created")}
+        shown = {k: v for k, v in p.items() if k not in ("execute", "created")}
+        return {**shown, "key": order_id} if venue == "GMX" else shown  # GMX names its orders by key
 
     def by_client(venue: str, client_id: str) -> dict[str, Any]:
         for (v, oid), p in pending.items():
@@ -283,9 +284,7 @@ def add_trading_routes(app: FastAPI, exchange: Exchange, *, keeper_delay_s: floa
                 return {"status": "Cancelled", "reason": "OrderNotFulfillableAtAcceptablePrice", "code": "SLIPPAGE"}
             return {"status": "Executed", "executionPrice": str(int(order.avg_px * GMX_PRICE_SCALE)), "sizeInTokens": order.size}
 
-        body = submit("GMX", req.clientId, execute, orderType=req.orderType, account=req.account.lower())
-        body["key"] = body["orderId"]
-        return body
+        return submit("GMX", req.clientId, execute, orderType=req.orderType, account=req.account.lower())
 
     @app.get("/gmx/orders/{key}")
     async def gmx_order(key: str) -> dict[str, Any]:

@@ -72,7 +72,7 @@ class ServiceStack:
     def log_file(self, service: str) -> Path:
         return self.home / "logs" / f"{service}.log"
 
-    def start(self, service: str) -> None:
+    def start(self, service: str, **env_override: str) -> None:
         if pid_alive(self.pid_file(service)):
             return
         if port_open(self.ports[service]):
@@ -82,7 +82,7 @@ class ServiceStack:
         with self.log_file(service).open("ab") as out:
             proc = subprocess.Popen(
                 [sys.executable, "-m", f"vprime_{service}"],
-                env=self.env(service), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                env={**self.env(service), **env_override}, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True,
             )
         self.pid_file(service).write_text(str(proc.pid))

@@ -1,0 +1,162 @@
+"""The executor against the simulated venues: one venue order per order whatever happens, positions
+opened on fill and closed by their risk model at the right tick, PnL right for long and short."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+
+import asyncpg
+import httpx
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from vprime_local.stack import ServiceStack
+from vprime_shared import ids
+from vprime_shared.contracts import MarketTick
+from vprime_shared.contracts.base import utcnow
+from tests.conftest import eventually
+from tests.e2e.helpers import settled_timeline, signal, trading_deployment
+
+pytestmark = pytest.mark.integration
+
+
+async def venue_orders(http: httpx.AsyncClient, sim: str, client_order_id: str) -> int:
+    return (await http.get(f"{sim}/admin/orders", params={"client_order_id": client_order_id})).json()["count"]
+
+
+async def set_price(http: httpx.AsyncClient, sim: str, venue: str, instrument: str, mid: float) -> None:
+    r = await http.post(f"{sim}/admin/book", json={"venue": venue, "instrument": instrument, "mid": mid})
+    assert r.status_code == 200, r.text
+
+
+async def tick(producer: AIOKafkaProducer, venue: str, instrument: str, mid: float) -> None:
+    t = MarketTick(venue=venue, instrument=instrument, bid=mid * 0.9999, ask=mid * 1.0001, mid=mid, ts=utcnow())
+    await producer.send_and_wait(MarketTick.TOPIC, t.model_dump_json().encode(), key=instrument.encode())
+
+
+async def test_hyperliquid_order_is_signed_sized_and_placed_once(
+    http: httpx.AsyncClient, control_url: str, query_url: str, stack: ServiceStack, producer: AIOKafkaProducer, admin_db: asyncpg.Pool
+) -> None:
+    sim = stack.url("simulator")
+    agent, deployment = await trading_deployment(http, control_url, sim, ["HYPERLIQUID"], equity_usd=20_000, name="hl once")
+    await set_price(http, sim, "HYPERLIQUID", "ATOM", 4.0)
+    s = await signal(http, control_url, agent["id"], "ATOM")  # 25 % of 20,000 at 1x: 5,000 USD
+    t = await settled_timeline(http, query_url, s["id"])
+    [order], [position] = t["orders"], t["positions"]
+    assert t["signal"]["status"] == "EXECUTED" and order["venue"] == "HYPERLIQUID"
+    assert position["qty"] == pytest.approx(1250, rel=0.01)  # sized from the account's equity on the venue, in coins
+    assert round(position["qty"], 2) == position["qty"]  # ATOM szDecimals 2
+    cid = order["client_order_id"]
+    assert cid == ids.client_order_id(uuid.UUID(order["order_id"]))
+    assert await venue_orders(http, sim, cid) == 1
+
+    # The same order delivered again (as a redelivery would): still one venue order.
+    row = await admin_db.fetchrow("SELECT key, payload FROM router.outbox WHERE topic = 'orders.v1' AND convert_from(payload, 'UTF8')::jsonb ->> 'order_id' = $1",
+                                  order["order_id"])
+    again = json.loads(bytes(row["payload"]))
+    again["event_id"] = str(uuid.uuid4())  # a producer re-sending the same order as a new event
+    for payload in (bytes(row["payload"]), json.dumps(again).encode()):
+        await producer.send_and_wait("orders.v1", payload, key=row["key"].encode())
+    await asyncio.sleep(2)
+    assert await venue_orders(http, sim, cid) == 1
+    assert await admin_db.fetchval("SELECT count(*) FROM executor.positions WHERE order_id = $1", uuid.UUID(order["order_id"])) == 1
+    account = (await http.get(f"{sim}/sim/HYPERLIQUID/accounts/{deployment['venue_accounts']['HYPERLIQUID']}")).json()
+    assert account["positions"]["ATOM"]["size"] == pytest.approx(position["qty"])
+
+
+async def test_a_crash_between_send_and_record_leaves_one_venue_order(
+    http: httpx.AsyncClient, control_url: str, query_url: str, stack: ServiceStack, admin_db: asyncpg.Pool
+) -> None:
+    sim = stack.url("simulator")
+    agent, _ = await trading_deployment(http, control_url, sim, ["HYPERLIQUID"], name="crash")
+    await asyncio.to_thread(stack.stop, "executor")
+    await asyncio.to_thread(stack.start, "executor", EXECUTOR_CRASH_AFTER_SEND="true")
+    await asyncio.to_thread(stack.wait_healthy, 120, ("executor",))
+    s = await signal(http, control_url, agent["id"], "DOT")
+
+    async def executor_died() -> bool:
+        from vprime_local.infra import pid_alive
+
+        return pid_alive(stack.pid_file("executor")) is None
+
+    await eventually(executor_died, timeout=60, what="the executor to crash right after sending")
+    order = await admin_db.fetchrow("SELECT order_id, client_order_id, status FROM executor.orders WHERE intent_id IN "
+                                    "(SELECT intent_id FROM policy.decisions WHERE signal_id = $1)", uuid.UUID(s["id"]))
+    assert order["status"] == "SENDING"  # recorded before it was sent; the answer never recorded
+    assert await venue_orders(http, sim, order["client_order_id"]) == 1  # but the venue has it
+
+    await asyncio.to_thread(stack.start, "executor")
+    await asyncio.to_thread(stack.wait_healthy, 120, ("executor",))
+    t = await settled_timeline(http, query_url, s["id"], timeout=90)
+    assert t["signal"]["status"] == "EXECUTED" and len(t["positions"]) == 1
+    assert await venue_orders(http, sim, order["client_order_id"]) == 1  # found again by client id, not sent again
+    assert await admin_db.fetchval("SELECT status FROM executor.orders WHERE order_id = $1", order["order_id"]) == "FILLED"
+
+
+@pytest.mark.parametrize(("side", "instrument", "path", "closes_at"), [
+    ("LONG", "AAVE", [200.0, 210.0, 204.0], 203.0),    # best 210, stop 3 %: 203.7; 204 holds, 203 closes
+    ("SHORT", "UNI", [10.0, 9.0, 9.25], 9.3),          # best 9, stop 3 %: 9.27; 9.25 holds, 9.3 closes
+])
+async def test_trailing_stop_closes_at_the_right_tick_with_the_right_pnl(
+    http: httpx.AsyncClient, control_url: str, query_url: str, stack: ServiceStack, producer: AIOKafkaProducer,
+    side: str, instrument: str, path: list[float], closes_at: float,
+) -> None:
+    sim = stack.url("simulator")
+    agent, deployment = await trading_deployment(http, control_url, sim, ["HYPERLIQUID"], name=f"stop {side}")
+    await set_price(http, sim, "HYPERLIQUID", instrument, path[0])
+    s = await signal(http, control_url, agent["id"], instrument, side=side)
+    t = await settled_timeline(http, query_url, s["id"])
+    [position] = t["positions"]
+    for mid in path[1:]:
+        await set_price(http, sim, "HYPERLIQUID", instrument, mid)
+        await tick(producer, "HYPERLIQUID", instrument, mid)
+    await asyncio.sleep(1.5)
+    still = (await http.get(f"{query_url}/api/v3/signals/{s['id']}/timeline")).json()["positions"][0]
+    assert still["state"] == "OPEN", "closed too early"
+    await set_price(http, sim, "HYPERLIQUID", instrument, closes_at)
+    await tick(producer, "HYPERLIQUID", instrument, closes_at)
+
+    async def closed() -> dict | None:
+        p = (await http.get(f"{query_url}/api/v3/signals/{s['id']}/timeline")).json()["positions"][0]
+        return p if p["state"] == "CLOSED" else None
+
+    done = await eventually(closed, what="the trailing stop to close the position")
+    assert done["close_reason"].startswith("trailing_stop")
+    direction = 1 if side == "LONG" else -1
+    expected = (done["exit_price"] - done["entry_price"]) * done["qty"] * direction - done["fees_usd"]
+    assert done["realized_pnl_usd"] == pytest.approx(expected, rel=1e-9)
+    assert done["exit_price"] == pytest.approx(closes_at, rel=0.002)  # closed on the venue near the tick's price
+    # Both trades close in profit: the long entered at 200 and left near 203, the short entered at 10 and left near 9.3.
+    assert done["realized_pnl_usd"] > 0 and (done["exit_price"] - done["entry_price"]) * direction > 0
+    account = (await http.get(f"{sim}/sim/HYPERLIQUID/accounts/{deployment['venue_accounts']['HYPERLIQUID']}")).json()
+    assert instrument not in account["positions"]  # closed reduce-only on the venue, nothing left
+    assert position["position_id"] == done["position_id"]
+
+
+async def test_below_the_venue_minimum_is_refused_with_the_reason(
+    http: httpx.AsyncClient, control_url: str, query_url: str, stack: ServiceStack
+) -> None:
+    sim = stack.url("simulator")
+    agent, _ = await trading_deployment(http, control_url, sim, ["HYPERLIQUID"], equity_usd=30, name="tiny")
+    s = await signal(http, control_url, agent["id"], "ETH")  # 25 % of 30 USD: 7.50 USD, under Hyperliquid's 10
+    t = await settled_timeline(http, query_url, s["id"])
+    [order] = t["orders"]
+    assert order["status"] == "REJECTED" and "below the minimum 10 USD" in order["reason"]
+    assert t["positions"] == []
+
+
+async def test_ostium_gmx_and_spot_trade_in_their_own_shapes(
+    http: httpx.AsyncClient, control_url: str, query_url: str, stack: ServiceStack
+) -> None:
+    sim = stack.url("simulator")
+    for venue, instrument in (("OSTIUM", "SILVER"), ("GMX", "ARB"), ("SPOT", "LDO")):
+        agent, deployment = await trading_deployment(http, control_url, sim, [venue], name=f"{venue} shape")
+        s = await signal(http, control_url, agent["id"], instrument)
+        t = await settled_timeline(http, query_url, s["id"])
+        assert t["signal"]["status"] == "EXECUTED", (venue, t["orders"])
+        [position] = t["positions"]
+        account = (await http.get(f"{sim}/sim/{venue}/accounts/{deployment['venue_accounts'][venue]}")).json()
+        symbol = position["venue_symbol"]
+        assert account["positions"][symbol]["size"] == pytest.approx(position["qty"], rel=1e-6), venue
