@@ -53,6 +53,7 @@ def stack(infra: Endpoints) -> Iterator[ServiceStack]:
             "SIMULATOR_TICK_INTERVAL_S": "0.5",
             "RECOVERY_INTERVAL_S": "1",
             "RECOVERY_GRACE_S": "1",
+            "RECONCILE_INTERVAL_S": "2",
         },
     )
     try:

@@ -160,3 +160,26 @@ async def test_ostium_gmx_and_spot_trade_in_their_own_shapes(
         account = (await http.get(f"{sim}/sim/{venue}/accounts/{deployment['venue_accounts'][venue]}")).json()
         symbol = position["venue_symbol"]
         assert account["positions"][symbol]["size"] == pytest.approx(position["qty"], rel=1e-6), venue
+
+
+async def test_reconciliation_reports_what_the_venue_holds_that_we_did_not_open(
+    http: httpx.AsyncClient, control_url: str, stack: ServiceStack, admin_db: asyncpg.Pool
+) -> None:
+    sim = stack.url("simulator")
+    agent, deployment = await trading_deployment(http, control_url, sim, ["HYPERLIQUID"], name="reconcile")
+    address = deployment["venue_accounts"]["HYPERLIQUID"]
+    r = await http.post(f"{sim}/admin/holdings", json={"venue": "HYPERLIQUID", "address": address, "symbol": "OP", "size": 42.0,
+                                                       "entry_px": 0.35})
+    assert r.status_code == 200
+
+    async def reported() -> asyncpg.Record | None:
+        return await admin_db.fetchrow("SELECT ours, venue_size FROM executor.reconciliation WHERE deployment_id = $1 AND symbol = 'OP'",
+                                       uuid.UUID(deployment["id"]))
+
+    found = await eventually(reported, timeout=60, what="reconciliation to report the unknown OP position")
+    assert (found["ours"], found["venue_size"]) == (0.0, 42.0)
+    metrics = (await http.get(f"{stack.url('executor')}/metrics")).text
+    assert "vprime_reconciliation_differences" in metrics
+    # Reported, never covered up: no position, order or signal was invented for it.
+    assert await admin_db.fetchval("SELECT count(*) FROM executor.positions WHERE deployment_id = $1", uuid.UUID(deployment["id"])) == 0
+    assert agent["id"]

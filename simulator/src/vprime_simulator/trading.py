@@ -26,7 +26,7 @@ from fastapi import FastAPI, HTTPException
 from hyperliquid.utils.signing import recover_agent_or_user_from_l1_action
 from pydantic import BaseModel, ConfigDict, Field
 
-from vprime_simulator.exchange import Exchange, Order, SimMarket
+from vprime_simulator.exchange import Exchange, Holding, Order, SimMarket
 
 GMX_PRICE_SCALE = 10**12
 GMX_USD_SCALE = 10**30
@@ -73,6 +73,15 @@ class SpotSwap(BaseModel):
     amountIn: float = Field(gt=0)  # noqa: N815
     minAmountOut: float = Field(ge=0)  # noqa: N815
     clientId: str  # noqa: N815
+
+
+class HoldingChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    venue: str
+    address: str
+    symbol: str
+    size: float
+    entry_px: float = Field(gt=0)
 
 
 class AccountSetup(BaseModel):
@@ -337,6 +346,14 @@ def add_trading_routes(app: FastAPI, exchange: Exchange, *, keeper_delay_s: floa
         assert acct is not None
         acct.cash_usd = setup.equity_usd
         return {"venue": acct.venue, "address": acct.address, "equity_usd": acct.cash_usd}
+
+    @app.post("/admin/holdings")
+    async def set_holding(change: HoldingChange) -> dict[str, Any]:
+        """A position the account holds that Vprime did not open (trading by hand on the venue, say)."""
+        acct = exchange.account(change.venue.upper(), change.address)
+        assert acct is not None
+        acct.holdings[change.symbol] = Holding(change.size, change.entry_px)
+        return {"venue": acct.venue, "address": acct.address, "symbol": change.symbol, "size": change.size}
 
     @app.get("/admin/orders")
     async def orders(venue: str | None = None, client_order_id: str | None = None) -> dict[str, Any]:

@@ -24,3 +24,29 @@ def test_short_stop_mirrors() -> None:
 def test_pnl_by_side_after_fees() -> None:
     assert realized_pnl(Side.LONG, 100, 110, 2, 1) == pytest.approx(19)
     assert realized_pnl(Side.SHORT, 100, 110, 2, 1) == pytest.approx(-21)
+
+
+from vprime_shared.contracts import RiskModel
+from vprime_executor.domain.stops import evaluate
+
+
+def test_hard_stop_is_measured_from_entry_not_best() -> None:
+    risk = RiskModel(type="stop-loss", stop=0.05)
+    assert evaluate(Side.LONG, 100, 120, risk, 96).close_reason is None  # 20 % off the best, but 4 % off entry
+    assert evaluate(Side.LONG, 100, 120, risk, 95).close_reason.startswith("stop_loss")  # type: ignore[union-attr]
+    assert evaluate(Side.SHORT, 100, 90, risk, 105).close_reason.startswith("stop_loss")  # type: ignore[union-attr]
+
+
+def test_take_profit_for_any_risk_type() -> None:
+    risk = RiskModel(type="none", take_profit=0.10)
+    assert evaluate(Side.LONG, 100, 100, risk, 109.9).close_reason is None
+    assert evaluate(Side.LONG, 100, 100, risk, 110).close_reason.startswith("take_profit")  # type: ignore[union-attr]
+    assert evaluate(Side.SHORT, 100, 100, risk, 90).close_reason.startswith("take_profit")  # type: ignore[union-attr]
+    trailing = RiskModel(type="trailing-stop", stop=0.03, take_profit=0.2)
+    assert evaluate(Side.LONG, 100, 100, trailing, 121).close_reason.startswith("take_profit")  # type: ignore[union-attr]
+
+
+def test_no_stop_never_closes_on_price_alone() -> None:
+    assert evaluate(Side.LONG, 100, 100, RiskModel(type="none"), 1).close_reason is None
+    moved = evaluate(Side.LONG, 100, 100, RiskModel(type="trailing-stop", stop=0.03), 150)
+    assert moved.best_price == 150 and moved.close_reason is None

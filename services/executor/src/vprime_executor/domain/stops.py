@@ -40,7 +40,7 @@ def trail(side: Side, best_price: float, stop: float, mid: float) -> Trail:
 def evaluate(side: Side, entry: float, best_price: float, risk: RiskModel, mid: float) -> Verdict:
     direction = 1 if side is Side.LONG else -1
     best = max(best_price, mid) if side is Side.LONG else min(best_price, mid)
-    if risk.take_profit is not None and (mid / entry - 1) * direction >= risk.take_profit:
+    if risk.take_profit is not None and (mid / entry - 1) * direction >= risk.take_profit - 1e-12:  # at the level counts
         return Verdict(best, f"take_profit: {mid:g} is {risk.take_profit:.2%} past entry {entry:g}")
     if risk.stop is None or risk.type == "none":
         return Verdict(best, None)
