@@ -10,13 +10,17 @@ RUN := $(UV) run --frozen
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-system-deps: ## JDK and Maven for the local Kafka (installed with apt-get when missing and allowed)
-	@if ! command -v java >/dev/null || ! command -v mvn >/dev/null; then \
+system-deps: ## JDK and Maven (local Kafka), Chromium (dashboard tests): installed with apt-get when missing and allowed
+	@missing=""; \
+	command -v java >/dev/null || missing="$$missing openjdk-17-jdk-headless"; \
+	command -v mvn >/dev/null || missing="$$missing maven"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
 	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
-	    echo "[vprime] installing a JDK and Maven (apt-get)"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jdk-headless maven >/dev/null; \
+	    echo "[vprime] installing$$missing (apt-get)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  else \
-	    echo "[vprime] error: the local Kafka needs a JDK 17+ and Maven on PATH (e.g. apt-get install openjdk-17-jdk-headless maven)" >&2; exit 1; \
+	    echo "[vprime] error: missing$$missing (the local Kafka needs a JDK 17+ and Maven; the dashboard tests need Chromium)" >&2; exit 1; \
 	  fi; \
 	fi
 

@@ -7,6 +7,9 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import StreamingResponse
+
+from vprime_query.adapters import stats
 
 from vprime_query.adapters.read_models import BadCursor, ReadModels
 
@@ -27,22 +30,62 @@ async def overview(request: Request) -> dict[str, Any]:
 @router.get("/stats/routing-history", summary="Routing decisions, newest first, with a per-venue summary")
 async def routing_history(
     request: Request,
-    token_symbol: Annotated[str | None, Query(min_length=1, max_length=32)] = None,
+    token_symbol: Annotated[str | None, Query(min_length=1, max_length=32, description="instrument")] = None,
     selected_venue: Annotated[VenueFilter | None, Query(description="a venue, or NONE for intents no venue could take")] = None,
     agent_id: uuid.UUID | None = None,
     deployment_id: uuid.UUID | None = None,
+    strategy: Literal["FIRST_AVAILABLE", "BEST_EXECUTION"] | None = None,
+    outcome: Literal["routed", "no_venue"] | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
 ) -> dict[str, Any]:
-    result = await _read(request).routing_history(
-        token_symbol=token_symbol.upper() if token_symbol else None,
-        selected_venue=selected_venue,
-        agent_id=agent_id,
-        deployment_id=deployment_id,
-        limit=limit,
-        offset=offset,
-    )
+    if since and until and since >= until:
+        raise HTTPException(422, "since must be before until")
+    try:
+        result = await _read(request).routing_history(
+            token_symbol=token_symbol.upper() if token_symbol else None, selected_venue=selected_venue, agent_id=agent_id,
+            deployment_id=deployment_id, limit=limit, offset=offset, strategy=strategy, outcome=outcome, since=since,
+            until=until, cursor=cursor,
+        )
+    except BadCursor as exc:
+        raise HTTPException(422, str(exc)) from exc
     return {"success": True, **result}
+
+
+@router.get("/stats/venues", summary="Trades, performance and failovers by venue")
+async def venue_stats(request: Request, agent_id: uuid.UUID | None = None) -> dict[str, Any]:
+    return {"success": True, **await stats.venues(request.app.state.runtime.pool, agent_id)}
+
+
+@router.get("/stats/routes", summary="Per instrument: where it went and how often it fell back")
+async def route_stats(request: Request, agent_id: uuid.UUID | None = None,
+                      token_symbol: Annotated[str | None, Query(min_length=1, max_length=32)] = None,
+                      limit: Annotated[int, Query(ge=1, le=500)] = 50) -> dict[str, Any]:
+    found = await stats.routes(request.app.state.runtime.pool, agent_id, token_symbol.upper() if token_symbol else None, limit)
+    return {"success": True, "routes": found, "count": len(found)}
+
+
+@router.get("/stats/agents", summary="Agents with their enabled venues (multi-venue badge), positions and PnL")
+async def agent_list(request: Request, limit: Annotated[int, Query(ge=1, le=500)] = 100) -> dict[str, Any]:
+    found = await stats.agents(request.app.state.runtime.pool, limit)
+    return {"success": True, "agents": found, "count": len(found)}
+
+
+@router.get("/agents/{agent_id}/performance", summary="PnL, APR 30d/90d/since inception, Sharpe 30d, trades by venue")
+async def performance(agent_id: uuid.UUID, request: Request) -> dict[str, Any]:
+    found = await stats.agent_performance(request.app.state.runtime.pool, agent_id)
+    if found is None:
+        raise HTTPException(404, f"agent {agent_id} is not known (yet)")
+    return {"success": True, **found}
+
+
+@router.get("/stream/decisions", summary="Live routing decisions (server-sent events)")
+async def decision_stream(request: Request) -> StreamingResponse:
+    return StreamingResponse(request.app.state.feed.stream(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 
 @router.get("/signals", summary="Signals, newest first, with their evidence (sources and score breakdown)")

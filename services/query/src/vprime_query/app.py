@@ -1,18 +1,30 @@
-"""Wiring: query's subscribers (one per fact topic, each projecting into the read models) and HTTP app."""
+"""Wiring: query's subscribers (one per fact topic, each projecting into the read models), the live
+decision feed, the dashboard and the HTTP API."""
 
-from vprime_shared.contracts import Event
+from pathlib import Path
+
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+
+from vprime_shared.contracts import Event, MarketTick, RoutingDecision
 from vprime_shared.runtime import ServiceRuntime
 
-from vprime_query import api
+from vprime_query import api, projections
 from vprime_query.projections import PROJECTIONS, Projection
 from vprime_query.settings import QuerySettings
+from vprime_query.stream import DecisionFeed
+
+STATIC = Path(__file__).parent / "static"
 
 runtime = ServiceRuntime(QuerySettings(), package="vprime_query")
+feed = DecisionFeed()
 
 
 def subscribe(model: type[Event], project: Projection) -> None:
     async def handle(event: model) -> None:  # type: ignore[valid-type]
         await runtime.once(event, lambda tx, e: project(tx.conn, e))
+        if isinstance(event, RoutingDecision):
+            feed.publish(event.model_dump(mode="json"))
 
     handle.__name__ = f"project_{model.__name__}"
     runtime.subscriber(model)(handle)
@@ -21,5 +33,19 @@ def subscribe(model: type[Event], project: Projection) -> None:
 for _model, _project in PROJECTIONS.items():
     subscribe(_model, _project)
 
-app = runtime.http_app(api.router, title="Vprime query API", description="Stats, routing history and signal timelines.")
+
+@runtime.subscriber(MarketTick)
+async def on_tick(event: MarketTick) -> None:
+    # Latest price per venue and instrument, for unrealised PnL: idempotent by timestamp, no inbox row per tick.
+    await projections.tick(runtime.pool, event)
+
+
+app = runtime.http_app(api.router, title="Vprime query API", description="Stats, routing history, signal timelines and the dashboard.")
 app.state.runtime = runtime
+app.state.feed = feed
+app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+
+@app.get("/", include_in_schema=False)
+async def dashboard() -> FileResponse:
+    return FileResponse(STATIC / "index.html")

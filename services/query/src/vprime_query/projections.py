@@ -12,6 +12,7 @@ from vprime_shared.contracts import (
     Event,
     Execution,
     Intent,
+    MarketTick,
     Order,
     Position,
     RoutingDecision,
@@ -100,14 +101,23 @@ async def position(conn: asyncpg.Connection, e: Position) -> None:
     await conn.execute(
         """INSERT INTO positions (position_id, order_id, signal_id, agent_id, deployment_id, venue, venue_symbol, instrument,
                side, state, entry_price, exit_price, qty, notional_usd, leverage, fees_usd, realized_pnl_usd, close_reason,
-               opened_at, closed_at, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21)
+               opened_at, closed_at, updated_at, equity_usd)
+           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22)
            ON CONFLICT (position_id) DO UPDATE SET state = EXCLUDED.state, exit_price = EXCLUDED.exit_price,
              realized_pnl_usd = EXCLUDED.realized_pnl_usd, close_reason = EXCLUDED.close_reason, closed_at = EXCLUDED.closed_at,
              fees_usd = EXCLUDED.fees_usd, updated_at = EXCLUDED.updated_at
            WHERE positions.updated_at <= EXCLUDED.updated_at""",
         e.position_id, e.order_id, e.signal_id, e.agent_id, e.deployment_id, e.venue.value, e.venue_symbol, e.instrument,
         e.side.value, e.state.value, e.entry_price, e.exit_price, e.qty, e.notional_usd, e.leverage, e.fees_usd,
-        e.realized_pnl_usd, e.close_reason, e.opened_at, e.closed_at, e.occurred_at,
+        e.realized_pnl_usd, e.close_reason, e.opened_at, e.closed_at, e.occurred_at, e.equity_usd,
+    )
+
+
+async def tick(conn: asyncpg.Connection | asyncpg.Pool, e: MarketTick) -> None:
+    await conn.execute(
+        """INSERT INTO prices (venue, instrument, mid, ts) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (venue, instrument) DO UPDATE SET mid = EXCLUDED.mid, ts = EXCLUDED.ts WHERE prices.ts <= EXCLUDED.ts""",
+        e.venue.upper(), e.instrument.upper(), e.mid, e.ts,
     )
 
 

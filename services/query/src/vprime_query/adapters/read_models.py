@@ -11,6 +11,8 @@ import asyncpg
 
 from vprime_shared.contracts import Venue
 
+from vprime_query.adapters.stats import pct, unrealized
+
 
 SIGNAL_COLUMNS = """s.signal_id AS id, s.agent_id, s.instrument AS token_symbol, s.side, s.confidence, s.requested_venue,
     s.origin, s.size_model, s.risk_model, s.drive, st.status, s.created_at, s.source_tweets, s.source_research, s.score,
@@ -62,8 +64,11 @@ class ReadModels:
                           coalesce(sum(realized_pnl_usd), 0) AS realized_pnl_usd FROM positions"""
             )
             routing = await conn.fetch(
-                "SELECT coalesce(selected_venue, 'NONE') AS venue, count(*) AS n FROM routing_decisions GROUP BY 1"
+                """SELECT coalesce(selected_venue, 'NONE') AS venue, count(*) AS n, avg(duration_ms) AS avg_ms,
+                          percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms) AS p95_ms
+                   FROM routing_decisions GROUP BY 1"""
             )
+            unrealized_pnl = await unrealized(conn)
             timing = await conn.fetchrow(
                 """SELECT coalesce(avg(duration_ms), 0) AS avg_ms,
                           coalesce(percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms), 0) AS p95_ms
@@ -90,6 +95,7 @@ class ReadModels:
                 "open": positions["open"],
                 "closed": positions["closed"],
                 "realized_pnl_usd": float(positions["realized_pnl_usd"]),
+                "unrealized_pnl_usd": round(unrealized_pnl, 6),
             },
             "routing": {
                 "total": routed_total,
@@ -97,25 +103,39 @@ class ReadModels:
                 "no_venue": by_venue.get("NONE", 0),
                 "avg_duration_ms": round(float(timing["avg_ms"]), 3),
                 "p95_duration_ms": round(float(timing["p95_ms"]), 3),
+                "by_venue": {
+                    r["venue"]: {"count": r["n"], "share_pct": pct(r["n"], routed_total), "avg_ms": round(float(r["avg_ms"]), 4),
+                                 "p95_ms": round(float(r["p95_ms"]), 4)}
+                    for r in routing
+                },
             },
             "rejections_by_rule": {r["rule"]: r["n"] for r in rejections},
         }
 
     async def routing_history(self, *, token_symbol: str | None, selected_venue: str | None, agent_id: uuid.UUID | None,
-                              deployment_id: uuid.UUID | None, limit: int, offset: int) -> dict[str, Any]:
+                              deployment_id: uuid.UUID | None, limit: int, offset: int, strategy: str | None = None,
+                              outcome: str | None = None, since: datetime | None = None, until: datetime | None = None,
+                              cursor: str | None = None) -> dict[str, Any]:
         where = """WHERE ($1::text IS NULL OR instrument = $1)
                      AND ($2::text IS NULL OR coalesce(selected_venue, 'NONE') = $2)
                      AND ($3::uuid IS NULL OR agent_id = $3)
-                     AND ($4::uuid IS NULL OR deployment_id = $4)"""
-        args = (token_symbol, selected_venue, agent_id, deployment_id)
+                     AND ($4::uuid IS NULL OR deployment_id = $4)
+                     AND ($5::text IS NULL OR strategy = $5)
+                     AND ($6::text IS NULL OR ($6 = 'routed') = (selected_venue IS NOT NULL))
+                     AND ($7::timestamptz IS NULL OR decided_at >= $7)
+                     AND ($8::timestamptz IS NULL OR decided_at < $8)"""
+        args = (token_symbol, selected_venue, agent_id, deployment_id, strategy, outcome, since, until)
+        after = decode_cursor(cursor) if cursor else None
         async with self.pool.acquire() as conn:
             rows = await conn.fetch(
                 f"""SELECT decision_id, signal_id, intent_id, agent_id, deployment_id, instrument AS token_symbol, side,
                            requested_venue, selected_venue, reason AS routing_reason, checked_venues, venue_availability,
                            strategy, attempt, failed_venues, costs, duration_ms AS routing_duration_ms,
                            duration_us AS routing_duration_us, decided_at AS created_at
-                    FROM routing_decisions {where} ORDER BY decided_at DESC, decision_id DESC LIMIT $5 OFFSET $6""",
-                *args, limit, offset,
+                    FROM routing_decisions {where}
+                      AND ($11::timestamptz IS NULL OR (decided_at, decision_id) < ($11, $12::uuid))
+                    ORDER BY decided_at DESC, decision_id DESC LIMIT $9 OFFSET $10""",
+                *args, limit + 1, offset, after[0] if after else None, after[1] if after else None,
             )
             counts = await conn.fetch(
                 f"SELECT coalesce(selected_venue, 'NONE') AS venue, count(*) AS n FROM routing_decisions {where} GROUP BY 1", *args
@@ -127,7 +147,9 @@ class ReadModels:
             key = "no_venue" if name == "NONE" else name.lower()
             summary[key] = by_venue.get(name, 0)
             summary[f"{key}_pct"] = _pct(by_venue.get(name, 0), total)
-        return {"history": [_row(r) for r in rows], "summary": summary, "limit": limit, "offset": offset}
+        page = rows[:limit]
+        next_cursor = encode_cursor(page[-1]["created_at"], page[-1]["decision_id"]) if len(rows) > limit else None
+        return {"history": [_row(r) for r in page], "summary": summary, "limit": limit, "offset": offset, "next_cursor": next_cursor}
 
     async def signals(self, *, agent_id: uuid.UUID | None, token_symbol: str | None, side: str | None,
                       since: datetime | None, until: datetime | None, limit: int, cursor: str | None) -> dict[str, Any]:

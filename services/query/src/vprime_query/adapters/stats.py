@@ -1,0 +1,159 @@
+"""The dashboard's aggregates over the read models: venues, routes, agent performance."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+from vprime_shared.contracts import Venue
+
+DAYS_PER_YEAR = 365.0
+
+
+def pct(part: float, total: float) -> float:
+    return round(100.0 * part / total, 1) if total else 0.0
+
+
+UNREALIZED_SQL = """
+    SELECT coalesce(sum((coalesce(own.mid, anyv.mid, p.entry_price) - p.entry_price) * p.qty
+                        * CASE WHEN p.side = 'LONG' THEN 1 ELSE -1 END), 0)
+    FROM positions p
+    LEFT JOIN prices own ON own.venue = p.venue AND own.instrument = p.instrument
+    LEFT JOIN LATERAL (SELECT mid FROM prices x WHERE x.instrument = p.instrument ORDER BY ts DESC LIMIT 1) anyv ON true
+    WHERE p.state = 'OPEN' {filter}
+"""
+
+
+async def unrealized(conn: asyncpg.Connection | asyncpg.Pool, agent_id: uuid.UUID | None = None) -> float:
+    if agent_id is None:
+        return float(await conn.fetchval(UNREALIZED_SQL.format(filter="")))
+    return float(await conn.fetchval(UNREALIZED_SQL.format(filter="AND p.agent_id = $1"), agent_id))
+
+
+async def venues(pool: asyncpg.Pool, agent_id: uuid.UUID | None) -> dict[str, Any]:
+    args = (agent_id,)
+    where = "WHERE ($1::uuid IS NULL OR agent_id = $1)"
+    perf = await pool.fetch(f"""
+        SELECT venue, count(*) AS positions, count(*) FILTER (WHERE state = 'OPEN') AS open,
+               count(*) FILTER (WHERE state = 'CLOSED') AS closed, coalesce(sum(realized_pnl_usd), 0) AS total_pnl,
+               avg(realized_pnl_usd) FILTER (WHERE state = 'CLOSED') AS avg_pnl,
+               count(*) FILTER (WHERE state = 'CLOSED' AND realized_pnl_usd > 0) AS wins
+        FROM positions {where} GROUP BY venue""", *args)
+    away = await pool.fetch(f"""
+        SELECT v AS venue, count(*) AS n FROM routing_decisions, unnest(failed_venues) AS v
+        {where} AND attempt > 1 AND cardinality(failed_venues) > 0
+          AND v = failed_venues[cardinality(failed_venues)] GROUP BY v""", *args)
+    absorbed = await pool.fetch(f"""
+        SELECT selected_venue AS venue, count(*) AS n FROM routing_decisions
+        {where} AND attempt > 1 AND selected_venue IS NOT NULL GROUP BY selected_venue""", *args)
+    by = {r["venue"]: r for r in perf}
+    failed_from = {r["venue"]: r["n"] for r in away}
+    took = {r["venue"]: r["n"] for r in absorbed}
+    total_trades = sum(r["positions"] for r in perf)
+    out = {}
+    for venue in (v.value for v in Venue):
+        r = by.get(venue)
+        closed = r["closed"] if r else 0
+        out[venue] = {
+            "trades": r["positions"] if r else 0,
+            "share_pct": pct(r["positions"] if r else 0, total_trades),
+            "performance": {
+                "positions": r["positions"] if r else 0, "open": r["open"] if r else 0, "closed": closed,
+                "total_pnl_usd": round(float(r["total_pnl"]), 6) if r else 0.0,
+                "avg_pnl_usd": round(float(r["avg_pnl"]), 6) if r and r["avg_pnl"] is not None else 0.0,
+                "win_rate_pct": pct(r["wins"], closed) if r else 0.0,
+            },
+            "failovers": {"away_from": failed_from.get(venue, 0), "absorbed": took.get(venue, 0)},
+        }
+    return {"total_trades": total_trades, "venues": out}
+
+
+async def routes(pool: asyncpg.Pool, agent_id: uuid.UUID | None, instrument: str | None, limit: int) -> list[dict[str, Any]]:
+    """Per instrument, where intents went and how often the first candidate did not take them."""
+    rows = await pool.fetch("""
+        SELECT instrument, selected_venue, count(*) AS n,
+               count(*) FILTER (WHERE selected_venue IS DISTINCT FROM checked_venues[1] OR attempt > 1) AS fallbacks
+        FROM routing_decisions d
+        WHERE ($1::uuid IS NULL OR agent_id = $1) AND ($2::text IS NULL OR instrument = $2)
+          AND attempt = (SELECT max(attempt) FROM routing_decisions x WHERE x.intent_id = d.intent_id)
+        GROUP BY instrument, selected_venue""", agent_id, instrument)
+    by_instrument: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        entry = by_instrument.setdefault(r["instrument"], {"instrument": r["instrument"], "total": 0, "fallbacks": 0, "venues": {}})
+        entry["total"] += r["n"]
+        entry["fallbacks"] += r["fallbacks"]
+        entry["venues"][r["selected_venue"] or "NONE"] = {"count": r["n"]}
+    out = []
+    for entry in sorted(by_instrument.values(), key=lambda e: (-e["total"], e["instrument"]))[:limit]:
+        for v in entry["venues"].values():
+            v["share_pct"] = pct(v["count"], entry["total"])
+        top = max(entry["venues"].items(), key=lambda kv: kv[1]["count"])[0]
+        entry["fallback_pct"] = pct(entry["fallbacks"], entry["total"])
+        entry["most_common_route"] = f"{entry['instrument']} → {top}, fallback {entry['fallback_pct']:.1f} %"
+        out.append(entry)
+    return out
+
+
+async def agent_performance(pool: asyncpg.Pool, agent_id: uuid.UUID, now: datetime | None = None) -> dict[str, Any] | None:
+    now = now or datetime.now(UTC)
+    agent = await pool.fetchrow("SELECT agent_id, name, venue, status FROM agents WHERE agent_id = $1", agent_id)
+    if agent is None:
+        return None
+    deployments = await pool.fetch("SELECT deployment_id, enabled_venues FROM deployments WHERE agent_id = $1", agent_id)
+    positions = await pool.fetch(
+        "SELECT deployment_id, venue, state, realized_pnl_usd, opened_at, closed_at, equity_usd FROM positions WHERE agent_id = $1", agent_id
+    )
+    capital = sum({r["deployment_id"]: r["equity_usd"] for r in positions}.values()) or 10_000.0 * max(len(deployments), 1)
+    closed = [r for r in positions if r["state"] == "CLOSED" and r["closed_at"] is not None]
+    realized = sum(r["realized_pnl_usd"] or 0.0 for r in closed)
+
+    def apr(days: float | None, since: datetime | None) -> float | None:
+        if since is None:
+            return None
+        window = [r for r in closed if r["closed_at"] >= since]
+        span = max((now - since).total_seconds() / 86400, 1.0) if days is None else days
+        return round(sum(r["realized_pnl_usd"] or 0.0 for r in window) / capital / span * DAYS_PER_YEAR * 100, 4)
+
+    inception = min((r["opened_at"] for r in positions), default=None)
+    daily = [0.0] * 30
+    for r in closed:
+        age = (now - r["closed_at"]).days
+        if 0 <= age < 30:
+            daily[29 - age] += (r["realized_pnl_usd"] or 0.0) / capital
+    mean = sum(daily) / 30
+    std = math.sqrt(sum((d - mean) ** 2 for d in daily) / 29)
+    trading_days = sum(1 for d in daily if d != 0)
+    sharpe = round(mean / std * math.sqrt(DAYS_PER_YEAR), 4) if std > 0 and trading_days >= 2 else None
+    by_venue: dict[str, int] = {}
+    for r in positions:
+        by_venue[r["venue"]] = by_venue.get(r["venue"], 0) + 1
+    venues_enabled = sorted({v for d in deployments for v in d["enabled_venues"]})
+    return {
+        "agent": {"id": str(agent["agent_id"]), "name": agent["name"], "venue": agent["venue"], "status": agent["status"],
+                  "enabled_venues": venues_enabled, "multi_venue": len(venues_enabled) > 1},
+        "capital_usd": capital,
+        "pnl": {"realized_usd": round(realized, 6), "unrealized_usd": round(await unrealized(pool, agent_id), 6)},
+        "apr_30d_pct": apr(30, now - timedelta(days=30)) if positions else None,
+        "apr_90d_pct": apr(90, now - timedelta(days=90)) if positions else None,
+        "apr_since_inception_pct": apr(None, inception),
+        "sharpe_30d": sharpe,
+        "positions": {"total": len(positions), "open": sum(1 for r in positions if r["state"] == "OPEN"), "closed": len(closed)},
+        "trades_by_venue": by_venue,
+    }
+
+
+async def agents(pool: asyncpg.Pool, limit: int) -> list[dict[str, Any]]:
+    rows = await pool.fetch("""
+        SELECT a.agent_id, a.name, a.venue, a.status, a.updated_at,
+               coalesce((SELECT array_agg(DISTINCT v) FROM deployments d, unnest(d.enabled_venues) v
+                         WHERE d.agent_id = a.agent_id AND d.status = 'ACTIVE'), '{}') AS venues,
+               (SELECT count(*) FROM positions p WHERE p.agent_id = a.agent_id) AS positions,
+               (SELECT coalesce(sum(realized_pnl_usd), 0) FROM positions p WHERE p.agent_id = a.agent_id) AS pnl
+        FROM agents a ORDER BY a.updated_at DESC LIMIT $1""", limit)
+    return [{"id": str(r["agent_id"]), "name": r["name"], "venue": r["venue"], "status": r["status"],
+             "enabled_venues": sorted(r["venues"]), "multi_venue": len(r["venues"]) > 1, "positions": r["positions"],
+             "realized_pnl_usd": round(float(r["pnl"]), 6)} for r in rows]
