@@ -1,55 +1,233 @@
-"""vprime: feed context events into Vprime by hand, and try the scorer on a text.
+"""vprime: drive and watch Vprime from a terminal. Every command takes --json.
 
-  vprime publish posts FILE.jsonl       one JSON object per line (post_id, account_id, author_handle, text, posted_at)
-  vprime publish research FILE.jsonl    (research_id, institute_id, text, instrument?, side?, conviction, published_at)
-  vprime publish ticks FILE.jsonl       (venue, instrument, bid, ask, mid, ts)
-  vprime score [--json] TEXT            the instruments a text is about, with stance and confidence
-
-KAFKA_BOOTSTRAP_SERVERS (default 127.0.0.1:9092) or --bootstrap says where Kafka is.
+Addresses: VPRIME_CONTROL_URL (http://127.0.0.1:8000), VPRIME_QUERY_URL (http://127.0.0.1:8001),
+KAFKA_BOOTSTRAP_SERVERS (127.0.0.1:9092), or the matching flags.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
-import os
 import sys
 from pathlib import Path
+from typing import Annotated, Any
 
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from vprime_cli.client import Api, ApiError
 from vprime_cli.publish import KINDS, publish_file
 
+app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
+agents = typer.Typer(help="Create, list, deploy agents; pause and resume deployments.", no_args_is_help=True)
+signals = typer.Typer(help="Send manual signals.", no_args_is_help=True)
+routing = typer.Typer(help="Routing decisions.", no_args_is_help=True)
+context = typer.Typer(help="Feed context events (posts, research, ticks) into Kafka.", no_args_is_help=True)
+app.add_typer(agents, name="agents")
+app.add_typer(signals, name="signals")
+app.add_typer(routing, name="routing")
+app.add_typer(context, name="context")
+console = Console()
+JsonFlag = Annotated[bool, typer.Option("--json", help="print the API's JSON instead of a table")]
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="vprime", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    commands = parser.add_subparsers(dest="command", required=True)
-    publish = commands.add_parser("publish", help="publish a JSONL file of context events")
-    publish.add_argument("kind", choices=sorted(KINDS))
-    publish.add_argument("file", type=Path)
-    publish.add_argument("--bootstrap", default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"))
-    score = commands.add_parser("score", help="score one text")
-    score.add_argument("text")
-    score.add_argument("--json", action="store_true", help="print JSON")
-    args = parser.parse_args(argv)
 
-    if args.command == "publish":
-        if not args.file.is_file():
-            print(f"[vprime] error: {args.file} is not a file", file=sys.stderr)
-            return 2
-        report = asyncio.run(publish_file(args.kind, args.file, args.bootstrap))
-        print(f"[vprime] done: {report.published} published, {len(report.invalid)} skipped as invalid, {report.seconds:.1f}s", file=sys.stderr)
-        return 1 if report.invalid else 0
+class State:
+    api: Api
+    injected: Api | None = None  # tests hand in an Api over a fake transport
 
+
+state = State()
+
+
+@app.callback()
+def main_options(
+    control_url: Annotated[str, typer.Option(envvar="VPRIME_CONTROL_URL")] = "http://127.0.0.1:8000",
+    query_url: Annotated[str, typer.Option(envvar="VPRIME_QUERY_URL")] = "http://127.0.0.1:8001",
+) -> None:
+    state.api = state.injected or Api(control_url, query_url)
+
+
+def call(side: str, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+    try:
+        return state.api.call(side, method, path, **kwargs)
+    except ApiError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from exc
+
+
+def show(body: dict[str, Any], as_json: bool, table: Table | None) -> None:
+    if as_json or table is None:
+        print(json.dumps(body, indent=2, default=str))
+    else:
+        console.print(table)
+
+
+def grid(title: str, columns: list[str], rows: list[list[Any]]) -> Table:
+    t = Table(title=title, title_justify="left")
+    for c in columns:
+        t.add_column(c)
+    for r in rows:
+        t.add_row(*["" if v is None else str(v) for v in r])
+    return t
+
+
+# ---- agents ------------------------------------------------------------------------------------
+@agents.command("create")
+def agents_create(
+    name: str, wallet: Annotated[str, typer.Option(help="creator and profit receiver wallet")],
+    venue: Annotated[str, typer.Option(help="MULTI, or one venue for a single-venue agent")] = "MULTI",
+    x_account: Annotated[list[str] | None, typer.Option(help="X account id to follow (repeatable)")] = None,
+    institute: Annotated[list[str] | None, typer.Option(help="research institute id to follow (repeatable)")] = None,
+    threshold: Annotated[float, typer.Option(help="signal confidence threshold")] = 0.6,
+    as_json: JsonFlag = False,
+) -> None:
+    body = call("control", "POST", "/api/v3/agents/create", json={
+        "creator_wallet": wallet, "name": name, "profit_receiver_address": wallet, "venue": venue.upper(),
+        "x_account_ids": x_account or [], "research_institute_ids": institute or [], "signal_threshold": threshold})
+    a = body["agent"]
+    show(body, as_json, grid("agent created", ["id", "name", "venue", "status"], [[a["id"], a["name"], a["venue"], a["status"]]]))
+
+
+@agents.command("list")
+def agents_list(wallet: Annotated[str | None, typer.Option()] = None, status: Annotated[str | None, typer.Option()] = None,
+                as_json: JsonFlag = False) -> None:
+    params = {k: v for k, v in {"creator_wallet": wallet, "status": status}.items() if v}
+    body = call("control", "GET", "/api/v3/agents/list", params=params)
+    rows = [[a["id"], a["name"], a["status"], a["venue"], ", ".join(a["enabled_venues"])] for a in body["agents"]]
+    show(body, as_json, grid(f"{body['count']} of {body['total']} agents", ["id", "name", "status", "venue", "enabled venues"], rows))
+
+
+@agents.command("deploy")
+def agents_deploy(agent_id: str, wallet: Annotated[str, typer.Option(help="the user's wallet")],
+                  venues: Annotated[str | None, typer.Option(help="ordered, comma-separated, e.g. HYPERLIQUID,OSTIUM")] = None,
+                  policy: Annotated[str | None, typer.Option(help='risk policy as JSON, e.g. \'{"max_open_positions": 3}\'')] = None,
+                  as_json: JsonFlag = False) -> None:
+    body: dict[str, Any] = {"agent_id": agent_id, "user_wallet": wallet}
+    if venues:
+        body["enabled_venues"] = [v.strip().upper() for v in venues.split(",") if v.strip()]
+    if policy:
+        try:
+            body["policy"] = json.loads(policy)
+        except json.JSONDecodeError as exc:
+            console.print(f"[red]error:[/red] --policy is not JSON: {exc}")
+            raise typer.Exit(2) from exc
+    d = call("control", "POST", "/api/v3/agents/deploy", json=body)
+    dep = d["deployment"]
+    show(d, as_json, grid("deployed", ["deployment", "agent", "venues", "status"],
+                          [[dep["id"], dep["agent_id"], " → ".join(dep["enabled_venues"]), dep["status"]]]))
+
+
+@agents.command("pause")
+def agents_pause(deployment_id: str, as_json: JsonFlag = False) -> None:
+    d = call("control", "POST", f"/api/v3/deployments/{deployment_id}/pause")
+    show(d, as_json, grid("paused", ["deployment", "status"], [[d["deployment"]["id"], d["deployment"]["status"]]]))
+
+
+@agents.command("resume")
+def agents_resume(deployment_id: str, as_json: JsonFlag = False) -> None:
+    d = call("control", "POST", f"/api/v3/deployments/{deployment_id}/resume")
+    show(d, as_json, grid("resumed", ["deployment", "status"], [[d["deployment"]["id"], d["deployment"]["status"]]]))
+
+
+# ---- signals, stats, routing, timeline -------------------------------------------------------------
+@signals.command("send")
+def signals_send(agent_id: str, token: str, side: str, size: Annotated[float, typer.Option(help="% of equity")] = 10.0,
+                 stop: Annotated[float, typer.Option(help="trailing stop, fraction")] = 0.03,
+                 leverage: Annotated[float, typer.Option()] = 1.0, confidence: Annotated[float, typer.Option()] = 0.8,
+                 as_json: JsonFlag = False) -> None:
+    body = call("control", "POST", "/api/v3/signals/generate", json={
+        "agent_id": agent_id, "token_symbol": token, "side": side.upper(), "confidence": confidence,
+        "size_model": {"type": "percentage", "value": size}, "risk_model": {"type": "trailing-stop", "stop": stop, "leverage": leverage}})
+    s = body["signal"]
+    show(body, as_json, grid("signal sent", ["id", "instrument", "side", "venue", "status"],
+                             [[s["id"], s["token_symbol"], s["side"], s["requested_venue"], s["status"]]]))
+
+
+@app.command("stats")
+def stats(as_json: JsonFlag = False) -> None:
+    """The overview: agents, signals, positions, routing."""
+    body = call("query", "GET", "/api/v3/stats/overview")
+    s = body["stats"]
+    rows = [["agents", s["agents"]["total"], f"{s['agents']['active']} active"],
+            ["signals", s["signals"]["total"], f"{s['signals']['executed']} executed, {s['signals']['skipped']} skipped, "
+                                               f"{s['signals']['rejected']} rejected"],
+            ["positions", s["positions"]["total"], f"{s['positions']['open']} open, realised {s['positions']['realized_pnl_usd']:.2f} USD"],
+            ["routing", s["routing"]["total"], ", ".join(f"{v}: {x['count']} ({x['share_pct']}%)" for v, x in s["routing"]["by_venue"].items())]]
+    show(body, as_json, grid("Vprime", ["", "total", ""], rows))
+
+
+@routing.command("history")
+def routing_history(token: Annotated[str | None, typer.Option()] = None, venue: Annotated[str | None, typer.Option()] = None,
+                    agent_id: Annotated[str | None, typer.Option()] = None, limit: Annotated[int, typer.Option()] = 20,
+                    as_json: JsonFlag = False) -> None:
+    params = {k: v for k, v in {"token_symbol": token, "selected_venue": venue.upper() if venue else None, "agent_id": agent_id,
+                                "limit": limit}.items() if v}
+    body = call("query", "GET", "/api/v3/stats/routing-history", params=params)
+    rows = [[h["created_at"][11:19], h["token_symbol"], h["selected_venue"] or "-", h["attempt"], f"{h['routing_duration_us']:.0f}",
+             h["routing_reason"]] for h in body["history"]]
+    show(body, as_json, grid(f"routing history ({body['summary']['total']} decisions)", ["time", "instrument", "venue", "attempt", "µs",
+                                                                                           "reason"], rows))
+
+
+@app.command("timeline")
+def timeline(signal_id: str, as_json: JsonFlag = False) -> None:
+    """A signal's whole path: intents, routing decisions, orders, positions."""
+    t = call("query", "GET", f"/api/v3/signals/{signal_id}/timeline")
+    s = t["signal"]
+    rows = [["signal", s["status"], f"{s['token_symbol']} {s['side']} confidence {s['confidence']}"]]
+    rows += [["intent", i["status"], "; ".join(f"{r['rule']}: {r['detail']}" for r in i["reasons"])] for i in t["intents"]]
+    rows += [["routing", d["selected_venue"] or "no venue", f"attempt {d['attempt']}: {d['reason']}"] for d in t["routing_decisions"]]
+    rows += [["order", o["status"], f"{o['venue']} {o.get('venue_symbol') or ''} {o.get('reason') or ''}"] for o in t["orders"]]
+    rows += [["position", p["state"], f"entry {p['entry_price']:.6g} qty {p['qty']:.6g}"
+              + (f" PnL {p['realized_pnl_usd']:.2f}" if p["realized_pnl_usd"] is not None else "")] for p in t["positions"]]
+    show(t, as_json, grid(f"signal {signal_id}", ["step", "status", "detail"], rows))
+
+
+# ---- context and scoring ---------------------------------------------------------------------------
+def _publish(kind: str, file: Path, bootstrap: str) -> None:
+    if kind not in KINDS:
+        console.print(f"[red]error:[/red] kind must be one of {', '.join(sorted(KINDS))}")
+        raise typer.Exit(2)
+    if not file.is_file():
+        console.print(f"[red]error:[/red] {file} is not a file")
+        raise typer.Exit(2)
+    report = asyncio.run(publish_file(kind, file, bootstrap))
+    print(f"[vprime] done: {report.published} published, {len(report.invalid)} skipped as invalid, {report.seconds:.1f}s", file=sys.stderr)
+    raise typer.Exit(1 if report.invalid else 0)
+
+
+Bootstrap = Annotated[str, typer.Option(envvar="KAFKA_BOOTSTRAP_SERVERS")]
+
+
+@context.command("publish")
+def context_publish(kind: str, file: Path, bootstrap: Bootstrap = "127.0.0.1:9092") -> None:
+    """Publish a JSONL file of posts, research or ticks (one JSON object per line), with progress."""
+    _publish(kind, file, bootstrap)
+
+
+@app.command("publish", hidden=True)
+def publish(kind: str, file: Path, bootstrap: Bootstrap = "127.0.0.1:9092") -> None:
+    """Same as `context publish`."""
+    _publish(kind, file, bootstrap)
+
+
+@app.command("score")
+def score(text: str, as_json: JsonFlag = False) -> None:
+    """The instruments a text is about, with stance and confidence (the default scorer, offline)."""
     from vprime_signal.scoring import default_scorer
 
-    stances = [s.as_dict() for s in default_scorer().score(args.text)]
-    if args.json:
+    stances = [s.as_dict() for s in default_scorer().score(text)]
+    if as_json:
         print(json.dumps(stances))
     else:
-        for s in stances or [{"instrument": "-", "stance": "no instrument", "confidence": 0}]:
-            print(f"{s['instrument']:<10} {s['stance']:<13} {s['confidence']:.3f}")
-    return 0
+        console.print(grid("score", ["instrument", "stance", "confidence"],
+                           [[s["instrument"], s["stance"], f"{s['confidence']:.3f}"] for s in stances]))
+
+
+def main() -> None:
+    app()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -3,14 +3,33 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from vprime_shared.contracts import DeploymentPolicy, RequestedVenue, RiskModel, Side, SizeModel, Venue
 
 
+def _no_nul(value: Any, where: str = "") -> None:
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError(f"{where or 'a text field'} contains a NUL character, which no text field accepts")
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _no_nul(k, where)
+            _no_nul(v, f"{where}.{k}" if where else str(k))
+    elif isinstance(value, list):
+        for v in value:
+            _no_nul(v, where)
+
+
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _text_is_text(cls, data: Any) -> Any:
+        _no_nul(data)
+        return data
 
 
 class CreateAgent(Body):

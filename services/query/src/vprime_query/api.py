@@ -16,6 +16,7 @@ from vprime_query.adapters.read_models import BadCursor, ReadModels
 router = APIRouter(prefix="/api/v3")
 
 VenueFilter = Literal["HYPERLIQUID", "OSTIUM", "GMX", "SPOT", "NONE"]
+INSTRUMENT = r"^[A-Za-z0-9][A-Za-z0-9/._-]*$"  # a canonical instrument id, e.g. ETH, SPX500, EURUSD
 
 
 def _read(request: Request) -> ReadModels:
@@ -30,7 +31,7 @@ async def overview(request: Request) -> dict[str, Any]:
 @router.get("/stats/routing-history", summary="Routing decisions, newest first, with a per-venue summary")
 async def routing_history(
     request: Request,
-    token_symbol: Annotated[str | None, Query(min_length=1, max_length=32, description="instrument")] = None,
+    token_symbol: Annotated[str | None, Query(min_length=1, max_length=32, pattern=INSTRUMENT, description="instrument")] = None,
     selected_venue: Annotated[VenueFilter | None, Query(description="a venue, or NONE for intents no venue could take")] = None,
     agent_id: uuid.UUID | None = None,
     deployment_id: uuid.UUID | None = None,
@@ -62,7 +63,7 @@ async def venue_stats(request: Request, agent_id: uuid.UUID | None = None) -> di
 
 @router.get("/stats/routes", summary="Per instrument: where it went and how often it fell back")
 async def route_stats(request: Request, agent_id: uuid.UUID | None = None,
-                      token_symbol: Annotated[str | None, Query(min_length=1, max_length=32)] = None,
+                      token_symbol: Annotated[str | None, Query(min_length=1, max_length=32, pattern=INSTRUMENT)] = None,
                       limit: Annotated[int, Query(ge=1, le=500)] = 50) -> dict[str, Any]:
     found = await stats.routes(request.app.state.runtime.pool, agent_id, token_symbol.upper() if token_symbol else None, limit)
     return {"success": True, "routes": found, "count": len(found)}
@@ -92,7 +93,7 @@ async def decision_stream(request: Request) -> StreamingResponse:
 async def signals(
     request: Request,
     agent_id: uuid.UUID | None = None,
-    token_symbol: Annotated[str | None, Query(min_length=1, max_length=32)] = None,
+    token_symbol: Annotated[str | None, Query(min_length=1, max_length=32, pattern=INSTRUMENT)] = None,
     side: Literal["LONG", "SHORT"] | None = None,
     since: Annotated[datetime | None, Query(description="created at or after (ISO 8601)")] = None,
     until: Annotated[datetime | None, Query(description="created before (ISO 8601)")] = None,

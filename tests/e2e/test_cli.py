@@ -1,0 +1,50 @@
+"""The vprime command against the running system."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+
+import pytest
+
+from vprime_local.stack import ServiceStack
+from tests.conftest import Endpoints, eventually
+
+pytestmark = pytest.mark.integration
+
+
+def vprime(stack: ServiceStack, infra: Endpoints, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {"VPRIME_CONTROL_URL": stack.url("control"), "VPRIME_QUERY_URL": stack.url("query"),
+           "KAFKA_BOOTSTRAP_SERVERS": infra.bootstrap, "PATH": "/usr/bin:/bin", "COLUMNS": "200"}
+    return subprocess.run([sys.executable, "-m", "vprime_cli", *args], capture_output=True, text=True, env=env, timeout=120)
+
+
+async def test_a_session_through_the_cli(stack: ServiceStack, infra: Endpoints) -> None:
+    created = json.loads(vprime(stack, infra, "agents", "create", "CLI agent", "--wallet", "0xC11", "--json").stdout)
+    agent_id = created["agent"]["id"]
+    deployed = vprime(stack, infra, "agents", "deploy", agent_id, "--wallet", "0xC11", "--venues", "HYPERLIQUID,OSTIUM",
+                      "--policy", '{"max_open_positions": 5}', "--json")
+    deployment = json.loads(deployed.stdout)["deployment"]
+    assert deployment["policy"] == {"max_open_positions": 5}
+    listed = vprime(stack, infra, "agents", "list", "--wallet", "0xC11")
+    assert "CLI agent" in listed.stdout and "HYPERLIQUID" in listed.stdout
+    sent = json.loads(vprime(stack, infra, "signals", "send", agent_id, "GOLD", "LONG", "--json").stdout)
+    signal_id = sent["signal"]["id"]
+
+    async def executed() -> dict | None:
+        t = json.loads((await asyncio.to_thread(vprime, stack, infra, "timeline", signal_id, "--json")).stdout)
+        return t if t["signal"]["status"] == "EXECUTED" else None
+
+    await eventually(executed, what="the CLI's signal to execute")
+    table = vprime(stack, infra, "timeline", signal_id).stdout
+    assert "OSTIUM" in table and "position" in table
+    assert "GOLD" in vprime(stack, infra, "routing", "history", "--token", "GOLD").stdout
+    stats = json.loads(vprime(stack, infra, "stats", "--json").stdout)
+    assert stats["stats"]["signals"]["total"] >= 1
+    assert vprime(stack, infra, "agents", "pause", deployment["id"]).returncode == 0
+    bad = vprime(stack, infra, "signals", "send", "00000000-0000-0000-0000-000000000000", "ETH", "LONG")
+    assert bad.returncode == 1 and "does not exist" in bad.stdout
+    wrong_policy = vprime(stack, infra, "agents", "deploy", agent_id, "--wallet", "0x1", "--policy", "{not json")
+    assert wrong_policy.returncode == 2 and "not JSON" in wrong_policy.stdout
