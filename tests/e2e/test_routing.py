@@ -136,7 +136,8 @@ async def test_a_definitive_rejection_is_not_retried_elsewhere(
     s = await signal(http, control_url, agent["id"], "LINK")
     t = await settled_timeline(http, query_url, s["id"])
     assert t["signal"]["status"] == "FAILED"
-    assert [d["attempt"] for d in t["routing_decisions"]] == [1] and t["orders"][0]["status"] == "REJECTED"
+    assert [(d["attempt"], d["selected_venue"]) for d in t["routing_decisions"]] == [(1, "GMX"), (2, None)]
+    assert "definitive" in t["routing_decisions"][1]["reason"] and t["orders"][0]["status"] == "REJECTED"
 
 
 async def test_failover_can_be_switched_off(http: httpx.AsyncClient, control_url: str, query_url: str, stack: ServiceStack, sim: str) -> None:
@@ -148,7 +149,8 @@ async def test_failover_can_be_switched_off(http: httpx.AsyncClient, control_url
     await http.post(f"{sim}/admin/faults", json={"venue": "GMX", "mode": "down", "scope": "orders"})
     s = await signal(http, control_url, agent["id"], "DOGE")
     t = await settled_timeline(http, query_url, s["id"], timeout=90)
-    assert [(d["attempt"], d["selected_venue"]) for d in t["routing_decisions"]] == [(1, "GMX")]
+    assert [(d["attempt"], d["selected_venue"]) for d in t["routing_decisions"]] == [(1, "GMX"), (2, None)]
+    assert "failover is off" in t["routing_decisions"][1]["reason"]
     assert t["signal"]["status"] == "FAILED" and t["orders"][0]["status"] == "FAILED"
 
 

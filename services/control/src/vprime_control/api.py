@@ -96,7 +96,7 @@ async def list_agents(
     creator_wallet: str | None = None,
     status: AgentStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> dict[str, Any]:
     async with _uow(request).begin() as tx:
         repo = ControlRepository(tx.conn)

@@ -59,10 +59,12 @@ async def execution_received(tx: Tx, execution: Execution, state: RouterState, n
         return None
     config = state.effective_config(intent.agent_id)
     can_elsewhere = execution.retryable or execution.venue_specific
-    if not (can_elsewhere and config.failover_enabled and attempts < config.max_attempts):
-        await repo.settle(intent.intent_id)  # definitive, failover off, or out of attempts: the signal ends here
-        return None
-    return await _attempt(tx, repo, intent, attempts + 1, tried, state, now)
+    if can_elsewhere and config.failover_enabled and attempts < config.max_attempts:
+        return await _attempt(tx, repo, intent, attempts + 1, tried, state, now)
+    # The intent ends here; say so, so nobody mistakes a failover in progress for the end.
+    why = ("the venue's refusal is definitive" if not can_elsewhere
+           else "failover is off" if not config.failover_enabled else f"{attempts} of {config.max_attempts} attempts used")
+    return await _give_up(tx, repo, intent, attempts + 1, tried, f"gave up after {execution.venue.value}: {execution.reason} ({why})")
 
 
 async def _attempt(tx: Tx, repo: RouterRepository, intent: Intent, attempt: int, failed: list[Venue],
@@ -98,6 +100,19 @@ async def _attempt(tx: Tx, repo: RouterRepository, intent: Intent, attempt: int,
             size_type=intent.size_type, size_pct=intent.size_pct, leverage=choice.leverage, taker_fee_bps=choice.selected.taker_fee_bps,
             risk_model=intent.risk_model.model_copy(update={"leverage": choice.leverage}), attempt=attempt,
         ))
+    return decision
+
+
+async def _give_up(tx: Tx, repo: RouterRepository, intent: Intent, attempt: int, failed: list[Venue], reason: str) -> RoutingDecision:
+    decision = RoutingDecision(
+        decision_id=ids.decision_id(intent.intent_id, attempt), intent_id=intent.intent_id, signal_id=intent.signal_id,
+        agent_id=intent.agent_id, deployment_id=intent.deployment_id, instrument=intent.instrument, side=intent.side,  # type: ignore[arg-type]
+        requested_venue=intent.requested_venue, selected_venue=None, reason=reason, checked_venues=[], venue_availability={},
+        strategy="SETTLED", attempt=attempt, failed_venues=failed, duration_ms=0.0, duration_us=0.0,
+    )
+    await repo.settle(intent.intent_id)
+    if await repo.record_decision(decision):
+        await tx.publish(decision)
     return decision
 
 

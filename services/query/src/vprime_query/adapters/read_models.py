@@ -72,7 +72,7 @@ class ReadModels:
             timing = await conn.fetchrow(
                 """SELECT coalesce(avg(duration_ms), 0) AS avg_ms,
                           coalesce(percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms), 0) AS p95_ms
-                   FROM routing_decisions"""
+                   FROM routing_decisions WHERE strategy <> 'SETTLED'"""  # a give-up record is not a timed decision
             )
             rejections = await conn.fetch(
                 """SELECT r->>'rule' AS rule, count(*) AS n FROM intents, jsonb_array_elements(reasons) r
