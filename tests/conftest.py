@@ -19,6 +19,7 @@ from vprime_shared.db import SERVICES
 from vprime_shared.kafka import ensure_topics
 
 from tests.infra import TEST_HOME, Endpoints, endpoints
+from tests.otlp import SpanSink
 
 TEST_PORTS = {service: 18000 + i for i, service in enumerate(("control", "query", "signal", "policy", "router", "executor"))}
 TEST_PORTS["simulator"] = 18010
@@ -32,7 +33,15 @@ def infra() -> Iterator[Endpoints]:
 
 
 @pytest.fixture(scope="session")
-def stack(infra: Endpoints) -> Iterator[ServiceStack]:
+def spans() -> Iterator[SpanSink]:
+    """Where every service's spans arrive (OTLP/HTTP), for tests to read."""
+    sink = SpanSink(14318).start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(infra: Endpoints, spans: SpanSink) -> Iterator[ServiceStack]:
     asyncio.run(ensure_topics(infra.bootstrap))
     services = ServiceStack(
         home=TEST_HOME,
@@ -54,6 +63,8 @@ def stack(infra: Endpoints) -> Iterator[ServiceStack]:
             "RECOVERY_INTERVAL_S": "1",
             "RECOVERY_GRACE_S": "1",
             "RECONCILE_INTERVAL_S": "2",
+            "OTEL_EXPORTER_OTLP_ENDPOINT": spans.endpoint,
+            "OTEL_BSP_SCHEDULE_DELAY": "200",
         },
     )
     try:

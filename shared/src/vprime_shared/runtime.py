@@ -27,6 +27,7 @@ from vprime_shared.contracts import Event
 from vprime_shared.kafka import DeadLetters, consumer_options, ensure_topics, make_broker
 from vprime_shared.outbox import OutboxRelay
 from vprime_shared.settings import ServiceSettings
+from vprime_shared.telemetry import configure_tracing, instrument_app, shutdown_tracing
 from vprime_shared.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ class ServiceRuntime:
     def __init__(self, settings: ServiceSettings, package: str) -> None:
         self.settings = settings
         self.name = settings.service_name
+        configure_tracing(self.name)  # before the broker: its telemetry middleware takes the provider
         self.package = package
         self.dead_letters = DeadLetters(self.name)
         self.broker = make_broker(settings.kafka_bootstrap_servers, self.name, self.dead_letters)
@@ -104,6 +106,7 @@ class ServiceRuntime:
             await self.relay.stop()
         if self._pool is not None:
             await self._pool.close()
+        shutdown_tracing()
         log.info("%s stopped", self.name)
 
     async def readiness(self) -> dict[str, object]:
@@ -156,6 +159,7 @@ class ServiceRuntime:
             return runtime.asyncapi()
 
         install_error_handlers(app)
+        instrument_app(app)
         for router in routers:
             app.include_router(router)
         return app
