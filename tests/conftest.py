@@ -65,6 +65,7 @@ def stack(infra: Endpoints, spans: SpanSink) -> Iterator[ServiceStack]:
             "RECONCILE_INTERVAL_S": "2",
             "OTEL_EXPORTER_OTLP_ENDPOINT": spans.endpoint,
             "OTEL_BSP_SCHEDULE_DELAY": "200",
+            "CONSUMER_LAG_INTERVAL_S": "2",
         },
     )
     try:

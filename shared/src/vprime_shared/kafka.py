@@ -91,6 +91,31 @@ async def ensure_topics(bootstrap: str, topics: list[str] | None = None, partiti
         await admin.close()
 
 
+async def consumer_lag(bootstrap: str, groups: dict[str, str]) -> dict[tuple[str, str], int]:
+    """Lag per (group, topic): end offsets minus the group's committed offsets, summed over partitions."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="vprime-lag")
+    probe = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await admin.start()
+    await probe.start()
+    try:
+        lag: dict[tuple[str, str], int] = {}
+        for group, topic in groups.items():
+            partitions = [TopicPartition(topic, p) for p in (probe.partitions_for_topic(topic) or set())]
+            if not partitions:
+                await probe._client.force_metadata_update()  # noqa: SLF001 - metadata for a topic not subscribed to
+                partitions = [TopicPartition(topic, p) for p in (probe.partitions_for_topic(topic) or set())]
+            ends = await probe.end_offsets(partitions) if partitions else {}
+            committed = await admin.list_consumer_group_offsets(group, partitions=partitions) if partitions else {}
+            lag[(group, topic)] = sum(max(end - (committed[tp].offset if tp in committed and committed[tp].offset >= 0 else 0), 0)
+                                      for tp, end in ends.items())
+        return lag
+    finally:
+        await probe.stop()
+        await admin.close()
+
+
 def consumer_options(service: str, topic: str) -> dict[str, Any]:
     """Subscriber settings every consumer shares: a group per service and topic (instances of one
     service share it, so scaling out splits partitions), from the start, commit after processing."""

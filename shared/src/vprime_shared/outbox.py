@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import asyncpg
@@ -51,7 +52,9 @@ class OutboxRelay:
         *,
         batch_size: int = 500,
         poll_interval_s: float = 1.0,
+        on_backlog: Callable[[int], object] | None = None,
     ) -> None:
+        self._on_backlog = on_backlog
         self._pool = pool
         self._broker = broker
         self._batch_size = batch_size
@@ -101,6 +104,8 @@ class OutboxRelay:
                 self._wake.clear()
                 while await self._publish_batch(conn) == self._batch_size:
                     pass
+                if self._on_backlog is not None:
+                    self._on_backlog(await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL"))
                 try:
                     await asyncio.wait_for(self._wake.wait(), timeout=self._poll_interval_s)
                 except TimeoutError:

@@ -24,7 +24,7 @@ from prometheus_client import REGISTRY, CONTENT_TYPE_LATEST, Gauge, generate_lat
 
 from vprime_shared import db, logs
 from vprime_shared.contracts import Event
-from vprime_shared.kafka import DeadLetters, consumer_options, ensure_topics, make_broker
+from vprime_shared.kafka import DeadLetters, consumer_lag, consumer_options, ensure_topics, make_broker
 from vprime_shared.outbox import OutboxRelay
 from vprime_shared.settings import ServiceSettings
 from vprime_shared.telemetry import configure_tracing, instrument_app, shutdown_tracing
@@ -33,6 +33,7 @@ from vprime_shared.unit_of_work import UnitOfWork
 log = logging.getLogger(__name__)
 
 OUTBOX_BACKLOG = Gauge("vprime_outbox_backlog", "Outbox rows not yet published", ["service"])
+CONSUMER_LAG = Gauge("vprime_consumer_lag", "Messages not yet consumed, per consumer group and topic", ["service", "group", "topic"])
 
 Hook = Callable[["ServiceRuntime"], Awaitable[None]]
 E = TypeVar("E", bound=Event)
@@ -53,6 +54,8 @@ class ServiceRuntime:
         self.ready = False
         self.on_start: list[Hook] = []
         self.on_stop: list[Hook] = []
+        self.groups: dict[str, str] = {}  # consumer group → topic
+        self._lag_task: asyncio.Task[None] | None = None
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -68,7 +71,9 @@ class ServiceRuntime:
 
     def subscriber(self, event: type[Event]) -> Any:
         """A typed FastStream subscriber for `event`'s topic in this service's consumer group."""
-        return self.broker.subscriber(event.TOPIC, **consumer_options(self.name, event.TOPIC))
+        options = consumer_options(self.name, event.TOPIC)
+        self.groups[options["group_id"]] = event.TOPIC
+        return self.broker.subscriber(event.TOPIC, **options)
 
     async def once(self, event: E, handler: Callable[..., Awaitable[R]], *args: Any) -> R | None:
         """Run `handler(tx, event, *args)` in one transaction with the inbox: a redelivered event is skipped
@@ -92,13 +97,17 @@ class ServiceRuntime:
         for hook in self.on_start:  # projections that must exist before the first event is handled
             await hook(self)
         await self.broker.start()
-        self.relay = OutboxRelay(self._pool, self.broker, poll_interval_s=s.outbox_poll_interval_s)
+        self.relay = OutboxRelay(self._pool, self.broker, poll_interval_s=s.outbox_poll_interval_s,
+                                 on_backlog=lambda n: OUTBOX_BACKLOG.labels(self.name).set(n))
         await self.relay.start()
+        self._lag_task = asyncio.create_task(self._sample_lag(), name="consumer-lag")
         self.ready = True
         log.info("%s started (migrations applied: %s)", self.name, applied or "none")
 
     async def stop(self) -> None:
         self.ready = False
+        if self._lag_task is not None:
+            self._lag_task.cancel()
         for hook in self.on_stop:
             await hook(self)
         await self.broker.stop()  # stop consuming first: in-flight handlers finish, offsets commit
@@ -108,6 +117,16 @@ class ServiceRuntime:
             await self._pool.close()
         shutdown_tracing()
         log.info("%s stopped", self.name)
+
+    async def _sample_lag(self) -> None:
+        every_s = self.settings.consumer_lag_interval_s
+        while True:
+            try:
+                for (group, topic), lag in (await consumer_lag(self.settings.kafka_bootstrap_servers, self.groups)).items():
+                    CONSUMER_LAG.labels(self.name, group, topic).set(lag)
+            except Exception as exc:  # a metric must never take the service down
+                log.debug("consumer lag not sampled: %s", exc)
+            await asyncio.sleep(every_s)
 
     async def readiness(self) -> dict[str, object]:
         checks: dict[str, object] = {"started": self.ready}

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
+from prometheus_client import Counter, Gauge
 
 from vprime_shared import ids
 from vprime_shared.contracts import (
@@ -41,6 +42,8 @@ from vprime_executor.domain.stops import evaluate, realized_pnl
 from vprime_executor.venues import Route, VenueRouter
 
 log = logging.getLogger(__name__)
+ORDERS = Counter("vprime_orders_total", "Orders resolved, by venue and outcome", ["venue", "outcome"])
+OPEN_POSITIONS = Gauge("vprime_open_positions", "Open positions, by venue", ["venue"])
 Outcome = VenueFill | VenueRefused | VenueUnavailable | NoPrice
 
 
@@ -116,6 +119,8 @@ async def resolve(tx: Tx, order: Order, outcome: Outcome, route: Route, venues: 
     )
     if not updated.endswith("1"):
         return None  # resolved already (recovery got there first)
+    ORDERS.labels(order.venue.value, status.value).inc()
+    log.info("order %s on %s (%s): %s: %s", order.order_id, order.venue.value, route.mode, status.value, reason)
     base = dict(order_id=order.order_id, intent_id=order.intent_id, signal_id=order.signal_id, deployment_id=order.deployment_id,
                 venue=order.venue, client_order_id=ids.client_order_id(order.order_id))
     if not isinstance(outcome, VenueFill):
@@ -177,6 +182,8 @@ async def recover(uow: UnitOfWork, venues: VenueRouter, in_flight: set, grace: t
                 resolved += 1
                 log.warning("recovered order %s after a restart: %s", order.order_id, type(outcome).__name__)
     resolved += await _finish_closes(uow, venues, utcnow() - grace)
+    for row in await uow.pool.fetch("SELECT venue, count(*) AS n FROM positions WHERE state = 'OPEN' GROUP BY venue"):
+        OPEN_POSITIONS.labels(row["venue"]).set(row["n"])
     return resolved
 
 

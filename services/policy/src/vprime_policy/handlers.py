@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
+
+from prometheus_client import Counter
 
 from vprime_shared.contracts import DeploymentState, Position, Signal
 from vprime_shared.reference import canonical_instruments
@@ -14,6 +17,8 @@ from vprime_policy.domain.policy import decide, no_deployment
 from vprime_policy.settings import PolicySettings
 
 Clock = Callable[[], datetime]
+log = logging.getLogger(__name__)
+REJECTIONS = Counter("vprime_policy_rejections_total", "Intents rejected, by the policy rule that fired", ["rule"])
 ASSET_CLASSES = canonical_instruments()
 
 
@@ -44,3 +49,7 @@ async def signal_received(tx: Tx, signal: Signal, settings: PolicySettings, cloc
     for intent in intents:
         if await repo.record(intent):  # a deterministic id: a re-run of the same drive adds nothing
             await tx.publish(intent)
+            for reason in intent.reasons if intent.status.value == "REJECTED" else ():
+                REJECTIONS.labels(reason.rule).inc()
+            log.info("signal %s, deployment %s: %s (%s)", signal.signal_id, intent.deployment_id, intent.status.value,
+                     "; ".join(f"{r.rule}: {r.detail}" for r in intent.reasons))

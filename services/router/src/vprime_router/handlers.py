@@ -3,8 +3,11 @@ failures, follow routing configuration. Every attempt is recorded and published.
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import datetime
+
+from prometheus_client import Counter, Histogram
 
 from vprime_shared import ids
 from vprime_shared.contracts import (
@@ -23,6 +26,12 @@ from vprime_shared.unit_of_work import Tx
 from vprime_router.adapters.repository import RouterRepository
 from vprime_router.domain.routing import candidate_venues, route
 from vprime_router.state import RouterState
+
+
+log = logging.getLogger(__name__)
+DECISIONS = Counter("vprime_routing_decisions_total", "Routing decisions by selected venue and outcome", ["venue", "outcome"])
+DECISION_SECONDS = Histogram("vprime_routing_decision_seconds", "In-process routing decision time", ["strategy"],
+                             buckets=(5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 5e-3, 0.01))
 
 
 async def intent_received(tx: Tx, intent: Intent, state: RouterState, now: datetime) -> RoutingDecision | None:
@@ -87,6 +96,10 @@ async def _attempt(tx: Tx, repo: RouterRepository, intent: Intent, attempt: int,
         scores={v: -c.total_bps for v, c in choice.costs.items()}, strategy=config.routing_strategy.value,
         attempt=attempt, failed_venues=failed, duration_ms=elapsed_us / 1000, duration_us=elapsed_us,
     )
+    DECISIONS.labels(choice.venue.value if choice.venue else "NONE", "routed" if choice.venue else "no_venue").inc()
+    log.info("intent %s attempt %d → %s in %.0f µs: %s", intent.intent_id, attempt,
+             choice.venue.value if choice.venue else "no venue", elapsed_us, reason)
+    DECISION_SECONDS.labels(config.routing_strategy.value).observe(elapsed_us / 1_000_000)
     await repo.attempted(intent.intent_id, attempt, choice.venue)
     if not await repo.record_decision(decision):
         return decision
