@@ -1,0 +1,96 @@
+"""Deployment artefacts, validated offline: compose against the compose spec, Kubernetes manifests
+against the Kubernetes schemas, Grafana's queries against the metrics the code exports, and the
+AsyncAPI documents against what the code generates."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from vprime_shared.db import SERVICES
+from vprime_shared.kafka import consumer_options
+
+REPO = Path(__file__).resolve().parents[1]
+PIPELINE = ("signal", "policy", "router", "executor", "query")
+
+
+def test_compose_follows_the_compose_spec() -> None:
+    result = subprocess.run([sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.compose-spec",
+                             str(REPO / "docker-compose.yml")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_compose_runs_everything_and_pipeline_services_scale() -> None:
+    compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert set(SERVICES) | {"kafka", "postgres", "simulator", "otel-collector", "jaeger", "prometheus", "grafana"} <= services.keys()
+    for name in PIPELINE:
+        fixed = [p for p in services[name].get("ports", []) if "-" not in str(p).split(":")[0]]
+        assert not fixed, f"{name} publishes a fixed host port, so `--scale {name}=3` would clash"
+        assert services[name]["environment"]["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://otel-collector:4318"
+    for path in ("deploy/otel/collector.yaml", "deploy/prometheus/prometheus.yml", "deploy/grafana/dashboards/vprime.json"):
+        assert (REPO / path).is_file(), path
+    assert "--scale router=3" in (REPO / "README.md").read_text()
+
+
+def test_grafana_queries_name_metrics_the_code_exports() -> None:
+    source = "\n".join(p.read_text() for p in REPO.glob("*/src/**/*.py")) + "\n".join(p.read_text() for p in REPO.glob("services/*/src/**/*.py"))
+    dashboard = json.loads((REPO / "deploy/grafana/dashboards/vprime.json").read_text())
+    titles = {p["title"] for p in dashboard["panels"]}
+    assert any("Throughput" in t for t in titles) and any("lag" in t.lower() for t in titles) and any("venue" in t for t in titles)
+    for panel in dashboard["panels"]:
+        for metric in re.findall(r"\b(vprime_[a-z_]+?)(?:_bucket|_total)?\b", panel["targets"][0]["expr"]):
+            base = metric.removesuffix("_bucket")
+            assert f'"{base}' in source or f'"{base.removesuffix("_total")}' in source, f"{panel['title']}: {base} is not exported"
+
+
+def manifests() -> list[dict]:
+    return [d for d in yaml.safe_load_all((REPO / "deploy/k8s/vprime.yaml").read_text()) if d]
+
+
+def test_kubernetes_manifests_validate() -> None:
+    for doc in manifests():
+        if doc["apiVersion"].startswith("keda.sh/"):
+            continue  # a CRD: checked below
+        kubernetes_validate.validate(doc, "1.30", strict=True)
+
+
+def test_every_service_is_deployed_probed_protected_and_scaled() -> None:
+    by_kind: dict[str, dict[str, dict]] = {}
+    for doc in manifests():
+        by_kind.setdefault(doc["kind"], {})[doc["metadata"]["name"]] = doc
+    for name in SERVICES:
+        container = by_kind["Deployment"][name]["spec"]["template"]["spec"]["containers"][0]
+        assert container["readinessProbe"]["httpGet"]["path"] == "/health"
+        assert container["livenessProbe"]["httpGet"]["path"] == "/health/live"
+        assert container["resources"]["requests"] and container["resources"]["limits"]["memory"]
+        assert {"configMapRef": {"name": "vprime-config"}} in container["envFrom"]
+        assert {"secretRef": {"name": f"vprime-{name}"}} in container["envFrom"]
+        assert by_kind["Deployment"][name]["spec"]["template"]["spec"]["securityContext"]["runAsNonRoot"] is True
+        assert name in by_kind["Service"] and name in by_kind["PodDisruptionBudget"]
+    assert "CREDENTIALS_KEY" in by_kind["Secret"]["vprime-executor"]["stringData"]
+    assert "CREDENTIALS_KEY" not in json.dumps(by_kind["ConfigMap"])  # secrets never in the ConfigMap
+    for name in PIPELINE:
+        scaled = by_kind["ScaledObject"][name]
+        assert scaled["apiVersion"] == "keda.sh/v1alpha1" and scaled["spec"]["scaleTargetRef"]["name"] == name
+        [trigger] = scaled["spec"]["triggers"]
+        meta = trigger["metadata"]
+        assert trigger["type"] == "kafka" and int(meta["lagThreshold"]) > 0
+        assert meta["consumerGroup"] == consumer_options(name, meta["topic"])["group_id"]  # the group the service really uses
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_asyncapi_documents_in_the_repo_match_the_code(service: str) -> None:
+    generated = subprocess.run(
+        [sys.executable, "-c", f"import json, vprime_{service}.app as a; print(json.dumps(a.runtime.asyncapi(), indent=2))"],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    kept = (REPO / "docs" / "asyncapi" / f"{service}.json").read_text()
+    assert json.loads(generated) == json.loads(kept), f"docs/asyncapi/{service}.json is stale: run `make asyncapi`"
