@@ -9,6 +9,19 @@ import httpx
 from tests.conftest import eventually
 
 TERMINAL = {"EXECUTED", "FAILED", "SKIPPED", "REJECTED"}
+DEFAULT_GLOBAL_ROUTING = {"venue_priority": ["HYPERLIQUID", "OSTIUM", "GMX", "SPOT"], "routing_strategy": "FIRST_AVAILABLE",
+                          "failover_enabled": True, "max_attempts": 3}
+
+
+async def reset_global_routing(http: httpx.AsyncClient, control: str, router: str) -> None:
+    """Put the global routing config back to the defaults the tests assume, and wait for the router to apply it."""
+    r = await http.put(f"{control}/api/v3/routing/config", json=DEFAULT_GLOBAL_ROUTING)
+    assert r.status_code == 200, r.text
+
+    async def applied() -> bool:
+        return (await http.get(f"{router}/router/venues")).json()["global_config"] == DEFAULT_GLOBAL_ROUTING
+
+    await eventually(applied, what="the router to apply the default global routing config")
 
 
 async def create_agent(http: httpx.AsyncClient, control: str, **overrides: Any) -> dict[str, Any]:

@@ -13,9 +13,15 @@ from aiokafka import AIOKafkaConsumer
 from vprime_local.stack import ServiceStack
 from vprime_shared.contracts import MarketCatalog, MarketTick
 from tests.conftest import Endpoints, eventually
-from tests.e2e.helpers import settled_timeline, signal, trading_deployment
+from tests.e2e.helpers import reset_global_routing, settled_timeline, signal, trading_deployment
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(autouse=True)
+async def default_global_config(http: httpx.AsyncClient, control_url: str, stack: ServiceStack) -> None:
+    """Other tests (the API fuzzer among them) may have changed the global routing config: set the one these assume."""
+    await reset_global_routing(http, control_url, stack.url("router"))
 
 
 @pytest.fixture
