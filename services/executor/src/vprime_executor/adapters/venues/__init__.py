@@ -5,6 +5,8 @@ specific to this venue) or `VenueUnavailable` (retryable: timeout, 5xx, down).""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -77,6 +79,22 @@ def refusal(venue: Venue, body: dict[str, Any]) -> VenueRefused:
 def entry_fee_bps(position: Position) -> float:
     """The fee rate the position paid on entry, for pricing its close."""
     return position.fees_usd / position.notional_usd * 10_000 if position.notional_usd else 0.0
+
+
+async def await_keeper(http: httpx.AsyncClient, url: str, venue: Venue, timeout_s: float, *, executed: str,
+                       cancelled: str) -> dict[str, Any]:
+    """Follow an order a keeper executes later (Ostium, GMX): its body once executed; refused if
+    cancelled; unavailable (retryable) if the keeper has not acted within `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        body = (await call(http, "GET", url, venue)).json()
+        if body["status"] == executed:
+            return body
+        if body["status"] == cancelled:
+            raise refusal(venue, body)
+        if time.monotonic() > deadline:
+            raise VenueUnavailable(f"{venue.value} keeper did not execute {url.rsplit('/', 1)[-1]} within {timeout_s:g}s")
+        await asyncio.sleep(0.1)
 
 
 async def sim_account_equity(http: httpx.AsyncClient, base_url: str, venue: Venue, address: str) -> float:

@@ -4,9 +4,6 @@ keeper's execution followed until Executed, Cancelled or the timeout."""
 
 from __future__ import annotations
 
-import asyncio
-import time
-
 import httpx
 
 from vprime_shared.contracts import Order, Position, Side, Venue
@@ -15,7 +12,7 @@ from vprime_executor.adapters.credentials import Signer
 from vprime_executor.adapters.venues import (
     VenueFill,
     VenueRefused,
-    VenueUnavailable,
+    await_keeper,
     call,
     entry_fee_bps,
     refusal,
@@ -72,18 +69,11 @@ class GmxVenue:
         return await self._follow(r.json()["key"], fee_bps)
 
     async def _follow(self, key: str, fee_bps: float) -> VenueFill:
-        deadline = time.monotonic() + self.keeper_timeout_s
-        while True:
-            body = (await call(self.http, "GET", f"{self.base_url}/orders/{key}", self.venue)).json()
-            if body["status"] == "Executed":
-                price = int(body["executionPrice"]) / PRICE_SCALE
-                qty = float(body["sizeInTokens"])
-                return VenueFill(price, qty, price * qty, price * qty * fee_bps / 10_000, key)
-            if body["status"] == "Cancelled":
-                raise refusal(self.venue, body)
-            if time.monotonic() > deadline:
-                raise VenueUnavailable(f"GMX keeper did not execute order {key} within {self.keeper_timeout_s:g}s")
-            await asyncio.sleep(0.1)
+        body = await await_keeper(self.http, f"{self.base_url}/orders/{key}", self.venue, self.keeper_timeout_s,
+                                  executed="Executed", cancelled="Cancelled")
+        price = int(body["executionPrice"]) / PRICE_SCALE
+        qty = float(body["sizeInTokens"])
+        return VenueFill(price, qty, price * qty, price * qty * fee_bps / 10_000, key)
 
     async def place(self, signer: Signer, order: Order, notional_usd: float, client_id: str) -> VenueFill:
         if notional_usd < MIN_NOTIONAL_USD:

@@ -4,9 +4,6 @@ short, slippage %), executed asynchronously by a keeper and followed until EXECU
 
 from __future__ import annotations
 
-import asyncio
-import time
-
 import httpx
 
 from vprime_shared.contracts import Order, Position, Side, Venue
@@ -15,7 +12,7 @@ from vprime_executor.adapters.credentials import Signer
 from vprime_executor.adapters.venues import (
     VenueFill,
     VenueRefused,
-    VenueUnavailable,
+    await_keeper,
     call,
     entry_fee_bps,
     refusal,
@@ -48,20 +45,11 @@ class OstiumVenue:
         return await sim_account_equity(self.http, self.sim_url, self.venue, signer.address)
 
     async def _follow(self, order_id: str, fee_bps: float) -> VenueFill:
-        """Wait for the keeper: EXECUTED → a fill; CANCELLED → refused; no answer in time → unavailable."""
-        deadline = time.monotonic() + self.keeper_timeout_s
-        while True:
-            r = await call(self.http, "GET", f"{self.base_url}/orders/{order_id}", self.venue)
-            body = r.json()
-            if body["status"] == "EXECUTED":
-                price = float(body.get("openPrice") or body.get("closePrice"))
-                notional = price * float(body["size"])
-                return VenueFill(price, float(body["size"]), notional, notional * fee_bps / 10_000, order_id, body.get("tradeId"))
-            if body["status"] == "CANCELLED":
-                raise refusal(self.venue, body)
-            if time.monotonic() > deadline:
-                raise VenueUnavailable(f"OSTIUM keeper did not execute order {order_id} within {self.keeper_timeout_s:g}s")
-            await asyncio.sleep(0.1)
+        body = await await_keeper(self.http, f"{self.base_url}/orders/{order_id}", self.venue, self.keeper_timeout_s,
+                                  executed="EXECUTED", cancelled="CANCELLED")
+        price = float(body.get("openPrice") or body.get("closePrice"))
+        notional = price * float(body["size"])
+        return VenueFill(price, float(body["size"]), notional, notional * fee_bps / 10_000, order_id, body.get("tradeId"))
 
     async def place(self, signer: Signer, order: Order, notional_usd: float, client_id: str) -> VenueFill:
         if notional_usd < MIN_NOTIONAL_USD:
