@@ -48,3 +48,43 @@ async def test_a_session_through_the_cli(stack: ServiceStack, infra: Endpoints) 
     assert bad.returncode == 1 and "does not exist" in bad.stdout
     wrong_policy = vprime(stack, infra, "agents", "deploy", agent_id, "--wallet", "0x1", "--policy", "{not json")
     assert wrong_policy.returncode == 2 and "not JSON" in wrong_policy.stdout
+
+
+async def test_dead_letters_are_listed_and_replayed_once(stack: ServiceStack, infra: Endpoints) -> None:
+    import uuid
+
+    from aiokafka import AIOKafkaProducer
+
+    marker = uuid.uuid4().hex
+    bad = json.dumps({"post_id": marker, "account_id": "a", "author_handle": "@a", "text": "gm", "posted_at": "not a time"}).encode()
+    producer = AIOKafkaProducer(bootstrap_servers=infra.bootstrap)
+    await producer.start()
+    try:
+        await producer.send_and_wait("context.posts.v1", bad, key=b"a")
+    finally:
+        await producer.stop()
+
+    def mine(command: str) -> list[dict]:
+        out = vprime(stack, infra, "dlq", command, "--topic", "context.posts.v1", "--json").stdout
+        rows = json.loads(out)["letters" if command == "list" else "replayed"]
+        return rows
+
+    async def listed() -> list[dict] | None:
+        rows = [r for r in await asyncio.to_thread(mine, "list") if r["service"] == "signal"]
+        return rows or None
+
+    rows = await eventually(listed, what="the bad post in the DLQ")
+    assert "posted_at" in rows[-1]["error"] and rows[-1]["source"].startswith("context.posts.v1/")
+    first = await asyncio.to_thread(mine, "replay")
+    assert len(first) >= 1
+    second = await asyncio.to_thread(mine, "replay")
+    # A dead letter is replayed once however often the command runs (the second run may find the
+    # replayed post dead-lettered anew: a new letter).
+    assert not {r["dlq_offset"] for r in first} & {r["dlq_offset"] for r in second}
+
+    async def dead_again() -> bool:  # still bad: the replayed original lands in the DLQ a second time
+        rows = [r for r in await asyncio.to_thread(mine, "list") if r["service"] == "signal"]
+        return len(rows) >= 2
+
+    await eventually(dead_again, what="the replayed post to come back to the DLQ")
+    assert marker

@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from vprime_cli import dlq as dead_letters
 from vprime_cli.client import Api, ApiError
 from vprime_cli.publish import KINDS, publish_file
 
@@ -24,12 +25,15 @@ agents = typer.Typer(help="Create, list, deploy agents; pause and resume deploym
 signals = typer.Typer(help="Send manual signals.", no_args_is_help=True)
 routing = typer.Typer(help="Routing decisions.", no_args_is_help=True)
 context = typer.Typer(help="Feed context events (posts, research, ticks) into Kafka.", no_args_is_help=True)
+dlq = typer.Typer(help="Dead letters: what no service could process, and why; replay after a fix.", no_args_is_help=True)
 app.add_typer(agents, name="agents")
 app.add_typer(signals, name="signals")
 app.add_typer(routing, name="routing")
 app.add_typer(context, name="context")
+app.add_typer(dlq, name="dlq")
 console = Console()
 JsonFlag = Annotated[bool, typer.Option("--json", help="print the API's JSON instead of a table")]
+Bootstrap = Annotated[str, typer.Option(envvar="KAFKA_BOOTSTRAP_SERVERS")]
 
 
 class State:
@@ -197,9 +201,6 @@ def _publish(kind: str, file: Path, bootstrap: str) -> None:
     raise typer.Exit(1 if report.invalid else 0)
 
 
-Bootstrap = Annotated[str, typer.Option(envvar="KAFKA_BOOTSTRAP_SERVERS")]
-
-
 @context.command("publish")
 def context_publish(kind: str, file: Path, bootstrap: Bootstrap = "127.0.0.1:9092") -> None:
     """Publish a JSONL file of posts, research or ticks (one JSON object per line), with progress."""
@@ -210,6 +211,29 @@ def context_publish(kind: str, file: Path, bootstrap: Bootstrap = "127.0.0.1:909
 def publish(kind: str, file: Path, bootstrap: Bootstrap = "127.0.0.1:9092") -> None:
     """Same as `context publish`."""
     _publish(kind, file, bootstrap)
+
+
+@dlq.command("list")
+def dlq_list(topic: Annotated[str | None, typer.Option(help="e.g. signals.v1 (default: every topic)")] = None,
+             service: Annotated[str | None, typer.Option(help="only what this service dead-lettered")] = None,
+             limit: Annotated[int, typer.Option()] = 50, bootstrap: Bootstrap = "127.0.0.1:9092", as_json: JsonFlag = False) -> None:
+    letters = asyncio.run(dead_letters.list_letters(bootstrap, topic, service, limit))
+    rows = [x.summary() for x in letters]
+    show({"letters": rows, "count": len(rows)}, as_json,
+         grid(f"{len(rows)} dead letters", ["topic", "service", "first seen", "error"],
+              [[r["topic"], r["service"], r["first_seen"], str(r["error"])[:120]] for r in rows]))
+
+
+@dlq.command("replay")
+def dlq_replay(topic: Annotated[str | None, typer.Option(help="e.g. signals.v1 (default: every topic)")] = None,
+               service: Annotated[str | None, typer.Option()] = None, limit: Annotated[int, typer.Option()] = 10_000,
+               dry_run: Annotated[bool, typer.Option("--dry-run", help="say what would be replayed")] = False,
+               bootstrap: Bootstrap = "127.0.0.1:9092", as_json: JsonFlag = False) -> None:
+    letters = asyncio.run(dead_letters.replay(bootstrap, topic, service, limit, dry_run))
+    rows = [x.summary() for x in letters]
+    show({"replayed": rows, "count": len(rows), "dry_run": dry_run}, as_json,
+         grid(f"{'would replay' if dry_run else 'replayed'} {len(rows)} letters", ["topic", "source", "error"],
+              [[r["topic"], r["source"], str(r["error"])[:120]] for r in rows]))
 
 
 @app.command("score")
