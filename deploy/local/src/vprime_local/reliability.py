@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import signal as signals
 import time
 import uuid
@@ -46,18 +47,16 @@ class Scenario:
 async def run(signals_total: int = 2000, rate: float = 40.0, home: Path | None = None) -> dict:
     home = home or Path.cwd() / ".vprime" / "reliability"
     infra = LocalInfra(home=home, kafka_port=29192, kafka_controller_port=29193, pg_port=25532)
-    infra.down()
+    await asyncio.to_thread(infra.down)
     for state in ("kafka-data", "pg-data", "logs", "run"):
-        import shutil
-
         shutil.rmtree(home / state, ignore_errors=True)
-    infra.up()
+    await asyncio.to_thread(infra.up)
     stack = ServiceStack(home=home, bootstrap=infra.bootstrap, database_urls={s: infra.database_url(s) for s in SERVICES},
                          ports=PORTS, extra_env={"OUTBOX_POLL_INTERVAL_S": "0.5", "RECOVERY_INTERVAL_S": "1", "RECOVERY_GRACE_S": "2",
                                                  "SYNC_INTERVAL_S": "2", "SIMULATOR_FEED_INSTRUMENTS": "", "LOG_LEVEL": "WARNING"})
     report: list[Scenario] = []
     try:
-        stack.up(timeout_s=180)
+        await asyncio.to_thread(stack.up, 180)
         async with httpx.AsyncClient(timeout=20) as http:
             deployments = await _setup(http, stack)
             scenario = Scenario(f"{signals_total} signals, SIGKILL each service in turn, restart Kafka, restart Postgres")
@@ -73,8 +72,8 @@ async def run(signals_total: int = 2000, rate: float = 40.0, home: Path | None =
             scenario.notes.append(f"stream took {settle_started - started:.1f}s")
             report.append(scenario)
     finally:
-        stack.down()
-        infra.down()
+        await asyncio.to_thread(stack.down)
+        await asyncio.to_thread(infra.down)
     result = {"scenarios": [s.__dict__ for s in report]}
     (home / "reliability.json").write_text(json.dumps(result, indent=2))
     _print(report)
