@@ -26,15 +26,18 @@ runtime.publishes(Execution, Position)
 credentials = CredentialStore(load_kek(settings.credentials_key, settings.credentials_key_file))
 venues = VenueRouter(settings, None, credentials)
 in_flight: set[uuid.UUID] = set()
+INSTANCE_ID = uuid.uuid4()  # this process: orders it claims carry it; its heartbeat says it is alive
 loops: list[asyncio.Task[None]] = []
 
 
 async def keep_resolving() -> None:
     grace = timedelta(seconds=settings.recovery_grace_s)
+    dead_after = timedelta(seconds=max(3 * settings.recovery_interval_s, 3.0))
     rounds = 0
     while True:
         try:
-            await handlers.recover(runtime.uow, venues, in_flight, grace)
+            await handlers.heartbeat(runtime.pool, INSTANCE_ID)
+            await handlers.recover(runtime.uow, venues, in_flight, grace, INSTANCE_ID, dead_after)
             if rounds % max(int(settings.reconcile_interval_s / settings.recovery_interval_s), 1) == 0:
                 RECONCILIATION_DIFFERENCES.set(len(await handlers.reconcile(runtime.pool, venues)))
         except Exception:  # a bad round must not end recovery
@@ -76,7 +79,7 @@ async def on_tick(event: MarketTick) -> None:
 
 @runtime.subscriber(Order)
 async def on_order(event: Order) -> None:
-    claimed = await runtime.once(event, handlers.claim_order, venues)
+    claimed = await runtime.once(event, handlers.claim_order, venues, INSTANCE_ID)
     if claimed is None:
         return
     in_flight.add(event.order_id)

@@ -61,14 +61,15 @@ async def deployment_changed(tx: Tx, deployment: DeploymentState) -> None:
 
 
 # ---- orders ------------------------------------------------------------------------------------
-async def claim_order(tx: Tx, order: Order, venues: VenueRouter) -> Order | None:
-    """Phase one: record the order as SENDING. None if it was claimed before (a redelivery)."""
+async def claim_order(tx: Tx, order: Order, venues: VenueRouter, instance_id: Any = None) -> Order | None:
+    """Phase one: record the order as SENDING, claimed by this instance. None if it was claimed before (a redelivery)."""
     route = await venues.route(tx.conn, order.deployment_id, order.venue)
     claimed = await tx.conn.execute(
-        """INSERT INTO orders (order_id, client_order_id, intent_id, deployment_id, venue, venue_symbol, side, status, payload, mode)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, 'SENDING', $8, $9) ON CONFLICT (order_id) DO NOTHING""",
+        """INSERT INTO orders (order_id, client_order_id, intent_id, deployment_id, venue, venue_symbol, side, status, payload, mode,
+               claimed_by)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, 'SENDING', $8, $9, $10) ON CONFLICT (order_id) DO NOTHING""",
         order.order_id, ids.client_order_id(order.order_id), order.intent_id, order.deployment_id, order.venue.value,
-        order.venue_symbol, order.side.value, order.model_dump(mode="json"), route.mode,
+        order.venue_symbol, order.side.value, order.model_dump(mode="json"), route.mode, instance_id,
     )
     return order if claimed.endswith("1") else None
 
@@ -154,10 +155,22 @@ async def resolve(tx: Tx, order: Order, outcome: Outcome, route: Route, venues: 
     return execution
 
 
-async def recover(uow: UnitOfWork, venues: VenueRouter, in_flight: set, grace: timedelta) -> int:
-    """Resolve orders a crash left SENDING, by asking the venue about their client order id; and closes left CLOSING."""
+async def heartbeat(pool: asyncpg.Pool, instance_id: Any) -> None:
+    await pool.execute(
+        "INSERT INTO instances (instance_id, beat_at) VALUES ($1, now()) ON CONFLICT (instance_id) DO UPDATE SET beat_at = now()",
+        instance_id,
+    )
+
+
+async def recover(uow: UnitOfWork, venues: VenueRouter, in_flight: set, grace: timedelta, instance_id: Any = None,
+                  dead_after: timedelta = timedelta(seconds=30)) -> int:
+    """Resolve orders a crash left SENDING, by asking the venue about their client order id; and closes left CLOSING.
+    Only orders claimed by this instance or by one that stopped beating: never one another live instance is sending."""
     rows = await uow.pool.fetch(
-        "SELECT payload FROM orders WHERE status = 'SENDING' AND payload IS NOT NULL AND created_at < $1", utcnow() - grace
+        """SELECT o.payload FROM orders o LEFT JOIN instances i ON i.instance_id = o.claimed_by
+           WHERE o.status = 'SENDING' AND o.payload IS NOT NULL AND o.created_at < $1
+             AND (o.claimed_by IS NULL OR o.claimed_by = $2 OR i.beat_at IS NULL OR i.beat_at < $3)""",
+        utcnow() - grace, instance_id, utcnow() - dead_after,
     )
     resolved = 0
     for row in rows:
