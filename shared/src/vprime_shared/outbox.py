@@ -76,8 +76,8 @@ class OutboxRelay:
             with _suppress_cancel():
                 await self._listener.close()
 
-    async def backlog(self) -> int:
-        return await self._pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+    async def backlog(self, conn: asyncpg.Connection | asyncpg.Pool | None = None) -> int:
+        return await (conn or self._pool).fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
 
     def _notified(self, *_: object) -> None:
         self._wake.set()
@@ -105,7 +105,7 @@ class OutboxRelay:
                 while await self._publish_batch(conn) == self._batch_size:
                     pass
                 if self._on_backlog is not None:
-                    self._on_backlog(await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL"))
+                    self._on_backlog(await self.backlog(conn))
                 try:
                     await asyncio.wait_for(self._wake.wait(), timeout=self._poll_interval_s)
                 except TimeoutError:

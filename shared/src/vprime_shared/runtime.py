@@ -132,9 +132,7 @@ class ServiceRuntime:
         checks: dict[str, object] = {"started": self.ready}
         try:
             checks["postgres"] = await asyncio.wait_for(self.pool.fetchval("SELECT true"), 2)
-            backlog = await self.relay.backlog() if self.relay else None
-            checks["outbox_backlog"] = backlog
-            OUTBOX_BACKLOG.labels(self.name).set(backlog or 0)
+            checks["outbox_backlog"] = await self.relay.backlog() if self.relay else None
         except Exception as exc:  # readiness reports, it does not raise
             checks["postgres"] = f"unavailable: {type(exc).__name__}"
         try:

@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.command == "dev":
                 demo.run(stack.url("control"), stack.url("query"), stack.url("simulator"))
             say(f"control API  {stack.url('control')}/docs")
-            say(f"query API    {stack.url("query")}/docs   e.g. {stack.url('query')}/api/v3/stats/overview")
+            say(f"query API    {stack.url('query')}/docs   e.g. {stack.url('query')}/api/v3/stats/overview")
             say(f"simulator    {stack.url('simulator')}/docs   (venue faults: POST /admin/faults)")
             say(f"logs         {infra.logs}/")
             say("stop with    make down")

@@ -12,7 +12,6 @@ import signal
 import socket
 import subprocess
 import time
-import uuid
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path

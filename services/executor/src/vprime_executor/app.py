@@ -8,7 +8,7 @@ from datetime import timedelta
 import httpx
 from prometheus_client import Gauge
 
-from vprime_shared.contracts import DeploymentState, Execution, MarketTick, Order, Position
+from vprime_shared.contracts import Execution, MarketTick, Order, Position
 from vprime_shared.runtime import ServiceRuntime
 
 from vprime_executor import handlers
@@ -60,11 +60,6 @@ async def stop(_: ServiceRuntime) -> None:
 
 runtime.on_start.append(start)
 runtime.on_stop.append(stop)
-
-
-@runtime.subscriber(DeploymentState)
-async def on_deployment(event: DeploymentState) -> None:
-    await runtime.once(event, handlers.deployment_changed)
 
 
 @runtime.subscriber(MarketTick)

@@ -20,7 +20,6 @@ from prometheus_client import Counter, Gauge
 
 from vprime_shared import ids
 from vprime_shared.contracts import (
-    DeploymentState,
     Execution,
     ExecutionStatus,
     MarketTick,
@@ -49,15 +48,6 @@ Outcome = VenueFill | VenueRefused | VenueUnavailable | NoPrice
 
 def close_client_id(position_id: Any) -> str:
     return ids.client_order_id(ids.derived_id("close", position_id))
-
-
-async def deployment_changed(tx: Tx, deployment: DeploymentState) -> None:
-    await tx.conn.execute(
-        """INSERT INTO accounts (deployment_id, venue_accounts, updated_at) VALUES ($1, $2, $3)
-           ON CONFLICT (deployment_id) DO UPDATE SET venue_accounts = EXCLUDED.venue_accounts, updated_at = EXCLUDED.updated_at
-           WHERE accounts.updated_at <= EXCLUDED.updated_at""",
-        deployment.deployment_id, {k.value: v for k, v in deployment.venue_accounts.items()}, deployment.occurred_at,
-    )
 
 
 # ---- orders ------------------------------------------------------------------------------------

@@ -17,7 +17,6 @@ from vprime_shared.contracts import (
     IntentStatus,
     Order,
     RoutingConfig,
-    RoutingConfigBody,
     RoutingDecision,
     Venue,
 )
