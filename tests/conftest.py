@@ -14,7 +14,7 @@ import pytest
 import pytest_asyncio
 from aiokafka import AIOKafkaProducer
 
-from vprime_local.stack import ServiceStack
+from vprime_local.stack import ServiceStack, operator_headers
 from vprime_shared.db import SERVICES
 from vprime_shared.kafka import ensure_topics
 
@@ -86,8 +86,10 @@ def query_url(stack: ServiceStack) -> str:
 
 
 @pytest_asyncio.fixture(scope="session")
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=15) as client:
+async def http(stack: ServiceStack) -> AsyncIterator[httpx.AsyncClient]:
+    """A client carrying the local operator's token: tests set up agents for any wallet. Wallet sign-in
+    and ownership are tested on their own (tests/e2e/test_auth.py)."""
+    async with httpx.AsyncClient(timeout=15, headers=operator_headers(stack.home)) as client:
         yield client
 
 

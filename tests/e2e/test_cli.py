@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+from eth_account import Account
 
 from vprime_local.stack import ServiceStack
 from tests.conftest import Endpoints, eventually
@@ -15,22 +16,34 @@ from tests.conftest import Endpoints, eventually
 pytestmark = pytest.mark.integration
 
 
-def vprime(stack: ServiceStack, infra: Endpoints, *args: str) -> subprocess.CompletedProcess[str]:
+def vprime(stack: ServiceStack, infra: Endpoints, *args: str, **env_extra: str) -> subprocess.CompletedProcess[str]:
     env = {"VPRIME_CONTROL_URL": stack.url("control"), "VPRIME_QUERY_URL": stack.url("query"),
-           "KAFKA_BOOTSTRAP_SERVERS": infra.bootstrap, "PATH": "/usr/bin:/bin", "COLUMNS": "200"}
+           "KAFKA_BOOTSTRAP_SERVERS": infra.bootstrap, "PATH": "/usr/bin:/bin", "COLUMNS": "200",
+           "VPRIME_HOME": str(stack.home / "cli-home"), **env_extra}
     return subprocess.run([sys.executable, "-m", "vprime_cli", *args], capture_output=True, text=True, env=env, timeout=120)
 
 
 async def test_a_session_through_the_cli(stack: ServiceStack, infra: Endpoints) -> None:
-    created = json.loads(vprime(stack, infra, "agents", "create", "CLI agent", "--wallet", "0xC11", "--json").stdout)
+    wallet = Account.create()
+    refused = vprime(stack, infra, "agents", "create", "CLI agent", "--wallet", wallet.address)
+    assert refused.returncode == 1 and "401" in refused.stdout and "Bearer" in refused.stdout
+    assert vprime(stack, infra, "login").returncode == 2  # no key given
+    login = vprime(stack, infra, "login", "--json", VPRIME_WALLET_KEY=wallet.key.hex())
+    assert login.returncode == 0, login.stdout + login.stderr
+    token = json.loads(login.stdout)["token"]
+
+    def as_user(*args: str) -> subprocess.CompletedProcess[str]:
+        return vprime(stack, infra, *args, VPRIME_TOKEN=token)
+
+    created = json.loads(as_user("agents", "create", "CLI agent", "--wallet", wallet.address, "--json").stdout)
     agent_id = created["agent"]["id"]
-    deployed = vprime(stack, infra, "agents", "deploy", agent_id, "--wallet", "0xC11", "--venues", "HYPERLIQUID,OSTIUM",
-                      "--policy", '{"max_open_positions": 5}', "--json")
+    deployed = as_user("agents", "deploy", agent_id, "--wallet", wallet.address, "--venues", "HYPERLIQUID,OSTIUM",
+                       "--policy", '{"max_open_positions": 5}', "--json")
     deployment = json.loads(deployed.stdout)["deployment"]
     assert deployment["policy"] == {"max_open_positions": 5}
-    listed = vprime(stack, infra, "agents", "list", "--wallet", "0xC11")
+    listed = vprime(stack, infra, "agents", "list", "--wallet", wallet.address)  # reads are public
     assert "CLI agent" in listed.stdout and "HYPERLIQUID" in listed.stdout
-    sent = json.loads(vprime(stack, infra, "signals", "send", agent_id, "GOLD", "LONG", "--json").stdout)
+    sent = json.loads(as_user("signals", "send", agent_id, "GOLD", "LONG", "--json").stdout)
     signal_id = sent["signal"]["id"]
 
     async def executed() -> dict | None:
@@ -43,10 +56,10 @@ async def test_a_session_through_the_cli(stack: ServiceStack, infra: Endpoints) 
     assert "GOLD" in vprime(stack, infra, "routing", "history", "--token", "GOLD").stdout
     stats = json.loads(vprime(stack, infra, "stats", "--json").stdout)
     assert stats["stats"]["signals"]["total"] >= 1
-    assert vprime(stack, infra, "agents", "pause", deployment["id"]).returncode == 0
-    bad = vprime(stack, infra, "signals", "send", "00000000-0000-0000-0000-000000000000", "ETH", "LONG")
+    assert as_user("agents", "pause", deployment["id"]).returncode == 0
+    bad = as_user("signals", "send", "00000000-0000-0000-0000-000000000000", "ETH", "LONG")
     assert bad.returncode == 1 and "does not exist" in bad.stdout
-    wrong_policy = vprime(stack, infra, "agents", "deploy", agent_id, "--wallet", "0x1", "--policy", "{not json")
+    wrong_policy = as_user("agents", "deploy", agent_id, "--wallet", "0x1", "--policy", "{not json")
     assert wrong_policy.returncode == 2 and "not JSON" in wrong_policy.stdout
 
 

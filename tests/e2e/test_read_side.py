@@ -13,7 +13,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from vprime_local.stack import ServiceStack
+from vprime_local.stack import ServiceStack, operator_headers
 from vprime_shared import db
 from vprime_shared.contracts import MarketTick
 from vprime_shared.contracts.base import utcnow
@@ -157,11 +157,13 @@ async def test_schema_driven_fuzzing_finds_no_server_errors(stack: ServiceStack,
     from tests.e2e.helpers import reset_global_routing
 
     base = stack.url(service)
+    # As the operator, so the fuzzer gets past authentication to every write handler.
+    auth = ["--header", f"Authorization: {operator_headers(stack.home)['Authorization']}"] if service == "control" else []
     result = await asyncio.to_thread(
         subprocess.run,
         [sys.executable, "-m", "schemathesis.cli", "run", f"{base}/openapi.json", "--checks", "not_a_server_error",
          "--max-examples", "25", "--phases", "examples,fuzzing", "--exclude-path-regex", "/stream/", "--workers", "1",
-         "--request-timeout", "10"],
+         "--request-timeout", "10", *auth],
         capture_output=True, text=True, timeout=600,
     )
     await reset_global_routing(http, stack.url("control"), stack.url("router"))  # the fuzzer sets the global config too

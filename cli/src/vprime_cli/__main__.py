@@ -2,16 +2,21 @@
 
 Addresses: VPRIME_CONTROL_URL (http://127.0.0.1:8000), VPRIME_QUERY_URL (http://127.0.0.1:8001),
 KAFKA_BOOTSTRAP_SERVERS (127.0.0.1:9092), or the matching flags.
+
+Control writes need a bearer token: VPRIME_TOKEN (from `vprime login`), else the local stack's operator
+token in $VPRIME_HOME/secrets (./.vprime by default) when it is there.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
 
+import httpx
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -38,18 +43,52 @@ Bootstrap = Annotated[str, typer.Option(envvar="KAFKA_BOOTSTRAP_SERVERS")]
 
 class State:
     api: Api
+    control_url: str = ""
     injected: Api | None = None  # tests hand in an Api over a fake transport
 
 
 state = State()
 
 
+def local_operator_token() -> str | None:
+    """The operator token `make up` wrote for this checkout, if any: local use needs no sign-in."""
+    path = Path(os.environ.get("VPRIME_HOME", ".vprime")) / "secrets" / "operator-api.token"
+    return path.read_text().strip() if path.is_file() else None
+
+
 @app.callback()
 def main_options(
     control_url: Annotated[str, typer.Option(envvar="VPRIME_CONTROL_URL")] = "http://127.0.0.1:8000",
     query_url: Annotated[str, typer.Option(envvar="VPRIME_QUERY_URL")] = "http://127.0.0.1:8001",
+    token: Annotated[str | None, typer.Option(envvar="VPRIME_TOKEN", help="bearer token for control writes",
+                                              show_default=False)] = None,
 ) -> None:
-    state.api = state.injected or Api(control_url, query_url)
+    state.control_url = control_url
+    state.api = state.injected or Api(control_url, query_url, token=token or local_operator_token())
+
+
+@app.command("login")
+def login(key_env: Annotated[str, typer.Option(help="environment variable holding the wallet's private key")] = "VPRIME_WALLET_KEY",
+          as_json: JsonFlag = False) -> None:
+    """Sign in with a wallet (EIP-4361 message, EIP-191 signature) and print a session token.
+
+    The key is read from an environment variable, never a flag, so it stays out of shell history and `ps`.
+    """
+    from vprime_shared.sign_in import sign_in
+
+    key = os.environ.get(key_env, "").strip()
+    if not key:
+        console.print(f"[red]error:[/red] set {key_env} to the wallet's private key (0x hex)")
+        raise typer.Exit(2)
+    try:
+        token = sign_in(state.api.control, state.control_url, key)
+    except (ValueError, PermissionError, httpx.HTTPError) as exc:
+        console.print(f"[red]error:[/red] sign-in failed: {exc}")
+        raise typer.Exit(1) from exc
+    if as_json:
+        print(json.dumps({"token": token}))
+    else:
+        print(f"export VPRIME_TOKEN={token}")
 
 
 def call(side: str, method: str, path: str, **kwargs: Any) -> dict[str, Any]:

@@ -12,8 +12,10 @@ class ApiError(Exception):
 
 
 class Api:
-    def __init__(self, control_url: str, query_url: str, transport: httpx.BaseTransport | None = None) -> None:
-        self.control = httpx.Client(base_url=control_url.rstrip("/"), timeout=15, transport=transport)
+    def __init__(self, control_url: str, query_url: str, transport: httpx.BaseTransport | None = None,
+                 token: str | None = None) -> None:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.control = httpx.Client(base_url=control_url.rstrip("/"), timeout=15, transport=transport, headers=headers)
         self.query = httpx.Client(base_url=query_url.rstrip("/"), timeout=15, transport=transport)
 
     @staticmethod

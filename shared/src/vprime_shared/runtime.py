@@ -213,4 +213,4 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
-        return JSONResponse({"success": False, "error": exc.detail}, status_code=exc.status_code)
+        return JSONResponse({"success": False, "error": exc.detail}, status_code=exc.status_code, headers=exc.headers)

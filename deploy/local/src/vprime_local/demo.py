@@ -5,6 +5,9 @@ from __future__ import annotations
 import time
 
 import httpx
+from eth_account import Account
+
+from vprime_shared.sign_in import bearer, sign_in
 
 from vprime_local.infra import say
 
@@ -19,24 +22,29 @@ DEMO_SIGNALS = [
 
 def run(control: str, query: str, simulator: str, timeout_s: float = 60) -> dict:
     with httpx.Client(timeout=10) as http:
+        # The demo user signs in with a fresh wallet (EIP-4361 message, EIP-191 signature): its agent is its own.
+        wallet = Account.create()
+        http.headers.update(bearer(sign_in(http, control, wallet.key)))
+        say(f"signed in to control as {wallet.address}")
         agent = http.post(f"{control}/api/v3/agents/create", json={
-            "creator_wallet": "0xDemoWallet",
+            "creator_wallet": wallet.address,
             "name": "Multi-Venue Alpha Agent (demo)",
             "x_account_ids": ["44196397"],
             "research_institute_ids": ["inst_demo"],
             "weights": {"x": 0.6, "research": 0.4},
-            "profit_receiver_address": "0xDemoWallet",
+            "profit_receiver_address": wallet.address,
         }).raise_for_status().json()["agent"]
         say(f"created agent {agent['name']} ({agent['id']})")
         deployment = http.post(f"{control}/api/v3/agents/deploy", json={
-            "agent_id": agent["id"], "user_wallet": "0xDemoWallet", "enabled_venues": ["HYPERLIQUID", "OSTIUM"],
+            "agent_id": agent["id"], "user_wallet": wallet.address, "enabled_venues": ["HYPERLIQUID", "OSTIUM"],
         }).raise_for_status().json()["deployment"]
         say(f"deployed on {' → '.join(deployment['enabled_venues'])} ({deployment['id']})")
         for venue in deployment["enabled_venues"]:  # agent wallets made and kept by the executor: trades go to the venues
-            wallet = http.post(f"{control}/api/v3/deployments/{deployment['id']}/agent-wallets/{venue}").raise_for_status().json()
+            agent_wallet = http.post(f"{control}/api/v3/deployments/{deployment['id']}/agent-wallets/{venue}").raise_for_status().json()
             # On a real venue the user approves the agent wallet on the venue's site; here the simulator does.
-            http.post(f"{simulator}/admin/accounts", json={"venue": venue, "address": wallet["address"], "equity_usd": 10_000}).raise_for_status()
-            say(f"agent wallet for {venue}: {wallet['address']} (approved on the simulator; its key stays in the executor)")
+            http.post(f"{simulator}/admin/accounts", json={"venue": venue, "address": agent_wallet["address"],
+                                                           "equity_usd": 10_000}).raise_for_status()
+            say(f"agent wallet for {venue}: {agent_wallet['address']} (approved on the simulator; its key stays in the executor)")
         ids = []
         for instrument, side in DEMO_SIGNALS:
             signal = http.post(f"{control}/api/v3/signals/generate", json={

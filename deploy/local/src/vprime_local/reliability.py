@@ -28,7 +28,7 @@ from vprime_shared.contracts import RequestedVenue, RiskModel, Side, Signal, Sig
 from vprime_shared.db import SERVICES
 
 from vprime_local.infra import LocalInfra, pid_alive, say
-from vprime_local.stack import ServiceStack
+from vprime_local.stack import ServiceStack, operator_headers
 
 PORTS = {"control": 28000, "query": 28001, "signal": 28002, "policy": 28003, "router": 28004, "executor": 28005, "simulator": 28010}
 INSTRUMENTS = ["ETH", "BTC", "SOL", "GOLD", "EURUSD", "LINK", "DOGE", "AVAX", "MAGIC"]  # MAGIC: on no enabled venue
@@ -57,7 +57,7 @@ async def run(signals_total: int = 2000, rate: float = 40.0, home: Path | None =
     report: list[Scenario] = []
     try:
         await asyncio.to_thread(stack.up, 180)
-        async with httpx.AsyncClient(timeout=20) as http:
+        async with httpx.AsyncClient(timeout=20, headers=operator_headers(home)) as http:
             deployments = await _setup(http, stack)
             scenario = Scenario(f"{signals_total} signals, SIGKILL each service in turn, restart Kafka, restart Postgres")
             started = time.monotonic()

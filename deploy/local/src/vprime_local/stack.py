@@ -16,11 +16,28 @@ import httpx
 
 from vprime_shared.db import SERVICES
 
-# The venue simulator comes first: the router reads its catalogs at start.
-PROCESSES = ("simulator", *SERVICES)
 from vprime_shared.settings import SERVICE_PORTS
 
 from vprime_local.infra import InfraError, pid_alive, port_open, say, stop_pid
+
+# The venue simulator comes first: the router reads its catalogs at start.
+PROCESSES = ("simulator", *SERVICES)
+
+
+INSTANCE_PORT_STEP = 100
+
+
+def _label(service: str, instance: int) -> str:
+    return service if instance == 0 else f"{service}.{instance}"
+
+
+def operator_token_path(home: Path) -> Path:
+    return home / "secrets" / "operator-api.token"
+
+
+def operator_headers(home: Path) -> dict[str, str]:
+    """The local operator's bearer header, for tools driving a local stack (demo, reliability, benchmarks)."""
+    return {"Authorization": f"Bearer {operator_token_path(home).read_text().strip()}"}
 
 
 @dataclass
@@ -32,30 +49,39 @@ class ServiceStack:
     services: tuple[str, ...] = PROCESSES
     extra_env: dict[str, str] = field(default_factory=dict)
 
-    def url(self, service: str) -> str:
-        return f"http://127.0.0.1:{self.ports[service]}"
+    def port(self, service: str, instance: int = 0) -> int:
+        """Instance 0 is the service's own port; further instances (scale-out) sit 100 ports above each other."""
+        return self.ports[service] + INSTANCE_PORT_STEP * instance
+
+    def url(self, service: str, instance: int = 0) -> str:
+        return f"http://127.0.0.1:{self.port(service, instance)}"
 
     def secrets(self) -> dict[str, str]:
-        """The executor's credentials key (a file only it is told about) and the internal API token, made once."""
+        """Made once per home: the executor's credentials key (a file only it is told about), the internal
+        API token (control to executor) and the local operator token (control's writes, for the CLI and demo)."""
         folder = self.home / "secrets"
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        key, token = folder / "credentials.key", folder / "internal-api.token"
-        for path, make in ((key, lambda: base64.b64encode(secrets.token_bytes(32)).decode()), (token, lambda: secrets.token_urlsafe(32))):
+        key, token, operator = folder / "credentials.key", folder / "internal-api.token", operator_token_path(self.home)
+        for path, make in ((key, lambda: base64.b64encode(secrets.token_bytes(32)).decode()),
+                           (token, lambda: secrets.token_urlsafe(32)), (operator, lambda: "vpo_" + secrets.token_urlsafe(32))):
             if not path.exists():
                 path.write_text(make())
                 path.chmod(0o600)
-        return {"key_file": str(key), "token": token.read_text().strip()}
+        return {"key_file": str(key), "token": token.read_text().strip(), "operator_file": str(operator),
+                "operator_token": operator.read_text().strip()}
 
     def env(self, service: str) -> dict[str, str]:
         found = self.secrets()
         private = {"CREDENTIALS_KEY_FILE": found["key_file"]} if service == "executor" else {}
         shared = {"INTERNAL_API_TOKEN": found["token"]} if service in ("control", "executor") else {}
+        if service == "control":
+            private = {"OPERATOR_TOKEN_FILE": found["operator_file"]}
         return {
             **os.environ,
             "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
             "DATABASE_URL": self.database_urls.get(service, ""),
             "HTTP_HOST": "127.0.0.1",
-            "HTTP_PORT": str(self.ports[service]),
+            "HTTP_PORT": str(self.port(service)),
             "SIMULATOR_PORT": str(self.ports["simulator"]),
             "VENUE_SIMULATOR_URL": self.url("simulator"),
             "VENUE_API_URL": self.url("simulator"),
@@ -66,46 +92,49 @@ class ServiceStack:
             **self.extra_env,
         }
 
-    def pid_file(self, service: str) -> Path:
-        return self.home / "run" / f"{service}.pid"
+    def pid_file(self, service: str, instance: int = 0) -> Path:
+        return self.home / "run" / f"{_label(service, instance)}.pid"
 
-    def log_file(self, service: str) -> Path:
-        return self.home / "logs" / f"{service}.log"
+    def log_file(self, service: str, instance: int = 0) -> Path:
+        return self.home / "logs" / f"{_label(service, instance)}.log"
 
-    def start(self, service: str, **env_override: str) -> None:
-        if pid_alive(self.pid_file(service)):
+    def start(self, service: str, instance: int = 0, **env_override: str) -> None:
+        """Start the service (instance 0) or one more instance of it in the same consumer groups."""
+        pid_file, port = self.pid_file(service, instance), self.port(service, instance)
+        if pid_alive(pid_file):
             return
-        if port_open(self.ports[service]):
-            raise InfraError(f"port {self.ports[service]} for {service} is taken by another program")
+        if port_open(port):
+            raise InfraError(f"port {port} for {_label(service, instance)} is taken by another program")
         for d in (self.home / "run", self.home / "logs"):
             d.mkdir(parents=True, exist_ok=True)
-        with self.log_file(service).open("ab") as out:
+        with self.log_file(service, instance).open("ab") as out:
             proc = subprocess.Popen(
                 [sys.executable, "-m", f"vprime_{service}"],
-                env={**self.env(service), **env_override}, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True,
+                env={**self.env(service), "HTTP_PORT": str(port), **env_override}, stdout=out, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, start_new_session=True,
             )
-        self.pid_file(service).write_text(str(proc.pid))
+        pid_file.write_text(str(proc.pid))
 
     def up(self, timeout_s: float = 120) -> None:
         for service in self.services:
             self.start(service)
         self.wait_healthy(timeout_s)
 
-    def wait_healthy(self, timeout_s: float = 120, services: tuple[str, ...] | None = None) -> None:
+    def wait_healthy(self, timeout_s: float = 120, services: tuple[str, ...] | None = None, instance: int = 0) -> None:
         pending = set(services or self.services)
         deadline = time.monotonic() + timeout_s
         last_report = 0.0
         with httpx.Client(timeout=2) as client:
             while pending and time.monotonic() < deadline:
                 for service in sorted(pending):
-                    if not pid_alive(self.pid_file(service)):
-                        tail = self.log_file(service).read_text()[-3000:] if self.log_file(service).exists() else ""
-                        raise InfraError(f"{service} exited during start; last log lines:\n{tail}")
+                    log = self.log_file(service, instance)
+                    if not pid_alive(self.pid_file(service, instance)):
+                        tail = log.read_text()[-3000:] if log.exists() else ""
+                        raise InfraError(f"{_label(service, instance)} exited during start; last log lines:\n{tail}")
                     try:
-                        if client.get(f"{self.url(service)}/health").status_code == 200:
+                        if client.get(f"{self.url(service, instance)}/health").status_code == 200:
                             pending.discard(service)
-                            say(f"{service:<9} healthy at {self.url(service)}")
+                            say(f"{_label(service, instance):<9} healthy at {self.url(service, instance)}")
                     except httpx.HTTPError:
                         pass
                 if pending and time.monotonic() - last_report > 10:
@@ -115,19 +144,22 @@ class ServiceStack:
         if pending:
             raise InfraError(f"not healthy after {timeout_s:.0f}s: {', '.join(sorted(pending))}; logs in {self.home / 'logs'}")
 
-    def stop(self, service: str) -> None:
+    def stop(self, service: str, instance: int = 0) -> None:
         """SIGTERM (a graceful shutdown: consumers stop, offsets commit, the relay stops), SIGKILL after 20 s."""
-        stop_pid(self.pid_file(service), service)
+        stop_pid(self.pid_file(service, instance), _label(service, instance))
 
-    def kill(self, service: str) -> None:
+    def kill(self, service: str, instance: int = 0) -> None:
         """SIGKILL: the crash case."""
-        pid = pid_alive(self.pid_file(service))
+        pid_file = self.pid_file(service, instance)
+        pid = pid_alive(pid_file)
         if pid is not None:
             os.kill(pid, signal.SIGKILL)
-            while pid_alive(self.pid_file(service)):
+            while pid_alive(pid_file):
                 time.sleep(0.05)
-        self.pid_file(service).unlink(missing_ok=True)
+        pid_file.unlink(missing_ok=True)
 
     def down(self) -> None:
         for service in reversed(self.services):
+            for extra in sorted((self.home / "run").glob(f"{service}.*.pid")):
+                self.stop(service, int(extra.stem.rsplit(".", 1)[1]))
             self.stop(service)

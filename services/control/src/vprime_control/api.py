@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
 
 from vprime_shared.contracts import (
     AgentState,
@@ -19,7 +20,8 @@ from vprime_shared.contracts import (
 )
 from vprime_shared.unit_of_work import UnitOfWork
 
-from vprime_control import handlers
+from vprime_control import auth, handlers
+from vprime_control.auth_api import Reader, Writer
 from vprime_control.adapters.executor_client import KeyHandoffFailed
 from vprime_control.adapters.repository import ControlRepository
 from vprime_control.schemas import CreateAgent, DeployAgent, ExecuteTrade, GenerateSignal
@@ -84,15 +86,16 @@ def signal_view(s: Signal, status: str = "PENDING") -> dict[str, Any]:
     }
 
 
-@router.post("/agents/create", status_code=201, summary="Create an agent (MULTI by default)")
-async def create_agent(body: CreateAgent, request: Request) -> dict[str, Any]:
-    agent = await handlers.create_agent(_uow(request), body)
+@router.post("/agents/create", status_code=201, summary="Create an agent (MULTI by default); creator_wallet is the signed-in wallet")
+async def create_agent(body: CreateAgent, request: Request, actor: Writer) -> dict[str, Any]:
+    agent = await handlers.create_agent(_uow(request), actor, body)
     return {"success": True, "agent": agent_view(agent)}
 
 
 @router.get("/agents/list", summary="List agents, newest first")
 async def list_agents(
     request: Request,
+    _: Reader,
     creator_wallet: str | None = None,
     status: AgentStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
@@ -115,35 +118,23 @@ async def list_agents(
     }
 
 
-@router.post("/agents/deploy", status_code=201, summary="Deploy an agent to a wallet on an ordered list of venues")
-async def deploy_agent(body: DeployAgent, request: Request) -> dict[str, Any]:
-    try:
-        deployment = await handlers.deploy_agent(_uow(request), body, request.app.state.agent_keys)
-    except handlers.NotFound as exc:
-        raise HTTPException(404, str(exc)) from exc
-    except handlers.Conflict as exc:
-        raise HTTPException(409, str(exc)) from exc
-    except KeyHandoffFailed as exc:
-        raise HTTPException(422 if exc.client_error else 503, str(exc)) from exc
+@router.post("/agents/deploy", status_code=201, summary="Deploy an agent (its creator only) to a wallet on an ordered list of venues")
+async def deploy_agent(body: DeployAgent, request: Request, actor: Writer) -> dict[str, Any]:
+    deployment = await handlers.deploy_agent(_uow(request), actor, body, request.app.state.agent_keys)
     return {"success": True, "deployment": deployment_view(deployment)}
 
 
 @router.post("/deployments/{deployment_id}/agent-wallets/{venue}", status_code=201,
              summary="Generate a venue agent wallet in the executor; approve the returned address on the venue")
-async def agent_wallet(deployment_id: uuid.UUID, venue: Venue, request: Request) -> dict[str, Any]:
-    try:
-        deployment = await handlers.create_agent_wallet(_uow(request), deployment_id, venue, request.app.state.agent_keys)
-    except handlers.NotFound as exc:
-        raise HTTPException(404, str(exc)) from exc
-    except KeyHandoffFailed as exc:
-        raise HTTPException(422 if exc.client_error else 503, str(exc)) from exc
+async def agent_wallet(deployment_id: uuid.UUID, venue: Venue, request: Request, actor: Writer) -> dict[str, Any]:
+    deployment = await handlers.create_agent_wallet(_uow(request), actor, deployment_id, venue, request.app.state.agent_keys)
     address = deployment.venue_accounts[venue]
     return {"success": True, "venue": venue.value, "address": address, "deployment": deployment_view(deployment),
             "message": f"approve agent {address} for your {venue.value} account; the key stays in the executor"}
 
 
 @router.get("/deployments/{deployment_id}", summary="A deployment with its policy")
-async def get_deployment(deployment_id: uuid.UUID, request: Request) -> dict[str, Any]:
+async def get_deployment(deployment_id: uuid.UUID, request: Request, _: Reader) -> dict[str, Any]:
     async with _uow(request).begin() as tx:
         deployment = await ControlRepository(tx.conn).deployment(deployment_id)
     if deployment is None:
@@ -152,60 +143,47 @@ async def get_deployment(deployment_id: uuid.UUID, request: Request) -> dict[str
 
 
 @router.put("/deployments/{deployment_id}/policy", summary="Replace a deployment's risk policy")
-async def put_policy(deployment_id: uuid.UUID, policy: DeploymentPolicy, request: Request) -> dict[str, Any]:
-    return await _change(request, deployment_id, policy=policy)
+async def put_policy(deployment_id: uuid.UUID, policy: DeploymentPolicy, request: Request, actor: Writer) -> dict[str, Any]:
+    return await _change(request, actor, deployment_id, policy=policy)
 
 
 @router.post("/deployments/{deployment_id}/pause", summary="Pause: signals are rejected with the reason until resumed")
-async def pause(deployment_id: uuid.UUID, request: Request) -> dict[str, Any]:
-    return await _change(request, deployment_id, status=DeploymentStatus.PAUSED)
+async def pause(deployment_id: uuid.UUID, request: Request, actor: Writer) -> dict[str, Any]:
+    return await _change(request, actor, deployment_id, status=DeploymentStatus.PAUSED)
 
 
 @router.post("/deployments/{deployment_id}/resume", summary="Resume; also clears a daily-loss or drawdown halt")
-async def resume(deployment_id: uuid.UUID, request: Request) -> dict[str, Any]:
-    return await _change(request, deployment_id, status=DeploymentStatus.ACTIVE)
+async def resume(deployment_id: uuid.UUID, request: Request, actor: Writer) -> dict[str, Any]:
+    return await _change(request, actor, deployment_id, status=DeploymentStatus.ACTIVE)
 
 
 @router.post("/deployments/{deployment_id}/stop", summary="Stop for good")
-async def stop(deployment_id: uuid.UUID, request: Request) -> dict[str, Any]:
-    return await _change(request, deployment_id, status=DeploymentStatus.STOPPED)
+async def stop(deployment_id: uuid.UUID, request: Request, actor: Writer) -> dict[str, Any]:
+    return await _change(request, actor, deployment_id, status=DeploymentStatus.STOPPED)
 
 
-async def _change(request: Request, deployment_id: uuid.UUID, **change: Any) -> dict[str, Any]:
-    try:
-        deployment = await handlers.change_deployment(_uow(request), deployment_id, **change)
-    except handlers.NotFound as exc:
-        raise HTTPException(404, str(exc)) from exc
-    except handlers.Conflict as exc:
-        raise HTTPException(409, str(exc)) from exc
+async def _change(request: Request, actor: auth.Principal, deployment_id: uuid.UUID, **change: Any) -> dict[str, Any]:
+    deployment = await handlers.change_deployment(_uow(request), actor, deployment_id, **change)
     return {"success": True, "deployment": deployment_view(deployment)}
 
 
 @router.get("/routing/config", summary="The routing configuration in force (global, or an agent's)")
-async def get_routing_config(request: Request, agent_id: uuid.UUID | None = None) -> dict[str, Any]:
-    try:
-        config, source = await handlers.routing_config(_uow(request), agent_id)
-    except handlers.NotFound as exc:
-        raise HTTPException(404, str(exc)) from exc
+async def get_routing_config(request: Request, _: Reader, agent_id: uuid.UUID | None = None) -> dict[str, Any]:
+    config, source = await handlers.routing_config(_uow(request), agent_id)
     return {"success": True, "scope": str(agent_id) if agent_id else "global", "source": source, "config": config.model_dump(mode="json")}
 
 
-@router.put("/routing/config", summary="Set the global routing configuration, or an agent's (?agent_id=)")
-async def put_routing_config(body: RoutingConfigBody, request: Request, agent_id: uuid.UUID | None = None) -> dict[str, Any]:
-    try:
-        config = await handlers.set_routing_config(_uow(request), agent_id, body)
-    except handlers.NotFound as exc:
-        raise HTTPException(404, str(exc)) from exc
+@router.put("/routing/config", summary="Set the global routing configuration (operators), or an agent's (?agent_id=, its creator)")
+async def put_routing_config(body: RoutingConfigBody, request: Request, actor: Writer,
+                             agent_id: uuid.UUID | None = None) -> dict[str, Any]:
+    config = await handlers.set_routing_config(_uow(request), actor, agent_id, body)
     return {"success": True, "scope": str(agent_id) if agent_id else "global", "source": "agent" if agent_id else "global",
             "config": config.body().model_dump(mode="json")}
 
 
-@router.post("/signals/generate", status_code=201, summary="Create a manual signal for an agent")
-async def generate_signal(body: GenerateSignal, request: Request) -> dict[str, Any]:
-    try:
-        signal = await handlers.generate_signal(_uow(request), body)
-    except handlers.NotFound as exc:
-        raise HTTPException(404, str(exc)) from exc
+@router.post("/signals/generate", status_code=201, summary="Create a manual signal for one of your agents")
+async def generate_signal(body: GenerateSignal, request: Request, actor: Writer) -> dict[str, Any]:
+    signal = await handlers.generate_signal(_uow(request), actor, body)
     fixed = signal.requested_venue.fixed_venue
     routing = f"will trade on {fixed.value}" if fixed else "will be automatically routed"
     return {
@@ -216,14 +194,31 @@ async def generate_signal(body: GenerateSignal, request: Request) -> dict[str, A
 
 
 @router.post("/execute/trade", status_code=202, summary="Re-drive a signal through policy, routing and execution")
-async def execute_trade(body: ExecuteTrade, request: Request) -> dict[str, Any]:
-    try:
-        signal = await handlers.redrive_signal(_uow(request), body.signal_id)
-    except handlers.NotFound as exc:
-        raise HTTPException(404, str(exc)) from exc
+async def execute_trade(body: ExecuteTrade, request: Request, actor: Writer) -> dict[str, Any]:
+    signal = await handlers.redrive_signal(_uow(request), actor, body.signal_id)
     return {
         "success": True,
         "message": "Signal re-driven: routing and execution run asynchronously; follow the timeline",
         "signal": signal_view(signal),
         "timeline": f"/api/v3/signals/{signal.signal_id}/timeline",
     }
+
+
+def install_domain_errors(app: FastAPI) -> None:
+    """Domain exceptions as HTTP answers in the seed's envelope, so routes hold no try/except."""
+
+    def answer(status: int, headers: dict[str, str] | None = None):  # noqa: ANN202 - a handler factory
+        async def handle(_: Request, exc: Exception) -> JSONResponse:
+            return JSONResponse({"success": False, "error": str(exc)}, status_code=status, headers=headers)
+        return handle
+
+    app.add_exception_handler(handlers.NotFound, answer(404))
+    app.add_exception_handler(handlers.Conflict, answer(409))
+    app.add_exception_handler(auth.Unauthenticated, answer(401, {"WWW-Authenticate": "Bearer"}))
+    app.add_exception_handler(auth.Forbidden, answer(403))
+
+    async def handoff_failed(_: Request, exc: Exception) -> JSONResponse:
+        status = 422 if isinstance(exc, KeyHandoffFailed) and exc.client_error else 503
+        return JSONResponse({"success": False, "error": str(exc)}, status_code=status)
+
+    app.add_exception_handler(KeyHandoffFailed, handoff_failed)

@@ -3,7 +3,7 @@
 from vprime_shared.contracts import AgentState, DeploymentState, RoutingConfig, Signal
 from vprime_shared.runtime import ServiceRuntime
 
-from vprime_control import api, handlers
+from vprime_control import api, auth_api, handlers
 from vprime_control.adapters.executor_client import ExecutorKeys
 from vprime_control.settings import ControlSettings
 
@@ -17,6 +17,10 @@ async def on_signal(event: Signal) -> None:
     await runtime.once(event, handlers.record_signal)
 
 
-app = runtime.http_app(api.router, title="Vprime control API", description="Agents, deployments and manual signals.")
+app = runtime.http_app(api.router, auth_api.router, title="Vprime control API",
+                       description="Agents, deployments and manual signals. Writes need a bearer token: sign in with a "
+                                   "wallet (POST /api/v3/auth/nonce, then /api/v3/auth/verify) or use an operator token.")
+api.install_domain_errors(app)
 app.state.runtime = runtime
 app.state.agent_keys = ExecutorKeys(settings.executor_url, settings.internal_api_token)
+app.state.authenticator = auth_api.Authenticator(runtime, settings)

@@ -4,6 +4,8 @@ changes control's state and records the events to publish (outbox)."""
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
+from typing import Any
 
 from vprime_shared.contracts import (
     GLOBAL_VENUE_PRIORITY,
@@ -22,6 +24,8 @@ from vprime_shared.contracts.base import utcnow
 from vprime_shared.ids import new_id
 from vprime_shared.unit_of_work import Tx, UnitOfWork
 
+from vprime_control import auth
+from vprime_control.adapters.auth_store import AuthStore
 from vprime_control.adapters.executor_client import AgentKeys
 from vprime_control.adapters.repository import ControlRepository
 from vprime_control.schemas import CreateAgent, DeployAgent, GenerateSignal
@@ -35,7 +39,8 @@ class Conflict(ValueError):
     pass
 
 
-async def create_agent(uow: UnitOfWork, cmd: CreateAgent) -> AgentState:
+async def create_agent(uow: UnitOfWork, actor: auth.Principal, cmd: CreateAgent) -> AgentState:
+    actor.may_create(cmd.creator_wallet)
     agent = AgentState(
         agent_id=new_id(),
         creator_wallet=cmd.creator_wallet,
@@ -70,12 +75,11 @@ def choose_enabled_venues(agent: AgentState, cmd: DeployAgent) -> list[Venue]:
     return list(cmd.credentialed_venues()) or list(GLOBAL_VENUE_PRIORITY)
 
 
-async def deploy_agent(uow: UnitOfWork, cmd: DeployAgent, keys: AgentKeys) -> DeploymentState:
+async def deploy_agent(uow: UnitOfWork, actor: auth.Principal, cmd: DeployAgent, keys: AgentKeys) -> DeploymentState:
     async with uow.begin() as tx:
         repo = ControlRepository(tx.conn)
-        agent = await repo.agent(cmd.agent_id, for_update=True)
-        if agent is None:
-            raise NotFound(f"agent {cmd.agent_id} does not exist")
+        agent = await _agent(repo, cmd.agent_id, for_update=True)
+        actor.may_change_agent(agent)
         deployment_id = new_id()
         accounts = {v: a for v, a in cmd.credentialed_venues().items() if a}
         # Venue keys go to the executor, the only service that keeps them; control stores and publishes
@@ -101,13 +105,12 @@ async def deploy_agent(uow: UnitOfWork, cmd: DeployAgent, keys: AgentKeys) -> De
     return deployment
 
 
-async def create_agent_wallet(uow: UnitOfWork, deployment_id: uuid.UUID, venue: Venue, keys: AgentKeys) -> DeploymentState:
+async def create_agent_wallet(uow: UnitOfWork, actor: auth.Principal, deployment_id: uuid.UUID, venue: Venue,
+                              keys: AgentKeys) -> DeploymentState:
     """Have the executor generate an agent wallet for the venue; the deployment names its address."""
     async with uow.begin() as tx:
         repo = ControlRepository(tx.conn)
-        current = await repo.deployment(deployment_id, for_update=True)
-        if current is None:
-            raise NotFound(f"deployment {deployment_id} does not exist")
+        current = await _deployment(repo, actor, deployment_id)
         address = await keys.generate(deployment_id, venue)
         changed = current.model_copy(update={"venue_accounts": {**current.venue_accounts, venue: address},
                                              "event_id": new_id(), "occurred_at": utcnow()})
@@ -116,14 +119,12 @@ async def create_agent_wallet(uow: UnitOfWork, deployment_id: uuid.UUID, venue: 
     return changed
 
 
-async def change_deployment(uow: UnitOfWork, deployment_id: uuid.UUID, *, policy: DeploymentPolicy | None = None,
-                            status: DeploymentStatus | None = None) -> DeploymentState:
+async def change_deployment(uow: UnitOfWork, actor: auth.Principal, deployment_id: uuid.UUID, *,
+                            policy: DeploymentPolicy | None = None, status: DeploymentStatus | None = None) -> DeploymentState:
     """Set a deployment's policy or status. Resuming also clears a loss-limit halt (losses before it stop counting)."""
     async with uow.begin() as tx:
         repo = ControlRepository(tx.conn)
-        current = await repo.deployment(deployment_id, for_update=True)
-        if current is None:
-            raise NotFound(f"deployment {deployment_id} does not exist")
+        current = await _deployment(repo, actor, deployment_id)
         if current.status is DeploymentStatus.STOPPED and status is not None and status is not DeploymentStatus.STOPPED:
             raise Conflict(f"deployment {deployment_id} is stopped for good; deploy the agent again instead")
         update: dict[str, object] = {"event_id": new_id(), "occurred_at": utcnow()}
@@ -147,31 +148,32 @@ async def routing_config(uow: UnitOfWork, agent_id: uuid.UUID | None) -> tuple[R
     async with uow.begin() as tx:
         repo = ControlRepository(tx.conn)
         if agent_id is not None:
-            if await repo.agent(agent_id) is None:
-                raise NotFound(f"agent {agent_id} does not exist")
+            await _agent(repo, agent_id)
             if (own := await repo.routing_config(agent_id)) is not None:
                 return own, "agent"
         found = await repo.routing_config(None)
         return (found, "global") if found else (DEFAULT_ROUTING, "default")
 
 
-async def set_routing_config(uow: UnitOfWork, agent_id: uuid.UUID | None, body: RoutingConfigBody) -> RoutingConfig:
+async def set_routing_config(uow: UnitOfWork, actor: auth.Principal, agent_id: uuid.UUID | None,
+                             body: RoutingConfigBody) -> RoutingConfig:
     async with uow.begin() as tx:
         repo = ControlRepository(tx.conn)
-        if agent_id is not None and await repo.agent(agent_id) is None:
-            raise NotFound(f"agent {agent_id} does not exist")
+        if agent_id is None:
+            actor.may_change_global_routing()
+        else:
+            actor.may_change_agent(await _agent(repo, agent_id))
         config = RoutingConfig(agent_id=agent_id, **body.model_dump())
         await repo.save_routing_config(config)
         await tx.publish(config)
     return config
 
 
-async def generate_signal(uow: UnitOfWork, cmd: GenerateSignal) -> Signal:
+async def generate_signal(uow: UnitOfWork, actor: auth.Principal, cmd: GenerateSignal) -> Signal:
     async with uow.begin() as tx:
         repo = ControlRepository(tx.conn)
-        agent = await repo.agent(cmd.agent_id)
-        if agent is None:
-            raise NotFound(f"agent {cmd.agent_id} does not exist")
+        agent = await _agent(repo, cmd.agent_id)
+        actor.may_change_agent(agent)
         signal = Signal(
             signal_id=new_id(),
             agent_id=agent.agent_id,
@@ -190,13 +192,14 @@ async def generate_signal(uow: UnitOfWork, cmd: GenerateSignal) -> Signal:
     return signal
 
 
-async def redrive_signal(uow: UnitOfWork, signal_id: uuid.UUID) -> Signal:
+async def redrive_signal(uow: UnitOfWork, actor: auth.Principal, signal_id: uuid.UUID) -> Signal:
     """Run a signal through policy, routing and execution again (a new drive: new intents, new ids)."""
     async with uow.begin() as tx:
         repo = ControlRepository(tx.conn)
         previous = await repo.signal(signal_id, for_update=True)
         if previous is None:
             raise NotFound(f"signal {signal_id} does not exist")
+        actor.may_change_agent(await _agent(repo, previous.agent_id))
         signal = previous.model_copy(update={"drive": previous.drive + 1, "event_id": new_id(), "occurred_at": utcnow()})
         await repo.save_signal(signal)
         await tx.publish(signal)
@@ -206,3 +209,51 @@ async def redrive_signal(uow: UnitOfWork, signal_id: uuid.UUID) -> Signal:
 async def record_signal(tx: Tx, signal: Signal) -> None:
     """Keep every signal (scored ones too) so it can be re-driven later."""
     await ControlRepository(tx.conn).save_signal(signal)
+
+
+async def _agent(repo: ControlRepository, agent_id: uuid.UUID, *, for_update: bool = False) -> AgentState:
+    agent = await repo.agent(agent_id, for_update=for_update)
+    if agent is None:
+        raise NotFound(f"agent {agent_id} does not exist")
+    return agent
+
+
+async def _deployment(repo: ControlRepository, actor: auth.Principal, deployment_id: uuid.UUID) -> DeploymentState:
+    """The deployment, locked for change, once the actor is shown to own it."""
+    deployment = await repo.deployment(deployment_id, for_update=True)
+    if deployment is None:
+        raise NotFound(f"deployment {deployment_id} does not exist")
+    actor.may_change_deployment(await _agent(repo, deployment.agent_id), deployment)
+    return deployment
+
+
+async def issue_sign_in(uow: UnitOfWork, wallet: str, *, domain: str, uri: str, ttl: timedelta) -> dict[str, Any]:
+    """A fresh nonce and the exact EIP-4361 message the wallet is to sign."""
+    nonce, issued_at = auth.new_nonce(), utcnow()
+    message = auth.sign_in_message(domain=domain, uri=uri, address=wallet, nonce=nonce, issued_at=issued_at, ttl=ttl)
+    async with uow.begin() as tx:
+        await AuthStore(tx.conn).save_nonce(nonce, wallet, message, issued_at, issued_at + ttl)
+    return {"wallet": wallet, "nonce": nonce, "message": message, "expires_at": (issued_at + ttl).isoformat()}
+
+
+async def sign_in(uow: UnitOfWork, message: str, signature: str, ttl: timedelta) -> dict[str, Any]:
+    """Check a signed sign-in message and open a session for its wallet.
+
+    The nonce is spent by the first attempt, right or wrong (its own transaction), so a message can
+    never be replayed and a failed attempt needs a new nonce.
+    """
+    async with uow.begin() as tx:
+        issued = await AuthStore(tx.conn).use_nonce(auth.nonce_of(message))
+    if issued is None:
+        raise auth.Unauthenticated("unknown or already used nonce; ask /api/v3/auth/nonce for a new message")
+    if issued["message"] != message:
+        raise auth.Unauthenticated("the signed message differs from the one issued with this nonce")
+    if issued["expires_at"] <= utcnow():
+        raise auth.Unauthenticated(f"the sign-in message expired at {issued['expires_at'].isoformat()}")
+    signer = auth.signer_of(message, signature)
+    if signer != issued["wallet"]:
+        raise auth.Unauthenticated(f"the message was signed by {signer}, not by {issued['wallet']}")
+    token, expires_at = auth.new_token(auth.SESSION_PREFIX), utcnow() + ttl
+    async with uow.begin() as tx:
+        await AuthStore(tx.conn).save_token(auth.token_digest(token), signer, "session", "sign-in", expires_at)
+    return {"token": token, "wallet": signer, "expires_at": expires_at.isoformat()}
