@@ -32,7 +32,14 @@ async def test_malformed_signals_are_dead_lettered_and_consumers_continue(
         "wrong type": json.dumps({**valid, "confidence": "very", "source_tweets": [marker]}).encode(),
         "unknown field": json.dumps({**valid, "leverage_hint": 3, "source_tweets": [marker]}).encode(),
         "missing field": json.dumps({k: v for k, v in valid.items() if k != "side"} | {"source_tweets": [marker]}).encode(),
+        "newer schema": json.dumps({**valid, "schema_version": 2, "source_tweets": [marker]}).encode(),
+        "oversized": json.dumps({**valid, "source_tweets": [marker, "x" * 600_000]}).encode(),
+        "unknown agent": json.dumps({**valid, "signal_id": str(uuid.uuid4()), "agent_id": str(uuid.uuid4()),
+                                     "source_tweets": [marker]}).encode(),
     }
+    # Every consumer of signals.v1 refuses a malformed event; only control, which owns the agent
+    # registry, refuses a well-formed one for an agent that does not exist (policy rejects it with a reason).
+    refused_by = {name: {"control", "policy", "query"} for name in bad} | {"unknown agent": {"control"}}
     for payload in bad.values():
         await producer.send_and_wait("signals.v1", payload, key=agent["id"].encode())
 
@@ -48,7 +55,8 @@ async def test_malformed_signals_are_dead_lettered_and_consumers_continue(
     errors: dict[bytes, str] = {}
     try:
         deadline = asyncio.get_running_loop().time() + 30
-        while asyncio.get_running_loop().time() < deadline and (len(found) < 4 or any(len(s) < 3 for s in found.values())):
+        while asyncio.get_running_loop().time() < deadline and (
+                len(found) < len(bad) or any(len(found[p]) < len(refused_by[n]) for n, p in bad.items() if p in found)):
             batch = await consumer.getmany(timeout_ms=1000)
             for records in batch.values():
                 for record in records:
@@ -63,8 +71,10 @@ async def test_malformed_signals_are_dead_lettered_and_consumers_continue(
         await consumer.stop()
     for name, payload in bad.items():
         assert payload in found, f"{name} was not dead-lettered"
-        # control, policy and query all consume signals.v1; each dead-letters on its own.
-        assert found[payload] == {"control", "policy", "query"}, (name, found[payload])
+        assert found[payload] == refused_by[name], (name, found[payload])  # each consumer dead-letters on its own
     assert "confidence" in errors[bad["wrong type"]]
+    assert "schema_version" in errors[bad["newer schema"]]
+    assert "oversized" in errors[bad["oversized"]]
+    assert "does not exist" in errors[bad["unknown agent"]]
     assert "leverage_hint" in errors[bad["unknown field"]]
     assert "side" in errors[bad["missing field"]]

@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 
 COMPACTED_PREFIX = "registry."
 MAX_MESSAGE_BYTES = 1_048_576
+# The largest event Vprime writes (a venue's market catalog) is far below this; anything above it is
+# a producer's mistake or abuse and is dead-lettered unread.
+MAX_EVENT_BYTES = 512 * 1024
 
 DEAD_LETTERS = Counter("vprime_dead_letters_total", "Events sent to a dead-letter topic", ["service", "topic"])
 
@@ -164,6 +167,9 @@ class DeadLetterMiddleware(BaseMiddleware):
         self.dead_letters = dead_letters
 
     async def consume_scope(self, call_next: Any, msg: Any) -> Any:
+        size = len(getattr(msg, "body", b"") or b"")
+        if size > MAX_EVENT_BYTES:  # refused before parsing: no event of ours comes near it
+            raise PoisonEvent(f"oversized event: {size} bytes, the limit is {MAX_EVENT_BYTES}")
         delay = 0.2
         while True:
             try:

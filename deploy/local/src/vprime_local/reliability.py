@@ -1,11 +1,24 @@
-"""`make reliability`: stream signals through the whole system while killing it, then count.
+"""`make reliability`: stream signals through the whole system while breaking it, then count.
 
-On its own infrastructure and stack (ports 2xxxx, state in .vprime/reliability): several agents with
-several deployments each (some trading on the simulated venues, some on paper) take a stream of
-signals while each pipeline service is killed with SIGKILL and restarted in turn, then Kafka and then
-PostgreSQL are restarted. Afterwards every (signal, deployment) must have exactly one intent and one
-terminal outcome, no intent more than one position, no client order id more than one venue order,
-and the read model must agree. Prints a table and writes it as JSON.
+On its own infrastructure and stack (ports 2xxxx, state in .vprime/reliability), each scenario makes
+fresh agents and deployments (some trading on the simulated venues through agent wallets, some on
+paper) and streams signals into `signals.v1`:
+
+1. baseline: one instance of every service, no faults;
+2. scale-out: a second instance of policy, router and executor joins their consumer groups; mid-stream
+   the second policy and router stop (SIGTERM) and the second executor is killed (SIGKILL). Its
+   outcomes must match the baseline's, signal pattern for signal pattern;
+3. venue faults: Hyperliquid down, then Ostium timing out, then GMX rejecting orders, during the
+   stream: breakers must open, failover must happen, and no order may be left in flight;
+4. crashes: SIGKILL of every service in turn, a Kafka restart and a PostgreSQL restart;
+5. bad input: malformed, mistyped, unknown-field, newer-schema, oversized and unknown-agent events:
+   each is dead-lettered with its reason by every consumer that refuses it, and a good signal
+   behind them still completes.
+
+After each stream every (signal, deployment) must have exactly one intent and one terminal outcome
+(rejected, no venue, or a position), no intent more than one position, no client order id more than
+one venue order (counted at the simulator), no order left in flight, and the read models must agree
+with the router and the executor. Prints a table and writes it as JSON.
 """
 
 from __future__ import annotations
@@ -14,24 +27,28 @@ import asyncio
 import json
 import os
 import shutil
-import signal as signals
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from vprime_shared.contracts import RequestedVenue, RiskModel, Side, Signal, SignalOrigin, SizeModel
 from vprime_shared.db import SERVICES
 
-from vprime_local.infra import LocalInfra, pid_alive, say
+from vprime_local.infra import LocalInfra, say, stop_pid
 from vprime_local.stack import ServiceStack, operator_headers
 
 PORTS = {"control": 28000, "query": 28001, "signal": 28002, "policy": 28003, "router": 28004, "executor": 28005, "simulator": 28010}
 INSTRUMENTS = ["ETH", "BTC", "SOL", "GOLD", "EURUSD", "LINK", "DOGE", "AVAX", "MAGIC"]  # MAGIC: on no enabled venue
+SCALED = ("policy", "router", "executor")
+MIXED_VENUES = (["HYPERLIQUID", "OSTIUM"], ["OSTIUM", "GMX"])
+ALL_VENUES = (["HYPERLIQUID", "OSTIUM", "GMX"], ["GMX", "OSTIUM", "HYPERLIQUID"])
 
 
 @dataclass
@@ -41,10 +58,26 @@ class Scenario:
     lost: int = 0
     duplicated: int = 0
     recover_s: float = 0.0
-    notes: list[str] = field(default_factory=list)
+    passed: bool = True
+    checks: dict[str, bool] = field(default_factory=dict)
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    def check(self, name: str, ok: bool) -> None:
+        self.checks[name] = bool(ok)
+        self.passed = self.passed and bool(ok)
 
 
-async def run(signals_total: int = 2000, rate: float = 40.0, home: Path | None = None) -> dict:
+@dataclass
+class Run:
+    http: httpx.AsyncClient
+    stack: ServiceStack
+    infra: LocalInfra
+    producer: AIOKafkaProducer
+    db: asyncpg.Pool
+    rate: float
+
+
+async def run(signals_total: int = 2000, rate: float = 40.0, home: Path | None = None, scenario_signals: int = 400) -> dict:
     home = home or Path.cwd() / ".vprime" / "reliability"
     infra = LocalInfra(home=home, kafka_port=29192, kafka_controller_port=29193, pg_port=25532)
     await asyncio.to_thread(infra.down)
@@ -52,154 +85,331 @@ async def run(signals_total: int = 2000, rate: float = 40.0, home: Path | None =
         shutil.rmtree(home / state, ignore_errors=True)
     await asyncio.to_thread(infra.up)
     stack = ServiceStack(home=home, bootstrap=infra.bootstrap, database_urls={s: infra.database_url(s) for s in SERVICES},
-                         ports=PORTS, extra_env={"OUTBOX_POLL_INTERVAL_S": "0.5", "RECOVERY_INTERVAL_S": "1", "RECOVERY_GRACE_S": "2",
-                                                 "SYNC_INTERVAL_S": "2", "SIMULATOR_FEED_INSTRUMENTS": "", "LOG_LEVEL": "WARNING"})
+                         ports=PORTS, extra_env={
+                             "OUTBOX_POLL_INTERVAL_S": "0.5", "RECOVERY_INTERVAL_S": "1", "RECOVERY_GRACE_S": "2",
+                             "SYNC_INTERVAL_S": "2", "SIMULATOR_FEED_INSTRUMENTS": "", "LOG_LEVEL": "WARNING",
+                             # Venue health on a short clock, so the venue-fault scenario sees breakers open and close.
+                             "BREAKER_FAILURES": "3", "BREAKER_OPEN_S": "5", "VENUE_TIMEOUT_S": "1.5", "SIMULATOR_TIMEOUT_S": "4",
+                         })
     report: list[Scenario] = []
+    started = time.monotonic()
     try:
         await asyncio.to_thread(stack.up, 180)
-        async with httpx.AsyncClient(timeout=20, headers=operator_headers(home)) as http:
-            deployments = await _setup(http, stack)
-            scenario = Scenario(f"{signals_total} signals, SIGKILL each service in turn, restart Kafka, restart Postgres")
-            started = time.monotonic()
-            sent = await _stream(http, stack, infra, deployments, signals_total, rate, scenario)
-            settle_started = time.monotonic()
-            audit = await _audit(http, stack, infra, deployments, sent, timeout_s=600)
-            scenario.events = audit["expected"]
-            scenario.lost = audit["missing"]
-            scenario.duplicated = audit["duplicate_intents"] + audit["duplicate_positions"] + audit["duplicate_venue_orders"]
-            scenario.recover_s = round(time.monotonic() - settle_started, 1)
-            scenario.notes = [f"{k}: {v}" for k, v in audit.items()]
-            scenario.notes.append(f"stream took {settle_started - started:.1f}s")
-            report.append(scenario)
+        producer = AIOKafkaProducer(bootstrap_servers=infra.bootstrap, enable_idempotence=True)
+        await producer.start()
+        db = await asyncpg.create_pool(infra.admin_url.rsplit("/", 1)[0] + "/vprime", min_size=1, max_size=3)
+        try:
+            async with httpx.AsyncClient(timeout=20, headers=operator_headers(home)) as http:
+                ctx = Run(http, stack, infra, producer, db, rate)
+                baseline = await baseline_scenario(ctx, scenario_signals)
+                report.append(baseline)
+                report.append(await scale_out_scenario(ctx, scenario_signals, baseline))
+                report.append(await venue_fault_scenario(ctx, scenario_signals))
+                report.append(await crash_scenario(ctx, signals_total))
+                report.append(await bad_input_scenario(ctx))
+        finally:
+            await db.close()
+            await producer.stop()
     finally:
         await asyncio.to_thread(stack.down)
         await asyncio.to_thread(infra.down)
-    result = {"scenarios": [s.__dict__ for s in report]}
-    (home / "reliability.json").write_text(json.dumps(result, indent=2))
+    result = {"scenarios": [s.__dict__ for s in report], "passed": all(s.passed for s in report),
+              "total_s": round(time.monotonic() - started, 1)}
+    (home / "reliability.json").write_text(json.dumps(result, indent=2, default=str))
     _print(report)
     say(f"report written to {home / 'reliability.json'}")
     return result
 
 
-async def _setup(http: httpx.AsyncClient, stack: ServiceStack) -> list[dict]:
-    control, sim = stack.url("control"), stack.url("simulator")
+# ---- scenarios -------------------------------------------------------------------------------------
+async def baseline_scenario(ctx: Run, total: int) -> Scenario:
+    scenario = Scenario(f"baseline: {total} signals, one instance of each service")
+    deployments = await _setup(ctx, "baseline", MIXED_VENUES)
+    sent = await _stream(ctx, deployments, total, scenario)
+    await _settle(ctx, scenario, deployments, sent)
+    return scenario
+
+
+async def scale_out_scenario(ctx: Run, total: int, baseline: Scenario) -> Scenario:
+    scenario = Scenario(f"scale-out: {total} signals, 2 instances of {', '.join(SCALED)}; one of each stopped mid-stream")
+    for service in SCALED:
+        await asyncio.to_thread(ctx.stack.start, service, 1)
+    for service in SCALED:
+        await asyncio.to_thread(ctx.stack.wait_healthy, 120, (service,), 1)
+    await asyncio.sleep(8)  # the consumer groups rebalance over both instances
+    deployments = await _setup(ctx, "scale-out", MIXED_VENUES)
+
+    async def stop_second_instances(i: int) -> None:
+        if i == total // 2:
+            await asyncio.to_thread(ctx.stack.stop, "policy", 1)
+            await asyncio.to_thread(ctx.stack.stop, "router", 1)
+            await asyncio.to_thread(ctx.stack.kill, "executor", 1)
+            say(f"{i}/{total}: second policy and router stopped (SIGTERM), second executor killed (SIGKILL)")
+
+    sent = await _stream(ctx, deployments, total, scenario, stop_second_instances)
+    audit = await _settle(ctx, scenario, deployments, sent)
+    scenario.check("same outcomes as one instance", audit["outcomes"] == baseline.notes["outcomes"])
+    return scenario
+
+
+async def venue_fault_scenario(ctx: Run, total: int) -> Scenario:
+    scenario = Scenario(f"venue faults: {total} signals; Hyperliquid down, Ostium timing out, GMX rejecting, in turn")
+    deployments = await _setup(ctx, "venue-faults", ALL_VENUES, trade_on_venues=True)
+    sim, router = ctx.stack.url("simulator"), ctx.stack.url("router")
+    phases = [("HYPERLIQUID", "down", "all"), ("OSTIUM", "timeout", "orders"), ("GMX", "reject", "orders")]
+    step = max(total // (len(phases) + 1), 1)
+    seen_open: set[str] = set()
+
+    async def set_fault(venue: str, mode: str, scope: str = "all") -> None:
+        (await ctx.http.post(f"{sim}/admin/faults", json={"venue": venue, "mode": mode, "scope": scope})).raise_for_status()
+
+    async def faults(i: int) -> None:
+        if i % step == 0 and i // step <= len(phases):
+            phase = i // step
+            if phase > 0:
+                await set_fault(phases[phase - 1][0], "ok")
+            if phase < len(phases):
+                venue, mode, scope = phases[phase]
+                await set_fault(venue, mode, scope)
+                say(f"{i}/{total}: {venue} {mode} ({scope})")
+        if i % 10 == 0:
+            breakers = (await ctx.http.get(f"{router}/router/venues")).json()["venues"]
+            seen_open.update(v for v, s in breakers.items() if s["breaker"]["state"] != "CLOSED")
+
+    try:
+        sent = await _stream(ctx, deployments, total, scenario, faults)
+    finally:
+        for venue, _, _ in phases:
+            await set_fault(venue, "ok")
+    audit = await _settle(ctx, scenario, deployments, sent)
+    failovers = await ctx.db.fetchval(
+        "SELECT count(*) FROM router.routing_history WHERE signal_id = ANY($1::uuid[]) AND attempt > 1", [s.signal_id for s in sent])
+    scenario.notes["breakers seen open"] = sorted(seen_open)
+    scenario.notes["failover decisions"] = failovers
+    scenario.check("a breaker opened for a faulted venue", bool(seen_open & {v for v, _, _ in phases}))
+    scenario.check("failover routed intents to another venue", failovers > 0)
+    scenario.check("no order left in flight", audit["orders_in_flight"] == 0)
+    await _until_routable(ctx)
+    return scenario
+
+
+async def crash_scenario(ctx: Run, total: int) -> Scenario:
+    scenario = Scenario(f"crashes: {total} signals; SIGKILL each service in turn, restart Kafka, restart Postgres")
+    deployments = await _setup(ctx, "crashes", MIXED_VENUES)
+    targets = ["policy", "router", "executor", "query", "signal", "control", "KAFKA", "POSTGRES"]
+    every = max(total // (len(targets) + 1), 1)
+
+    async def inflict(i: int) -> None:
+        if i and i % every == 0 and targets:
+            target = targets.pop(0)
+            await asyncio.to_thread(_inflict, target, ctx.stack, ctx.infra)
+            say(f"{i}/{total} signals sent; {target} {'restarted' if target.isupper() else 'killed (SIGKILL) and restarted'}")
+
+    sent = await _stream(ctx, deployments, total, scenario, inflict)
+    await _settle(ctx, scenario, deployments, sent, timeout_s=900)
+    return scenario
+
+
+async def bad_input_scenario(ctx: Run) -> Scenario:
+    """Bad events among good ones: each dead-lettered with its reason, nothing else disturbed."""
+    scenario = Scenario("bad input: 6 kinds of bad event on signals.v1, then a good signal")
+    deployments = await _setup(ctx, "bad-input", MIXED_VENUES[:1], agents=1)
+    marker = uuid.uuid4().hex
+    agent = deployments[0]["agent_id"]
+    valid = _signal(0, agent).model_dump(mode="json")
+    bad = {
+        "malformed JSON": b"{not json " + marker.encode(),
+        "wrong type": json.dumps({**valid, "confidence": "very", "source_tweets": [marker]}).encode(),
+        "unknown field": json.dumps({**valid, "leverage_hint": 3, "source_tweets": [marker]}).encode(),
+        "newer schema": json.dumps({**valid, "schema_version": 2, "source_tweets": [marker]}).encode(),
+        "oversized": json.dumps({**valid, "source_tweets": [marker, "x" * 600_000]}).encode(),
+        "unknown agent": json.dumps({**valid, "agent_id": str(uuid.uuid4()), "source_tweets": [marker]}).encode(),
+    }
+    refused_by = {name: {"control", "policy", "query"} for name in bad} | {"unknown agent": {"control"}}
+    for payload in bad.values():
+        await ctx.producer.send_and_wait(Signal.TOPIC, payload, key=agent.encode())
+    good = await _stream(ctx, deployments, 1, scenario)
+    audit = await _settle(ctx, scenario, deployments, good)
+    letters = await _dead_letters(ctx, marker, expected=sum(len(s) for s in refused_by.values()))
+    for name, payload in bad.items():
+        scenario.check(f"{name}: dead-lettered by {', '.join(sorted(refused_by[name]))}", letters.get(payload, set()) == refused_by[name])
+    scenario.events = len(bad) + audit["expected"]
+    scenario.lost = len(bad) - sum(1 for p in bad.values() if p in letters) + audit["missing"]
+    return scenario
+
+
+# ---- driving and auditing ----------------------------------------------------------------------------
+async def _setup(ctx: Run, label: str, venue_sets: tuple[list[str], ...], *, agents: int = 4,
+                 trade_on_venues: bool = False) -> list[dict]:
+    """Fresh agents with one deployment per venue set; even agents (or all) trade on the simulated venues."""
+    control, sim = ctx.stack.url("control"), ctx.stack.url("simulator")
     deployments = []
-    for a in range(4):
-        agent = (await http.post(f"{control}/api/v3/agents/create", json={
-            "creator_wallet": f"0xR{a}", "name": f"reliability {a}", "profit_receiver_address": f"0xR{a}"})).raise_for_status().json()["agent"]
-        for d in range(2):
-            venues = ["HYPERLIQUID", "OSTIUM"] if d == 0 else ["OSTIUM", "GMX"]
-            dep = (await http.post(f"{control}/api/v3/agents/deploy", json={
-                "agent_id": agent["id"], "user_wallet": f"0xU{a}{d}", "enabled_venues": venues})).raise_for_status().json()["deployment"]
-            if a % 2 == 0:  # half trade on the (simulated) venues with agent wallets, half on paper
+    for a in range(agents):
+        wallet = f"0x{uuid.uuid4().hex[:8]}{a:032x}"
+        agent = (await ctx.http.post(f"{control}/api/v3/agents/create", json={
+            "creator_wallet": wallet, "name": f"{label} {a}", "profit_receiver_address": wallet})).raise_for_status().json()["agent"]
+        for d, venues in enumerate(venue_sets):
+            dep = (await ctx.http.post(f"{control}/api/v3/agents/deploy", json={
+                "agent_id": agent["id"], "user_wallet": f"0x{d:040x}", "enabled_venues": venues})).raise_for_status().json()["deployment"]
+            if trade_on_venues or a % 2 == 0:
                 for venue in venues:
-                    w = (await http.post(f"{control}/api/v3/deployments/{dep['id']}/agent-wallets/{venue}")).raise_for_status().json()
-                    await http.post(f"{sim}/admin/accounts", json={"venue": venue, "address": w["address"], "equity_usd": 1_000_000})
+                    w = (await ctx.http.post(f"{control}/api/v3/deployments/{dep['id']}/agent-wallets/{venue}")).raise_for_status().json()
+                    await ctx.http.post(f"{sim}/admin/accounts", json={"venue": venue, "address": w["address"], "equity_usd": 1e9})
             deployments.append({"agent_id": agent["id"], "deployment_id": dep["id"]})
-    await asyncio.sleep(3)  # registry events reach policy, executor
+    await asyncio.sleep(3)  # registry events reach policy
     return deployments
 
 
-async def _stream(http: httpx.AsyncClient, stack: ServiceStack, infra: LocalInfra, deployments: list[dict], total: int,
-                  rate: float, scenario: Scenario) -> list[Signal]:
+def _signal(i: int, agent_id: str) -> Signal:
+    """The i-th signal of a stream: the same pattern in every scenario, so outcomes can be compared."""
+    return Signal(signal_id=uuid.uuid4(), agent_id=uuid.UUID(agent_id), instrument=INSTRUMENTS[i % len(INSTRUMENTS)],
+                  side=Side.LONG if i % 3 else Side.SHORT, size_model=SizeModel(value=1), risk_model=RiskModel(type="none"),
+                  confidence=0.9, requested_venue=RequestedVenue.MULTI, origin=SignalOrigin.MANUAL)
+
+
+async def _stream(ctx: Run, deployments: list[dict], total: int, scenario: Scenario,
+                  during: Callable[[int], Awaitable[None]] | None = None) -> list[Signal]:
     agents = sorted({d["agent_id"] for d in deployments})
-    producer = AIOKafkaProducer(bootstrap_servers=infra.bootstrap, enable_idempotence=True)
-    await producer.start()
-    faults = ["policy", "router", "executor", "query", "signal", "control", "KAFKA", "POSTGRES"]
-    every = max(total // (len(faults) + 1), 1)
     sent: list[Signal] = []
-    try:
-        for i in range(total):
-            s = Signal(signal_id=uuid.uuid4(), agent_id=uuid.UUID(agents[i % len(agents)]), instrument=INSTRUMENTS[i % len(INSTRUMENTS)],
-                       side=Side.LONG if i % 3 else Side.SHORT, size_model=SizeModel(value=1), risk_model=RiskModel(type="none"),
-                       confidence=0.9, requested_venue=RequestedVenue.MULTI, origin=SignalOrigin.MANUAL)
-            while True:
-                try:
-                    await producer.send_and_wait(Signal.TOPIC, s.model_dump_json().encode(), key=str(s.agent_id).encode())
-                    break
-                except Exception:  # Kafka is restarting: the producer waits, nothing is dropped
-                    await asyncio.sleep(0.5)
-            sent.append(s)
-            if i and i % every == 0 and faults:
-                target = faults.pop(0)
-                await asyncio.to_thread(_inflict, target, stack, infra)
-                say(f"{i}/{total} signals sent; {target} {'restarted' if target.isupper() else 'killed (SIGKILL) and restarted'}")
-            await asyncio.sleep(1 / rate)
-    finally:
-        await producer.stop()
+    started = time.monotonic()
+    for i in range(total):
+        s = _signal(i, agents[i % len(agents)])
+        while True:
+            try:
+                await ctx.producer.send_and_wait(Signal.TOPIC, s.model_dump_json().encode(), key=str(s.agent_id).encode())
+                break
+            except Exception:  # Kafka is restarting: the producer waits, nothing is dropped  # noqa: BLE001
+                await asyncio.sleep(0.5)
+        sent.append(s)
+        if during is not None:
+            await during(i)
+        await asyncio.sleep(1 / ctx.rate)
+    scenario.notes["stream_s"] = round(time.monotonic() - started, 1)
     return sent
+
+
+async def _settle(ctx: Run, scenario: Scenario, deployments: list[dict], sent: list[Signal], timeout_s: float = 600) -> dict:
+    """Wait for every outcome, audit, and fill in the scenario's figures."""
+    settle_started = time.monotonic()
+    audit = await _audit(ctx, deployments, sent, timeout_s)
+    scenario.events = audit["expected"]
+    scenario.lost = audit["missing"]
+    scenario.duplicated = audit["duplicate_intents"] + audit["duplicate_positions"] + audit["duplicate_venue_orders"]
+    scenario.recover_s = round(time.monotonic() - settle_started, 1)
+    scenario.notes.update(audit)
+    scenario.check("every outcome, once", scenario.lost == 0 and scenario.duplicated == 0)
+    scenario.check("read models agree", audit["read_model_agrees"])
+    return audit
+
+
+async def _audit(ctx: Run, deployments: list[dict], sent: list[Signal], timeout_s: float) -> dict:
+    db = ctx.db
+    per_agent: dict[str, int] = {}
+    for d in deployments:
+        per_agent[d["agent_id"]] = per_agent.get(d["agent_id"], 0) + 1
+    expected = sum(per_agent[str(s.agent_id)] for s in sent)
+    ids = [s.signal_id for s in sent]
+    deadline = time.monotonic() + timeout_s
+    outcomes: dict[str, int] = {}
+    while True:
+        rows = await db.fetch(
+            """SELECT CASE WHEN i.status = 'REJECTED' THEN 'rejected'
+                           WHEN EXISTS (SELECT 1 FROM query.positions p JOIN query.orders o USING (order_id)
+                                        WHERE o.intent_id = i.intent_id) THEN 'position'
+                           WHEN EXISTS (SELECT 1 FROM query.routing_decisions d WHERE d.intent_id = i.intent_id
+                                        AND d.selected_venue IS NULL AND d.attempt =
+                                            (SELECT max(attempt) FROM query.routing_decisions x WHERE x.intent_id = i.intent_id))
+                                THEN 'no venue'
+                           ELSE 'pending' END AS outcome, count(*) AS n
+               FROM query.intents i WHERE i.signal_id = ANY($1::uuid[]) GROUP BY 1""", ids)
+        outcomes = {r["outcome"]: r["n"] for r in rows}
+        ended = sum(n for o, n in outcomes.items() if o != "pending")
+        if ended >= expected or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(2)
+    decided = await db.fetchval("SELECT count(*) FROM policy.decisions WHERE signal_id = ANY($1::uuid[])", ids)
+    dup_intents = await db.fetchval(
+        "SELECT count(*) FROM (SELECT signal_id, deployment_id FROM policy.decisions WHERE signal_id = ANY($1::uuid[]) "
+        "GROUP BY 1, 2 HAVING count(*) > 1) x", ids)
+    dup_positions = await db.fetchval(
+        "SELECT count(*) FROM (SELECT o.intent_id FROM executor.positions p JOIN executor.orders o USING (order_id) "
+        "GROUP BY 1 HAVING count(*) > 1) x")
+    venue_orders = (await ctx.http.get(f"{ctx.stack.url('simulator')}/admin/orders")).json()["count"]
+    client_ids = await db.fetchval("SELECT count(DISTINCT client_order_id) FROM executor.orders WHERE mode = 'venue'")
+    in_flight = await db.fetchval("SELECT count(*) FROM executor.orders WHERE status = 'SENDING'")
+    query_positions = await db.fetchval("SELECT count(*) FROM query.positions WHERE signal_id = ANY($1::uuid[])", ids)
+    executor_positions = await db.fetchval(
+        "SELECT count(*) FROM executor.positions p JOIN executor.orders o USING (order_id) JOIN policy.decisions d "
+        "ON d.intent_id = o.intent_id WHERE d.signal_id = ANY($1::uuid[])", ids)
+    router_decisions = await db.fetchval("SELECT count(*) FROM router.routing_history WHERE signal_id = ANY($1::uuid[])", ids)
+    query_decisions = await db.fetchval("SELECT count(*) FROM query.routing_decisions WHERE signal_id = ANY($1::uuid[])", ids)
+    return {"expected": expected, "decided": decided, "missing": max(expected - ended, 0),
+            "outcomes": {k: v for k, v in sorted(outcomes.items()) if k != "pending"},
+            "duplicate_intents": dup_intents, "duplicate_positions": dup_positions,
+            "duplicate_venue_orders": max(venue_orders - client_ids, 0), "venue_orders_total": venue_orders,
+            "orders_in_flight": in_flight, "read_model_positions": query_positions, "executor_positions": executor_positions,
+            "router_decisions": router_decisions, "read_model_decisions": query_decisions,
+            "read_model_agrees": query_positions == executor_positions and router_decisions == query_decisions}
+
+
+async def _dead_letters(ctx: Run, marker: str, expected: int, timeout_s: float = 60) -> dict[bytes, set[str]]:
+    """Which services dead-lettered each payload carrying `marker`."""
+    consumer = AIOKafkaConsumer(f"{Signal.TOPIC}.dlq", bootstrap_servers=ctx.infra.bootstrap, auto_offset_reset="earliest",
+                                group_id=f"reliability-{marker}", fetch_max_bytes=4 * 1024 * 1024)
+    await consumer.start()
+    found: dict[bytes, set[str]] = {}
+    try:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and sum(len(s) for s in found.values()) < expected:
+            for records in (await consumer.getmany(timeout_ms=1000)).values():
+                for record in records:
+                    if record.value and marker.encode() in record.value:
+                        found.setdefault(record.value, set()).add(dict(record.headers)["x-dlq-service"].decode())
+    finally:
+        await consumer.stop()
+    return found
+
+
+async def _until_routable(ctx: Run, timeout_s: float = 60) -> None:
+    """After venue faults: wait for every breaker to close again before the next scenario."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        venues = (await ctx.http.get(f"{ctx.stack.url('router')}/router/venues")).json()["venues"]
+        if all(v["breaker"]["state"] == "CLOSED" for v in venues.values()):
+            return
+        await asyncio.sleep(1)
 
 
 def _inflict(target: str, stack: ServiceStack, infra: LocalInfra) -> None:
     if target == "KAFKA":
-        from vprime_local.infra import stop_pid
-
         stop_pid(infra.run / "kafka.pid", "kafka")
         infra.start_kafka()
     elif target == "POSTGRES":
         infra.stop_postgres()
         infra.start_postgres()
     else:
-        pid = pid_alive(stack.pid_file(target))
-        if pid:
-            os.kill(pid, signals.SIGKILL)
-            while pid_alive(stack.pid_file(target)):
-                time.sleep(0.05)
-        stack.pid_file(target).unlink(missing_ok=True)
+        stack.kill(target)
         stack.start(target)
         stack.wait_healthy(120, (target,))
 
 
-async def _audit(http: httpx.AsyncClient, stack: ServiceStack, infra: LocalInfra, deployments: list[dict], sent: list[Signal],
-                 timeout_s: float) -> dict:
-    pool = await asyncpg.create_pool(infra.admin_url.rsplit("/", 1)[0] + "/vprime", min_size=1, max_size=2)
-    per_agent = {}
-    for d in deployments:
-        per_agent.setdefault(d["agent_id"], []).append(d["deployment_id"])
-    expected = sum(len(per_agent[str(s.agent_id)]) for s in sent)
-    ids = [s.signal_id for s in sent]
-    deadline = time.monotonic() + timeout_s
-    try:
-        while True:
-            decided = await pool.fetchval("SELECT count(*) FROM policy.decisions WHERE signal_id = ANY($1::uuid[])", ids)
-            ended = await pool.fetchval(
-                """SELECT count(*) FROM query.intents i WHERE i.signal_id = ANY($1::uuid[]) AND (
-                     i.status = 'REJECTED' OR EXISTS (SELECT 1 FROM query.positions p JOIN query.orders o USING (order_id)
-                                                      WHERE o.intent_id = i.intent_id)
-                     OR EXISTS (SELECT 1 FROM query.routing_decisions d WHERE d.intent_id = i.intent_id AND d.selected_venue IS NULL
-                                AND d.attempt = (SELECT max(attempt) FROM query.routing_decisions x WHERE x.intent_id = i.intent_id)))""",
-                ids)
-            if (decided >= expected and ended >= expected) or time.monotonic() > deadline:
-                break
-            await asyncio.sleep(2)
-        dup_intents = await pool.fetchval(
-            "SELECT count(*) FROM (SELECT signal_id, deployment_id FROM policy.decisions WHERE signal_id = ANY($1::uuid[]) "
-            "GROUP BY 1, 2 HAVING count(*) > 1) x", ids)
-        dup_positions = await pool.fetchval(
-            "SELECT count(*) FROM (SELECT o.intent_id FROM executor.positions p JOIN executor.orders o USING (order_id) "
-            "GROUP BY 1 HAVING count(*) > 1) x")
-        orders = (await http.get(f"{stack.url('simulator')}/admin/orders")).json()["count"]
-        client_ids = await pool.fetchval("SELECT count(DISTINCT client_order_id) FROM executor.orders WHERE mode = 'venue'")
-        query_positions = await pool.fetchval("SELECT count(*) FROM query.positions WHERE signal_id = ANY($1::uuid[])", ids)
-        executor_positions = await pool.fetchval(
-            "SELECT count(*) FROM executor.positions p JOIN executor.orders o USING (order_id) JOIN policy.decisions d "
-            "ON d.intent_id = o.intent_id WHERE d.signal_id = ANY($1::uuid[])", ids)
-        return {"expected": expected, "decided": decided, "ended": ended, "missing": max(expected - ended, 0),
-                "duplicate_intents": dup_intents, "duplicate_positions": dup_positions,
-                "duplicate_venue_orders": max(orders - client_ids, 0), "venue_orders": orders,
-                "read_model_positions": query_positions, "executor_positions": executor_positions,
-                "read_model_agrees": query_positions == executor_positions}
-    finally:
-        await pool.close()
-
-
 def _print(report: list[Scenario]) -> None:
-    print(f"\n{'scenario':<90} {'events':>7} {'lost':>5} {'dup':>5} {'recover s':>10}")
+    width = max(len(s.name) for s in report) + 2
+    print(f"\n{'scenario':<{width}} {'events':>7} {'lost':>5} {'dup':>5} {'recover s':>10}  result")
     for s in report:
-        print(f"{s.name:<90} {s.events:>7} {s.lost:>5} {s.duplicated:>5} {s.recover_s:>10}")
-        for note in s.notes:
-            print(f"    {note}")
+        print(f"{s.name:<{width}} {s.events:>7} {s.lost:>5} {s.duplicated:>5} {s.recover_s:>10}  {'PASS' if s.passed else 'FAIL'}")
+        for check, ok in s.checks.items():
+            print(f"    [{'x' if ok else ' '}] {check}")
+        for key in ("outcomes", "venue_orders_total", "stream_s", "breakers seen open", "failover decisions"):
+            if key in s.notes:
+                print(f"    {key}: {s.notes[key]}")
+
+
+def main() -> None:
+    result = asyncio.run(run(int(os.environ.get("RELIABILITY_SIGNALS", 2000)),
+                             scenario_signals=int(os.environ.get("RELIABILITY_SCENARIO_SIGNALS", 400))))
+    raise SystemExit(0 if result["passed"] else 1)
 
 
 if __name__ == "__main__":
-    asyncio.run(run(int(os.environ.get("RELIABILITY_SIGNALS", 2000))))
+    main()

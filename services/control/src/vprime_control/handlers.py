@@ -22,6 +22,7 @@ from vprime_shared.contracts import (
 )
 from vprime_shared.contracts.base import utcnow
 from vprime_shared.ids import new_id
+from vprime_shared.kafka import PoisonEvent
 from vprime_shared.unit_of_work import Tx, UnitOfWork
 
 from vprime_control import auth
@@ -207,8 +208,12 @@ async def redrive_signal(uow: UnitOfWork, actor: auth.Principal, signal_id: uuid
 
 
 async def record_signal(tx: Tx, signal: Signal) -> None:
-    """Keep every signal (scored ones too) so it can be re-driven later."""
-    await ControlRepository(tx.conn).save_signal(signal)
+    """Keep every signal (scored ones too) so it can be re-driven later. Control owns the agent registry,
+    so a signal naming an agent it never created is dead-lettered here with that reason."""
+    repo = ControlRepository(tx.conn)
+    if await repo.agent(signal.agent_id) is None:
+        raise PoisonEvent(f"signal {signal.signal_id} names agent {signal.agent_id}, which does not exist")
+    await repo.save_signal(signal)
 
 
 async def _agent(repo: ControlRepository, agent_id: uuid.UUID, *, for_update: bool = False) -> AgentState:
