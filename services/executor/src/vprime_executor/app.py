@@ -37,7 +37,8 @@ async def keep_resolving() -> None:
     while True:
         try:
             await handlers.heartbeat(runtime.pool, INSTANCE_ID)
-            await handlers.recover(runtime.uow, venues, in_flight, grace, INSTANCE_ID, dead_after)
+            await handlers.recover(runtime.uow, venues, in_flight, grace, INSTANCE_ID, dead_after,
+                                   timedelta(seconds=settings.resend_within_s))
             if rounds % max(int(settings.reconcile_interval_s / settings.recovery_interval_s), 1) == 0:
                 RECONCILIATION_DIFFERENCES.set(len(await handlers.reconcile(runtime.pool, venues)))
         except Exception:  # a bad round must not end recovery
@@ -79,7 +80,7 @@ async def on_order(event: Order) -> None:
         return
     in_flight.add(event.order_id)
     try:
-        await handlers.send_order(runtime.uow, event, venues, crash_after_send=settings.executor_crash_after_send)
+        await handlers.send_order(runtime.uow, event, venues, crash=settings.executor_crash)
     finally:
         in_flight.discard(event.order_id)
 

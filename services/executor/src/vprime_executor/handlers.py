@@ -74,15 +74,22 @@ async def notional_for(order: Order, route: Route, venues: VenueRouter) -> float
     return margin * order.leverage
 
 
-async def send_order(uow: UnitOfWork, order: Order, venues: VenueRouter, *, crash_after_send: bool = False) -> Execution | None:
-    """Phase two: send, then resolve. The venue call runs outside any transaction."""
+async def send_order(uow: UnitOfWork, order: Order, venues: VenueRouter, *, crash: str = "") -> Execution | None:
+    """Phase two: send, then resolve. The venue call runs outside any transaction.
+
+    `crash` is fault injection for the reliability tests: die before the send or between send and record."""
     route = await venues.route(uow.pool, order.deployment_id, order.venue)
+    _crash_if(crash == "before_send", order)
     outcome = await _place(order, route, venues, uow)
-    if crash_after_send:  # fault injection for the reliability tests: die between send and record
-        log.warning("EXECUTOR_CRASH_AFTER_SEND: exiting before recording order %s", order.order_id)
-        os._exit(70)
+    _crash_if(crash == "after_send", order)
     async with uow.begin() as tx:
         return await resolve(tx, order, outcome, route, venues)
+
+
+def _crash_if(crash: bool, order: Order) -> None:
+    if crash:
+        log.warning("EXECUTOR_CRASH: exiting with order %s recorded and unresolved", order.order_id)
+        os._exit(70)
 
 
 async def _place(order: Order, route: Route, venues: VenueRouter, uow: UnitOfWork) -> Outcome:
@@ -153,11 +160,15 @@ async def heartbeat(pool: asyncpg.Pool, instance_id: Any) -> None:
 
 
 async def recover(uow: UnitOfWork, venues: VenueRouter, in_flight: set, grace: timedelta, instance_id: Any = None,
-                  dead_after: timedelta = timedelta(seconds=30)) -> int:
+                  dead_after: timedelta = timedelta(seconds=30), resend_within: timedelta = timedelta(minutes=2)) -> int:
     """Resolve orders a crash left SENDING, by asking the venue about their client order id; and closes left CLOSING.
-    Only orders claimed by this instance or by one that stopped beating: never one another live instance is sending."""
+    Only orders claimed by this instance or by one that stopped beating: never one another live instance is sending.
+
+    An order the venue never received is sent now, as the crashed sender would have (same client order
+    id), so a crash changes no outcome; unless it is older than `resend_within`, when the market it was
+    priced for is gone and it fails instead."""
     rows = await uow.pool.fetch(
-        """SELECT o.payload FROM orders o LEFT JOIN instances i ON i.instance_id = o.claimed_by
+        """SELECT o.payload, o.claimed_by FROM orders o LEFT JOIN instances i ON i.instance_id = o.claimed_by
            WHERE o.status = 'SENDING' AND o.payload IS NOT NULL AND o.created_at < $1
              AND (o.claimed_by IS NULL OR o.claimed_by = $2 OR i.beat_at IS NULL OR i.beat_at < $3)""",
         utcnow() - grace, instance_id, utcnow() - dead_after,
@@ -166,6 +177,12 @@ async def recover(uow: UnitOfWork, venues: VenueRouter, in_flight: set, grace: t
     for row in rows:
         order = Order.model_validate(row["payload"])
         if order.order_id in in_flight:
+            continue
+        if row["claimed_by"] != instance_id and not await uow.pool.fetchval(
+            # Take the order over first, so that of several instances recovering at once only one acts on it.
+            "UPDATE orders SET claimed_by = $2 WHERE order_id = $1 AND status = 'SENDING' "
+            "AND claimed_by IS NOT DISTINCT FROM $3 RETURNING true", order.order_id, instance_id, row["claimed_by"],
+        ):
             continue
         route = await venues.route(uow.pool, order.deployment_id, order.venue)
         outcome: Outcome
@@ -179,7 +196,12 @@ async def recover(uow: UnitOfWork, venues: VenueRouter, in_flight: set, grace: t
                 continue  # ask again next round
             except VenueRefused as exc:
                 found = exc  # type: ignore[assignment]
-            outcome = found if found is not None else VenueUnavailable(f"{order.venue.value}: the order never reached the venue")
+            if found is not None:
+                outcome = found
+            elif utcnow() - order.occurred_at <= resend_within:
+                outcome = await _place(order, route, venues, uow)
+            else:
+                outcome = VenueUnavailable(f"{order.venue.value}: the order never reached the venue and is too old to send now")
         async with uow.begin() as tx:
             if await resolve(tx, order, outcome, route, venues):
                 resolved += 1

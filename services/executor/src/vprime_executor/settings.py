@@ -1,8 +1,9 @@
 from pathlib import Path
+from typing import Literal
 
-from vprime_shared.reference import REFERENCE_PRICES as SHIPPED_REFERENCE_PRICES
 from pydantic import Field
 
+from vprime_shared.reference import REFERENCE_PRICES as SHIPPED_REFERENCE_PRICES
 from vprime_shared.settings import ServiceSettings
 
 
@@ -20,9 +21,11 @@ class ExecutorSettings(ServiceSettings):
     keeper_timeout_s: float = 10.0  # how long an Ostium/GMX keeper may take to execute
     recovery_interval_s: float = 5.0  # look for orders and closes a crash left unresolved
     recovery_grace_s: float = 30.0  # ... once they are this old (a send in flight is never touched)
+    resend_within_s: float = 120.0  # an order a crash kept from the venue is sent on recovery while this young
     reconcile_interval_s: float = 60.0
-    # Fault injection for reliability tests only: exit right after the venue answered, before recording it.
-    executor_crash_after_send: bool = False
+    # Fault injection for reliability tests only: exit with an order recorded but not sent (`before_send`),
+    # or sent with the venue's answer not recorded (`after_send`).
+    executor_crash: Literal["", "before_send", "after_send"] = ""
     # The key-encryption key for venue agent keys (AES-256-GCM): base64 in CREDENTIALS_KEY, or a file.
     credentials_key: str = Field(default="", repr=False)
     credentials_key_file: str = ""
