@@ -5,7 +5,7 @@ UV := $(PYTHON) -m uv
 RUN := $(UV) run --frozen
 
 .DEFAULT_GOAL := help
-.PHONY: help install system-deps infra-up infra-down up down dev demo status test test-unit bench-router reliability asyncapi clean
+.PHONY: help install system-deps infra-up infra-down up down dev demo status test test-unit bench bench-router reliability asyncapi clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -57,6 +57,9 @@ test-unit: install ## unit tests only (no infrastructure)
 
 reliability: install ## stream signals while killing services, Kafka and Postgres; report lost and duplicated (RELIABILITY_SIGNALS=2000)
 	@$(RUN) python -m vprime_local.reliability
+
+bench: install ## end-to-end latency at fixed rates, throughput, stop reaction, router, bare-Kafka ceiling, scaling (BENCH_RUNS=1)
+	@$(RUN) python -m vprime_local.bench
 
 bench-router: install ## in-process routing decision latency (p50/p99) over full catalogs, both strategies
 	@$(RUN) python services/router/bench/decision_latency.py

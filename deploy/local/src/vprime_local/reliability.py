@@ -191,9 +191,16 @@ async def venue_fault_scenario(ctx: Run, total: int, phase_s: float = 12.0) -> S
     audit = await _settle(ctx, scenario, deployments, sent)
     failovers = await ctx.db.fetchval(
         "SELECT count(*) FROM router.routing_history WHERE signal_id = ANY($1::uuid[]) AND attempt > 1", [s.signal_id for s in sent])
+    refused = await ctx.db.fetchval(
+        "SELECT count(*) FROM router.routing_history WHERE signal_id = ANY($1::uuid[]) AND selected_venue IS NULL "
+        "AND reason LIKE 'gave up after GMX%'", [s.signal_id for s in sent])
     scenario.notes["breakers seen open"] = sorted(seen_open)
     scenario.notes["failover decisions"] = failovers
-    scenario.check("a breaker opened for each faulted venue", seen_open >= {v for v, _, _ in phases})
+    scenario.notes["intents ended by GMX's refusal"] = refused
+    # Down and timing out are the venue's health: its breaker opens. A rejection is the venue's answer
+    # about one order: the intent ends with that reason and the breaker stays closed.
+    scenario.check("breakers opened for the venue down and the venue timing out", seen_open >= {"HYPERLIQUID", "OSTIUM"})
+    scenario.check("rejections ended intents with the reason, GMX's breaker stayed closed", refused > 0 and "GMX" not in seen_open)
     scenario.check("failover routed intents to another venue", failovers > 0)
     scenario.check("no order left in flight", audit["orders_in_flight"] == 0)
     await _until_routable(ctx)
@@ -407,7 +414,8 @@ def _print(report: list[Scenario]) -> None:
         print(f"{s.name:<{width}} {s.events:>7} {s.lost:>5} {s.duplicated:>5} {s.recover_s:>10}  {'PASS' if s.passed else 'FAIL'}")
         for check, ok in s.checks.items():
             print(f"    [{'x' if ok else ' '}] {check}")
-        for key in ("outcomes", "venue_orders_total", "stream_s", "breakers seen open", "failover decisions"):
+        for key in ("outcomes", "venue_orders_total", "stream_s", "breakers seen open", "failover decisions",
+                    "intents ended by GMX's refusal"):
             if key in s.notes:
                 print(f"    {key}: {s.notes[key]}")
 

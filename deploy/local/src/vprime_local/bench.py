@@ -1,0 +1,392 @@
+"""`make bench`: Vprime's speed on this machine, beside the machine's own ceiling.
+
+On its own infrastructure and stack (ports 3xxxx, state in .vprime/bench): agents with several paper
+deployments each (a fan-out: one signal, one intent per deployment) take signals at fixed rates.
+
+- end-to-end latency, signal published to its position event received, p50/p95/p99 per rate;
+- where the time goes: signal → intent (policy), intent → routing decision (router), order →
+  position (executor), each as received by a consumer of the topics;
+- throughput: intents completed per second, and how long the backlog took to drain after the stream
+  (a rate is sustained when everything arrives within a few seconds of the last signal);
+- stop reaction: a tick crossing a trailing stop published, to the position's CLOSED event;
+- the router's in-process decision latency (services/router/bench/decision_latency.py);
+- the ceiling: the same rates through a bare aiokafka pipeline with the same hops and fan-out and no
+  database (vprime_local.ceiling);
+- scaling: the slowest stage's service at one and at two instances, at the highest rate.
+
+Paper deployments keep venue round trips (which are the venues' latency, not ours) out of the figures.
+`BENCH_RUNS` repeats everything (min/median/max across runs); `BENCH_RATES`, `BENCH_SECONDS`,
+`BENCH_FAN_OUT` size it. Writes bench.json and bench.png in .vprime/bench and prints a table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from vprime_shared.contracts import MarketTick, RequestedVenue, RiskModel, Side, Signal, SignalOrigin, SizeModel
+from vprime_shared.contracts.base import utcnow
+from vprime_shared.db import SERVICES
+
+from vprime_local import ceiling
+from vprime_local.infra import LocalInfra, say
+from vprime_local.stack import ServiceStack, operator_headers
+
+PORTS = {"control": 38000, "query": 38001, "signal": 38002, "policy": 38003, "router": 38004, "executor": 38005, "simulator": 38010}
+INSTRUMENTS = ["BTC", "SOL", "LINK", "DOGE", "AVAX", "GOLD", "EURUSD"]
+STOP_INSTRUMENT = "ETH"
+WATCHED = ("intents.v1", "routing.decisions.v1", "orders.v1", "positions.v1")
+STAGES = {"policy": ("signal", "intents.v1"), "router": ("intents.v1", "routing.decisions.v1"),
+          "executor": ("orders.v1", "positions.v1")}
+REPO = Path(__file__).resolve().parents[4]
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def summary_ms(values: list[float]) -> dict[str, float]:
+    return {"n": len(values), "p50_ms": round(pct(values, 0.50) * 1e3, 2), "p95_ms": round(pct(values, 0.95) * 1e3, 2),
+            "p99_ms": round(pct(values, 0.99) * 1e3, 2), "max_ms": round(max(values) * 1e3, 2) if values else float("nan")}
+
+
+@dataclass
+class Watch:
+    """Receive times of every watched event, by topic and intent (positions also by state)."""
+
+    seen: dict[tuple[str, str], float] = field(default_factory=dict)
+    signal_of: dict[str, str] = field(default_factory=dict)  # intent id -> signal id
+    closed: dict[str, float] = field(default_factory=dict)  # position id -> CLOSED received
+    opened: dict[str, float] = field(default_factory=dict)  # position id -> OPEN received
+
+    async def run(self, consumer: AIOKafkaConsumer) -> None:
+        async for record in consumer:
+            now = time.perf_counter()
+            event = json.loads(record.value)
+            if record.topic == "positions.v1":
+                (self.closed if event["state"] == "CLOSED" else self.opened)[event["position_id"]] = now
+                if event["state"] == "CLOSED":
+                    continue
+            self.seen.setdefault((record.topic, event["intent_id"]), now)
+            if record.topic == "intents.v1":
+                self.signal_of[event["intent_id"]] = event["signal_id"]
+
+
+class Bench:
+    def __init__(self, home: Path, fan_out: int, agents: int) -> None:
+        self.home = home
+        self.fan_out = fan_out
+        self.agents_n = agents
+        self.infra = LocalInfra(home=home, kafka_port=39192, kafka_controller_port=39193, pg_port=35532)
+        self.stack = ServiceStack(home=home, bootstrap=self.infra.bootstrap,
+                                  database_urls={s: self.infra.database_url(s) for s in SERVICES}, ports=PORTS,
+                                  extra_env={"LOG_LEVEL": "WARNING", "SIMULATOR_FEED_INSTRUMENTS": "", "SYNC_INTERVAL_S": "5"})
+        self.agents: list[str] = []
+        self.stop_agent = ""
+        self.watch = Watch()
+
+    async def __aenter__(self) -> Bench:
+        await asyncio.to_thread(self.infra.down)
+        for state in ("kafka-data", "pg-data", "logs", "run"):
+            shutil.rmtree(self.home / state, ignore_errors=True)
+        await asyncio.to_thread(self.infra.up)
+        await asyncio.to_thread(self.stack.up, 180)
+        self.producer = AIOKafkaProducer(bootstrap_servers=self.infra.bootstrap, linger_ms=1, acks="all", enable_idempotence=True)
+        await self.producer.start()
+        self.consumer = AIOKafkaConsumer(*WATCHED, bootstrap_servers=self.infra.bootstrap, auto_offset_reset="latest",
+                                         group_id=f"bench-{uuid.uuid4().hex[:6]}")
+        await self.consumer.start()
+        self.watcher = asyncio.create_task(self.watch.run(self.consumer))
+        await self._setup()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.watcher.cancel()
+        await self.consumer.stop()
+        await self.producer.stop()
+        await asyncio.to_thread(self.stack.down)
+        await asyncio.to_thread(self.infra.down)
+
+    async def _setup(self) -> None:
+        control = self.stack.url("control")
+        async with httpx.AsyncClient(timeout=20, headers=operator_headers(self.home)) as http:
+            for a in range(self.agents_n + 1):
+                wallet = f"0x{a + 1:040x}"
+                agent = (await http.post(f"{control}/api/v3/agents/create", json={
+                    "creator_wallet": wallet, "name": f"bench {a}", "profit_receiver_address": wallet})).raise_for_status().json()["agent"]
+                for d in range(self.fan_out if a < self.agents_n else 1):
+                    await http.post(f"{control}/api/v3/agents/deploy", json={
+                        "agent_id": agent["id"], "user_wallet": f"0x{d + 1:040x}",
+                        "enabled_venues": ["HYPERLIQUID", "OSTIUM", "GMX"]})
+                if a < self.agents_n:
+                    self.agents.append(agent["id"])
+                else:  # one more agent, one deployment: the stop-reaction probe
+                    self.stop_agent = agent["id"]
+        await asyncio.sleep(3)  # registry events reach policy
+        await self.stream(rate=20, seconds=2, label="warm-up")
+
+    async def publish(self, signal: Signal) -> float:
+        at = time.perf_counter()
+        await self.producer.send(Signal.TOPIC, signal.model_dump_json().encode(), key=str(signal.agent_id).encode())
+        return at
+
+    async def stream(self, rate: float, seconds: float, label: str, drain_s: float = 120.0) -> dict[str, Any]:
+        """Offer `rate` signals/s for `seconds`, on a schedule (a late send does not push the next one back)."""
+        total = int(rate * seconds)
+        sent: dict[str, float] = {}
+        started = time.perf_counter()
+        for n in range(total):
+            if (wait := started + n / rate - time.perf_counter()) > 0:
+                await asyncio.sleep(wait)
+            s = Signal(agent_id=uuid.UUID(self.agents[n % len(self.agents)]), signal_id=uuid.uuid4(),
+                       instrument=INSTRUMENTS[n % len(INSTRUMENTS)], side=Side.LONG if n % 2 else Side.SHORT,
+                       size_model=SizeModel(value=1), risk_model=RiskModel(type="none"), confidence=0.9,
+                       requested_venue=RequestedVenue.MULTI, origin=SignalOrigin.MANUAL)
+            sent[str(s.signal_id)] = await self.publish(s)
+        stream_end = time.perf_counter()
+        expected = total * self.fan_out
+        deadline = stream_end + drain_s
+        while time.perf_counter() < deadline and self._positions_for(sent) < expected:
+            await asyncio.sleep(0.05)
+        return self._report(label, rate, sent, started, stream_end, expected)
+
+    def _intents_of(self, sent: dict[str, float]) -> dict[str, str]:
+        return {intent: signal for intent, signal in self.watch.signal_of.items() if signal in sent}
+
+    def _positions_for(self, sent: dict[str, float]) -> int:
+        return sum(1 for intent in self._intents_of(sent) if ("positions.v1", intent) in self.watch.seen)
+
+    def _report(self, label: str, rate: float, sent: dict[str, float], started: float, stream_end: float, expected: int) -> dict[str, Any]:
+        seen = self.watch.seen
+        end_to_end, stages = [], defaultdict(list)
+        last = stream_end
+        for intent, signal in self._intents_of(sent).items():
+            at = {"signal": sent[signal], **{t: seen[(t, intent)] for t in WATCHED if (t, intent) in seen}}
+            if "positions.v1" in at:
+                end_to_end.append(at["positions.v1"] - at["signal"])
+                last = max(last, at["positions.v1"])
+            for stage, (a, b) in STAGES.items():
+                if a in at and b in at:
+                    stages[stage].append(at[b] - at[a])
+        completed = len(end_to_end)
+        result = {"label": label, "offered_signals_per_s": rate, "offered_intents_per_s": rate * self.fan_out,
+                  "signals": len(sent), "intents_expected": expected, "intents_completed": completed,
+                  "completed_intents_per_s": round(completed / max(last - started, 1e-9), 1),
+                  "drain_s": round(last - stream_end, 2), "end_to_end": summary_ms(end_to_end),
+                  "stages": {k: summary_ms(v) for k, v in stages.items()}, "latencies_s": end_to_end}
+        result["sustained"] = completed == expected and result["drain_s"] < 5.0
+        say(f"{label}: {rate:g} signals/s × {self.fan_out} = {completed}/{expected} intents, "
+            f"p50 {result['end_to_end']['p50_ms']} ms, p99 {result['end_to_end']['p99_ms']} ms, "
+            f"{result['completed_intents_per_s']} intents/s, drained {result['drain_s']} s after the stream")
+        return result
+
+    async def stop_reaction(self, cycles: int = 30) -> dict[str, Any]:
+        """Open a position with a 3 % trailing stop, publish a tick 10 % against it, time the CLOSED event."""
+        samples: list[float] = []
+        mid = 3000.0
+        await self._tick(mid)
+        for _ in range(cycles):
+            s = Signal(agent_id=uuid.UUID(self.stop_agent), signal_id=uuid.uuid4(), instrument=STOP_INSTRUMENT, side=Side.LONG,
+                       size_model=SizeModel(value=1), risk_model=RiskModel(type="trailing-stop", stop=0.03), confidence=0.9,
+                       requested_venue=RequestedVenue.MULTI, origin=SignalOrigin.MANUAL)
+            await self.publish(s)
+            before = set(self.watch.opened)
+            position = await self._wait(lambda: next(iter(set(self.watch.opened) - before), None))
+            if position is None:
+                continue
+            await asyncio.sleep(0.05)  # the executor has committed the position before it published it
+            mid *= 0.9
+            published = await self._tick(mid)
+            closed_at = await self._wait(lambda: self.watch.closed.get(position))
+            if closed_at is not None:
+                samples.append(closed_at - published)
+        result = {"cycles": cycles, **summary_ms(samples)}
+        say(f"stop reaction: tick → CLOSED p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms over {len(samples)} stops")
+        return result
+
+    async def _tick(self, mid: float) -> float:
+        tick = MarketTick(venue="HYPERLIQUID", instrument=STOP_INSTRUMENT, bid=mid * 0.9999, ask=mid * 1.0001, mid=mid, ts=utcnow())
+        at = time.perf_counter()
+        await self.producer.send_and_wait(MarketTick.TOPIC, tick.model_dump_json().encode(), key=STOP_INSTRUMENT.encode())
+        return at
+
+    @staticmethod
+    async def _wait(found: Any, timeout_s: float = 10.0) -> Any:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if (value := found()) is not None:
+                return value
+            await asyncio.sleep(0.002)
+        return None
+
+
+def router_in_process() -> dict[str, Any]:
+    out = REPO / ".vprime" / "bench" / "router.json"
+    subprocess.run([sys.executable, str(REPO / "services/router/bench/decision_latency.py"), "--json", str(out)], check=True,
+                   capture_output=True, timeout=600)
+    return json.loads(out.read_text())["results"]
+
+
+async def one_run(bench: Bench, rates: list[float], seconds: float) -> dict[str, Any]:
+    result: dict[str, Any] = {"rates": [], "ceiling": []}
+    for rate in rates:
+        result["rates"].append(await bench.stream(rate, seconds, f"vprime @ {rate:g}/s"))
+        await asyncio.sleep(2)
+    result["stop_reaction"] = await bench.stop_reaction()
+    for rate in rates:
+        measured = await ceiling.measure(bench.infra.bootstrap, rate, seconds, bench.fan_out)
+        measured["end_to_end"] = summary_ms(measured["latencies_s"])
+        say(f"ceiling @ {rate:g}/s: p50 {measured['end_to_end']['p50_ms']} ms, p99 {measured['end_to_end']['p99_ms']} ms, "
+            f"{measured['completed_per_s']:.0f} messages/s")
+        result["ceiling"].append(measured)
+    return result
+
+
+async def scaling(bench: Bench, rate: float, seconds: float, one: dict[str, Any]) -> dict[str, Any]:
+    """The slowest stage's service with a second instance in its consumer groups, at the highest rate."""
+    stages = one["stages"]
+    slowest = max(stages, key=lambda s: stages[s]["p50_ms"]) if stages else "executor"
+    await asyncio.to_thread(bench.stack.start, slowest, 1)
+    await asyncio.to_thread(bench.stack.wait_healthy, 120, (slowest,), 1)
+    await asyncio.sleep(8)  # the consumer groups rebalance
+    two = await bench.stream(rate, seconds, f"vprime @ {rate:g}/s, 2 × {slowest}")
+    await asyncio.to_thread(bench.stack.stop, slowest, 1)
+    return {"service": slowest, "one_instance": _slim(one), "two_instances": _slim(two)}
+
+
+def _slim(r: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in r.items() if k != "latencies_s"}
+
+
+async def main_async() -> dict[str, Any]:
+    home = Path.cwd() / ".vprime" / "bench"
+    runs = int(os.environ.get("BENCH_RUNS", 1))
+    rates = [float(r) for r in os.environ.get("BENCH_RATES", "50,200,500").split(",")]
+    seconds = float(os.environ.get("BENCH_SECONDS", 10))
+    fan_out = int(os.environ.get("BENCH_FAN_OUT", 3))
+    started = time.monotonic()
+    all_runs = []
+    async with Bench(home, fan_out=fan_out, agents=5) as bench:
+        for n in range(runs):
+            say(f"run {n + 1} of {runs}")
+            all_runs.append(await one_run(bench, rates, seconds))
+        scaled = await scaling(bench, rates[-1], seconds, all_runs[-1]["rates"][-1])
+    router = router_in_process()
+    report = _aggregate(all_runs, rates, fan_out, seconds)
+    report.update({"router_in_process": router, "scaling": scaled, "runs": runs, "seconds_per_rate": seconds,
+                   "total_s": round(time.monotonic() - started, 1), "machine": {"cpus": os.cpu_count()}})
+    (home / "bench.json").write_text(json.dumps(report, indent=2, default=str))
+    _plot(all_runs, home / "bench.png")
+    _print(report)
+    say(f"report: {home / 'bench.json'}, plot: {home / 'bench.png'}")
+    return report
+
+
+def _aggregate(runs: list[dict[str, Any]], rates: list[float], fan_out: int, seconds: float) -> dict[str, Any]:
+    """Per rate: min/median/max across runs of p50/p99 and throughput; ceiling beside it."""
+    def spread(values: list[float]) -> dict[str, float]:
+        return {"min": round(min(values), 2), "median": round(statistics.median(values), 2), "max": round(max(values), 2)}
+
+    table = []
+    for i, rate in enumerate(rates):
+        ours = [r["rates"][i] for r in runs]
+        bare = [r["ceiling"][i] for r in runs]
+        table.append({
+            "signals_per_s": rate, "intents_per_s_offered": rate * fan_out,
+            "p50_ms": spread([o["end_to_end"]["p50_ms"] for o in ours]), "p95_ms": spread([o["end_to_end"]["p95_ms"] for o in ours]),
+            "p99_ms": spread([o["end_to_end"]["p99_ms"] for o in ours]),
+            "completed_intents_per_s": spread([o["completed_intents_per_s"] for o in ours]),
+            "drain_s": spread([o["drain_s"] for o in ours]), "sustained": all(o["sustained"] for o in ours),
+            "stages_p50_ms": {k: v["p50_ms"] for k, v in ours[-1]["stages"].items()},
+            "ceiling_p50_ms": spread([b["end_to_end"]["p50_ms"] for b in bare]),
+            "ceiling_p99_ms": spread([b["end_to_end"]["p99_ms"] for b in bare]),
+            "ceiling_messages_per_s": spread([b["completed_per_s"] for b in bare]),
+        })
+    sustained = [row["completed_intents_per_s"]["median"] for row in table if row["sustained"]]
+    best = max((row["completed_intents_per_s"]["median"] for row in table), default=0.0)
+    ceiling_best = max((row["ceiling_messages_per_s"]["median"] for row in table), default=0.0)
+    return {"fan_out": fan_out, "table": table,
+            "max_sustained_intents_per_s": max(sustained, default=0.0), "max_completed_intents_per_s": best,
+            "ceiling_max_messages_per_s": ceiling_best,
+            "throughput_ratio_to_ceiling": round(best / ceiling_best, 3) if ceiling_best else None,
+            "stop_reaction": [r["stop_reaction"] for r in runs]}
+
+
+def _plot(runs: list[dict[str, Any]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5))
+    last = runs[-1]
+    for r in last["rates"]:
+        values = sorted(v * 1e3 for v in r["latencies_s"])
+        if values:
+            left.plot(values, [i / len(values) for i in range(len(values))], label=f"Vprime {r['offered_signals_per_s']:g}/s")
+    for c in last["ceiling"]:
+        values = sorted(v * 1e3 for v in c["latencies_s"])
+        if values:
+            left.plot(values, [i / len(values) for i in range(len(values))], linestyle="--",
+                      label=f"bare aiokafka {c['offered_signals_per_s']:g}/s")
+    left.set_xscale("log")
+    left.set_xlabel("signal published → position received (ms, log)")
+    left.set_ylabel("fraction of intents")
+    left.set_title("End-to-end latency (CDF)")
+    left.legend(fontsize=8)
+    offered = [r["offered_intents_per_s"] for r in last["rates"]]
+    right.plot(offered, [r["completed_intents_per_s"] for r in last["rates"]], marker="o", label="Vprime")
+    right.plot(offered, [c["completed_per_s"] for c in last["ceiling"]], marker="s", linestyle="--", label="bare aiokafka")
+    right.plot(offered, offered, color="grey", linewidth=0.8, label="offered")
+    right.set_xlabel("offered intents/s")
+    right.set_ylabel("completed intents/s")
+    right.set_title("Throughput against offered load")
+    right.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def _print(report: dict[str, Any]) -> None:
+    print(f"\n{'signals/s':>9} {'intents/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'done/s':>8} {'drain s':>8} "
+          f"{'sustained':>9}  {'bare p50':>8} {'bare p99':>8} {'bare msg/s':>10}  stages p50 ms")
+    for row in report["table"]:
+        stages = ", ".join(f"{k} {v}" for k, v in row["stages_p50_ms"].items())
+        print(f"{row['signals_per_s']:>9g} {row['intents_per_s_offered']:>9g} {row['p50_ms']['median']:>8} {row['p95_ms']['median']:>8} "
+              f"{row['p99_ms']['median']:>8} {row['completed_intents_per_s']['median']:>8} {row['drain_s']['median']:>8} "
+              f"{'yes' if row['sustained'] else 'no':>9}  {row['ceiling_p50_ms']['median']:>8} {row['ceiling_p99_ms']['median']:>8} "
+              f"{row['ceiling_messages_per_s']['median']:>10}  {stages}")
+    print(f"max sustained: {report['max_sustained_intents_per_s']} intents/s; best completed {report['max_completed_intents_per_s']} "
+          f"intents/s = {report['throughput_ratio_to_ceiling']} of the bare pipeline's {report['ceiling_max_messages_per_s']} messages/s")
+    for stop in report["stop_reaction"]:
+        print(f"stop reaction (tick → CLOSED): p50 {stop['p50_ms']} ms, p99 {stop['p99_ms']} ms over {stop['n']} stops")
+    for strategy, r in report["router_in_process"].items():
+        print(f"router in-process {strategy}: {r}")
+    s = report["scaling"]
+    print(f"scaling {s['service']}: 1 instance {s['one_instance']['completed_intents_per_s']} intents/s "
+          f"(p99 {s['one_instance']['end_to_end']['p99_ms']} ms); 2 instances {s['two_instances']['completed_intents_per_s']} intents/s "
+          f"(p99 {s['two_instances']['end_to_end']['p99_ms']} ms)")
+
+
+def main() -> None:
+    asyncio.run(main_async())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,117 @@
+"""The machine's ceiling for Vprime's pipeline shape: bare aiokafka, no database, no validation.
+
+A signal goes through three hops, as in Vprime (policy, router, executor), each its own process that
+consumes a topic, parses the JSON and produces to the next; the first hop fans each signal out to
+`fan_out` messages, as policy does to a signal's deployments. What one signal costs here is what
+Kafka, JSON and process hops cost on this machine; Vprime's figures are read as a ratio to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import multiprocessing
+import time
+import uuid
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+HOPS = 3
+
+
+def _topics(run: str) -> list[str]:
+    return [f"bench.ceiling.{run}.{i}" for i in range(HOPS + 1)]
+
+
+async def _relay(bootstrap: str, source: str, target: str, fan_out: int) -> None:
+    consumer = AIOKafkaConsumer(source, bootstrap_servers=bootstrap, group_id=f"{source}-relay", auto_offset_reset="earliest",
+                                enable_auto_commit=True)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=1, acks="all", enable_idempotence=True)
+    await consumer.start()
+    await producer.start()
+    try:
+        async for record in consumer:
+            event = json.loads(record.value)
+            for i in range(fan_out):
+                out = json.dumps({**event, "leg": i}).encode()
+                await producer.send(target, out, key=record.key)
+    finally:
+        await consumer.stop()
+        await producer.stop()
+
+
+def _relay_process(bootstrap: str, source: str, target: str, fan_out: int) -> None:
+    asyncio.run(_relay(bootstrap, source, target, fan_out))
+
+
+async def measure(bootstrap: str, rate: float, seconds: float, fan_out: int, partitions: int = 3,
+                  drain_s: float = 30.0) -> dict:
+    """Offer `rate` signals/s for `seconds`; latency from publish to the last topic, per fanned-out message."""
+    run = uuid.uuid4().hex[:8]
+    topics = _topics(run)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(t, partitions, 1) for t in topics])
+    finally:
+        await admin.close()
+    ctx = multiprocessing.get_context("spawn")
+    relays = [ctx.Process(target=_relay_process, args=(bootstrap, topics[i], topics[i + 1], fan_out if i == 0 else 1), daemon=True)
+              for i in range(HOPS)]
+    for p in relays:
+        p.start()
+    sink = AIOKafkaConsumer(topics[-1], bootstrap_servers=bootstrap, auto_offset_reset="latest", group_id=f"sink-{run}")
+    await sink.start()
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=1, acks="all", enable_idempotence=True)
+    await producer.start()
+    try:
+        await _warm_up(producer, sink, topics[0])
+        sent: dict[str, float] = {}
+        latencies: list[float] = []
+        expected = int(rate * seconds) * fan_out
+
+        async def receive() -> None:
+            async for record in sink:
+                event = json.loads(record.value)
+                if event["id"] in sent:
+                    latencies.append(time.perf_counter() - sent[event["id"]])
+                    if len(latencies) >= expected:
+                        return
+
+        receiver = asyncio.create_task(receive())
+        started = time.perf_counter()
+        for n in range(int(rate * seconds)):
+            due = started + n / rate
+            if (wait := due - time.perf_counter()) > 0:
+                await asyncio.sleep(wait)
+            sid = uuid.uuid4().hex
+            sent[sid] = time.perf_counter()
+            await producer.send(topics[0], json.dumps({"id": sid, "instrument": "ETH", "side": "LONG"}).encode(), key=sid[:8].encode())
+        stream_end = time.perf_counter()
+        try:
+            await asyncio.wait_for(receiver, drain_s)
+        except TimeoutError:
+            pass
+        done = time.perf_counter()
+        return {"offered_signals_per_s": rate, "messages": len(latencies), "expected": expected,
+                "completed_per_s": len(latencies) / max(done - started, 1e-9), "drain_s": done - stream_end,
+                "latencies_s": latencies}
+    finally:
+        await producer.stop()
+        await sink.stop()
+        for p in relays:
+            p.terminate()
+        for p in relays:
+            p.join(10)
+
+
+async def _warm_up(producer: AIOKafkaProducer, sink: AIOKafkaConsumer, first: str, timeout_s: float = 60.0) -> None:
+    """Until one message goes all the way: every relay has joined its group and the sink sees the end."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        await producer.send_and_wait(first, json.dumps({"id": "warm-up"}).encode())
+        batch = await sink.getmany(timeout_ms=2000)
+        if any(records for records in batch.values()):
+            return
+    raise RuntimeError("the bare pipeline did not carry a message end to end")
