@@ -97,6 +97,7 @@ class ServiceRuntime:
         for hook in self.on_start:  # projections that must exist before the first event is handled
             await hook(self)
         await self.broker.start()
+        self.dead_letters.commits.start()
         self.relay = OutboxRelay(self._pool, self.broker, poll_interval_s=s.outbox_poll_interval_s,
                                  on_backlog=lambda n: OUTBOX_BACKLOG.labels(self.name).set(n))
         await self.relay.start()
@@ -110,7 +111,8 @@ class ServiceRuntime:
             self._lag_task.cancel()
         for hook in self.on_stop:
             await hook(self)
-        await self.broker.stop()  # stop consuming first: in-flight handlers finish, offsets commit
+        await self.dead_letters.commits.stop()  # commit what was processed while the consumers are still there
+        await self.broker.stop()  # stop consuming: in-flight handlers finish (redelivered, and deduplicated, next time)
         if self.relay is not None:
             await self.relay.stop()
         if self._pool is not None:
@@ -191,6 +193,7 @@ class ServiceRuntime:
             log_config=None,
             access_log=False,
             timeout_graceful_shutdown=10,
+            loop="uvloop",  # libuv's event loop: less CPU per event than asyncio's own
         )
 
 
