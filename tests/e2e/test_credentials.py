@@ -9,12 +9,11 @@ import uuid
 import asyncpg
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from eth_account import Account
 
 from vprime_executor.adapters.credentials import encrypt_for_executor
+from vprime_local.audit import secret_hits
 from vprime_local.stack import ServiceStack, operator_headers
-from vprime_shared.kafka import all_topics
 from tests.conftest import Endpoints
 from tests.e2e.helpers import create_agent
 
@@ -53,44 +52,10 @@ async def test_keys_live_only_in_the_executor(
     assert generated == "generated"
 
     needles = [private_hex, private_hex.removeprefix("0x"), sealed["encrypted"]]
-    # Other schemas, every table, as text (and outbox payloads decoded).
-    for schema in ("control", "signal", "policy", "router", "query", "executor"):
-        tables = await admin_db.fetch("SELECT table_name FROM information_schema.tables WHERE table_schema = $1 AND table_type = 'BASE TABLE'", schema)
-        for t in tables:
-            if (schema, t["table_name"]) == ("executor", "credentials"):
-                continue
-            for needle in needles:
-                hits = await admin_db.fetchval(f"SELECT count(*) FROM {schema}.{t['table_name']} x WHERE strpos(x::text, $1) > 0", needle)
-                assert hits == 0, f"{schema}.{t['table_name']} holds key material"
-        payloads = await admin_db.fetch(f"SELECT convert_from(payload, 'UTF8') AS p FROM {schema}.outbox")
-        assert not any(n in p["p"] for p in payloads for n in needles), f"{schema} published key material"
-    # Every topic, DLQs included.
-    consumer = AIOKafkaConsumer(bootstrap_servers=infra.bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        partitions = []
-        for topic in all_topics():
-            partitions += [TopicPartition(topic, p) for p in await _partitions(consumer, topic)]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)  # scan up to now: the tick feed never goes quiet
-        scanned = 0
-        while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
-            batch = await consumer.getmany(timeout_ms=1000, max_records=5000)
-            for records in batch.values():
-                for rec in records:
-                    scanned += 1
-                    blob = (rec.value or b"") + b"".join(v for _, v in rec.headers)
-                    assert not any(n.encode() in blob for n in needles), f"{rec.topic} carries key material"
-        assert scanned > 0
-    finally:
-        await consumer.stop()
-    # Logs of every service, and the API responses. The executor's encryption key and the bearer
-    # tokens the suite has used are never logged either.
-    secrets_too = needles + [executor_key(stack), operator_headers(stack.home)["Authorization"].removeprefix("Bearer ")]
-    for log in (stack.home / "logs").glob("*.log"):
-        text = log.read_text(errors="replace")
-        assert not any(n in text for n in secrets_too), f"{log.name} holds key material or a token"
+    # Every other table of every schema, every topic (DLQs included), every log. The executor's
+    # encryption key and the bearer tokens the suite has used are never logged either.
+    tokens_and_key = [executor_key(stack), operator_headers(stack.home)["Authorization"].removeprefix("Bearer ")]
+    assert await secret_hits(admin_db, infra.bootstrap, stack.home / "logs", needles, tokens_and_key) == []
     assert not any(n in responses for n in needles)
     listing = (await http.get(f"{control_url}/api/v3/agents/list")).text + (await http.get(f"{query_url}/api/v3/stats/overview")).text
     assert not any(n in listing for n in needles)
@@ -119,9 +84,3 @@ async def test_bad_keys_are_refused_and_nothing_is_created(http: httpx.AsyncClie
 async def test_the_internal_api_wants_its_token(http: httpx.AsyncClient, stack: ServiceStack) -> None:
     r = await http.post(f"{stack.url('executor')}/internal/deployments/{uuid.uuid4()}/agent-wallets/GMX")
     assert r.status_code == 401
-
-
-async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
-    if not consumer.partitions_for_topic(topic):
-        await consumer._client.force_metadata_update()  # noqa: SLF001 - metadata for topics nobody subscribed to
-    return consumer.partitions_for_topic(topic) or set()

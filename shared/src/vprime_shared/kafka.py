@@ -145,10 +145,13 @@ class OffsetCommitter:
         self._task: asyncio.Task[None] | None = None
 
     def processed(self, msg: Any) -> None:
-        consumer, record = getattr(msg, "consumer", None), getattr(msg, "raw_message", None)
-        if consumer is None or record is None or isinstance(record, tuple):
+        consumer, raw = getattr(msg, "consumer", None), getattr(msg, "raw_message", None)
+        if consumer is None or raw is None:
             return
-        self._pending.setdefault(consumer, {})[TopicPartition(record.topic, record.partition)] = record.offset + 1
+        offsets = self._pending.setdefault(consumer, {})
+        for record in raw if isinstance(raw, tuple) else (raw,):  # a batch: its last offset per partition
+            tp = TopicPartition(record.topic, record.partition)
+            offsets[tp] = max(offsets.get(tp, 0), record.offset + 1)
 
     async def flush(self) -> None:
         pending, self._pending = self._pending, {}
@@ -213,7 +216,8 @@ class DeadLetterMiddleware(BaseMiddleware):
 
     async def consume_scope(self, call_next: Any, msg: Any) -> Any:
         self.stream_message = msg
-        size = len(getattr(msg, "body", b"") or b"")
+        body = getattr(msg, "body", b"")
+        size = len(body) if isinstance(body, (bytes, bytearray)) else 0  # a batch checks each of its events itself
         if size > MAX_EVENT_BYTES:  # refused before parsing: no event of ours comes near it
             raise PoisonEvent(f"oversized event: {size} bytes, the limit is {MAX_EVENT_BYTES}")
         delay = 0.2

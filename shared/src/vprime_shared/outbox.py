@@ -34,15 +34,17 @@ def encode(event: Event) -> bytes:
 
 async def add(conn: asyncpg.Connection, event: Event) -> None:
     """Record `event` for publication; call inside the transaction that changes the matching state."""
+    # The NOTIFY rides in the same statement (one round trip); Postgres delivers it at commit and folds
+    # a transaction's identical notifications into one.
     await conn.execute(
-        "INSERT INTO outbox (event_id, topic, key, payload, headers) VALUES ($1, $2, $3, $4, $5)",
+        "WITH added AS (INSERT INTO outbox (event_id, topic, key, payload, headers) VALUES ($1, $2, $3, $4, $5) RETURNING 1) "
+        f"SELECT pg_notify('{NOTIFY_CHANNEL}', '') FROM added",
         event.event_id,
         event.TOPIC,
         event.partition_key(),
         encode(event),
         current_trace_headers(),
     )
-    await conn.execute(f"NOTIFY {NOTIFY_CHANNEL}")
 
 
 class OutboxRelay:

@@ -23,6 +23,7 @@ from faststream.specification import AsyncAPI
 from prometheus_client import REGISTRY, CONTENT_TYPE_LATEST, Gauge, generate_latest
 
 from vprime_shared import db, logs
+from vprime_shared.batches import BatchSubscription
 from vprime_shared.contracts import Event
 from vprime_shared.kafka import DeadLetters, consumer_lag, consumer_options, ensure_topics, make_broker
 from vprime_shared.outbox import OutboxRelay
@@ -74,6 +75,26 @@ class ServiceRuntime:
         options = consumer_options(self.name, event.TOPIC)
         self.groups[options["group_id"]] = event.TOPIC
         return self.broker.subscriber(event.TOPIC, **options)
+
+    def batch_subscriber(self, event: type[E], *, max_records: int = 500,
+                         after_commit: Callable[[list[E]], None] | None = None) -> Callable[[Callable[..., Awaitable[None]]], Any]:
+        """Like `subscriber` + `once`, for `handler(tx, event)`, but a batch of events per transaction
+        (see `vprime_shared.batches`): for consumers whose cost is the transaction, not the event."""
+        options = consumer_options(self.name, event.TOPIC)
+        self.groups[options["group_id"]] = event.TOPIC
+
+        def register(handler: Callable[..., Awaitable[None]]) -> Any:
+            batch = BatchSubscription(self, event, handler, after_commit)
+
+            async def consume(events: list[Event]) -> None:
+                await batch.handle(events)
+
+            # The real item type (for FastStream's AsyncAPI document), set here: annotations are strings in this module.
+            consume.__annotations__ = {"events": list[event], "return": None}  # type: ignore[valid-type]
+            consume.__name__ = handler.__name__
+            return self.broker.subscriber(event.TOPIC, batch=True, max_records=max_records, decoder=batch.decode, **options)(consume)
+
+        return register
 
     async def once(self, event: E, handler: Callable[..., Awaitable[R]], *args: Any) -> R | None:
         """Run `handler(tx, event, *args)` in one transaction with the inbox: a redelivered event is skipped

@@ -67,6 +67,29 @@ def summary_ms(values: list[float]) -> dict[str, float]:
             "p99_ms": round(pct(values, 0.99) * 1e3, 2), "max_ms": round(max(values) * 1e3, 2) if values else float("nan")}
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds a process has used (0 if it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def _children(parent: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == parent:
+                found.append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
 @dataclass
 class Watch:
     """Receive times of every watched event, by topic and intent (positions also by state)."""
@@ -142,6 +165,23 @@ class Bench:
         await asyncio.sleep(3)  # registry events reach policy
         await self.stream(rate=20, seconds=2, label="warm-up")
 
+    def cpu(self) -> dict[str, float]:
+        """CPU seconds so far: each Vprime service (all its instances), Kafka, PostgreSQL (every backend)."""
+        used: dict[str, float] = defaultdict(float)
+        for pid_file in (self.home / "run").glob("*.pid"):
+            name = pid_file.stem.split(".")[0]
+            try:
+                pid = int(pid_file.read_text().strip())
+            except (OSError, ValueError):
+                continue
+            used[name] += _cpu_s(pid)
+        postmaster = self.home / "pg-data" / "postmaster.pid"
+        if postmaster.exists():
+            pid = int(postmaster.read_text().split()[0])
+            used["postgres"] = _cpu_s(pid) + sum(_cpu_s(c) for c in _children(pid))
+        used["bench (this process)"] = _cpu_s(os.getpid())
+        return dict(used)
+
     async def publish(self, signal: Signal) -> float:
         at = time.perf_counter()
         await self.producer.send(Signal.TOPIC, signal.model_dump_json().encode(), key=str(signal.agent_id).encode())
@@ -151,6 +191,7 @@ class Bench:
         """Offer `rate` signals/s for `seconds`, on a schedule (a late send does not push the next one back)."""
         total = int(rate * seconds)
         sent: dict[str, float] = {}
+        cpu_before = self.cpu()
         started = time.perf_counter()
         for n in range(total):
             if (wait := started + n / rate - time.perf_counter()) > 0:
@@ -165,7 +206,14 @@ class Bench:
         deadline = stream_end + drain_s
         while time.perf_counter() < deadline and self._positions_for(sent) < expected:
             await asyncio.sleep(0.05)
-        return self._report(label, rate, sent, started, stream_end, expected)
+        result = self._report(label, rate, sent, started, stream_end, expected)
+        cpu_after, wall = self.cpu(), time.perf_counter() - started
+        per_intent = max(result["intents_completed"], 1)
+        result["cpu"] = {name: {"cpu_s": round(cpu_after[name] - cpu_before.get(name, 0.0), 2),
+                                "cores": round((cpu_after[name] - cpu_before.get(name, 0.0)) / wall, 2),
+                                "ms_per_intent": round((cpu_after[name] - cpu_before.get(name, 0.0)) * 1e3 / per_intent, 2)}
+                         for name in sorted(cpu_after)}
+        return result
 
     def _intents_of(self, sent: dict[str, float]) -> dict[str, str]:
         return {intent: signal for intent, signal in self.watch.signal_of.items() if signal in sent}
@@ -250,7 +298,8 @@ async def one_run(bench: Bench, rates: list[float], seconds: float) -> dict[str,
         result["rates"].append(await bench.stream(rate, seconds, f"vprime @ {rate:g}/s"))
         await asyncio.sleep(2)
     result["stop_reaction"] = await bench.stop_reaction()
-    for rate in rates:
+    ceiling_rates = [*rates, float(os.environ.get("BENCH_CEILING_RATE", 3000))]  # the last one saturates it
+    for rate in ceiling_rates:
         measured = await ceiling.measure(bench.infra.bootstrap, rate, seconds, bench.fan_out)
         measured["end_to_end"] = summary_ms(measured["latencies_s"])
         say(f"ceiling @ {rate:g}/s: p50 {measured['end_to_end']['p50_ms']} ms, p99 {measured['end_to_end']['p99_ms']} ms, "
@@ -321,11 +370,16 @@ def _aggregate(runs: list[dict[str, Any]], rates: list[float], fan_out: int, sec
         })
     sustained = [row["completed_intents_per_s"]["median"] for row in table if row["sustained"]]
     best = max((row["completed_intents_per_s"]["median"] for row in table), default=0.0)
-    ceiling_best = max((row["ceiling_messages_per_s"]["median"] for row in table), default=0.0)
+    saturated = [r["ceiling"][-1] for r in runs]
+    ceiling_best = statistics.median(c["completed_per_s"] for c in saturated)
     return {"fan_out": fan_out, "table": table,
             "max_sustained_intents_per_s": max(sustained, default=0.0), "max_completed_intents_per_s": best,
             "ceiling_max_messages_per_s": ceiling_best,
             "throughput_ratio_to_ceiling": round(best / ceiling_best, 3) if ceiling_best else None,
+            "ceiling_saturated": {"offered_signals_per_s": saturated[-1]["offered_signals_per_s"],
+                                  "messages_per_s": spread([c["completed_per_s"] for c in saturated]),
+                                  "p99_ms": spread([summary_ms(c["latencies_s"])["p99_ms"] for c in saturated])},
+            "cpu_at_highest_rate": runs[-1]["rates"][-1]["cpu"],
             "stop_reaction": [r["stop_reaction"] for r in runs]}
 
 
@@ -353,8 +407,13 @@ def _plot(runs: list[dict[str, Any]], path: Path) -> None:
     left.legend(fontsize=8)
     offered = [r["offered_intents_per_s"] for r in last["rates"]]
     right.plot(offered, [r["completed_intents_per_s"] for r in last["rates"]], marker="o", label="Vprime")
-    right.plot(offered, [c["completed_per_s"] for c in last["ceiling"]], marker="s", linestyle="--", label="bare aiokafka")
-    right.plot(offered, offered, color="grey", linewidth=0.8, label="offered")
+    fan_out = last["rates"][0]["offered_intents_per_s"] / last["rates"][0]["offered_signals_per_s"] if last["rates"] else 1
+    right.plot([c["offered_signals_per_s"] * fan_out for c in last["ceiling"]], [c["completed_per_s"] for c in last["ceiling"]],
+               marker="s", linestyle="--", label="bare aiokafka")
+    right.set_xscale("log")
+    right.set_yscale("log")
+    everything = offered + [c["offered_signals_per_s"] * fan_out for c in last["ceiling"]]
+    right.plot(sorted(everything), sorted(everything), color="grey", linewidth=0.8, label="offered")
     right.set_xlabel("offered intents/s")
     right.set_ylabel("completed intents/s")
     right.set_title("Throughput against offered load")
@@ -374,6 +433,9 @@ def _print(report: dict[str, Any]) -> None:
               f"{row['ceiling_messages_per_s']['median']:>10}  {stages}")
     print(f"max sustained: {report['max_sustained_intents_per_s']} intents/s; best completed {report['max_completed_intents_per_s']} "
           f"intents/s = {report['throughput_ratio_to_ceiling']} of the bare pipeline's {report['ceiling_max_messages_per_s']} messages/s")
+    print("CPU at the highest rate (cores busy, and ms of CPU per completed intent):")
+    for name, used in sorted(report["cpu_at_highest_rate"].items(), key=lambda kv: -kv[1]["cpu_s"]):
+        print(f"    {name:<22} {used['cores']:>5} cores  {used['ms_per_intent']:>7} ms/intent")
     for stop in report["stop_reaction"]:
         print(f"stop reaction (tick → CLOSED): p50 {stop['p50_ms']} ms, p99 {stop['p99_ms']} ms over {stop['n']} stops")
     for strategy, r in report["router_in_process"].items():

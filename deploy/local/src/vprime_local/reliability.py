@@ -13,7 +13,11 @@ paper) and streams signals into `signals.v1`:
 4. crashes: SIGKILL of every service in turn, a Kafka restart and a PostgreSQL restart;
 5. bad input: malformed, mistyped, unknown-field, newer-schema, oversized and unknown-agent events:
    each is dead-lettered with its reason by every consumer that refuses it, and a good signal
-   behind them still completes.
+   behind them still completes;
+6. security: control writes without a token or for another wallet are refused; each database role
+   reaches its own schema only; a venue key brought at deploy is in no other table, topic, DLQ or
+   log, and the credentials key and bearer tokens are in no log;
+7. HTTP fuzz: schemathesis against both OpenAPI documents finds no 5xx and no hang.
 
 After each stream every (signal, deployment) must have exactly one intent and one terminal outcome
 (rejected, no venue, or a position), no intent more than one position, no client order id more than
@@ -41,6 +45,9 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from vprime_shared.contracts import RequestedVenue, RiskModel, Side, Signal, SignalOrigin, SizeModel
 from vprime_shared.db import SERVICES
 
+from vprime_shared.sign_in import bearer, sign_in_async
+
+from vprime_local.audit import fuzz, role_breaches, secret_hits
 from vprime_local.infra import LocalInfra, say, stop_pid
 from vprime_local.stack import ServiceStack, operator_headers
 
@@ -108,6 +115,8 @@ async def run(signals_total: int = 2000, rate: float = 40.0, home: Path | None =
                 report.append(await venue_fault_scenario(ctx, scenario_signals))
                 report.append(await crash_scenario(ctx, signals_total))
                 report.append(await bad_input_scenario(ctx))
+                report.append(await security_scenario(ctx))
+                report.append(await http_fuzz_scenario(ctx))
         finally:
             await db.close()
             await producer.stop()
@@ -249,6 +258,66 @@ async def bad_input_scenario(ctx: Run) -> Scenario:
         scenario.check(f"{name}: dead-lettered by {', '.join(sorted(refused_by[name]))}", letters.get(payload, set()) == refused_by[name])
     scenario.events = len(bad) + audit["expected"]
     scenario.lost = len(bad) - sum(1 for p in bad.values() if p in letters) + audit["missing"]
+    return scenario
+
+
+async def security_scenario(ctx: Run) -> Scenario:
+    """Writes need the owner's wallet; each role stays in its schema; keys and tokens only where they belong."""
+    from eth_account import Account
+
+    from vprime_executor.adapters.credentials import encrypt_for_executor
+
+    scenario = Scenario("security: control authentication and ownership, role isolation, where keys and tokens turn up")
+    control = ctx.stack.url("control")
+    alice, mallory = Account.create(), Account.create()
+    body = {"creator_wallet": alice.address, "name": "alice's", "profit_receiver_address": alice.address}
+    async with httpx.AsyncClient(timeout=20) as anon:
+        refused = await anon.post(f"{control}/api/v3/agents/create", json=body)
+        mallory_token = await sign_in_async(anon, control, mallory.key)
+        alice_token = await sign_in_async(anon, control, alice.key)
+        impostor = await anon.post(f"{control}/api/v3/agents/create", json=body, headers=bearer(mallory_token))
+        created = await anon.post(f"{control}/api/v3/agents/create", json=body, headers=bearer(alice_token))
+        agent_id = created.json()["agent"]["id"]
+        deploy = {"agent_id": agent_id, "user_wallet": mallory.address, "enabled_venues": ["HYPERLIQUID"]}
+        hijack = await anon.post(f"{control}/api/v3/agents/deploy", json=deploy, headers=bearer(mallory_token))
+        # Alice deploys with a venue key she brings (sealed for the executor) and one the executor makes.
+        kek = (ctx.stack.home / "secrets" / "credentials.key").read_text().strip()
+        venue_key = Account.create()
+        private_hex = venue_key.key.hex()
+        sealed = encrypt_for_executor(kek, private_hex)
+        deployed = await anon.post(f"{control}/api/v3/agents/deploy", headers=bearer(alice_token), json={
+            **deploy, "hyperliquid_agent_address": venue_key.address, "hyperliquid_agent_key_encrypted": sealed["encrypted"],
+            "hyperliquid_agent_key_iv": sealed["iv"], "hyperliquid_agent_key_tag": sealed["tag"]})
+        wallet = await anon.post(f"{control}/api/v3/deployments/{deployed.json()['deployment']['id']}/agent-wallets/OSTIUM",
+                                 headers=bearer(alice_token))
+    scenario.check("a write without a token: 401", refused.status_code == 401)
+    scenario.check("an agent for another wallet: 403", impostor.status_code == 403)
+    scenario.check("deploying someone else's agent: 403", hijack.status_code == 403)
+    scenario.check("the creator deploys with a sealed venue key: 201", deployed.status_code == 201 and wallet.status_code == 201)
+    breaches = await role_breaches(ctx.infra.database_url)
+    scenario.check("each database role reaches its own schema only (30 cross-schema reads refused)", not breaches)
+    await asyncio.sleep(3)  # the deployment's events reach every consumer, and their logs
+    needles = [private_hex, private_hex.removeprefix("0x"), sealed["encrypted"]]
+    operator = operator_headers(ctx.stack.home)["Authorization"].removeprefix("Bearer ")
+    hits = await secret_hits(ctx.db, ctx.infra.bootstrap, ctx.stack.home / "logs", needles, [kek, operator, alice_token, mallory_token])
+    responses = deployed.text + wallet.text
+    scenario.check("the venue key is in no other table, topic, DLQ or log; the KEK and tokens in no log", not hits)
+    scenario.check("API responses carry no key material", not any(n in responses for n in needles))
+    scenario.notes.update({"breaches": breaches, "secret hits": hits})
+    scenario.events = 4 + 30 + 1
+    scenario.lost = len(breaches) + len(hits)
+    return scenario
+
+
+async def http_fuzz_scenario(ctx: Run) -> Scenario:
+    """Schemathesis over both OpenAPI documents (control as an operator, past authentication)."""
+    scenario = Scenario("HTTP fuzz: schema-driven requests against the control and query APIs")
+    started = time.monotonic()
+    for service, headers in (("control", operator_headers(ctx.stack.home)), ("query", {})):
+        passed, output = await asyncio.to_thread(fuzz, ctx.stack.url(service), headers)
+        scenario.check(f"{service}: no 5xx, no request over 10 s", passed)
+        scenario.notes[f"{service} fuzz"] = next((line.strip() for line in output.splitlines() if "generated" in line), output[-200:])
+    scenario.recover_s = round(time.monotonic() - started, 1)
     return scenario
 
 
@@ -415,7 +484,7 @@ def _print(report: list[Scenario]) -> None:
         for check, ok in s.checks.items():
             print(f"    [{'x' if ok else ' '}] {check}")
         for key in ("outcomes", "venue_orders_total", "stream_s", "breakers seen open", "failover decisions",
-                    "intents ended by GMX's refusal"):
+                    "intents ended by GMX's refusal", "control fuzz", "query fuzz"):
             if key in s.notes:
                 print(f"    {key}: {s.notes[key]}")
 

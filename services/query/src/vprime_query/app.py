@@ -8,6 +8,7 @@ from fastapi.staticfiles import StaticFiles
 
 from vprime_shared.contracts import Event, MarketTick, RoutingDecision
 from vprime_shared.runtime import ServiceRuntime
+from vprime_shared.unit_of_work import Tx
 
 from vprime_query import api, projections
 from vprime_query.projections import PROJECTIONS, Projection
@@ -20,14 +21,18 @@ runtime = ServiceRuntime(QuerySettings(), package="vprime_query")
 feed = DecisionFeed()
 
 
+def publish_decisions(decisions: list[RoutingDecision]) -> None:
+    for decision in decisions:
+        feed.publish(decision.model_dump(mode="json"))
+
+
 def subscribe(model: type[Event], project: Projection) -> None:
-    async def handle(event: model) -> None:  # type: ignore[valid-type]
-        await runtime.once(event, lambda tx, e: project(tx.conn, e))
-        if isinstance(event, RoutingDecision):
-            feed.publish(event.model_dump(mode="json"))
+    # Projections cost a transaction each, not much more: a batch of events shares one.
+    async def handle(tx: Tx, event: Event) -> None:
+        await project(tx.conn, event)
 
     handle.__name__ = f"project_{model.__name__}"
-    runtime.subscriber(model)(handle)
+    runtime.batch_subscriber(model, after_commit=publish_decisions if model is RoutingDecision else None)(handle)
 
 
 for _model, _project in PROJECTIONS.items():

@@ -1,0 +1,111 @@
+"""Consuming a topic in batches, for consumers whose cost is per transaction rather than per event
+(projections): every new event of a batch is handled in one transaction, inbox rows and all.
+
+What holds for one-at-a-time consumers holds here too: an event that does not parse (or is oversized)
+is dead-lettered alone with its reason while the rest of its batch goes on; an event already in the
+inbox is skipped; transient failures (database or broker away) are retried in place; and if the
+batch's transaction fails for any other reason its events are handled one by one, so that only the
+event that fails is dead-lettered. Each event keeps its own consumer span, a child of its producer's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from aiokafka.structs import ConsumerRecord
+from opentelemetry import propagate, trace
+from pydantic import ValidationError
+
+from vprime_shared.contracts import Event
+from vprime_shared.kafka import MAX_EVENT_BYTES, TRANSIENT_ERRORS, PoisonEvent
+from vprime_shared.unit_of_work import Tx
+
+if TYPE_CHECKING:
+    from vprime_shared.runtime import ServiceRuntime
+
+log = logging.getLogger(__name__)
+tracer = trace.get_tracer("vprime.batches")
+
+Handler = Callable[[Tx, Any], Awaitable[None]]
+AfterCommit = Callable[[list[Any]], None]
+
+
+class BatchSubscription:
+    def __init__(self, runtime: ServiceRuntime, event: type[Event], handler: Handler, after_commit: AfterCommit | None) -> None:
+        self.runtime = runtime
+        self.event = event
+        self.handler = handler
+        self.after_commit = after_commit
+        self.records: dict[uuid.UUID, ConsumerRecord] = {}  # event id -> its record, while its batch is handled
+
+    async def decode(self, msg: Any, _original: Any = None) -> list[Event]:
+        """The batch's events; what does not parse goes to the DLQ here, with its reason."""
+        events = []
+        for record in msg.raw_message:
+            try:
+                if len(record.value or b"") > MAX_EVENT_BYTES:
+                    raise PoisonEvent(f"oversized event: {len(record.value)} bytes, the limit is {MAX_EVENT_BYTES}")
+                event = self.event.model_validate_json(record.value or b"")
+            except (ValidationError, PoisonEvent, ValueError) as exc:
+                await self.runtime.dead_letters.send(record, exc)
+                continue
+            self.records[event.event_id] = record
+            events.append(event)
+        return events
+
+    async def handle(self, events: list[Event]) -> None:
+        unique = list({e.event_id: e for e in events}.values())  # the same event twice in one batch: once
+        try:
+            done = await _retrying(lambda: self._together(unique))
+        except Exception:  # noqa: BLE001 - anything but transient: find the one event that fails
+            log.warning("a batch of %d %s failed as a whole; handling its events one by one", len(unique), self.event.TOPIC)
+            done = [e for e in unique if await self._alone(e)]
+        finally:
+            for e in unique:
+                self.records.pop(e.event_id, None)
+        if self.after_commit is not None and done:
+            self.after_commit(done)
+
+    async def _together(self, events: list[Event]) -> list[Event]:
+        uow = self.runtime.uow
+        async with uow.pool.acquire() as conn, conn.transaction():
+            fresh = {r["event_id"] for r in await conn.fetch(
+                "INSERT INTO inbox (event_id, consumer, topic) SELECT unnest($1::uuid[]), $2, $3 "
+                "ON CONFLICT DO NOTHING RETURNING event_id", [e.event_id for e in events], uow.consumer, self.event.TOPIC)}
+            tx = Tx(conn)
+            todo = [e for e in events if e.event_id in fresh]
+            for event in todo:
+                with self._span(event):
+                    await self.handler(tx, event)
+        return todo
+
+    async def _alone(self, event: Event) -> bool:
+        try:
+            with self._span(event):
+                await _retrying(lambda: self.runtime.once(event, self.handler))
+            return True
+        except Exception as exc:  # noqa: BLE001 - this event, and only it, cannot be handled
+            await self.runtime.dead_letters.send(self.records[event.event_id], exc)
+            return False
+
+    def _span(self, event: Event) -> Any:
+        """A consumer span for this event under its producer's (the record's trace headers)."""
+        record = self.records.get(event.event_id)
+        headers = {k: v.decode(errors="replace") for k, v in (record.headers if record else ())}
+        return tracer.start_as_current_span(f"{self.event.TOPIC} process", context=propagate.extract(headers),
+                                            kind=trace.SpanKind.CONSUMER)
+
+
+async def _retrying(attempt: Callable[[], Awaitable[Any]]) -> Any:
+    delay = 0.2
+    while True:
+        try:
+            return await attempt()
+        except TRANSIENT_ERRORS as exc:
+            log.warning("transient failure handling a batch, retrying in %.1fs: %r", delay, exc)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
