@@ -3,6 +3,7 @@
 from vprime_shared.contracts import DeploymentState, Intent, Position, Signal
 from vprime_shared.contracts.base import utcnow
 from vprime_shared.runtime import ServiceRuntime
+from vprime_shared.unit_of_work import Tx
 
 from vprime_policy import handlers
 from vprime_policy.adapters.repository import wait_until_known
@@ -18,15 +19,16 @@ async def on_deployment(event: DeploymentState) -> None:
     await runtime.once(event, handlers.deployment_changed)
 
 
-@runtime.subscriber(Position)
-async def on_position(event: Position) -> None:
-    await runtime.once(event, handlers.position_changed)
+# Signals and positions come in bursts: a batch of them shares one transaction (inbox rows and all).
+@runtime.batch_subscriber(Position)
+async def on_position(tx: Tx, event: Position) -> None:
+    await handlers.position_changed(tx, event)
 
 
-@runtime.subscriber(Signal)
-async def on_signal(event: Signal) -> None:
+@runtime.batch_subscriber(Signal)
+async def on_signal(tx: Tx, event: Signal) -> None:
     await wait_until_known(runtime.pool, event.agent_id, settings.registry_grace_s)
-    await runtime.once(event, handlers.signal_received, settings, utcnow)
+    await handlers.signal_received(tx, event, settings, utcnow)
 
 
 app = runtime.http_app(title="Vprime policy (Agent How)")

@@ -6,6 +6,7 @@ from datetime import timedelta
 from vprime_shared.contracts import Execution, Intent, MarketCatalog, Order, RoutingConfig, RoutingDecision
 from vprime_shared.contracts.base import utcnow
 from vprime_shared.runtime import ServiceRuntime
+from vprime_shared.unit_of_work import Tx
 
 from vprime_router import handlers
 from vprime_router.adapters.repository import RouterRepository
@@ -50,14 +51,15 @@ runtime.on_start.append(load_state)
 runtime.on_stop.append(stop_sync)
 
 
-@runtime.subscriber(Intent)
-async def on_intent(event: Intent) -> None:
-    await runtime.once(event, handlers.intent_received, state, utcnow())
+# Intents and executions come in bursts: a batch of them shares one transaction (inbox rows and all).
+@runtime.batch_subscriber(Intent)
+async def on_intent(tx: Tx, event: Intent) -> None:
+    await handlers.intent_received(tx, event, state, utcnow())
 
 
-@runtime.subscriber(Execution)
-async def on_execution(event: Execution) -> None:
-    await runtime.once(event, handlers.execution_received, state, utcnow())
+@runtime.batch_subscriber(Execution)
+async def on_execution(tx: Tx, event: Execution) -> None:
+    await handlers.execution_received(tx, event, state, utcnow())
 
 
 @runtime.subscriber(RoutingConfig)
