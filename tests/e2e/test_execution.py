@@ -66,62 +66,37 @@ async def test_hyperliquid_order_is_signed_sized_and_placed_once(
     assert account["positions"]["ATOM"]["size"] == pytest.approx(position["qty"])
 
 
-async def test_a_crash_between_send_and_record_leaves_one_venue_order(
-    http: httpx.AsyncClient, control_url: str, query_url: str, stack: ServiceStack, admin_db: asyncpg.Pool
+@pytest.mark.parametrize(("crash", "instrument", "at_venue_after_crash"), [
+    ("after_send", "DOT", 1),    # the venue has it, the answer was never recorded: found again by client id, not sent again
+    ("before_send", "NEAR", 0),  # recorded, never sent: recovery sends it, as the crashed instance would have
+])
+async def test_an_executor_crash_around_the_send_leaves_exactly_one_venue_order(
+    http: httpx.AsyncClient, control_url: str, query_url: str, stack: ServiceStack, admin_db: asyncpg.Pool,
+    crash: str, instrument: str, at_venue_after_crash: int,
 ) -> None:
     sim = stack.url("simulator")
-    agent, _ = await trading_deployment(http, control_url, sim, ["HYPERLIQUID"], name="crash")
+    agent, _ = await trading_deployment(http, control_url, sim, ["HYPERLIQUID"], name=f"crash {crash}")
     await asyncio.to_thread(stack.stop, "executor")
-    await asyncio.to_thread(stack.start, "executor", EXECUTOR_CRASH="after_send")
+    await asyncio.to_thread(stack.start, "executor", EXECUTOR_CRASH=crash)
     await asyncio.to_thread(stack.wait_healthy, 120, ("executor",))
-    s = await signal(http, control_url, agent["id"], "DOT")
+    s = await signal(http, control_url, agent["id"], instrument)
 
     async def executor_died() -> bool:
         from vprime_local.infra import pid_alive
 
         return pid_alive(stack.pid_file("executor")) is None
 
-    await eventually(executor_died, timeout=60, what="the executor to crash right after sending")
+    await eventually(executor_died, timeout=60, what=f"the executor to crash ({crash})")
     order = await admin_db.fetchrow("SELECT order_id, client_order_id, status FROM executor.orders WHERE intent_id IN "
                                     "(SELECT intent_id FROM policy.decisions WHERE signal_id = $1)", uuid.UUID(s["id"]))
-    assert order["status"] == "SENDING"  # recorded before it was sent; the answer never recorded
-    assert await venue_orders(http, sim, order["client_order_id"]) == 1  # but the venue has it
+    assert order["status"] == "SENDING"  # recorded before the send; nothing after it recorded
+    assert await venue_orders(http, sim, order["client_order_id"]) == at_venue_after_crash
 
     await asyncio.to_thread(stack.start, "executor")
     await asyncio.to_thread(stack.wait_healthy, 120, ("executor",))
     t = await settled_timeline(http, query_url, s["id"], timeout=90)
     assert t["signal"]["status"] == "EXECUTED" and len(t["positions"]) == 1
-    assert await venue_orders(http, sim, order["client_order_id"]) == 1  # found again by client id, not sent again
-    assert await admin_db.fetchval("SELECT status FROM executor.orders WHERE order_id = $1", order["order_id"]) == "FILLED"
-
-
-async def test_a_crash_between_record_and_send_is_sent_once_on_recovery(
-    http: httpx.AsyncClient, control_url: str, query_url: str, stack: ServiceStack, admin_db: asyncpg.Pool
-) -> None:
-    """The order was recorded and the process died before sending: recovery sends it, as the crashed
-    instance would have, so the crash changes no outcome."""
-    sim = stack.url("simulator")
-    agent, _ = await trading_deployment(http, control_url, sim, ["HYPERLIQUID"], name="crash-before-send")
-    await asyncio.to_thread(stack.stop, "executor")
-    await asyncio.to_thread(stack.start, "executor", EXECUTOR_CRASH="before_send")
-    await asyncio.to_thread(stack.wait_healthy, 120, ("executor",))
-    s = await signal(http, control_url, agent["id"], "NEAR")
-
-    async def executor_died() -> bool:
-        from vprime_local.infra import pid_alive
-
-        return pid_alive(stack.pid_file("executor")) is None
-
-    await eventually(executor_died, timeout=60, what="the executor to crash right before sending")
-    order = await admin_db.fetchrow("SELECT order_id, client_order_id, status FROM executor.orders WHERE intent_id IN "
-                                    "(SELECT intent_id FROM policy.decisions WHERE signal_id = $1)", uuid.UUID(s["id"]))
-    assert order["status"] == "SENDING" and await venue_orders(http, sim, order["client_order_id"]) == 0
-
-    await asyncio.to_thread(stack.start, "executor")
-    await asyncio.to_thread(stack.wait_healthy, 120, ("executor",))
-    t = await settled_timeline(http, query_url, s["id"], timeout=90)
-    assert t["signal"]["status"] == "EXECUTED" and len(t["positions"]) == 1
-    assert [d["selected_venue"] for d in t["routing_decisions"]] == ["HYPERLIQUID"]  # no failover: same venue, same order
+    assert [d["selected_venue"] for d in t["routing_decisions"]] == ["HYPERLIQUID"]  # no failover: the crash changed nothing
     assert await venue_orders(http, sim, order["client_order_id"]) == 1
     assert await admin_db.fetchval("SELECT status FROM executor.orders WHERE order_id = $1", order["order_id"]) == "FILLED"
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import shutil
 import time
 import uuid
@@ -316,7 +317,9 @@ async def http_fuzz_scenario(ctx: Run) -> Scenario:
     for service, headers in (("control", operator_headers(ctx.stack.home)), ("query", {})):
         passed, output = await asyncio.to_thread(fuzz, ctx.stack.url(service), headers)
         scenario.check(f"{service}: no 5xx, no request over 10 s", passed)
-        scenario.notes[f"{service} fuzz"] = next((line.strip() for line in output.splitlines() if "generated" in line), output[-200:])
+        summary = next((line.strip() for line in output.splitlines() if re.search(r"\d+ generated", line)), output[-200:])
+        scenario.notes[f"{service} fuzz"] = summary
+        scenario.events += int(found.group(1)) if (found := re.search(r"(\d+) generated", summary)) else 0
     scenario.recover_s = round(time.monotonic() - started, 1)
     return scenario
 
