@@ -11,6 +11,7 @@ event that fails is dead-lettered. Each event keeps its own consumer span, a chi
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 tracer = trace.get_tracer("vprime.batches")
 
 Handler = Callable[[Tx, Any], Awaitable[None]]
-AfterCommit = Callable[[list[Any]], None]
+AfterCommit = Callable[[list[Any]], Awaitable[None] | None]
 
 
 class BatchSubscription:
@@ -68,7 +69,9 @@ class BatchSubscription:
             for e in unique:
                 self.records.pop(e.event_id, None)
         if self.after_commit is not None and done:
-            self.after_commit(done)
+            follow_up = self.after_commit(done)
+            if inspect.isawaitable(follow_up):
+                await follow_up
 
     async def _together(self, events: list[Event]) -> list[Event]:
         uow = self.runtime.uow

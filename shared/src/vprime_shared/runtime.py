@@ -77,9 +77,11 @@ class ServiceRuntime:
         return self.broker.subscriber(event.TOPIC, **options)
 
     def batch_subscriber(self, event: type[E], *, max_records: int = 500,
-                         after_commit: Callable[[list[E]], None] | None = None) -> Callable[[Callable[..., Awaitable[None]]], Any]:
+                         after_commit: Callable[[list[E]], Awaitable[None] | None] | None = None,
+                         ) -> Callable[[Callable[..., Awaitable[None]]], Any]:
         """Like `subscriber` + `once`, for `handler(tx, event)`, but a batch of events per transaction
-        (see `vprime_shared.batches`): for consumers whose cost is the transaction, not the event."""
+        (see `vprime_shared.batches`): for consumers whose cost is the transaction, not the event.
+        `after_commit(events)` runs once the batch's transaction has committed, with the events it handled."""
         options = consumer_options(self.name, event.TOPIC)
         self.groups[options["group_id"]] = event.TOPIC
 

@@ -10,6 +10,8 @@ from prometheus_client import Gauge
 
 from vprime_shared.contracts import Execution, MarketTick, Order, Position
 from vprime_shared.runtime import ServiceRuntime
+from vprime_shared.telemetry import attached, current_trace_headers
+from vprime_shared.unit_of_work import Tx
 
 from vprime_executor import handlers
 from vprime_executor.adapters.credentials import CredentialStore, load_kek
@@ -26,6 +28,8 @@ runtime.publishes(Execution, Position)
 credentials = CredentialStore(load_kek(settings.credentials_key, settings.credentials_key_file))
 venues = VenueRouter(settings, None, credentials)
 in_flight: set[uuid.UUID] = set()
+claimed_now: dict[uuid.UUID, dict[str, str]] = {}  # claimed in the batch being handled (with its trace), sent once it commits
+sending = asyncio.Semaphore(settings.send_concurrency)
 INSTANCE_ID = uuid.uuid4()  # this process: orders it claims carry it; its heartbeat says it is alive
 loops: list[asyncio.Task[None]] = []
 
@@ -73,16 +77,29 @@ async def on_tick(event: MarketTick) -> None:
         await handlers.close_on_venue(runtime.uow, venues, position, reason)
 
 
-@runtime.subscriber(Order)
-async def on_order(event: Order) -> None:
-    claimed = await runtime.once(event, handlers.claim_order, venues, INSTANCE_ID)
-    if claimed is None:
-        return
-    in_flight.add(event.order_id)
-    try:
-        await handlers.send_order(runtime.uow, event, venues, crash=settings.executor_crash)
-    finally:
-        in_flight.discard(event.order_id)
+async def send_claimed(orders: list[Order]) -> None:
+    """Phase two for a batch's claimed orders: sent side by side (a venue call is mostly waiting, for a
+    keeper above all), each resolved in its own transaction."""
+    mine = [(o, claimed_now.pop(o.order_id)) for o in orders if o.order_id in claimed_now]
+
+    async def send(order: Order, trace_headers: dict[str, str]) -> None:
+        async with sending:
+            try:
+                with attached(trace_headers):  # the order's own trace: its execution and position continue it
+                    await handlers.send_order(runtime.uow, order, venues, crash=settings.executor_crash)
+            finally:
+                in_flight.discard(order.order_id)
+
+    await asyncio.gather(*(send(o, headers) for o, headers in mine))
+
+
+# Phase one for a batch of orders in one transaction: each recorded SENDING and claimed by this
+# instance (and marked in flight, so recovery leaves it alone) before any of them is sent.
+@runtime.batch_subscriber(Order, after_commit=send_claimed)
+async def on_order(tx: Tx, event: Order) -> None:
+    if await handlers.claim_order(tx, event, venues, INSTANCE_ID) is not None:
+        in_flight.add(event.order_id)
+        claimed_now[event.order_id] = current_trace_headers()
 
 
 app = runtime.http_app(internal_api(credentials, settings.internal_api_token), title="Vprime executor")
