@@ -6,6 +6,8 @@ from typing import Any
 
 import httpx
 
+from vprime_shared.sign_in import bearer
+
 
 class ApiError(Exception):
     pass
@@ -14,7 +16,7 @@ class ApiError(Exception):
 class Api:
     def __init__(self, control_url: str, query_url: str, transport: httpx.BaseTransport | None = None,
                  token: str | None = None) -> None:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        headers = bearer(token) if token else {}
         self.control = httpx.Client(base_url=control_url.rstrip("/"), timeout=15, transport=transport, headers=headers)
         self.query = httpx.Client(base_url=query_url.rstrip("/"), timeout=15, transport=transport)
 

@@ -10,7 +10,6 @@ event that fails is dead-lettered. Each event keeps its own consumer span, a chi
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import logging
 import uuid
@@ -22,7 +21,7 @@ from opentelemetry import propagate, trace
 from pydantic import ValidationError
 
 from vprime_shared.contracts import Event
-from vprime_shared.kafka import MAX_EVENT_BYTES, TRANSIENT_ERRORS, PoisonEvent
+from vprime_shared.kafka import PoisonEvent, refuse_oversized, retry_transient
 from vprime_shared.unit_of_work import Tx
 
 if TYPE_CHECKING:
@@ -48,8 +47,7 @@ class BatchSubscription:
         events = []
         for record in msg.raw_message:
             try:
-                if len(record.value or b"") > MAX_EVENT_BYTES:
-                    raise PoisonEvent(f"oversized event: {len(record.value)} bytes, the limit is {MAX_EVENT_BYTES}")
+                refuse_oversized(record.value)
                 event = self.event.model_validate_json(record.value or b"")
             except (ValidationError, PoisonEvent, ValueError) as exc:
                 await self.runtime.dead_letters.send(record, exc)
@@ -61,7 +59,7 @@ class BatchSubscription:
     async def handle(self, events: list[Event]) -> None:
         unique = list({e.event_id: e for e in events}.values())  # the same event twice in one batch: once
         try:
-            done = await _retrying(lambda: self._together(unique))
+            done = await retry_transient(lambda: self._together(unique), f"a batch of {self.event.TOPIC}")
         except Exception:  # noqa: BLE001 - anything but transient: find the one event that fails
             log.warning("a batch of %d %s failed as a whole; handling its events one by one", len(unique), self.event.TOPIC)
             done = [e for e in unique if await self._alone(e)]
@@ -89,7 +87,7 @@ class BatchSubscription:
     async def _alone(self, event: Event) -> bool:
         try:
             with self._span(event):
-                await _retrying(lambda: self.runtime.once(event, self.handler))
+                await retry_transient(lambda: self.runtime.once(event, self.handler), self.event.TOPIC)
             return True
         except Exception as exc:  # noqa: BLE001 - this event, and only it, cannot be handled
             await self.runtime.dead_letters.send(self.records[event.event_id], exc)
@@ -101,14 +99,3 @@ class BatchSubscription:
         headers = {k: v.decode(errors="replace") for k, v in (record.headers if record else ())}
         return tracer.start_as_current_span(f"{self.event.TOPIC} process", context=propagate.extract(headers),
                                             kind=trace.SpanKind.CONSUMER)
-
-
-async def _retrying(attempt: Callable[[], Awaitable[Any]]) -> Any:
-    delay = 0.2
-    while True:
-        try:
-            return await attempt()
-        except TRANSIENT_ERRORS as exc:
-            log.warning("transient failure handling a batch, retrying in %.1fs: %r", delay, exc)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)

@@ -14,7 +14,8 @@ import functools
 import logging
 import traceback
 from datetime import UTC, datetime
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import asyncpg
 from aiokafka import TopicPartition
@@ -36,6 +37,8 @@ MAX_MESSAGE_BYTES = 1_048_576
 # The largest event Vprime writes (a venue's market catalog) is far below this; anything above it is
 # a producer's mistake or abuse and is dead-lettered unread.
 MAX_EVENT_BYTES = 512 * 1024
+
+T = TypeVar("T")
 
 DEAD_LETTERS = Counter("vprime_dead_letters_total", "Events sent to a dead-letter topic", ["service", "topic"])
 
@@ -131,6 +134,24 @@ def consumer_options(service: str, topic: str) -> dict[str, Any]:
     }
 
 
+def refuse_oversized(value: bytes | None) -> None:
+    """Refused before parsing: no event of ours comes near the limit."""
+    if len(value or b"") > MAX_EVENT_BYTES:
+        raise PoisonEvent(f"oversized event: {len(value or b'')} bytes, the limit is {MAX_EVENT_BYTES}")
+
+
+async def retry_transient(attempt: Callable[[], Awaitable[T]], what: str) -> T:
+    """`attempt()` until it stops failing transiently (database or broker away), backing off to 5 s."""
+    delay = 0.2
+    while True:
+        try:
+            return await attempt()
+        except TRANSIENT_ERRORS as exc:
+            log.warning("transient failure handling %s, retrying in %.1fs: %r", what, delay, exc)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
 class OffsetCommitter:
     """Commits consumed offsets in the background, many at once, instead of one Kafka round trip per event.
 
@@ -217,19 +238,11 @@ class DeadLetterMiddleware(BaseMiddleware):
     async def consume_scope(self, call_next: Any, msg: Any) -> Any:
         self.stream_message = msg
         body = getattr(msg, "body", b"")
-        size = len(body) if isinstance(body, (bytes, bytearray)) else 0  # a batch checks each of its events itself
-        if size > MAX_EVENT_BYTES:  # refused before parsing: no event of ours comes near it
-            raise PoisonEvent(f"oversized event: {size} bytes, the limit is {MAX_EVENT_BYTES}")
-        delay = 0.2
-        while True:
-            try:
-                result = await call_next(msg)
-                self.dead_letters.commits.processed(msg)
-                return result
-            except TRANSIENT_ERRORS as exc:
-                log.warning("transient failure handling %s, retrying in %.1fs: %r", getattr(self.msg, "topic", "?"), delay, exc)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+        if isinstance(body, (bytes, bytearray)):  # a batch checks each of its events itself
+            refuse_oversized(body)
+        result = await retry_transient(lambda: call_next(msg), getattr(self.msg, "topic", "?"))
+        self.dead_letters.commits.processed(msg)
+        return result
 
     async def after_processed(self, exc_type: Any = None, exc_val: BaseException | None = None, exc_tb: Any = None) -> bool:
         if exc_val is None or not isinstance(exc_val, Exception) or self.msg is None:

@@ -17,6 +17,7 @@ import httpx
 from vprime_shared.db import SERVICES
 
 from vprime_shared.settings import SERVICE_PORTS
+from vprime_shared.sign_in import bearer
 
 from vprime_local.infra import InfraError, pid_alive, port_open, say, stop_pid
 
@@ -37,7 +38,7 @@ def operator_token_path(home: Path) -> Path:
 
 def operator_headers(home: Path) -> dict[str, str]:
     """The local operator's bearer header, for tools driving a local stack (demo, reliability, benchmarks)."""
-    return {"Authorization": f"Bearer {operator_token_path(home).read_text().strip()}"}
+    return bearer(operator_token_path(home).read_text().strip())
 
 
 @dataclass

@@ -118,11 +118,8 @@ async def me(actor: Writer) -> dict[str, Any]:
 
 @router.post("/tokens", status_code=201, summary="Mint an API token for the signed-in wallet (shown once)")
 async def mint(body: TokenRequest, request: Request, actor: Writer) -> dict[str, Any]:
-    wallet = _wallet_of(actor)
     expires = utcnow() + timedelta(days=body.ttl_days) if body.ttl_days else None
-    token = auth.new_token(auth.API_TOKEN_PREFIX)
-    async with request.app.state.runtime.uow.begin() as tx:
-        row = await AuthStore(tx.conn).save_token(auth.token_digest(token), wallet, "api", body.label, expires)
+    token, row = await handlers.issue_token(request.app.state.runtime.uow, _wallet_of(actor), "api", body.label, expires)
     return {"success": True, "token": token, "token_type": "Bearer", **_token_view(row)}
 
 

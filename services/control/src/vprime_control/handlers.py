@@ -4,7 +4,7 @@ changes control's state and records the events to publish (outbox)."""
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from vprime_shared.contracts import (
@@ -258,7 +258,13 @@ async def sign_in(uow: UnitOfWork, message: str, signature: str, ttl: timedelta)
     signer = auth.signer_of(message, signature)
     if signer != issued["wallet"]:
         raise auth.Unauthenticated(f"the message was signed by {signer}, not by {issued['wallet']}")
-    token, expires_at = auth.new_token(auth.SESSION_PREFIX), utcnow() + ttl
+    token, row = await issue_token(uow, signer, "session", "sign-in", utcnow() + ttl)
+    return {"token": token, "wallet": signer, "expires_at": row["expires_at"].isoformat()}
+
+
+async def issue_token(uow: UnitOfWork, wallet: str, kind: str, label: str, expires_at: datetime | None) -> tuple[str, dict[str, Any]]:
+    """A new bearer token for the wallet (`session` or `api`), and its stored row; only its digest is kept."""
+    token = auth.new_token(auth.SESSION_PREFIX if kind == "session" else auth.API_TOKEN_PREFIX)
     async with uow.begin() as tx:
-        await AuthStore(tx.conn).save_token(auth.token_digest(token), signer, "session", "sign-in", expires_at)
-    return {"token": token, "wallet": signer, "expires_at": expires_at.isoformat()}
+        row = await AuthStore(tx.conn).save_token(auth.token_digest(token), wallet, kind, label, expires_at)
+    return token, row
