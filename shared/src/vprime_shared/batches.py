@@ -73,11 +73,10 @@ class BatchSubscription:
 
     async def _together(self, events: list[Event]) -> list[Event]:
         uow = self.runtime.uow
-        async with uow.pool.acquire() as conn, conn.transaction():
+        async with uow.pool.acquire() as conn, Tx.on(conn) as tx:
             fresh = {r["event_id"] for r in await conn.fetch(
                 "INSERT INTO inbox (event_id, consumer, topic) SELECT unnest($1::uuid[]), $2, $3 "
                 "ON CONFLICT DO NOTHING RETURNING event_id", [e.event_id for e in events], uow.consumer, self.event.TOPIC)}
-            tx = Tx(conn)
             todo = [e for e in events if e.event_id in fresh]
             for event in todo:
                 with self._span(event):

@@ -61,11 +61,19 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         )
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """What a connection goes through on its way back to the pool, besides asyncpg's own clean-up (an open
+    transaction rolled back, listeners dropped). Services keep no session settings on pooled connections, so
+    the default reset (RESET ALL, UNLISTEN *, CLOSE ALL, unlock all: a round trip per release) is skipped;
+    the outbox relay releases its advisory lock itself."""
+
+
 async def create_pool(url: str, *, min_size: int = 1, max_size: int = 10, attempts: int = 30) -> asyncpg.Pool:
     """A pool for the service's own role; waits (bounded) for Postgres to accept connections."""
     for attempt in range(1, attempts + 1):
         try:
-            return await asyncpg.create_pool(url, min_size=min_size, max_size=max_size, init=_init_connection)
+            return await asyncpg.create_pool(url, min_size=min_size, max_size=max_size, init=_init_connection,
+                                             reset=_keep_session)
         except (OSError, asyncpg.CannotConnectNowError, asyncpg.PostgresConnectionError) as exc:
             if attempt == attempts:
                 raise

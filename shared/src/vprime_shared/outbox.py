@@ -16,9 +16,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import asyncpg
+import orjson
 
 from vprime_shared.contracts.base import Event
-from vprime_shared.telemetry import attached, current_trace_headers
+from vprime_shared.telemetry import attached
 
 if TYPE_CHECKING:
     from faststream.kafka import KafkaBroker
@@ -32,18 +33,23 @@ def encode(event: Event) -> bytes:
     return event.model_dump_json().encode()
 
 
-async def add(conn: asyncpg.Connection, event: Event) -> None:
-    """Record `event` for publication; call inside the transaction that changes the matching state."""
+async def add(conn: asyncpg.Connection, events: list[tuple[Event, dict[str, str]]]) -> None:
+    """Record `events` (each with the trace headers of the work that produced it) for publication, in one
+    statement; call inside the transaction that changes the matching state."""
+    if not events:
+        return
     # The NOTIFY rides in the same statement (one round trip); Postgres delivers it at commit and folds
-    # a transaction's identical notifications into one.
+    # a transaction's identical notifications into one. `ORDER BY ordinality` keeps the ids in write order.
     await conn.execute(
-        "WITH added AS (INSERT INTO outbox (event_id, topic, key, payload, headers) VALUES ($1, $2, $3, $4, $5) RETURNING 1) "
-        f"SELECT pg_notify('{NOTIFY_CHANNEL}', '') FROM added",
-        event.event_id,
-        event.TOPIC,
-        event.partition_key(),
-        encode(event),
-        current_trace_headers(),
+        "WITH added AS (INSERT INTO outbox (event_id, topic, key, payload, headers) "
+        "SELECT e, t, k, p, h::jsonb FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bytea[], $5::text[]) "
+        "WITH ORDINALITY AS u(e, t, k, p, h, n) ORDER BY n RETURNING 1) "
+        f"SELECT pg_notify('{NOTIFY_CHANNEL}', '') FROM added LIMIT 1",
+        [e.event_id for e, _ in events],
+        [e.TOPIC for e, _ in events],
+        [e.partition_key() for e, _ in events],
+        [encode(e) for e, _ in events],
+        [orjson.dumps(h).decode() for _, h in events],
     )
 
 

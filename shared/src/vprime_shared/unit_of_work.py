@@ -13,6 +13,7 @@ import asyncpg
 
 from vprime_shared import outbox
 from vprime_shared.contracts.base import Event
+from vprime_shared.telemetry import current_trace_headers
 
 
 class Tx:
@@ -21,11 +22,26 @@ class Tx:
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
         self.published: list[Event] = []
+        self._unwritten: list[tuple[Event, dict[str, str]]] = []
 
     async def publish(self, event: Event) -> None:
-        """Publish `event` once this transaction commits (transactional outbox)."""
-        await outbox.add(self.conn, event)
+        """Publish `event` once this transaction commits (transactional outbox). The outbox rows of a
+        transaction are written together by `flush`, just before it commits: one statement, not one per event."""
+        self._unwritten.append((event, current_trace_headers()))  # the trace of the work that produced it
         self.published.append(event)
+
+    async def flush(self) -> None:
+        await outbox.add(self.conn, self._unwritten)
+        self._unwritten = []
+
+    @classmethod
+    @asynccontextmanager
+    async def on(cls, conn: asyncpg.Connection) -> AsyncIterator[Tx]:
+        """A transaction on `conn` whose published events are written to the outbox before it commits."""
+        async with conn.transaction():
+            tx = cls(conn)
+            yield tx
+            await tx.flush()
 
 
 class UnitOfWork:
@@ -35,13 +51,13 @@ class UnitOfWork:
 
     @asynccontextmanager
     async def begin(self) -> AsyncIterator[Tx]:
-        async with self.pool.acquire() as conn, conn.transaction():
-            yield Tx(conn)
+        async with self.pool.acquire() as conn, Tx.on(conn) as tx:
+            yield tx
 
     @asynccontextmanager
     async def once(self, event: Event) -> AsyncIterator[Tx | None]:
         """A transaction that records `event` in the inbox; yields None if it was processed before."""
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with self.pool.acquire() as conn, Tx.on(conn) as tx:
             first_time = await conn.fetchval(
                 "INSERT INTO inbox (event_id, consumer, topic) VALUES ($1, $2, $3) "
                 "ON CONFLICT DO NOTHING RETURNING true",
@@ -49,4 +65,4 @@ class UnitOfWork:
                 self.consumer,
                 event.TOPIC,
             )
-            yield Tx(conn) if first_time else None
+            yield tx if first_time else None

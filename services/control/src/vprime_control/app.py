@@ -2,6 +2,7 @@
 
 from vprime_shared.contracts import AgentState, DeploymentState, RoutingConfig, Signal
 from vprime_shared.runtime import ServiceRuntime
+from vprime_shared.unit_of_work import Tx
 
 from vprime_control import api, auth_api, handlers
 from vprime_control.adapters.executor_client import ExecutorKeys
@@ -12,9 +13,11 @@ runtime = ServiceRuntime(settings, package="vprime_control")
 runtime.publishes(AgentState, DeploymentState, RoutingConfig, Signal)
 
 
-@runtime.subscriber(Signal)
-async def on_signal(event: Signal) -> None:
-    await runtime.once(event, handlers.record_signal)
+# Signals come in bursts: a batch of them shares one transaction (a signal of an unknown agent is
+# dead-lettered alone).
+@runtime.batch_subscriber(Signal)
+async def on_signal(tx: Tx, event: Signal) -> None:
+    await handlers.record_signal(tx, event)
 
 
 app = runtime.http_app(api.router, auth_api.router, title="Vprime control API",

@@ -210,10 +210,8 @@ async def redrive_signal(uow: UnitOfWork, actor: auth.Principal, signal_id: uuid
 async def record_signal(tx: Tx, signal: Signal) -> None:
     """Keep every signal (scored ones too) so it can be re-driven later. Control owns the agent registry,
     so a signal naming an agent it never created is dead-lettered here with that reason."""
-    repo = ControlRepository(tx.conn)
-    if await repo.agent(signal.agent_id) is None:
+    if not await ControlRepository(tx.conn).save_signal(signal):
         raise PoisonEvent(f"signal {signal.signal_id} names agent {signal.agent_id}, which does not exist")
-    await repo.save_signal(signal)
 
 
 async def _agent(repo: ControlRepository, agent_id: uuid.UUID, *, for_update: bool = False) -> AgentState:

@@ -17,7 +17,7 @@ from vprime_executor import handlers
 from vprime_executor.adapters.credentials import CredentialStore, load_kek
 from vprime_executor.api import internal_api
 from vprime_executor.settings import ExecutorSettings
-from vprime_executor.venues import VenueRouter
+from vprime_executor.venues import Route, VenueRouter
 
 log = logging.getLogger(__name__)
 RECONCILIATION_DIFFERENCES = Gauge("vprime_reconciliation_differences", "Venue positions that differ from ours, last round")
@@ -28,10 +28,12 @@ runtime.publishes(Execution, Position)
 credentials = CredentialStore(load_kek(settings.credentials_key, settings.credentials_key_file))
 venues = VenueRouter(settings, None, credentials)
 in_flight: set[uuid.UUID] = set()
-claimed_now: dict[uuid.UUID, dict[str, str]] = {}  # claimed in the batch being handled (with its trace), sent once it commits
+# Claimed in the batch being handled, with its route and trace; sent once the batch commits.
+claimed_now: dict[uuid.UUID, tuple[Route, dict[str, str]]] = {}
 sending = asyncio.Semaphore(settings.send_concurrency)
 INSTANCE_ID = uuid.uuid4()  # this process: orders it claims carry it; its heartbeat says it is alive
 loops: list[asyncio.Task[None]] = []
+resolutions: handlers.Resolutions  # set on start, once the database is there
 
 
 async def keep_resolving() -> None:
@@ -52,6 +54,8 @@ async def keep_resolving() -> None:
 
 
 async def start(_: ServiceRuntime) -> None:
+    global resolutions
+    resolutions = handlers.Resolutions(runtime.uow, venues)
     venues.http = httpx.AsyncClient(timeout=httpx.Timeout(settings.venue_timeout_s))
     loops.append(asyncio.create_task(keep_resolving(), name="order-recovery"))
 
@@ -80,26 +84,26 @@ async def on_tick(event: MarketTick) -> None:
 async def send_claimed(orders: list[Order]) -> None:
     """Phase two for a batch's claimed orders: sent side by side (a venue call is mostly waiting, for a
     keeper above all), each resolved in its own transaction."""
-    mine = [(o, claimed_now.pop(o.order_id)) for o in orders if o.order_id in claimed_now]
+    mine = [(o, *claimed_now.pop(o.order_id)) for o in orders if o.order_id in claimed_now]
 
-    async def send(order: Order, trace_headers: dict[str, str]) -> None:
+    async def send(order: Order, route: Route, trace_headers: dict[str, str]) -> None:
         async with sending:
             try:
                 with attached(trace_headers):  # the order's own trace: its execution and position continue it
-                    await handlers.send_order(runtime.uow, order, venues, crash=settings.executor_crash)
+                    await handlers.send_order(runtime.uow, order, route, venues, resolutions, crash=settings.executor_crash)
             finally:
                 in_flight.discard(order.order_id)
 
-    await asyncio.gather(*(send(o, headers) for o, headers in mine))
+    await asyncio.gather(*(send(*claimed) for claimed in mine))
 
 
 # Phase one for a batch of orders in one transaction: each recorded SENDING and claimed by this
 # instance (and marked in flight, so recovery leaves it alone) before any of them is sent.
 @runtime.batch_subscriber(Order, after_commit=send_claimed)
 async def on_order(tx: Tx, event: Order) -> None:
-    if await handlers.claim_order(tx, event, venues, INSTANCE_ID) is not None:
+    if (route := await handlers.claim_order(tx, event, venues, INSTANCE_ID)) is not None:
         in_flight.add(event.order_id)
-        claimed_now[event.order_id] = current_trace_headers()
+        claimed_now[event.order_id] = (route, current_trace_headers())
 
 
 app = runtime.http_app(internal_api(credentials, settings.internal_api_token), title="Vprime executor")

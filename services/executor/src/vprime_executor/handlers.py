@@ -10,6 +10,7 @@ two-phase way.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from datetime import datetime, timedelta
@@ -32,6 +33,8 @@ from vprime_shared.contracts import (
 )
 from vprime_shared.contracts.base import utcnow
 from vprime_shared.ids import new_id
+from vprime_shared.kafka import retry_transient
+from vprime_shared.telemetry import attached, current_trace_headers
 from vprime_shared.unit_of_work import Tx, UnitOfWork
 
 from vprime_executor.adapters.prices import PriceBook
@@ -51,8 +54,9 @@ def close_client_id(position_id: Any) -> str:
 
 
 # ---- orders ------------------------------------------------------------------------------------
-async def claim_order(tx: Tx, order: Order, venues: VenueRouter, instance_id: Any = None) -> Order | None:
-    """Phase one: record the order as SENDING, claimed by this instance. None if it was claimed before (a redelivery)."""
+async def claim_order(tx: Tx, order: Order, venues: VenueRouter, instance_id: Any = None) -> Route | None:
+    """Phase one: record the order as SENDING, claimed by this instance. Returns the route it will take
+    (paper or the venue, with the deployment's signer); None if it was claimed before (a redelivery)."""
     route = await venues.route(tx.conn, order.deployment_id, order.venue)
     claimed = await tx.conn.execute(
         """INSERT INTO orders (order_id, client_order_id, intent_id, deployment_id, venue, venue_symbol, side, status, payload, mode,
@@ -61,7 +65,7 @@ async def claim_order(tx: Tx, order: Order, venues: VenueRouter, instance_id: An
         order.order_id, ids.client_order_id(order.order_id), order.intent_id, order.deployment_id, order.venue.value,
         order.venue_symbol, order.side.value, order.model_dump(mode="json"), route.mode, instance_id,
     )
-    return order if claimed.endswith("1") else None
+    return route if claimed.endswith("1") else None
 
 
 async def notional_for(order: Order, route: Route, venues: VenueRouter) -> float:
@@ -74,16 +78,71 @@ async def notional_for(order: Order, route: Route, venues: VenueRouter) -> float
     return margin * order.leverage
 
 
-async def send_order(uow: UnitOfWork, order: Order, venues: VenueRouter, *, crash: str = "") -> Execution | None:
-    """Phase two: send, then resolve. The venue call runs outside any transaction.
+async def send_order(uow: UnitOfWork, order: Order, route: Route, venues: VenueRouter, resolutions: Resolutions, *,
+                     crash: str = "") -> Execution | None:
+    """Phase two: send, then resolve (together with whatever else came back meanwhile). The venue call runs
+    outside any transaction.
 
     `crash` is fault injection for the reliability tests: die before the send or between send and record."""
-    route = await venues.route(uow.pool, order.deployment_id, order.venue)
     _crash_if(crash == "before_send", order)
     outcome = await _place(order, route, venues, uow)
     _crash_if(crash == "after_send", order)
-    async with uow.begin() as tx:
-        return await resolve(tx, order, outcome, route, venues)
+    return await resolutions.resolve(order, outcome, route)
+
+
+class Resolutions:
+    """Outcomes of orders sent side by side, resolved in shared transactions: whatever came back while the
+    last transaction ran goes into the next one (one outcome under light load, hundreds under heavy), each
+    in its own order's trace. If a shared transaction fails, its outcomes are resolved one by one."""
+
+    def __init__(self, uow: UnitOfWork, venues: VenueRouter, max_batch: int = 500) -> None:
+        self.uow = uow
+        self.venues = venues
+        self.max_batch = max_batch
+        self._waiting: list[tuple[Order, Outcome, Route, dict[str, str], asyncio.Future[Execution | None]]] = []
+        self._drainer: asyncio.Task[None] | None = None
+
+    async def resolve(self, order: Order, outcome: Outcome, route: Route) -> Execution | None:
+        done: asyncio.Future[Execution | None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((order, outcome, route, current_trace_headers(), done))
+        if self._drainer is None or self._drainer.done():
+            self._drainer = asyncio.create_task(self._drain(), name="order-resolutions")
+        return await asyncio.shield(done)  # a cancelled sender does not cancel the resolution
+
+    async def _drain(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting[:self.max_batch], self._waiting[self.max_batch:]
+            try:
+                results = await retry_transient(lambda b=batch: self._together(b), "resolving orders")
+            except Exception:  # noqa: BLE001 - find the outcome that fails: alone, the rest still resolve
+                log.warning("resolving %d orders together failed; resolving them one by one", len(batch))
+                for item in batch:
+                    await self._alone(item)
+            else:
+                for (*_, done), execution in zip(batch, results, strict=True):
+                    if not done.done():
+                        done.set_result(execution)
+
+    async def _together(self, batch: list[Any]) -> list[Execution | None]:
+        results = []
+        async with self.uow.begin() as tx:
+            for order, outcome, route, trace_headers, _ in batch:
+                with attached(trace_headers):
+                    results.append(await resolve(tx, order, outcome, route, self.venues))
+        return results
+
+    async def _alone(self, item: Any) -> None:
+        order, outcome, route, trace_headers, done = item
+        try:
+            async with self.uow.begin() as tx:
+                with attached(trace_headers):
+                    execution = await resolve(tx, order, outcome, route, self.venues)
+        except Exception as exc:  # noqa: BLE001 - left SENDING: recovery resolves it later
+            if not done.done():
+                done.set_exception(exc)
+        else:
+            if not done.done():
+                done.set_result(execution)
 
 
 def _crash_if(crash: bool, order: Order) -> None:
@@ -107,48 +166,51 @@ async def _place(order: Order, route: Route, venues: VenueRouter, uow: UnitOfWor
 
 
 async def resolve(tx: Tx, order: Order, outcome: Outcome, route: Route, venues: VenueRouter) -> Execution | None:
+    """Record the order's outcome, and open its position on a fill, in one statement; None if it was resolved
+    already (recovery got there first)."""
     status = (ExecutionStatus.FILLED if isinstance(outcome, VenueFill)
               else ExecutionStatus.FAILED if isinstance(outcome, VenueUnavailable) else ExecutionStatus.REJECTED)
     reason = "filled" if isinstance(outcome, VenueFill) else str(outcome)
-    updated = await tx.conn.execute(
-        """UPDATE orders SET status = $2, reason = $3, fill_price = $4, qty = $5, resolved_at = now()
-           WHERE order_id = $1 AND status = 'SENDING'""",
-        order.order_id, status.value, reason, getattr(outcome, "price", None), getattr(outcome, "qty", None),
-    )
-    if not updated.endswith("1"):
-        return None  # resolved already (recovery got there first)
-    ORDERS.labels(order.venue.value, status.value).inc()
-    log.info("order %s on %s (%s): %s: %s", order.order_id, order.venue.value, route.mode, status.value, reason)
     base = dict(order_id=order.order_id, intent_id=order.intent_id, signal_id=order.signal_id, deployment_id=order.deployment_id,
                 venue=order.venue, client_order_id=ids.client_order_id(order.order_id))
+    resolve_order = ("UPDATE orders SET status = $2, reason = $3, fill_price = $4, qty = $5, resolved_at = now() "
+                     "WHERE order_id = $1 AND status = 'SENDING' RETURNING order_id")
+    position = None
     if not isinstance(outcome, VenueFill):
         unavailable = isinstance(outcome, VenueUnavailable)
         execution = Execution(**base, status=status, retryable=unavailable,
                               venue_specific=unavailable or getattr(outcome, "venue_specific", False), reason=reason)
-        await tx.publish(execution)
-        return execution
-    execution = Execution(**base, status=status, fill_price=outcome.price, qty=outcome.qty, fee=outcome.fee_usd,
-                          venue_order_id=outcome.venue_order_id, reason=f"filled on {'the venue' if route.mode == 'venue' else 'paper'}")
-    equity = venues.settings.paper_equity_usd
-    position = Position(
-        position_id=ids.position_id(order.order_id), order_id=order.order_id, intent_id=order.intent_id, signal_id=order.signal_id,
-        agent_id=order.agent_id, deployment_id=order.deployment_id, venue=order.venue, venue_symbol=order.venue_symbol,
-        instrument=order.instrument, side=order.side, state=PositionState.OPEN, entry_price=outcome.price, qty=outcome.qty,
-        notional_usd=outcome.notional_usd, size_pct=order.size_pct, equity_usd=equity, leverage=order.leverage,
-        fees_usd=outcome.fee_usd, opened_at=utcnow(),
-        extra={"mode": route.mode, "contract_multiplier": order.contract_multiplier, "risk_model": order.risk_model.model_dump(),
-               **({"trade_id": outcome.trade_id} if outcome.trade_id else {})},
-    )
-    await tx.conn.execute(
-        """INSERT INTO positions (position_id, order_id, deployment_id, venue, instrument, side, state, entry_price, qty,
-               notional_usd, opened_at, stop_fraction, best_price, payload, mode)
-           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)""",
-        position.position_id, order.order_id, order.deployment_id, order.venue.value, order.instrument.upper(), order.side.value,
-        position.state.value, outcome.price, outcome.qty, outcome.notional_usd, position.opened_at, order.risk_model.stop,
-        outcome.price, position.model_dump(mode="json"), route.mode,
-    )
+        resolved = await tx.conn.fetchval(resolve_order, order.order_id, status.value, reason, None, None)
+    else:
+        execution = Execution(**base, status=status, fill_price=outcome.price, qty=outcome.qty, fee=outcome.fee_usd,
+                              venue_order_id=outcome.venue_order_id, reason=f"filled on {'the venue' if route.mode == 'venue' else 'paper'}")
+        position = Position(
+            position_id=ids.position_id(order.order_id), order_id=order.order_id, intent_id=order.intent_id, signal_id=order.signal_id,
+            agent_id=order.agent_id, deployment_id=order.deployment_id, venue=order.venue, venue_symbol=order.venue_symbol,
+            instrument=order.instrument, side=order.side, state=PositionState.OPEN, entry_price=outcome.price, qty=outcome.qty,
+            notional_usd=outcome.notional_usd, size_pct=order.size_pct, equity_usd=venues.settings.paper_equity_usd,
+            leverage=order.leverage, fees_usd=outcome.fee_usd, opened_at=utcnow(),
+            extra={"mode": route.mode, "contract_multiplier": order.contract_multiplier, "risk_model": order.risk_model.model_dump(),
+                   **({"trade_id": outcome.trade_id} if outcome.trade_id else {})},
+        )
+        resolved = await tx.conn.fetchval(
+            f"""WITH resolved AS ({resolve_order})
+                INSERT INTO positions (position_id, order_id, deployment_id, venue, instrument, side, state, entry_price, qty,
+                    notional_usd, opened_at, stop_fraction, best_price, payload, mode)
+                SELECT $6, order_id, $7, $8, $9, $10, $11, $4, $5, $12, $13, $14, $4, $15, $16 FROM resolved
+                RETURNING order_id""",
+            order.order_id, status.value, reason, outcome.price, outcome.qty,
+            position.position_id, order.deployment_id, order.venue.value, order.instrument.upper(), order.side.value,
+            position.state.value, outcome.notional_usd, position.opened_at, order.risk_model.stop,
+            position.model_dump(mode="json"), route.mode,
+        )
+    if resolved is None:
+        return None
+    ORDERS.labels(order.venue.value, status.value).inc()
+    log.info("order %s on %s (%s): %s: %s", order.order_id, order.venue.value, route.mode, status.value, reason)
     await tx.publish(execution)
-    await tx.publish(position)
+    if position is not None:
+        await tx.publish(position)
     return execution
 
 

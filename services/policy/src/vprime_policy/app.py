@@ -6,7 +6,6 @@ from vprime_shared.runtime import ServiceRuntime
 from vprime_shared.unit_of_work import Tx
 
 from vprime_policy import handlers
-from vprime_policy.adapters.repository import wait_until_known
 from vprime_policy.settings import PolicySettings
 
 settings = PolicySettings()
@@ -27,7 +26,6 @@ async def on_position(tx: Tx, event: Position) -> None:
 
 @runtime.batch_subscriber(Signal)
 async def on_signal(tx: Tx, event: Signal) -> None:
-    await wait_until_known(runtime.pool, event.agent_id, settings.registry_grace_s)
     await handlers.signal_received(tx, event, settings, utcnow)
 
 

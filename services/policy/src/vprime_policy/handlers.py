@@ -34,20 +34,21 @@ async def position_changed(tx: Tx, position: Position) -> None:
 async def signal_received(tx: Tx, signal: Signal, settings: PolicySettings, clock: Clock) -> None:
     """One intent per deployment of the signal's agent, approved or rejected with the rules that fired."""
     repo = PolicyRepository(tx.conn)
+    deployments = await repo.deployments_of(signal.agent_id)
+    if not deployments and await repo.wait_for_deployments(signal.agent_id, settings.registry_grace_s):
+        deployments = await repo.deployments_of(signal.agent_id)
     # A stopped deployment is over: it takes no part. A paused one still answers, with the reason.
-    deployments = [d for d in await repo.deployments_of(signal.agent_id) if d.status != "STOPPED"]
+    deployments = [d for d in deployments if d.status != "STOPPED"]
     if not deployments:
         intents = [no_deployment(signal)]
     else:
         now = clock()
-        ttl = timedelta(seconds=settings.pending_entry_ttl_s)
         asset_class = ASSET_CLASSES.get(signal.instrument.upper())
-        intents = [
-            decide(signal, d, await repo.risk_state(d, now, ttl, settings.default_equity_usd), now, asset_class)
-            for d in deployments
-        ]
+        risk = await repo.risk_states(deployments, now, timedelta(seconds=settings.pending_entry_ttl_s), settings.default_equity_usd)
+        intents = [decide(signal, d, risk[d.deployment_id], now, asset_class) for d in deployments]
+    new = await repo.record(intents)  # deterministic ids: a re-run of the same drive adds nothing
     for intent in intents:
-        if await repo.record(intent):  # a deterministic id: a re-run of the same drive adds nothing
+        if intent.intent_id in new:
             await tx.publish(intent)
             for reason in intent.reasons if intent.status.value == "REJECTED" else ():
                 REJECTIONS.labels(reason.rule).inc()

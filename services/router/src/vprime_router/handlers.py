@@ -37,11 +37,7 @@ async def intent_received(tx: Tx, intent: Intent, state: RouterState, now: datet
     if intent.status is not IntentStatus.APPROVED or intent.deployment_id is None:
         return None  # a rejection is final at policy: nothing to route
     repo = RouterRepository(tx.conn)
-    await repo.start_intent(intent)
-    found = await repo.intent(intent.intent_id)
-    assert found is not None
-    _, attempts, tried, settled = found
-    if attempts or settled:
+    if not await repo.start_intent(intent):
         return None  # routed before (a redelivery with a new event id)
     return await _attempt(tx, repo, intent, 1, [], state, now)
 
@@ -50,11 +46,13 @@ async def execution_received(tx: Tx, execution: Execution, state: RouterState, n
     """Feed the venue's breaker; on a failure another venue could absorb, route the intent again."""
     breaker = state.breaker(execution.venue)
     repo = RouterRepository(tx.conn)
+    before = breaker.persisted()
     if execution.status is ExecutionStatus.FILLED:
         breaker.record_success()
     elif execution.retryable:
         breaker.record_failure(now, execution.reason or execution.status.value)
-    await repo.save_breaker(execution.venue, breaker)
+    if breaker.persisted() != before:  # a fill on a healthy venue changes nothing worth a write
+        await repo.save_breaker(execution.venue, breaker)
 
     found = await repo.intent(execution.intent_id)
     if found is None:
@@ -99,8 +97,7 @@ async def _attempt(tx: Tx, repo: RouterRepository, intent: Intent, attempt: int,
     log.info("intent %s attempt %d → %s in %.0f µs: %s", intent.intent_id, attempt,
              choice.venue.value if choice.venue else "no venue", elapsed_us, reason)
     DECISION_SECONDS.labels(config.routing_strategy.value).observe(elapsed_us / 1_000_000)
-    await repo.attempted(intent.intent_id, attempt, choice.venue)
-    if not await repo.record_decision(decision):
+    if not await repo.record_attempt(decision):
         return decision
     await tx.publish(decision)
     if choice.selected is not None and choice.venue is not None:
@@ -122,8 +119,7 @@ async def _give_up(tx: Tx, repo: RouterRepository, intent: Intent, attempt: int,
         requested_venue=intent.requested_venue, selected_venue=None, reason=reason, checked_venues=[], venue_availability={},
         strategy="SETTLED", attempt=attempt, failed_venues=failed, duration_ms=0.0, duration_us=0.0,
     )
-    await repo.settle(intent.intent_id)
-    if await repo.record_decision(decision):
+    if await repo.record_attempt(decision, settled=True):
         await tx.publish(decision)
     return decision
 

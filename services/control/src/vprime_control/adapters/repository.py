@@ -85,9 +85,11 @@ class ControlRepository:
         )
 
     async def save_signal(self, signal: Signal) -> bool:
-        """Record a signal; True if it was new. A later drive of a known signal updates its drive."""
+        """Record a signal of a known agent; False if its agent does not exist. A later drive of a known
+        signal updates its drive."""
         status = await self.conn.execute(
-            """INSERT INTO signals (signal_id, agent_id, payload, drive) VALUES ($1, $2, $3, $4)
+            """INSERT INTO signals (signal_id, agent_id, payload, drive)
+               SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM agents WHERE agent_id = $2)
                ON CONFLICT (signal_id) DO UPDATE SET drive = GREATEST(signals.drive, EXCLUDED.drive)""",
             signal.signal_id, signal.agent_id, signal.model_dump(mode="json"), signal.drive,
         )

@@ -8,8 +8,9 @@ import uuid
 from datetime import datetime, timedelta
 
 import asyncpg
+import orjson
 
-from vprime_shared.contracts import DeploymentPolicy, DeploymentState, Intent, IntentStatus, Position, Venue
+from vprime_shared.contracts import DeploymentPolicy, DeploymentState, Intent, Position, Venue
 
 from vprime_policy.domain.policy import DeploymentView
 from vprime_policy.domain.risk import Close, RiskState
@@ -44,14 +45,19 @@ class PolicyRepository:
             for r in rows
         ]
 
-    async def record(self, intent: Intent) -> bool:
-        status = await self.conn.execute(
+    async def record(self, intents: list[Intent]) -> set[uuid.UUID]:
+        """Record the decisions in one statement; returns the ids that are new (a re-run of a drive adds nothing)."""
+        rows = await self.conn.fetch(
             """INSERT INTO decisions (intent_id, signal_id, deployment_id, status, reasons, instrument, size_pct)
-               VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (intent_id) DO NOTHING""",
-            intent.intent_id, intent.signal_id, intent.deployment_id, intent.status.value,
-            [r.model_dump() for r in intent.reasons], intent.instrument, intent.size_pct,
+               SELECT i, s, d, st, r::jsonb, ins, sz
+               FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::float8[])
+                 AS u(i, s, d, st, r, ins, sz)
+               ON CONFLICT (intent_id) DO NOTHING RETURNING intent_id""",
+            [i.intent_id for i in intents], [i.signal_id for i in intents], [i.deployment_id for i in intents],
+            [i.status.value for i in intents], [orjson.dumps([r.model_dump() for r in i.reasons]).decode() for i in intents],
+            [i.instrument for i in intents], [i.size_pct for i in intents],
         )
-        return status.endswith("1")
+        return {r["intent_id"] for r in rows}
 
     async def save_position(self, p: Position) -> None:
         await self.conn.execute(
@@ -64,46 +70,58 @@ class PolicyRepository:
             p.opened_at, p.closed_at, p.realized_pnl_usd, p.occurred_at,
         )
 
-    async def risk_state(self, deployment: DeploymentView, now: datetime, pending_ttl: timedelta, default_equity: float) -> RiskState:
-        open_rows = await self.conn.fetch(
-            "SELECT instrument, size_pct FROM positions WHERE deployment_id = $1 AND state = 'OPEN'", deployment.deployment_id
+    async def risk_states(self, deployments: list[DeploymentView], now: datetime, pending_ttl: timedelta,
+                          default_equity: float) -> dict[uuid.UUID, RiskState]:
+        """Every deployment's risk state in one statement. Closes are read only for deployments with a loss or
+        drawdown limit, entries only for those with a cooldown (and only within it): the rest never look at them."""
+        since_never = datetime.min.replace(tzinfo=now.tzinfo)
+        rows = await self.conn.fetch(
+            """SELECT d.id, o.n AS open_n, o.pct AS open_pct, pe.n AS pending_n, pe.pct AS pending_pct, eq.equity_usd,
+                      en.instruments AS entry_instruments, en.ats AS entry_ats, cl.ats AS close_ats, cl.pnls AS close_pnls
+               FROM unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[]) AS d(id, closes_since, entries_after)
+               CROSS JOIN LATERAL (SELECT count(*) AS n, coalesce(sum(size_pct), 0) AS pct FROM positions
+                                   WHERE deployment_id = d.id AND state = 'OPEN') o
+               CROSS JOIN LATERAL (SELECT count(*) AS n, coalesce(sum(size_pct), 0) AS pct FROM decisions x
+                                   WHERE x.deployment_id = d.id AND x.status = 'APPROVED' AND x.decided_at > $4
+                                     AND NOT EXISTS (SELECT 1 FROM positions p WHERE p.intent_id = x.intent_id)) pe
+               LEFT JOIN LATERAL (SELECT equity_usd FROM positions WHERE deployment_id = d.id
+                                  ORDER BY opened_at DESC LIMIT 1) eq ON true
+               CROSS JOIN LATERAL (SELECT array_agg(instrument) AS instruments, array_agg(at) AS ats FROM (
+                                     SELECT instrument, max(at) AS at FROM (
+                                       SELECT instrument, opened_at AS at FROM positions
+                                       WHERE deployment_id = d.id AND opened_at > d.entries_after
+                                       UNION ALL SELECT instrument, decided_at FROM decisions
+                                       WHERE deployment_id = d.id AND status = 'APPROVED' AND decided_at > d.entries_after) e
+                                     GROUP BY instrument) g) en
+               CROSS JOIN LATERAL (SELECT array_agg(closed_at ORDER BY closed_at) AS ats,
+                                          array_agg(coalesce(realized_pnl_usd, 0) ORDER BY closed_at) AS pnls
+                                   FROM positions WHERE deployment_id = d.id AND state = 'CLOSED'
+                                     AND closed_at >= d.closes_since) cl""",
+            [d.deployment_id for d in deployments],
+            [(d.resumed_at or since_never) if d.policy.daily_loss_limit_pct is not None or d.policy.max_drawdown_pct is not None
+             else None for d in deployments],
+            [now - timedelta(minutes=d.policy.cooldown_minutes) if d.policy.cooldown_minutes is not None else None
+             for d in deployments],
+            now - pending_ttl,
         )
-        pending = await self.conn.fetch(
-            """SELECT d.instrument, d.size_pct, d.decided_at FROM decisions d
-               WHERE d.deployment_id = $1 AND d.status = $2 AND d.decided_at > $3
-                 AND NOT EXISTS (SELECT 1 FROM positions p WHERE p.intent_id = d.intent_id)""",
-            deployment.deployment_id, IntentStatus.APPROVED.value, now - pending_ttl,
-        )
-        entries = await self.conn.fetch(
-            """SELECT instrument, max(at) AS at FROM (
-                 SELECT instrument, opened_at AS at FROM positions WHERE deployment_id = $1
-                 UNION ALL SELECT instrument, decided_at FROM decisions WHERE deployment_id = $1 AND status = $2) e
-               GROUP BY instrument""",
-            deployment.deployment_id, IntentStatus.APPROVED.value,
-        )
-        since = deployment.resumed_at or datetime.min.replace(tzinfo=now.tzinfo)
-        closes = await self.conn.fetch(
-            """SELECT closed_at, realized_pnl_usd FROM positions
-               WHERE deployment_id = $1 AND state = 'CLOSED' AND closed_at >= $2 ORDER BY closed_at""",
-            deployment.deployment_id, since,
-        )
-        equity = await self.conn.fetchval(
-            "SELECT equity_usd FROM positions WHERE deployment_id = $1 ORDER BY opened_at DESC LIMIT 1", deployment.deployment_id
-        )
-        return RiskState(
-            open_positions=len(open_rows),
-            pending_entries=len(pending),
-            exposure_pct=sum(r["size_pct"] for r in open_rows) + sum(r["size_pct"] for r in pending),
-            last_entry={r["instrument"]: r["at"] for r in entries},
-            equity_usd=equity or default_equity,
-            closes=[Close(r["closed_at"], r["realized_pnl_usd"] or 0.0) for r in closes],
-        )
+        return {
+            r["id"]: RiskState(
+                open_positions=r["open_n"],
+                pending_entries=r["pending_n"],
+                exposure_pct=r["open_pct"] + r["pending_pct"],
+                last_entry=dict(zip(r["entry_instruments"] or [], r["entry_ats"] or [], strict=True)),
+                equity_usd=r["equity_usd"] or default_equity,
+                closes=[Close(at, pnl) for at, pnl in zip(r["close_ats"] or [], r["close_pnls"] or [], strict=True)],
+            )
+            for r in rows
+        }
 
-
-async def wait_until_known(pool: asyncpg.Pool, agent_id: uuid.UUID, grace_s: float) -> None:
-    """Give registry events in flight a moment to arrive for an agent with no known deployment."""
-    deadline = time.monotonic() + grace_s
-    while time.monotonic() < deadline:
-        if await pool.fetchval("SELECT 1 FROM deployments WHERE agent_id = $1 LIMIT 1", agent_id):
-            return
-        await asyncio.sleep(0.05)
+    async def wait_for_deployments(self, agent_id: uuid.UUID, grace_s: float) -> bool:
+        """Give registry events in flight a moment to arrive for an agent with no known deployment (each
+        statement of the transaction sees what has committed since)."""
+        deadline = time.monotonic() + grace_s
+        while time.monotonic() < deadline:
+            if await self.conn.fetchval("SELECT true FROM deployments WHERE agent_id = $1 LIMIT 1", agent_id):
+                return True
+            await asyncio.sleep(0.05)
+        return False

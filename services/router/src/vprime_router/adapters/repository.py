@@ -18,9 +18,14 @@ class RouterRepository:
         self.conn = conn
 
     # ---- decisions -----------------------------------------------------------------------------
-    async def record_decision(self, d: RoutingDecision) -> bool:
+    async def record_attempt(self, d: RoutingDecision, *, settled: bool = False) -> bool:
+        """Record a routing attempt: the intent's attempts and tried venues (settled when no venue was found or
+        the router gave up) and the decision in the history, in one statement. False if it was recorded before."""
         status = await self.conn.execute(
-            """INSERT INTO routing_history (decision_id, intent_id, signal_id, deployment_id, instrument, requested_venue,
+            """WITH attempted AS (
+                 UPDATE intents SET attempts = $12, tried = tried || $17::text[], settled = settled OR $18
+                 WHERE intent_id = $2)
+               INSERT INTO routing_history (decision_id, intent_id, signal_id, deployment_id, instrument, requested_venue,
                    selected_venue, reason, checked_venues, venue_availability, strategy, attempt, duration_ms, costs,
                    failed_venues, duration_us)
                VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16) ON CONFLICT (decision_id) DO NOTHING""",
@@ -28,27 +33,23 @@ class RouterRepository:
             d.selected_venue.value if d.selected_venue else None, d.reason, [v.value for v in d.checked_venues],
             {k: v.model_dump() for k, v in d.venue_availability.items()}, d.strategy, d.attempt, d.duration_ms,
             {k: v.model_dump() for k, v in d.costs.items()}, [v.value for v in d.failed_venues], d.duration_us,
+            [d.selected_venue.value] if d.selected_venue and not settled else [], settled or d.selected_venue is None,
         )
         return status.endswith("1")
 
     # ---- intents under routing -----------------------------------------------------------------
-    async def start_intent(self, intent: Intent) -> None:
-        await self.conn.execute(
-            "INSERT INTO intents (intent_id, payload) VALUES ($1, $2) ON CONFLICT (intent_id) DO NOTHING",
+    async def start_intent(self, intent: Intent) -> bool:
+        """Take `intent` up for routing; False if it was taken up before."""
+        return await self.conn.fetchval(
+            "INSERT INTO intents (intent_id, payload) VALUES ($1, $2) ON CONFLICT (intent_id) DO NOTHING RETURNING true",
             intent.intent_id, intent.model_dump(mode="json"),
-        )
+        ) is not None
 
     async def intent(self, intent_id: uuid.UUID) -> tuple[Intent, int, list[Venue], bool] | None:
         row = await self.conn.fetchrow("SELECT payload, attempts, tried, settled FROM intents WHERE intent_id = $1 FOR UPDATE", intent_id)
         if row is None:
             return None
         return Intent.model_validate(row["payload"]), row["attempts"], [Venue(v) for v in row["tried"]], row["settled"]
-
-    async def attempted(self, intent_id: uuid.UUID, attempt: int, venue: Venue | None) -> None:
-        await self.conn.execute(
-            "UPDATE intents SET attempts = $2, tried = tried || $3::text[], settled = $4 WHERE intent_id = $1",
-            intent_id, attempt, [venue.value] if venue else [], venue is None,
-        )
 
     async def settle(self, intent_id: uuid.UUID) -> None:
         await self.conn.execute("UPDATE intents SET settled = true WHERE intent_id = $1", intent_id)

@@ -54,6 +54,10 @@ class CircuitBreaker:
         if self.state(now) is BreakerState.HALF_OPEN or self.failures >= self.threshold:
             self.opened_at = now
 
+    def persisted(self) -> tuple[int, datetime | None, str]:
+        """What the router keeps of a breaker across restarts."""
+        return self.failures, self.opened_at, self.last_error
+
     def record_success(self) -> None:
         self.failures, self.opened_at, self.probing_since, self.last_error = 0, None, None, ""
 
