@@ -3,7 +3,8 @@
 
 What holds for one-at-a-time consumers holds here too: an event that does not parse (or is oversized)
 is dead-lettered alone with its reason while the rest of its batch goes on; an event already in the
-inbox is skipped; transient failures (database or broker away) are retried in place; and if the
+inbox is skipped (consumers whose every write is an idempotent upsert keyed by the fact's id, like
+query's projections, can do without the inbox: `inbox=False`); transient failures (database or broker away) are retried in place; and if the
 batch's transaction fails for any other reason its events are handled one by one, so that only the
 event that fails is dead-lettered. Each event keeps its own consumer span, a child of its producer's.
 """
@@ -35,8 +36,10 @@ AfterCommit = Callable[[list[Any]], Awaitable[None] | None]
 
 
 class BatchSubscription:
-    def __init__(self, runtime: ServiceRuntime, event: type[Event], handler: Handler, after_commit: AfterCommit | None) -> None:
+    def __init__(self, runtime: ServiceRuntime, event: type[Event], handler: Handler, after_commit: AfterCommit | None,
+                 *, inbox: bool = True) -> None:
         self.runtime = runtime
+        self.inbox = inbox
         self.event = event
         self.handler = handler
         self.after_commit = after_commit
@@ -74,10 +77,12 @@ class BatchSubscription:
     async def _together(self, events: list[Event]) -> list[Event]:
         uow = self.runtime.uow
         async with uow.pool.acquire() as conn, Tx.on(conn) as tx:
-            fresh = {r["event_id"] for r in await conn.fetch(
-                "INSERT INTO inbox (event_id, consumer, topic) SELECT unnest($1::uuid[]), $2, $3 "
-                "ON CONFLICT DO NOTHING RETURNING event_id", [e.event_id for e in events], uow.consumer, self.event.TOPIC)}
-            todo = [e for e in events if e.event_id in fresh]
+            todo = events
+            if self.inbox:
+                fresh = {r["event_id"] for r in await conn.fetch(
+                    "INSERT INTO inbox (event_id, consumer, topic) SELECT unnest($1::uuid[]), $2, $3 "
+                    "ON CONFLICT DO NOTHING RETURNING event_id", [e.event_id for e in events], uow.consumer, self.event.TOPIC)}
+                todo = [e for e in events if e.event_id in fresh]
             for event in todo:
                 with self._span(event):
                     await self.handler(tx, event)
@@ -86,11 +91,18 @@ class BatchSubscription:
     async def _alone(self, event: Event) -> bool:
         try:
             with self._span(event):
-                await retry_transient(lambda: self.runtime.once(event, self.handler), self.event.TOPIC)
+                await retry_transient(lambda: self._one(event), self.event.TOPIC)
             return True
         except Exception as exc:  # noqa: BLE001 - this event, and only it, cannot be handled
             await self.runtime.dead_letters.send(self.records[event.event_id], exc)
             return False
+
+    async def _one(self, event: Event) -> None:
+        if self.inbox:
+            await self.runtime.once(event, self.handler)
+            return
+        async with self.runtime.uow.begin() as tx:
+            await self.handler(tx, event)
 
     def _span(self, event: Event) -> Any:
         """A consumer span for this event under its producer's (the record's trace headers)."""

@@ -77,16 +77,17 @@ class ServiceRuntime:
         return self.broker.subscriber(event.TOPIC, **options)
 
     def batch_subscriber(self, event: type[E], *, max_records: int = 500,
-                         after_commit: Callable[[list[E]], Awaitable[None] | None] | None = None,
+                         after_commit: Callable[[list[E]], Awaitable[None] | None] | None = None, inbox: bool = True,
                          ) -> Callable[[Callable[..., Awaitable[None]]], Any]:
         """Like `subscriber` + `once`, for `handler(tx, event)`, but a batch of events per transaction
         (see `vprime_shared.batches`): for consumers whose cost is the transaction, not the event.
-        `after_commit(events)` runs once the batch's transaction has committed, with the events it handled."""
+        `after_commit(events)` runs once the batch's transaction has committed, with the events it handled.
+        `inbox=False` is for handlers that are idempotent by themselves: redeliveries are handled again."""
         options = consumer_options(self.name, event.TOPIC)
         self.groups[options["group_id"]] = event.TOPIC
 
         def register(handler: Callable[..., Awaitable[None]]) -> Any:
-            batch = BatchSubscription(self, event, handler, after_commit)
+            batch = BatchSubscription(self, event, handler, after_commit, inbox=inbox)
 
             async def consume(events: list[Event]) -> None:
                 await batch.handle(events)

@@ -7,6 +7,7 @@ processed `event.event_id`, the block is skipped, so redelivery is harmless.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 from contextlib import asynccontextmanager
 
 import asyncpg
@@ -23,6 +24,7 @@ class Tx:
         self.conn = conn
         self.published: list[Event] = []
         self._unwritten: list[tuple[Event, dict[str, str]]] = []
+        self._deferred: dict[str, list[tuple[Any, ...]]] = {}
 
     async def publish(self, event: Event) -> None:
         """Publish `event` once this transaction commits (transactional outbox). The outbox rows of a
@@ -30,7 +32,15 @@ class Tx:
         self._unwritten.append((event, current_trace_headers()))  # the trace of the work that produced it
         self.published.append(event)
 
+    def defer(self, statement: str, *args: Any) -> None:
+        """Run `statement` (a write whose result nobody reads) at `flush`, with every other run of it in this
+        transaction: one pipelined `executemany` per statement, in the order they were deferred."""
+        self._deferred.setdefault(statement, []).append(args)
+
     async def flush(self) -> None:
+        for statement, runs in self._deferred.items():
+            await self.conn.executemany(statement, runs)
+        self._deferred = {}
         await outbox.add(self.conn, self._unwritten)
         self._unwritten = []
 

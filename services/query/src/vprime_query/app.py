@@ -27,12 +27,13 @@ def publish_decisions(decisions: list[RoutingDecision]) -> None:
 
 
 def subscribe(model: type[Event], project: Projection) -> None:
-    # Projections cost a transaction each, not much more: a batch of events shares one.
+    # Projections cost a transaction each, not much more: a batch of events shares one. Every projection is an
+    # idempotent upsert keyed by the fact's id, so a redelivery rewrites the same row: no inbox needed.
     async def handle(tx: Tx, event: Event) -> None:
-        await project(tx.conn, event)
+        project(tx, event)
 
     handle.__name__ = f"project_{model.__name__}"
-    runtime.batch_subscriber(model, after_commit=publish_decisions if model is RoutingDecision else None)(handle)
+    runtime.batch_subscriber(model, after_commit=publish_decisions if model is RoutingDecision else None, inbox=False)(handle)
 
 
 for _model, _project in PROJECTIONS.items():

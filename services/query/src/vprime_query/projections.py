@@ -1,8 +1,9 @@
-"""How each fact event updates the read models. Every write is an idempotent upsert keyed by the fact's id."""
+"""How each fact event updates the read models. Every write is an idempotent upsert keyed by the fact's id,
+deferred to the end of its transaction, where a batch's writes of one kind go together (`Tx.defer`)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 import asyncpg
 
@@ -18,10 +19,11 @@ from vprime_shared.contracts import (
     RoutingDecision,
     Signal,
 )
+from vprime_shared.unit_of_work import Tx
 
 
-async def agent(conn: asyncpg.Connection, e: AgentState) -> None:
-    await conn.execute(
+def agent(tx: Tx, e: AgentState) -> None:
+    tx.defer(
         """INSERT INTO agents (agent_id, creator_wallet, name, venue, status, updated_at) VALUES ($1,$2,$3,$4,$5,$6)
            ON CONFLICT (agent_id) DO UPDATE SET name = EXCLUDED.name, status = EXCLUDED.status, updated_at = EXCLUDED.updated_at
            WHERE agents.updated_at <= EXCLUDED.updated_at""",
@@ -29,8 +31,8 @@ async def agent(conn: asyncpg.Connection, e: AgentState) -> None:
     )
 
 
-async def deployment(conn: asyncpg.Connection, e: DeploymentState) -> None:
-    await conn.execute(
+def deployment(tx: Tx, e: DeploymentState) -> None:
+    tx.defer(
         """INSERT INTO deployments (deployment_id, agent_id, user_wallet, status, enabled_venues, updated_at) VALUES ($1,$2,$3,$4,$5,$6)
            ON CONFLICT (deployment_id) DO UPDATE SET status = EXCLUDED.status, enabled_venues = EXCLUDED.enabled_venues,
              updated_at = EXCLUDED.updated_at WHERE deployments.updated_at <= EXCLUDED.updated_at""",
@@ -38,8 +40,8 @@ async def deployment(conn: asyncpg.Connection, e: DeploymentState) -> None:
     )
 
 
-async def signal(conn: asyncpg.Connection, e: Signal) -> None:
-    await conn.execute(
+def signal(tx: Tx, e: Signal) -> None:
+    tx.defer(
         """INSERT INTO signals (signal_id, agent_id, instrument, side, confidence, requested_venue, origin, size_model,
                risk_model, drive, created_at, source_tweets, source_research, score)
            VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)
@@ -50,8 +52,8 @@ async def signal(conn: asyncpg.Connection, e: Signal) -> None:
     )
 
 
-async def intent(conn: asyncpg.Connection, e: Intent) -> None:
-    await conn.execute(
+def intent(tx: Tx, e: Intent) -> None:
+    tx.defer(
         """INSERT INTO intents (intent_id, signal_id, agent_id, deployment_id, drive, status, reasons, size_pct, leverage,
                venue_preference, decided_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) ON CONFLICT (intent_id) DO NOTHING""",
         e.intent_id, e.signal_id, e.agent_id, e.deployment_id, e.drive, e.status.value,
@@ -59,8 +61,8 @@ async def intent(conn: asyncpg.Connection, e: Intent) -> None:
     )
 
 
-async def decision(conn: asyncpg.Connection, e: RoutingDecision) -> None:
-    await conn.execute(
+def decision(tx: Tx, e: RoutingDecision) -> None:
+    tx.defer(
         """INSERT INTO routing_decisions (decision_id, intent_id, signal_id, agent_id, deployment_id, instrument, side,
                requested_venue, selected_venue, reason, checked_venues, venue_availability, strategy, attempt, duration_ms,
                decided_at, costs, failed_venues, duration_us)
@@ -74,8 +76,8 @@ async def decision(conn: asyncpg.Connection, e: RoutingDecision) -> None:
     )
 
 
-async def order(conn: asyncpg.Connection, e: Order) -> None:
-    await conn.execute(
+def order(tx: Tx, e: Order) -> None:
+    tx.defer(
         """INSERT INTO orders (order_id, intent_id, signal_id, deployment_id, venue, venue_symbol, instrument, side, size_pct,
                leverage, attempt, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)
            ON CONFLICT (order_id) DO UPDATE SET venue_symbol = EXCLUDED.venue_symbol, instrument = EXCLUDED.instrument,
@@ -85,8 +87,8 @@ async def order(conn: asyncpg.Connection, e: Order) -> None:
     )
 
 
-async def execution(conn: asyncpg.Connection, e: Execution) -> None:
-    await conn.execute(
+def execution(tx: Tx, e: Execution) -> None:
+    tx.defer(
         """INSERT INTO orders (order_id, intent_id, signal_id, deployment_id, venue, status, fill_price, qty, fee_usd,
                venue_order_id, client_order_id, reason, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)
            ON CONFLICT (order_id) DO UPDATE SET status = EXCLUDED.status, fill_price = EXCLUDED.fill_price, qty = EXCLUDED.qty,
@@ -97,8 +99,8 @@ async def execution(conn: asyncpg.Connection, e: Execution) -> None:
     )
 
 
-async def position(conn: asyncpg.Connection, e: Position) -> None:
-    await conn.execute(
+def position(tx: Tx, e: Position) -> None:
+    tx.defer(
         """INSERT INTO positions (position_id, order_id, signal_id, agent_id, deployment_id, venue, venue_symbol, instrument,
                side, state, entry_price, exit_price, qty, notional_usd, leverage, fees_usd, realized_pnl_usd, close_reason,
                opened_at, closed_at, updated_at, equity_usd)
@@ -121,7 +123,7 @@ async def tick(conn: asyncpg.Connection | asyncpg.Pool, e: MarketTick) -> None:
     )
 
 
-Projection = Callable[[asyncpg.Connection, Event], Awaitable[None]]
+Projection = Callable[[Tx, Event], None]
 
 PROJECTIONS: dict[type[Event], Projection] = {
     AgentState: agent,

@@ -36,10 +36,8 @@ DECISION_SECONDS = Histogram("vprime_routing_decision_seconds", "In-process rout
 async def intent_received(tx: Tx, intent: Intent, state: RouterState, now: datetime) -> RoutingDecision | None:
     if intent.status is not IntentStatus.APPROVED or intent.deployment_id is None:
         return None  # a rejection is final at policy: nothing to route
-    repo = RouterRepository(tx.conn)
-    if not await repo.start_intent(intent):
-        return None  # routed before (a redelivery with a new event id)
-    return await _attempt(tx, repo, intent, 1, [], state, now)
+    # Taken up and routed in one statement; a redelivery with a new event id finds it taken and adds nothing.
+    return await _attempt(tx, RouterRepository(tx.conn), intent, 1, [], state, now)
 
 
 async def execution_received(tx: Tx, execution: Execution, state: RouterState, now: datetime) -> RoutingDecision | None:
@@ -74,16 +72,13 @@ async def execution_received(tx: Tx, execution: Execution, state: RouterState, n
 
 
 async def _attempt(tx: Tx, repo: RouterRepository, intent: Intent, attempt: int, failed: list[Venue],
-                   state: RouterState, now: datetime) -> RoutingDecision:
+                   state: RouterState, now: datetime) -> RoutingDecision | None:
     started = time.perf_counter_ns()
     agent_config, global_config = state.config_for(intent.agent_id)
     config = agent_config or global_config
     candidates = candidate_venues(intent, agent_config, global_config, failed)
     choice = route(intent, candidates, config.routing_strategy, state.context(now))
     elapsed_us = (time.perf_counter_ns() - started) / 1000
-    if choice.venue is not None:
-        state.breaker(choice.venue).probe(now)
-    state.watch(intent.instrument)
     reason = choice.reason if not failed else f"attempt {attempt} after {', '.join(v.value for v in failed)} failed: {choice.reason}"
     decision = RoutingDecision(
         decision_id=ids.decision_id(intent.intent_id, attempt), intent_id=intent.intent_id, signal_id=intent.signal_id,
@@ -93,12 +88,15 @@ async def _attempt(tx: Tx, repo: RouterRepository, intent: Intent, attempt: int,
         scores={v: -c.total_bps for v, c in choice.costs.items()}, strategy=config.routing_strategy.value,
         attempt=attempt, failed_venues=failed, duration_ms=elapsed_us / 1000, duration_us=elapsed_us,
     )
+    if not await repo.record_attempt(decision, start=intent if attempt == 1 else None):
+        return None  # recorded before
+    if choice.venue is not None:
+        state.breaker(choice.venue).probe(now)
+    state.watch(intent.instrument)
     DECISIONS.labels(choice.venue.value if choice.venue else "NONE", "routed" if choice.venue else "no_venue").inc()
     log.info("intent %s attempt %d → %s in %.0f µs: %s", intent.intent_id, attempt,
              choice.venue.value if choice.venue else "no venue", elapsed_us, reason)
     DECISION_SECONDS.labels(config.routing_strategy.value).observe(elapsed_us / 1_000_000)
-    if not await repo.record_attempt(decision):
-        return decision
     await tx.publish(decision)
     if choice.selected is not None and choice.venue is not None:
         await tx.publish(Order(

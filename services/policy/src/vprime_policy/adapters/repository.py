@@ -72,18 +72,19 @@ class PolicyRepository:
 
     async def risk_states(self, deployments: list[DeploymentView], now: datetime, pending_ttl: timedelta,
                           default_equity: float) -> dict[uuid.UUID, RiskState]:
-        """Every deployment's risk state in one statement. Closes are read only for deployments with a loss or
-        drawdown limit, entries only for those with a cooldown (and only within it): the rest never look at them."""
+        """Every deployment's risk state in one statement: open positions and pending entries from their running
+        aggregates (see migration 004; pending entries past the TTL are pruned here). Closes are read only for
+        deployments with a loss or drawdown limit, entries only for those with a cooldown (and only within it)."""
         since_never = datetime.min.replace(tzinfo=now.tzinfo)
         rows = await self.conn.fetch(
-            """SELECT d.id, o.n AS open_n, o.pct AS open_pct, pe.n AS pending_n, pe.pct AS pending_pct, eq.equity_usd,
+            """WITH expired AS (DELETE FROM pending_entries WHERE deployment_id = ANY($1) AND decided_at <= $4)
+               SELECT d.id, coalesce(x.open_positions, 0) AS open_n, coalesce(x.open_pct, 0) AS open_pct,
+                      pe.n AS pending_n, pe.pct AS pending_pct, eq.equity_usd,
                       en.instruments AS entry_instruments, en.ats AS entry_ats, cl.ats AS close_ats, cl.pnls AS close_pnls
                FROM unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[]) AS d(id, closes_since, entries_after)
-               CROSS JOIN LATERAL (SELECT count(*) AS n, coalesce(sum(size_pct), 0) AS pct FROM positions
-                                   WHERE deployment_id = d.id AND state = 'OPEN') o
-               CROSS JOIN LATERAL (SELECT count(*) AS n, coalesce(sum(size_pct), 0) AS pct FROM decisions x
-                                   WHERE x.deployment_id = d.id AND x.status = 'APPROVED' AND x.decided_at > $4
-                                     AND NOT EXISTS (SELECT 1 FROM positions p WHERE p.intent_id = x.intent_id)) pe
+               LEFT JOIN exposure x ON x.deployment_id = d.id
+               CROSS JOIN LATERAL (SELECT count(*) AS n, coalesce(sum(size_pct), 0) AS pct FROM pending_entries
+                                   WHERE deployment_id = d.id AND decided_at > $4) pe
                LEFT JOIN LATERAL (SELECT equity_usd FROM positions WHERE deployment_id = d.id
                                   ORDER BY opened_at DESC LIMIT 1) eq ON true
                CROSS JOIN LATERAL (SELECT array_agg(instrument) AS instruments, array_agg(at) AS ats FROM (

@@ -18,33 +18,32 @@ class RouterRepository:
         self.conn = conn
 
     # ---- decisions -----------------------------------------------------------------------------
-    async def record_attempt(self, d: RoutingDecision, *, settled: bool = False) -> bool:
-        """Record a routing attempt: the intent's attempts and tried venues (settled when no venue was found or
-        the router gave up) and the decision in the history, in one statement. False if it was recorded before."""
+    async def record_attempt(self, d: RoutingDecision, *, start: Intent | None = None, settled: bool = False) -> bool:
+        """Record a routing attempt in one statement: the intent's attempts and tried venues (settled when no venue
+        was found or the router gave up), and the decision in the history. With `start` (the first attempt) the
+        intent is taken up for routing by the same statement. False if it was recorded, or taken up, before."""
+        intent_change = (
+            """INSERT INTO intents (intent_id, payload, attempts, tried, settled) VALUES ($2, $19, $12, $17, $18)
+               ON CONFLICT (intent_id) DO NOTHING RETURNING intent_id""" if start is not None else
+            """UPDATE intents SET attempts = $12, tried = tried || $17::text[], settled = settled OR $18
+               WHERE intent_id = $2 RETURNING intent_id""")
         status = await self.conn.execute(
-            """WITH attempted AS (
-                 UPDATE intents SET attempts = $12, tried = tried || $17::text[], settled = settled OR $18
-                 WHERE intent_id = $2)
+            f"""WITH changed AS ({intent_change})
                INSERT INTO routing_history (decision_id, intent_id, signal_id, deployment_id, instrument, requested_venue,
                    selected_venue, reason, checked_venues, venue_availability, strategy, attempt, duration_ms, costs,
                    failed_venues, duration_us)
-               VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16) ON CONFLICT (decision_id) DO NOTHING""",
+               SELECT $1, intent_id, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16 FROM changed
+               ON CONFLICT (decision_id) DO NOTHING""",
             d.decision_id, d.intent_id, d.signal_id, d.deployment_id, d.instrument, d.requested_venue.value,
             d.selected_venue.value if d.selected_venue else None, d.reason, [v.value for v in d.checked_venues],
             {k: v.model_dump() for k, v in d.venue_availability.items()}, d.strategy, d.attempt, d.duration_ms,
             {k: v.model_dump() for k, v in d.costs.items()}, [v.value for v in d.failed_venues], d.duration_us,
             [d.selected_venue.value] if d.selected_venue and not settled else [], settled or d.selected_venue is None,
+            *([start.model_dump(mode="json")] if start is not None else []),
         )
         return status.endswith("1")
 
     # ---- intents under routing -----------------------------------------------------------------
-    async def start_intent(self, intent: Intent) -> bool:
-        """Take `intent` up for routing; False if it was taken up before."""
-        return await self.conn.fetchval(
-            "INSERT INTO intents (intent_id, payload) VALUES ($1, $2) ON CONFLICT (intent_id) DO NOTHING RETURNING true",
-            intent.intent_id, intent.model_dump(mode="json"),
-        ) is not None
-
     async def intent(self, intent_id: uuid.UUID) -> tuple[Intent, int, list[Venue], bool] | None:
         row = await self.conn.fetchrow("SELECT payload, attempts, tried, settled FROM intents WHERE intent_id = $1 FOR UPDATE", intent_id)
         if row is None:
