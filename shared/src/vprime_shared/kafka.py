@@ -256,12 +256,13 @@ class DeadLetterMiddleware(BaseMiddleware):
         return True
 
 
-def make_broker(bootstrap: str, service: str, dead_letters: DeadLetters) -> KafkaBroker:
+def make_broker(bootstrap: str, service: str, dead_letters: DeadLetters, *, linger_ms: int = 0) -> KafkaBroker:
     broker = KafkaBroker(
         bootstrap,
         client_id=f"vprime-{service}",
         enable_idempotence=True,
         acks="all",
+        linger_ms=linger_ms,
         max_request_size=MAX_MESSAGE_BYTES,
         logger=logging.getLogger(f"vprime.{service}.broker"),  # through the service's JSON log handler
         middlewares=[

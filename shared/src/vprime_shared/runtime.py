@@ -48,7 +48,8 @@ class ServiceRuntime:
         configure_tracing(self.name)  # before the broker: its telemetry middleware takes the provider
         self.package = package
         self.dead_letters = DeadLetters(self.name)
-        self.broker = make_broker(settings.kafka_bootstrap_servers, self.name, self.dead_letters)
+        self.broker = make_broker(settings.kafka_bootstrap_servers, self.name, self.dead_letters,
+                                  linger_ms=settings.kafka_linger_ms)
         self._pool: asyncpg.Pool | None = None
         self._uow: UnitOfWork | None = None
         self.relay: OutboxRelay | None = None

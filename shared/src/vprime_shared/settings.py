@@ -11,6 +11,7 @@ Environment variables (no prefix, so one `.env` can serve a whole machine):
 | `OUTBOX_POLL_INTERVAL_S` | relay fallback poll when no NOTIFY arrives | `1.0` |
 | `KAFKA_TOPIC_PARTITIONS` | partitions for topics the service creates | `3` |
 | `CONSUMER_LAG_INTERVAL_S` | how often `vprime_consumer_lag` is sampled | `15` |
+| `KAFKA_LINGER_MS` | how long the producer waits to fill a batch (fewer, larger requests under load) | `0` |
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class ServiceSettings(BaseSettings):
     outbox_poll_interval_s: float = 1.0
     kafka_topic_partitions: int = 3
     consumer_lag_interval_s: float = 15.0
+    kafka_linger_ms: int = 0
 
     def model_post_init(self, __context: object) -> None:
         if not self.database_url:

@@ -40,7 +40,7 @@ from vprime_shared.unit_of_work import Tx, UnitOfWork
 from vprime_executor.adapters.prices import PriceBook
 from vprime_executor.adapters.venues import VenueFill, VenueRefused, VenueUnavailable
 from vprime_executor.adapters.venues.paper.venue import NoPrice
-from vprime_executor.domain.stops import evaluate, realized_pnl
+from vprime_executor.domain.stops import closes_on_ticks, evaluate, realized_pnl
 from vprime_executor.venues import Route, VenueRouter
 
 log = logging.getLogger(__name__)
@@ -196,13 +196,13 @@ async def resolve(tx: Tx, order: Order, outcome: Outcome, route: Route, venues: 
         resolved = await tx.conn.fetchval(
             f"""WITH resolved AS ({resolve_order})
                 INSERT INTO positions (position_id, order_id, deployment_id, venue, instrument, side, state, entry_price, qty,
-                    notional_usd, opened_at, stop_fraction, best_price, payload, mode)
-                SELECT $6, order_id, $7, $8, $9, $10, $11, $4, $5, $12, $13, $14, $4, $15, $16 FROM resolved
+                    notional_usd, opened_at, stop_fraction, best_price, payload, mode, watched)
+                SELECT $6, order_id, $7, $8, $9, $10, $11, $4, $5, $12, $13, $14, $4, $15, $16, $17 FROM resolved
                 RETURNING order_id""",
             order.order_id, status.value, reason, outcome.price, outcome.qty,
             position.position_id, order.deployment_id, order.venue.value, order.instrument.upper(), order.side.value,
             position.state.value, outcome.notional_usd, position.opened_at, order.risk_model.stop,
-            position.model_dump(mode="json"), route.mode,
+            position.model_dump(mode="json"), route.mode, closes_on_ticks(order.risk_model),
         )
     if resolved is None:
         return None
@@ -281,7 +281,7 @@ async def tick_received(tx: Tx, tick: MarketTick, venues: VenueRouter) -> list[t
     await PriceBook(tx.conn).update(tick)
     rows = await tx.conn.fetch(
         """SELECT position_id, best_price, payload, mode FROM positions
-           WHERE instrument = $1 AND venue = $2 AND state = 'OPEN' AND closing_since IS NULL FOR UPDATE""",
+           WHERE instrument = $1 AND venue = $2 AND state = 'OPEN' AND watched AND closing_since IS NULL FOR UPDATE""",
         tick.instrument.upper(), tick.venue.upper(),
     )
     to_close = []

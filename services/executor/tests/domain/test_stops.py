@@ -27,7 +27,7 @@ def test_pnl_by_side_after_fees() -> None:
 
 
 from vprime_shared.contracts import RiskModel
-from vprime_executor.domain.stops import evaluate
+from vprime_executor.domain.stops import closes_on_ticks, evaluate
 
 
 def test_hard_stop_is_measured_from_entry_not_best() -> None:
@@ -50,3 +50,19 @@ def test_no_stop_never_closes_on_price_alone() -> None:
     assert evaluate(Side.LONG, 100, 100, RiskModel(type="none"), 1).close_reason is None
     moved = evaluate(Side.LONG, 100, 100, RiskModel(type="trailing-stop", stop=0.03), 150)
     assert moved.best_price == 150 and moved.close_reason is None
+
+
+@pytest.mark.parametrize("risk", [RiskModel(type="none"), RiskModel(type="none", stop=0.05), RiskModel(type="trailing-stop"),
+                                  RiskModel(type="stop-loss")])
+def test_a_position_no_tick_can_close_is_not_watched(risk: RiskModel) -> None:
+    assert not closes_on_ticks(risk)
+    for side in Side:
+        for mid in (1.0, 50.0, 99.0, 100.0, 101.0, 200.0, 10_000.0):
+            assert evaluate(side, 100.0, 100.0, risk, mid).close_reason is None
+
+
+@pytest.mark.parametrize("risk", [RiskModel(type="none", take_profit=0.1), RiskModel(type="trailing-stop", stop=0.05),
+                                  RiskModel(type="stop-loss", stop=0.05)])
+def test_a_position_a_tick_can_close_is_watched(risk: RiskModel) -> None:
+    assert closes_on_ticks(risk)
+    assert any(evaluate(side, 100.0, 100.0, risk, mid).close_reason for side in Side for mid in (50.0, 200.0))

@@ -17,6 +17,7 @@ from vprime_shared.contracts import (
     IntentStatus,
     Order,
     RoutingConfig,
+    RoutingConfigBody,
     RoutingDecision,
     Venue,
 )
@@ -28,6 +29,7 @@ from vprime_router.state import RouterState
 
 
 log = logging.getLogger(__name__)
+MAX_ATTEMPTS = RoutingConfigBody.model_fields["max_attempts"].metadata[-1].le  # the most any configuration allows
 DECISIONS = Counter("vprime_routing_decisions_total", "Routing decisions by selected venue and outcome", ["venue", "outcome"])
 DECISION_SECONDS = Histogram("vprime_routing_decision_seconds", "In-process routing decision time", ["strategy"],
                              buckets=(5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 5e-3, 0.01))
@@ -52,15 +54,17 @@ async def execution_received(tx: Tx, execution: Execution, state: RouterState, n
     if breaker.persisted() != before:  # a fill on a healthy venue changes nothing worth a write
         await repo.save_breaker(execution.venue, breaker)
 
+    if execution.status is ExecutionStatus.FILLED:
+        # The common case, in one statement: the fill settles the intent if it answers the latest attempt.
+        attempt = next((a for a in range(1, MAX_ATTEMPTS + 1) if ids.order_id(execution.intent_id, a) == execution.order_id), 0)
+        await repo.settle(execution.intent_id, attempt)
+        return None
     found = await repo.intent(execution.intent_id)
     if found is None:
         return None
     intent, attempts, tried, settled = found
     if settled or execution.order_id != ids.order_id(intent.intent_id, attempts):
         return None  # an old attempt's news, or the intent is done
-    if execution.status is ExecutionStatus.FILLED:
-        await repo.settle(intent.intent_id)
-        return None
     config = state.effective_config(intent.agent_id)
     can_elsewhere = execution.retryable or execution.venue_specific
     if can_elsewhere and config.failover_enabled and attempts < config.max_attempts:

@@ -37,6 +37,11 @@ def trail(side: Side, best_price: float, stop: float, mid: float) -> Trail:
     return Trail(best, stop_price, mid >= stop_price)
 
 
+def closes_on_ticks(risk: RiskModel) -> bool:
+    """Whether any price can close a position with this risk model (`evaluate` never closes one that cannot)."""
+    return risk.take_profit is not None or (risk.stop is not None and risk.type != "none")
+
+
 def evaluate(side: Side, entry: float, best_price: float, risk: RiskModel, mid: float) -> Verdict:
     direction = 1 if side is Side.LONG else -1
     best = max(best_price, mid) if side is Side.LONG else min(best_price, mid)

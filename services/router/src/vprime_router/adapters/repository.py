@@ -50,8 +50,10 @@ class RouterRepository:
             return None
         return Intent.model_validate(row["payload"]), row["attempts"], [Venue(v) for v in row["tried"]], row["settled"]
 
-    async def settle(self, intent_id: uuid.UUID) -> None:
-        await self.conn.execute("UPDATE intents SET settled = true WHERE intent_id = $1", intent_id)
+    async def settle(self, intent_id: uuid.UUID, attempt: int) -> None:
+        """Settle the intent if `attempt` is its latest (news of an older attempt, or of a settled intent, changes nothing)."""
+        await self.conn.execute("UPDATE intents SET settled = true WHERE intent_id = $1 AND attempts = $2 AND NOT settled",
+                                intent_id, attempt)
 
     # ---- catalogs, configuration, breakers --------------------------------------------------------
     async def save_catalog(self, catalog: MarketCatalog) -> None:
