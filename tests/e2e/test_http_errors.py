@@ -106,3 +106,10 @@ async def test_signals_list_filters_and_pages(http: httpx.AsyncClient, control_u
                              ({"since": "2026-01-02T00:00:00Z", "until": "2026-01-01T00:00:00Z"}, "since")):
         r = await http.get(f"{query_url}/api/v3/signals", params=params)
         assert r.status_code == 422 and mentions in r.json()["error"], r.text
+
+
+async def test_a_value_the_database_cannot_store_is_a_422_not_a_500(http: httpx.AsyncClient, control_url: str) -> None:
+    # A NUL byte passes the API's string type but not Postgres text; found by the HTTP fuzzer.
+    r = await http.get(f"{control_url}/api/v3/agents/list", params={"creator_wallet": "0x\x00"})
+    assert r.status_code == 422, r.text
+    assert r.json()["success"] is False and "cannot be used" in r.json()["error"]

@@ -239,6 +239,11 @@ def install_error_handlers(app: FastAPI) -> None:
             status_code=422,
         )
 
+    @app.exception_handler(asyncpg.DataError)
+    async def unstorable_value(_: Request, exc: asyncpg.DataError) -> JSONResponse:
+        # Values that pass the API's types but not the database's: a NUL byte in text, a number out of range.
+        return JSONResponse({"success": False, "error": f"a value in the request cannot be used: {exc}"}, status_code=422)
+
     @app.exception_handler(HTTPException)
     async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
         return JSONResponse({"success": False, "error": exc.detail}, status_code=exc.status_code, headers=exc.headers)
