@@ -132,11 +132,9 @@ class Resolutions:
         return results
 
     async def _alone(self, item: Any) -> None:
-        order, outcome, route, trace_headers, done = item
+        done = item[-1]
         try:
-            async with self.uow.begin() as tx:
-                with attached(trace_headers):
-                    execution = await resolve(tx, order, outcome, route, self.venues)
+            [execution] = await self._together([item])
         except Exception as exc:  # noqa: BLE001 - left SENDING: recovery resolves it later
             if not done.done():
                 done.set_exception(exc)
