@@ -22,7 +22,6 @@ class Tx:
 
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
-        self.published: list[Event] = []
         self._unwritten: list[tuple[Event, dict[str, str]]] = []
         self._deferred: dict[str, list[tuple[Any, ...]]] = {}
 
@@ -30,7 +29,6 @@ class Tx:
         """Publish `event` once this transaction commits (transactional outbox). The outbox rows of a
         transaction are written together by `flush`, just before it commits: one statement, not one per event."""
         self._unwritten.append((event, current_trace_headers()))  # the trace of the work that produced it
-        self.published.append(event)
 
     def defer(self, statement: str, *args: Any) -> None:
         """Run `statement` (a write whose result nobody reads) at `flush`, with every other run of it in this
