@@ -45,6 +45,9 @@ async def test_metrics_name_what_operators_watch(http: httpx.AsyncClient, contro
     assert "faststream_received_messages_total" in texts["policy"]  # FastStream's own middleware
     lag_lines = [line for line in texts["query"].splitlines() if line.startswith("vprime_consumer_lag{")]
     assert any('topic="positions.v1"' in line for line in lag_lines)
+    # The outbox relay counts what it publishes, per topic: policy published the intents above.
+    assert any(line.startswith('vprime_outbox_published_total{') and 'topic="intents.v1"' in line and float(line.split()[-1]) >= 2
+               for line in texts["policy"].splitlines())
 
 
 def test_logs_are_json_with_trace_ids_and_no_secrets(stack: ServiceStack) -> None:

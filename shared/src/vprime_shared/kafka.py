@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import asyncpg
-from aiokafka import TopicPartition
+from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
 from faststream import AckPolicy
@@ -256,14 +256,20 @@ class DeadLetterMiddleware(BaseMiddleware):
         return True
 
 
+def producer_options(linger_ms: int = 0) -> dict[str, Any]:
+    """Every producer of a service (the broker's, the outbox relay's): idempotent, acknowledged by all replicas."""
+    return {"enable_idempotence": True, "acks": "all", "linger_ms": linger_ms, "max_request_size": MAX_MESSAGE_BYTES}
+
+
+def make_outbox_producer(bootstrap: str, service: str, *, linger_ms: int = 0) -> AIOKafkaProducer:
+    return AIOKafkaProducer(bootstrap_servers=bootstrap, client_id=f"vprime-{service}-outbox", **producer_options(linger_ms))
+
+
 def make_broker(bootstrap: str, service: str, dead_letters: DeadLetters, *, linger_ms: int = 0) -> KafkaBroker:
     broker = KafkaBroker(
         bootstrap,
         client_id=f"vprime-{service}",
-        enable_idempotence=True,
-        acks="all",
-        linger_ms=linger_ms,
-        max_request_size=MAX_MESSAGE_BYTES,
+        **producer_options(linger_ms),
         logger=logging.getLogger(f"vprime.{service}.broker"),  # through the service's JSON log handler
         middlewares=[
             KafkaTelemetryMiddleware(),

@@ -4,6 +4,12 @@ and a relay publishes them to Kafka in commit order.
 The relay wakes on NOTIFY (sent when a transaction that wrote to the outbox commits) and
 falls back to polling. A session advisory lock makes one relay per schema the publisher, so
 events of one key leave in the order they were written, however many instances run.
+
+The relay sends through its own aiokafka producer rather than the FastStream broker: a row is already
+encoded bytes with a topic and key, and the broker's per-message publish path (correlation id, two
+middlewares) cost a fifth of a service's CPU under load. What those middlewares gave is kept: a
+producer span per event under the trace the row carries (when tracing is on), and a published count
+per topic.
 """
 
 from __future__ import annotations
@@ -12,21 +18,27 @@ import asyncio
 import hashlib
 import logging
 import time
+from collections import Counter as tally
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import asyncpg
 import orjson
+from opentelemetry import propagate, trace
+from prometheus_client import Counter
 
 from vprime_shared.contracts.base import Event
-from vprime_shared.telemetry import attached
+from vprime_shared.telemetry import tracing_enabled
 
 if TYPE_CHECKING:
-    from faststream.kafka import KafkaBroker
+    from aiokafka import AIOKafkaProducer
 
 log = logging.getLogger(__name__)
+tracer = trace.get_tracer("vprime.outbox")
 
 NOTIFY_CHANNEL = "vprime_outbox"
+CONTENT_TYPE = ("content-type", b"application/json")
+PUBLISHED = Counter("vprime_outbox_published_total", "Events the outbox relay published", ["service", "topic"])
 
 
 def encode(event: Event) -> bytes:
@@ -57,15 +69,18 @@ class OutboxRelay:
     def __init__(
         self,
         pool: asyncpg.Pool,
-        broker: KafkaBroker,
+        producer: AIOKafkaProducer,
         *,
+        service: str,
         batch_size: int = 500,
         poll_interval_s: float = 1.0,
         on_backlog: Callable[[int], object] | None = None,
     ) -> None:
         self._on_backlog = on_backlog
         self._pool = pool
-        self._broker = broker
+        self._producer = producer
+        self._service = service
+        self._traced = tracing_enabled()
         self._batch_size = batch_size
         self._poll_interval_s = poll_interval_s
         self._wake = asyncio.Event()
@@ -75,6 +90,7 @@ class OutboxRelay:
         self._backlog_sampled = 0.0
 
     async def start(self) -> None:
+        await self._producer.start()
         self._task = asyncio.create_task(self._run(), name="outbox-relay")
 
     async def stop(self) -> None:
@@ -85,6 +101,7 @@ class OutboxRelay:
         if self._listener is not None:
             with _suppress_cancel():
                 await self._listener.close()
+        await self._producer.stop()  # waits for what is still in flight
 
     async def backlog(self, conn: asyncpg.Connection | asyncpg.Pool | None = None) -> int:
         return await (conn or self._pool).fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
@@ -134,25 +151,28 @@ class OutboxRelay:
         if not rows:
             return 0
         # Enqueue in order (the producer keeps per-partition order), then wait for every ack.
-        pending = []
-        for row in rows:
-            headers = dict(row["headers"] or {})
-            with attached(headers):
-                pending.append(
-                    await self._broker.publish(
-                        bytes(row["payload"]),
-                        topic=row["topic"],
-                        key=row["key"].encode(),
-                        headers={**headers, "content-type": "application/json"},
-                        no_confirm=True,
-                    )
-                )
+        pending = [await self._send(row["topic"], row["key"], row["payload"], row["headers"] or {}) for row in rows]
         await asyncio.gather(*pending)
         await conn.execute(
             "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])", [r["id"] for r in rows]
         )
         self.published += len(rows)
+        for topic, n in tally(r["topic"] for r in rows).items():
+            PUBLISHED.labels(self._service, topic).inc(n)
         return len(rows)
+
+    async def _send(self, topic: str, key: str, payload: bytes, headers: dict[str, str]) -> asyncio.Future[object]:
+        if not self._traced:
+            return await self._producer.send(topic, payload, key=key.encode(),
+                                             headers=[*((k, v.encode()) for k, v in headers.items()), CONTENT_TYPE])
+        # The producer span continues the trace of the work that wrote the row, and its context travels on.
+        with tracer.start_as_current_span(f"{topic} publish", context=propagate.extract(headers), kind=trace.SpanKind.PRODUCER,
+                                          attributes={"messaging.system": "kafka", "messaging.destination.name": topic,
+                                                      "messaging.operation": "publish"}):
+            carrier: dict[str, str] = {}
+            propagate.inject(carrier)
+            return await self._producer.send(topic, payload, key=key.encode(),
+                                             headers=[*((k, v.encode()) for k, v in carrier.items()), CONTENT_TYPE])
 
 
 class _suppress_cancel:

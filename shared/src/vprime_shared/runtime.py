@@ -25,7 +25,7 @@ from prometheus_client import REGISTRY, CONTENT_TYPE_LATEST, Gauge, generate_lat
 from vprime_shared import db, logs
 from vprime_shared.batches import BatchSubscription
 from vprime_shared.contracts import Event
-from vprime_shared.kafka import DeadLetters, consumer_lag, consumer_options, ensure_topics, make_broker
+from vprime_shared.kafka import DeadLetters, consumer_lag, consumer_options, ensure_topics, make_broker, make_outbox_producer
 from vprime_shared.outbox import OutboxRelay
 from vprime_shared.settings import ServiceSettings
 from vprime_shared.telemetry import configure_tracing, instrument_app, shutdown_tracing
@@ -123,7 +123,8 @@ class ServiceRuntime:
             await hook(self)
         await self.broker.start()
         self.dead_letters.commits.start()
-        self.relay = OutboxRelay(self._pool, self.broker, poll_interval_s=s.outbox_poll_interval_s,
+        producer = make_outbox_producer(s.kafka_bootstrap_servers, self.name, linger_ms=s.kafka_linger_ms)
+        self.relay = OutboxRelay(self._pool, producer, service=self.name, poll_interval_s=s.outbox_poll_interval_s,
                                  on_backlog=lambda n: OUTBOX_BACKLOG.labels(self.name).set(n))
         await self.relay.start()
         self._lag_task = asyncio.create_task(self._sample_lag(), name="consumer-lag")

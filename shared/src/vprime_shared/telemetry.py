@@ -2,8 +2,9 @@
 
 Tracing is on when `OTEL_EXPORTER_OTLP_ENDPOINT` (or `..._TRACES_ENDPOINT`) is set: spans go out over
 OTLP/HTTP in batches, with `service.name` = `vprime-<service>`, and asyncpg, httpx and FastAPI are
-instrumented; FastStream's Kafka telemetry middleware makes the producer and consumer spans and
-carries `traceparent` in message headers. Off, the API's no-op tracer costs nothing.
+instrumented; FastStream's Kafka telemetry middleware makes the consumer spans (and the producer spans
+of what the broker publishes directly), the outbox relay the producer spans of events, and both carry
+`traceparent` in message headers. Off, the API's no-op tracer costs nothing.
 
 A handler's span context is stored with each outbox row and restored by the relay, so the publish
 that happens later, from another task, still belongs to the same trace.
