@@ -1,6 +1,6 @@
 """`make bench`: Vprime's speed on this machine, beside the machine's own ceiling.
 
-On its own infrastructure and stack (ports 3xxxx, state in .vprime/bench): agents with several paper
+On its own infrastructure and stack (ports 27xxx, below the ephemeral range so a client reconnecting while Kafka restarts never takes its port, state in .vprime/bench): agents with several paper
 deployments each (a fan-out: one signal, one intent per deployment) take signals at fixed rates.
 
 - end-to-end latency, signal published to its position event received, p50/p95/p99 per rate;
@@ -47,7 +47,7 @@ from vprime_local import ceiling
 from vprime_local.infra import LocalInfra, say
 from vprime_local.stack import ServiceStack, operator_headers
 
-PORTS = {"control": 38000, "query": 38001, "signal": 38002, "policy": 38003, "router": 38004, "executor": 38005, "simulator": 38010}
+PORTS = {"control": 27000, "query": 27001, "signal": 27002, "policy": 27003, "router": 27004, "executor": 27005, "simulator": 27010}
 INSTRUMENTS = ["BTC", "SOL", "LINK", "DOGE", "AVAX", "GOLD", "EURUSD"]
 STOP_INSTRUMENT = "ETH"
 WATCHED = ("intents.v1", "routing.decisions.v1", "orders.v1", "positions.v1")
@@ -131,7 +131,7 @@ class Bench:
         self.home = home
         self.fan_out = fan_out
         self.agents_n = agents
-        self.infra = LocalInfra(home=home, kafka_port=39192, kafka_controller_port=39193, pg_port=35532)
+        self.infra = LocalInfra(home=home, kafka_port=27192, kafka_controller_port=27193, pg_port=27532)
         self.stack = ServiceStack(home=home, bootstrap=self.infra.bootstrap,
                                   database_urls={s: self.infra.database_url(s) for s in SERVICES}, ports=PORTS,
                                   extra_env={"LOG_LEVEL": "WARNING", "SIMULATOR_FEED_INSTRUMENTS": "", "SYNC_INTERVAL_S": "5"})
