@@ -28,7 +28,7 @@ async def deployment_changed(tx: Tx, deployment: DeploymentState) -> None:
 
 async def position_changed(tx: Tx, position: Position) -> None:
     """Risk state (open positions, exposure, entries, realised PnL) follows the executor's positions."""
-    await PolicyRepository(tx.conn).save_position(position)
+    PolicyRepository.save_position(tx, position)
 
 
 async def signal_received(tx: Tx, signal: Signal, settings: PolicySettings, clock: Clock) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import time
 import uuid
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import asyncpg
 import orjson
@@ -14,6 +15,9 @@ from vprime_shared.contracts import DeploymentPolicy, DeploymentState, Intent, P
 
 from vprime_policy.domain.policy import DeploymentView
 from vprime_policy.domain.risk import Close, RiskState
+
+if TYPE_CHECKING:
+    from vprime_shared.unit_of_work import Tx
 
 
 class PolicyRepository:
@@ -59,8 +63,10 @@ class PolicyRepository:
         )
         return {r["intent_id"] for r in rows}
 
-    async def save_position(self, p: Position) -> None:
-        await self.conn.execute(
+    @staticmethod
+    def save_position(tx: Tx, p: Position) -> None:
+        # Deferred: a batch of positions goes in one pipelined executemany at commit (nothing reads it before).
+        tx.defer(
             """INSERT INTO positions (position_id, intent_id, deployment_id, instrument, state, size_pct, equity_usd,
                    opened_at, closed_at, realized_pnl_usd, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)
                ON CONFLICT (position_id) DO UPDATE SET state = EXCLUDED.state, closed_at = EXCLUDED.closed_at,

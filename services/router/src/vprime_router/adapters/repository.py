@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import asyncpg
 
@@ -11,6 +12,9 @@ from vprime_shared.contracts import Intent, MarketCatalog, RoutingConfig, Routin
 
 from vprime_router.domain.catalog import VenueCatalog
 from vprime_router.domain.health import CircuitBreaker
+
+if TYPE_CHECKING:
+    from vprime_shared.unit_of_work import Tx
 
 
 class RouterRepository:
@@ -50,10 +54,12 @@ class RouterRepository:
             return None
         return Intent.model_validate(row["payload"]), row["attempts"], [Venue(v) for v in row["tried"]], row["settled"]
 
-    async def settle(self, intent_id: uuid.UUID, attempt: int) -> None:
-        """Settle the intent if `attempt` is its latest (news of an older attempt, or of a settled intent, changes nothing)."""
-        await self.conn.execute("UPDATE intents SET settled = true WHERE intent_id = $1 AND attempts = $2 AND NOT settled",
-                                intent_id, attempt)
+    @staticmethod
+    def settle(tx: Tx, intent_id: uuid.UUID, attempt: int) -> None:
+        """Settle the intent if `attempt` is its latest (news of an older attempt, or of a settled intent, changes nothing).
+        Deferred to the batch's commit, with every other fill of the batch: nothing in the batch reads it first (a
+        later outcome of the same intent is of another attempt, which the settled intent ignores either way)."""
+        tx.defer("UPDATE intents SET settled = true WHERE intent_id = $1 AND attempts = $2 AND NOT settled", intent_id, attempt)
 
     # ---- catalogs, configuration, breakers --------------------------------------------------------
     async def save_catalog(self, catalog: MarketCatalog) -> None:
