@@ -5,7 +5,8 @@ deployments each (a fan-out: one signal, one intent per deployment) take signals
 
 - end-to-end latency, signal published to its position event received, p50/p95/p99 per rate;
 - where the time goes: signal → intent (policy), intent → routing decision (router), order →
-  position (executor), each as received by a consumer of the topics;
+  position (executor), each event timed by its Kafka record timestamp (when it was published) and read
+  after the stream: the bench shares the machine it measures, so during the stream it reads positions only;
 - throughput: intents completed per second, and how long the backlog took to drain after the stream
   (a rate is sustained when everything arrives within a few seconds of the last signal);
 - stop reaction: a tick crossing a trailing stop published, to the position's CLOSED event;
@@ -37,7 +38,7 @@ from typing import Any
 
 import httpx
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from vprime_shared.contracts import MarketTick, RequestedVenue, RiskModel, Side, Signal, SignalOrigin, SizeModel
 from vprime_shared.contracts.base import utcnow
@@ -50,7 +51,8 @@ from vprime_local.stack import ServiceStack, operator_headers
 PORTS = {"control": 27000, "query": 27001, "signal": 27002, "policy": 27003, "router": 27004, "executor": 27005, "simulator": 27010}
 INSTRUMENTS = ["BTC", "SOL", "LINK", "DOGE", "AVAX", "GOLD", "EURUSD"]
 STOP_INSTRUMENT = "ETH"
-WATCHED = ("intents.v1", "routing.decisions.v1", "orders.v1", "positions.v1")
+LIVE = "positions.v1"  # read as it happens: end-to-end latency and drain
+PUBLISHED = ("intents.v1", "routing.decisions.v1", "orders.v1")  # read after each stream, for the stages
 STAGES = {"policy": ("signal", "intents.v1"), "router": ("intents.v1", "routing.decisions.v1"),
           "executor": ("orders.v1", "positions.v1")}
 REPO = Path(__file__).resolve().parents[4]
@@ -106,9 +108,10 @@ def _backend_of(pid: int) -> str:
 
 @dataclass
 class Watch:
-    """Receive times of every watched event, by topic and intent (positions also by state)."""
+    """Positions as they arrive (by intent, and by position id and state), and when each was published."""
 
-    seen: dict[tuple[str, str], float] = field(default_factory=dict)
+    seen: dict[tuple[str, str], float] = field(default_factory=dict)  # (topic, intent id) -> received (perf_counter)
+    published: dict[tuple[str, str], float] = field(default_factory=dict)  # (topic, intent id) -> record timestamp
     signal_of: dict[str, str] = field(default_factory=dict)  # intent id -> signal id
     closed: dict[str, float] = field(default_factory=dict)  # position id -> CLOSED received
     opened: dict[str, float] = field(default_factory=dict)  # position id -> OPEN received
@@ -117,13 +120,25 @@ class Watch:
         async for record in consumer:
             now = time.perf_counter()
             event = orjson.loads(record.value)  # the bench shares the machine: parse cheaply
-            if record.topic == "positions.v1":
-                (self.closed if event["state"] == "CLOSED" else self.opened)[event["position_id"]] = now
-                if event["state"] == "CLOSED":
-                    continue
+            (self.closed if event["state"] == "CLOSED" else self.opened)[event["position_id"]] = now
+            if event["state"] == "CLOSED":
+                continue
             self.seen.setdefault((record.topic, event["intent_id"]), now)
-            if record.topic == "intents.v1":
-                self.signal_of[event["intent_id"]] = event["signal_id"]
+            self.published.setdefault((record.topic, event["intent_id"]), perf_time(record.timestamp))
+            self.signal_of[event["intent_id"]] = event["signal_id"]
+
+    def read_published(self, records: list[Any]) -> None:
+        for record in records:
+            intent = orjson.loads(record.value)["intent_id"]
+            self.published.setdefault((record.topic, intent), perf_time(record.timestamp))
+
+
+# Kafka record timestamps are wall-clock milliseconds; the bench times with perf_counter.
+_EPOCH_OFFSET = time.time() - time.perf_counter()
+
+
+def perf_time(timestamp_ms: int) -> float:
+    return timestamp_ms / 1e3 - _EPOCH_OFFSET
 
 
 class Bench:
@@ -140,23 +155,37 @@ class Bench:
         self.watch = Watch()
 
     async def __aenter__(self) -> Bench:
+        await asyncio.to_thread(self.stack.down)  # whatever an interrupted run left behind
         await asyncio.to_thread(self.infra.down)
         for state in ("kafka-data", "pg-data", "logs", "run"):
             shutil.rmtree(self.home / state, ignore_errors=True)
+        try:
+            await self._start()
+        except BaseException:
+            await asyncio.to_thread(self.stack.down)
+            await asyncio.to_thread(self.infra.down)
+            raise
+        return self
+
+    async def _start(self) -> None:
         await asyncio.to_thread(self.infra.up)
         await asyncio.to_thread(self.stack.up, 180)
         self.producer = AIOKafkaProducer(bootstrap_servers=self.infra.bootstrap, linger_ms=1, acks="all", enable_idempotence=True)
         await self.producer.start()
-        self.consumer = AIOKafkaConsumer(*WATCHED, bootstrap_servers=self.infra.bootstrap, auto_offset_reset="latest",
+        self.consumer = AIOKafkaConsumer(LIVE, bootstrap_servers=self.infra.bootstrap, auto_offset_reset="latest",
                                          group_id=f"bench-{uuid.uuid4().hex[:6]}")
         await self.consumer.start()
+        self.history = AIOKafkaConsumer(bootstrap_servers=self.infra.bootstrap, enable_auto_commit=False)
+        await self.history.start()
+        self.history_partitions = [TopicPartition(t, p) for t in PUBLISHED for p in sorted(await self.producer.partitions_for(t))]
+        self.history.assign(self.history_partitions)
         self.watcher = asyncio.create_task(self.watch.run(self.consumer))
         await self._setup()
-        return self
 
     async def __aexit__(self, *exc: object) -> None:
         self.watcher.cancel()
         await self.consumer.stop()
+        await self.history.stop()
         await self.producer.stop()
         await asyncio.to_thread(self.stack.down)
         await asyncio.to_thread(self.infra.down)
@@ -177,7 +206,9 @@ class Bench:
                 else:  # one more agent, one deployment: the stop-reaction probe
                     self.stop_agent = agent["id"]
         await asyncio.sleep(3)  # registry events reach policy
-        await self.stream(rate=20, seconds=2, label="warm-up")
+        # Kafka's JVM compiles its hot paths in its first minute (until then it burns twice the CPU per message);
+        # the first rate should not pay for that.
+        await self.stream(rate=30, seconds=float(os.environ.get("BENCH_WARMUP_S", 20)), label="warm-up")
 
     def cpu(self) -> dict[str, float]:
         """CPU seconds so far: each Vprime service (all its instances), Kafka, PostgreSQL (every backend, and
@@ -209,6 +240,7 @@ class Bench:
         """Offer `rate` signals/s for `seconds`, on a schedule (a late send does not push the next one back)."""
         total = int(rate * seconds)
         sent: dict[str, float] = {}
+        since = await self.history.end_offsets(self.history_partitions)
         cpu_before = self.cpu()
         started = time.perf_counter()
         for n in range(total):
@@ -224,14 +256,24 @@ class Bench:
         deadline = stream_end + drain_s
         while time.perf_counter() < deadline and self._positions_for(sent) < expected:
             await asyncio.sleep(0.05)
+        cpu_after, wall = self.cpu(), time.perf_counter() - started  # before reading back what was published
+        await self._read_published(since)
         result = self._report(label, rate, sent, started, stream_end, expected)
-        cpu_after, wall = self.cpu(), time.perf_counter() - started
         per_intent = max(result["intents_completed"], 1)
         result["cpu"] = {name: {"cpu_s": round(cpu_after[name] - cpu_before.get(name, 0.0), 2),
                                 "cores": round((cpu_after[name] - cpu_before.get(name, 0.0)) / wall, 2),
                                 "ms_per_intent": round((cpu_after[name] - cpu_before.get(name, 0.0)) * 1e3 / per_intent, 2)}
                          for name in sorted(cpu_after)}
         return result
+
+    async def _read_published(self, since: dict[TopicPartition, int]) -> None:
+        """The stream's intents, decisions and orders, read back from where they started: their publication times."""
+        until = await self.history.end_offsets(self.history_partitions)
+        for tp, offset in since.items():
+            self.history.seek(tp, offset)
+        while [tp for tp in self.history_partitions if await self.history.position(tp) < until[tp]]:
+            for records in (await self.history.getmany(timeout_ms=1000, max_records=5000)).values():
+                self.watch.read_published(records)
 
     def _intents_of(self, sent: dict[str, float]) -> dict[str, str]:
         return {intent: signal for intent, signal in self.watch.signal_of.items() if signal in sent}
@@ -240,14 +282,14 @@ class Bench:
         return sum(1 for intent in self._intents_of(sent) if ("positions.v1", intent) in self.watch.seen)
 
     def _report(self, label: str, rate: float, sent: dict[str, float], started: float, stream_end: float, expected: int) -> dict[str, Any]:
-        seen = self.watch.seen
+        seen, published = self.watch.seen, self.watch.published
         end_to_end, stages = [], defaultdict(list)
         last = stream_end
         for intent, signal in self._intents_of(sent).items():
-            at = {"signal": sent[signal], **{t: seen[(t, intent)] for t in WATCHED if (t, intent) in seen}}
-            if "positions.v1" in at:
-                end_to_end.append(at["positions.v1"] - at["signal"])
-                last = max(last, at["positions.v1"])
+            if (LIVE, intent) in seen:
+                end_to_end.append(seen[(LIVE, intent)] - sent[signal])
+                last = max(last, seen[(LIVE, intent)])
+            at = {"signal": sent[signal], **{t: published[(t, intent)] for t in (*PUBLISHED, LIVE) if (t, intent) in published}}
             for stage, (a, b) in STAGES.items():
                 if a in at and b in at:
                     stages[stage].append(at[b] - at[a])
