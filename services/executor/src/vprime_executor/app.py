@@ -31,6 +31,7 @@ in_flight: set[uuid.UUID] = set()
 # Claimed in the batch being handled, with its route and trace; sent once the batch commits.
 claimed_now: dict[uuid.UUID, tuple[Route, dict[str, str]]] = {}
 sending = asyncio.Semaphore(settings.send_concurrency)
+outstanding: set[asyncio.Task[None]] = set()  # sends under way
 INSTANCE_ID = uuid.uuid4()  # this process: orders it claims carry it; its heartbeat says it is alive
 loops: list[asyncio.Task[None]] = []
 resolutions: handlers.Resolutions  # set on start, once the database is there
@@ -63,6 +64,8 @@ async def start(_: ServiceRuntime) -> None:
 async def stop(_: ServiceRuntime) -> None:
     for task in loops:
         task.cancel()
+    if outstanding:  # sends under way finish (or are left SENDING, for recovery) before the database goes
+        await asyncio.wait(outstanding, timeout=settings.venue_timeout_s + 2)
     if venues.http is not None:
         await venues.http.aclose()
 
@@ -83,18 +86,29 @@ async def on_tick(event: MarketTick) -> None:
 
 async def send_claimed(orders: list[Order]) -> None:
     """Phase two for a batch's claimed orders: sent side by side (a venue call is mostly waiting, for a
-    keeper above all), each resolved in its own transaction."""
-    mine = [(o, *claimed_now.pop(o.order_id)) for o in orders if o.order_id in claimed_now]
+    keeper above all), each resolved with whatever else came back meanwhile (`Resolutions`).
 
-    async def send(order: Order, route: Route, trace_headers: dict[str, str]) -> None:
-        async with sending:
-            try:
-                with attached(trace_headers):  # the order's own trace: its execution and position continue it
-                    await handlers.send_order(runtime.uow, order, route, venues, resolutions, crash=settings.executor_crash)
-            finally:
-                in_flight.discard(order.order_id)
+    The consumer does not wait for them: it claims the next batch while these are sent, so claiming,
+    sending and resolving overlap instead of taking turns. Their offsets can be committed already:
+    a claimed order is durable (SENDING), and recovery resolves one a crash interrupts."""
+    for order in orders:
+        if order.order_id in claimed_now:
+            task = asyncio.create_task(send(order, *claimed_now.pop(order.order_id)), name=f"send-{order.order_id}")
+            outstanding.add(task)
+            task.add_done_callback(outstanding.discard)
+    while len(outstanding) > settings.send_backlog:  # backpressure: venues (or the database) slower than orders come
+        await asyncio.wait(outstanding, return_when=asyncio.FIRST_COMPLETED)
 
-    await asyncio.gather(*(send(*claimed) for claimed in mine))
+
+async def send(order: Order, route: Route, trace_headers: dict[str, str]) -> None:
+    async with sending:
+        try:
+            with attached(trace_headers):  # the order's own trace: its execution and position continue it
+                await handlers.send_order(runtime.uow, order, route, venues, resolutions, crash=settings.executor_crash)
+        except Exception:  # left SENDING: recovery asks the venue and resolves it
+            log.exception("sending order %s failed; recovery will resolve it", order.order_id)
+        finally:
+            in_flight.discard(order.order_id)
 
 
 # Phase one for a batch of orders in one transaction: each recorded SENDING and claimed by this
