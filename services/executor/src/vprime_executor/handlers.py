@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -124,12 +125,9 @@ class Resolutions:
                         done.set_result(execution)
 
     async def _together(self, batch: list[Any]) -> list[Execution | None]:
-        results = []
         async with self.uow.begin() as tx:
-            for order, outcome, route, trace_headers, _ in batch:
-                with attached(trace_headers):
-                    results.append(await resolve(tx, order, outcome, route, self.venues))
-        return results
+            return await resolve_all(tx, [(order, outcome, route, trace_headers) for order, outcome, route, trace_headers, _ in batch],
+                                     self.venues)
 
     async def _alone(self, item: Any) -> None:
         done = item[-1]
@@ -164,52 +162,97 @@ async def _place(order: Order, route: Route, venues: VenueRouter, uow: UnitOfWor
 
 
 async def resolve(tx: Tx, order: Order, outcome: Outcome, route: Route, venues: VenueRouter) -> Execution | None:
-    """Record the order's outcome, and open its position on a fill, in one statement; None if it was resolved
-    already (recovery got there first)."""
-    status = (ExecutionStatus.FILLED if isinstance(outcome, VenueFill)
-              else ExecutionStatus.FAILED if isinstance(outcome, VenueUnavailable) else ExecutionStatus.REJECTED)
-    reason = "filled" if isinstance(outcome, VenueFill) else str(outcome)
+    """Record the order's outcome, and open its position on a fill; None if it was resolved already (recovery
+    got there first)."""
+    [execution] = await resolve_all(tx, [(order, outcome, route, current_trace_headers())], venues)
+    return execution
+
+
+Resolving = tuple[Order, Outcome, Route, dict[str, str]]  # an outcome, with the trace of the order it answers
+
+
+async def resolve_all(tx: Tx, items: list[Resolving], venues: VenueRouter) -> list[Execution | None]:
+    """Record every order's outcome, and open a position for every fill, in one statement; for each item its
+    execution, or None if the order was resolved already (by recovery, or earlier in the same list). Each
+    order's events are published in its own trace."""
+    first: dict[uuid.UUID, int] = {}
+    answers = [_answer(order, outcome, route, venues) for order, outcome, route, _ in items]
+    for n, (order, *_) in enumerate(items):
+        first.setdefault(order.order_id, n)
+    todo = list(first.values())
+    fills = [n for n in todo if answers[n][1] is not None]
+    rows = await tx.conn.fetch(
+        """WITH outcome AS (
+               SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::float8[], $5::float8[]) AS o(order_id, status, reason, price, qty)),
+           resolved AS (
+               UPDATE orders SET status = o.status, reason = o.reason, fill_price = o.price, qty = o.qty, resolved_at = now()
+               FROM outcome o WHERE orders.order_id = o.order_id AND orders.status = 'SENDING' RETURNING orders.order_id),
+           opened AS (
+               INSERT INTO positions (position_id, order_id, deployment_id, venue, instrument, side, state, entry_price, qty,
+                   notional_usd, opened_at, stop_fraction, best_price, payload, mode, watched)
+               SELECT p.position_id, p.order_id, p.deployment_id, p.venue, p.instrument, p.side, p.state, p.price, p.qty,
+                   p.notional, p.opened_at, p.stop, p.price, p.payload::jsonb, p.mode, p.watched
+               FROM unnest($6::uuid[], $7::uuid[], $8::uuid[], $9::text[], $10::text[], $11::text[], $12::text[], $13::float8[],
+                   $14::float8[], $15::float8[], $16::timestamptz[], $17::float8[], $18::text[], $19::text[], $20::bool[])
+                 AS p(position_id, order_id, deployment_id, venue, instrument, side, state, price, qty, notional, opened_at,
+                   stop, payload, mode, watched)
+               JOIN resolved USING (order_id)
+               RETURNING 1)
+           SELECT order_id FROM resolved""",
+        [items[n][0].order_id for n in todo], [answers[n][0].status.value for n in todo],
+        ["filled" if answers[n][1] is not None else answers[n][0].reason for n in todo],
+        [answers[n][0].fill_price for n in todo], [answers[n][0].qty for n in todo],
+        *_position_columns([(items[n][0], items[n][2], answers[n][1]) for n in fills]),  # type: ignore[misc]
+    )
+    resolved = {r["order_id"] for r in rows}
+    results: list[Execution | None] = []
+    for n, (order, _, route, trace_headers) in enumerate(items):
+        execution, position = answers[n]
+        if first[order.order_id] != n or order.order_id not in resolved:
+            results.append(None)
+            continue
+        ORDERS.labels(order.venue.value, execution.status.value).inc()
+        log.info("order %s on %s (%s): %s: %s", order.order_id, order.venue.value, route.mode, execution.status.value, execution.reason)
+        with attached(trace_headers):
+            await tx.publish(execution)
+            if position is not None:
+                await tx.publish(position)
+        results.append(execution)
+    return results
+
+
+def _answer(order: Order, outcome: Outcome, route: Route, venues: VenueRouter) -> tuple[Execution, Position | None]:
+    """What the venue's answer means: the order's execution and, on a fill, the position it opens."""
     base = dict(order_id=order.order_id, intent_id=order.intent_id, signal_id=order.signal_id, deployment_id=order.deployment_id,
                 venue=order.venue, client_order_id=ids.client_order_id(order.order_id))
-    resolve_order = ("UPDATE orders SET status = $2, reason = $3, fill_price = $4, qty = $5, resolved_at = now() "
-                     "WHERE order_id = $1 AND status = 'SENDING' RETURNING order_id")
-    position = None
     if not isinstance(outcome, VenueFill):
         unavailable = isinstance(outcome, VenueUnavailable)
-        execution = Execution(**base, status=status, retryable=unavailable,
-                              venue_specific=unavailable or getattr(outcome, "venue_specific", False), reason=reason)
-        resolved = await tx.conn.fetchval(resolve_order, order.order_id, status.value, reason, None, None)
-    else:
-        execution = Execution(**base, status=status, fill_price=outcome.price, qty=outcome.qty, fee=outcome.fee_usd,
-                              venue_order_id=outcome.venue_order_id, reason=f"filled on {'the venue' if route.mode == 'venue' else 'paper'}")
-        position = Position(
-            position_id=ids.position_id(order.order_id), order_id=order.order_id, intent_id=order.intent_id, signal_id=order.signal_id,
-            agent_id=order.agent_id, deployment_id=order.deployment_id, venue=order.venue, venue_symbol=order.venue_symbol,
-            instrument=order.instrument, side=order.side, state=PositionState.OPEN, entry_price=outcome.price, qty=outcome.qty,
-            notional_usd=outcome.notional_usd, size_pct=order.size_pct, equity_usd=venues.settings.paper_equity_usd,
-            leverage=order.leverage, fees_usd=outcome.fee_usd, opened_at=utcnow(),
-            extra={"mode": route.mode, "contract_multiplier": order.contract_multiplier, "risk_model": order.risk_model.model_dump(),
-                   **({"trade_id": outcome.trade_id} if outcome.trade_id else {})},
-        )
-        resolved = await tx.conn.fetchval(
-            f"""WITH resolved AS ({resolve_order})
-                INSERT INTO positions (position_id, order_id, deployment_id, venue, instrument, side, state, entry_price, qty,
-                    notional_usd, opened_at, stop_fraction, best_price, payload, mode, watched)
-                SELECT $6, order_id, $7, $8, $9, $10, $11, $4, $5, $12, $13, $14, $4, $15, $16, $17 FROM resolved
-                RETURNING order_id""",
-            order.order_id, status.value, reason, outcome.price, outcome.qty,
-            position.position_id, order.deployment_id, order.venue.value, order.instrument.upper(), order.side.value,
-            position.state.value, outcome.notional_usd, position.opened_at, order.risk_model.stop,
-            position.model_dump(mode="json"), route.mode, closes_on_ticks(order.risk_model),
-        )
-    if resolved is None:
-        return None
-    ORDERS.labels(order.venue.value, status.value).inc()
-    log.info("order %s on %s (%s): %s: %s", order.order_id, order.venue.value, route.mode, status.value, reason)
-    await tx.publish(execution)
-    if position is not None:
-        await tx.publish(position)
-    return execution
+        status = ExecutionStatus.FAILED if unavailable else ExecutionStatus.REJECTED
+        return Execution(**base, status=status, retryable=unavailable,
+                         venue_specific=unavailable or getattr(outcome, "venue_specific", False), reason=str(outcome)), None
+    execution = Execution(**base, status=ExecutionStatus.FILLED, fill_price=outcome.price, qty=outcome.qty, fee=outcome.fee_usd,
+                          venue_order_id=outcome.venue_order_id, reason=f"filled on {'the venue' if route.mode == 'venue' else 'paper'}")
+    position = Position(
+        position_id=ids.position_id(order.order_id), order_id=order.order_id, intent_id=order.intent_id, signal_id=order.signal_id,
+        agent_id=order.agent_id, deployment_id=order.deployment_id, venue=order.venue, venue_symbol=order.venue_symbol,
+        instrument=order.instrument, side=order.side, state=PositionState.OPEN, entry_price=outcome.price, qty=outcome.qty,
+        notional_usd=outcome.notional_usd, size_pct=order.size_pct, equity_usd=venues.settings.paper_equity_usd,
+        leverage=order.leverage, fees_usd=outcome.fee_usd, opened_at=utcnow(),
+        extra={"mode": route.mode, "contract_multiplier": order.contract_multiplier, "risk_model": order.risk_model.model_dump(),
+               **({"trade_id": outcome.trade_id} if outcome.trade_id else {})},
+    )
+    return execution, position
+
+
+def _position_columns(opened: list[tuple[Order, Route, Position]]) -> list[list[Any]]:
+    """The positions table's columns for `opened`, one array each, in resolve_all's order."""
+    return [
+        [p.position_id for _, _, p in opened], [o.order_id for o, _, _ in opened], [o.deployment_id for o, _, _ in opened],
+        [o.venue.value for o, _, _ in opened], [o.instrument.upper() for o, _, _ in opened], [o.side.value for o, _, _ in opened],
+        [p.state.value for _, _, p in opened], [p.entry_price for _, _, p in opened], [p.qty for _, _, p in opened],
+        [p.notional_usd for _, _, p in opened], [p.opened_at for _, _, p in opened], [o.risk_model.stop for o, _, _ in opened],
+        [p.model_dump_json() for _, _, p in opened], [r.mode for _, r, _ in opened], [closes_on_ticks(o.risk_model) for o, _, _ in opened],
+    ]
 
 
 async def heartbeat(pool: asyncpg.Pool, instance_id: Any) -> None:

@@ -1,0 +1,86 @@
+"""The executor's shared-transaction resolution on real Postgres: a mixed list of outcomes (a fill, a refusal,
+a venue away, an order recovery resolved first, the same outcome twice) recorded in one statement, with
+one position for the fill and each order's events in the outbox, in order."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+from types import SimpleNamespace
+
+import asyncpg
+import pytest
+import pytest_asyncio
+
+from vprime_shared import ids
+from vprime_shared.contracts import Order, RiskModel, Side, Venue
+from vprime_shared.unit_of_work import Tx
+
+from vprime_executor.adapters.venues import VenueFill, VenueRefused, VenueUnavailable
+from vprime_executor.handlers import resolve_all
+from vprime_executor.venues import Route
+
+pytestmark = pytest.mark.integration
+PAPER = Route(adapter=None, signer=None)
+VENUES = SimpleNamespace(settings=SimpleNamespace(paper_equity_usd=10_000.0))  # all resolve_all reads of the venues
+
+
+class Rollback(Exception):
+    pass
+
+
+@pytest_asyncio.fixture
+async def conn(admin_db: asyncpg.Pool, stack: object) -> AsyncIterator[asyncpg.Connection]:
+    """The executor schema (migrated by the running service), in a transaction that is rolled back: the relay
+    never sees these rows."""
+    async with admin_db.acquire() as c:
+        try:
+            async with c.transaction():
+                await c.execute("SET LOCAL search_path = executor")
+                yield c
+                raise Rollback
+        except Rollback:
+            pass
+
+
+async def sending(conn: asyncpg.Connection, *, stop: float | None = 0.05, status: str = "SENDING") -> Order:
+    order = Order(order_id=uuid.uuid4(), intent_id=uuid.uuid4(), signal_id=uuid.uuid4(), agent_id=uuid.uuid4(),
+                  deployment_id=uuid.uuid4(), venue=Venue.HYPERLIQUID, venue_symbol="ETH", instrument="eth", side=Side.LONG,
+                  size_pct=10, leverage=1, taker_fee_bps=4.5,
+                  risk_model=RiskModel(type="trailing-stop" if stop else "none", stop=stop))
+    await conn.execute(
+        """INSERT INTO orders (order_id, client_order_id, intent_id, deployment_id, venue, venue_symbol, side, status)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""",
+        order.order_id, ids.client_order_id(order.order_id), order.intent_id, order.deployment_id, order.venue.value,
+        order.venue_symbol, order.side.value, status,
+    )
+    return order
+
+
+async def test_a_mixed_list_of_outcomes_resolves_in_one_statement(conn: asyncpg.Connection) -> None:
+    filled, refused, away, recovered = (await sending(conn), await sending(conn, stop=None), await sending(conn),
+                                        await sending(conn, status="FILLED"))
+    fill = VenueFill(price=3000.0, qty=0.5, notional_usd=1500.0, fee_usd=0.68, venue_order_id="v-1")
+    items = [(filled, fill, PAPER, {}), (refused, VenueRefused("market closed", venue_specific=True), PAPER, {}),
+             (away, VenueUnavailable("timed out"), PAPER, {}), (recovered, fill, PAPER, {}), (filled, fill, PAPER, {})]
+
+    async with Tx.on(conn) as tx:
+        results = await resolve_all(tx, items, VENUES)  # type: ignore[arg-type]
+
+    assert [r.status.value if r else None for r in results] == ["FILLED", "REJECTED", "FAILED", None, None]
+    assert results[1] is not None and results[1].venue_specific and not results[1].retryable
+    assert results[2] is not None and results[2].retryable
+    rows = {r["order_id"]: r for r in await conn.fetch("SELECT order_id, status, reason, fill_price, qty FROM orders")}
+    assert (rows[filled.order_id]["status"], rows[filled.order_id]["reason"], rows[filled.order_id]["fill_price"]) == ("FILLED", "filled", 3000.0)
+    assert (rows[refused.order_id]["status"], rows[refused.order_id]["reason"]) == ("REJECTED", "market closed")
+    assert (rows[away.order_id]["status"], rows[away.order_id]["fill_price"]) == ("FAILED", None)
+    assert rows[recovered.order_id]["reason"] == ""  # recovery's resolution stands
+    [position] = await conn.fetch("SELECT position_id, order_id, entry_price, best_price, stop_fraction, watched, payload FROM positions")
+    assert position["order_id"] == filled.order_id and position["position_id"] == ids.position_id(filled.order_id)
+    assert (position["entry_price"], position["best_price"], position["stop_fraction"], position["watched"]) == (3000.0, 3000.0, 0.05, True)
+    assert json.loads(position["payload"])["qty"] == 0.5
+    published = await conn.fetch("SELECT topic, key, payload FROM outbox ORDER BY id")
+    assert [(r["topic"], json.loads(r["payload"])["order_id"]) for r in published] == [
+        ("executions.v1", str(filled.order_id)), ("positions.v1", str(filled.order_id)),
+        ("executions.v1", str(refused.order_id)), ("executions.v1", str(away.order_id))]
