@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
+import asyncpg
 import httpx
 
 from tests.conftest import eventually
@@ -98,3 +101,21 @@ async def settled_timeline(http: httpx.AsyncClient, query: str, signal_id: str, 
         return None
 
     return await eventually(check, timeout=timeout, what=f"signal {signal_id} to settle")
+
+
+class _Rollback(Exception):
+    pass
+
+
+@asynccontextmanager
+async def rolled_back(db: asyncpg.Pool, schema: str) -> AsyncIterator[asyncpg.Connection]:
+    """A connection to a service's schema (migrated by the running service) in a transaction that is rolled
+    back: what a test writes there is never seen by the service, nor relayed from its outbox."""
+    async with db.acquire() as conn:
+        try:
+            async with conn.transaction():
+                await conn.execute(f"SET LOCAL search_path = {schema}")
+                yield conn
+                raise _Rollback
+        except _Rollback:
+            pass

@@ -13,6 +13,7 @@ import asyncpg
 import pytest
 import pytest_asyncio
 
+from tests.e2e.helpers import rolled_back
 from vprime_shared import ids
 from vprime_shared.contracts import Order, RiskModel, Side, Venue
 from vprime_shared.unit_of_work import Tx
@@ -26,22 +27,11 @@ PAPER = Route(adapter=None, signer=None)
 VENUES = SimpleNamespace(settings=SimpleNamespace(paper_equity_usd=10_000.0))  # all resolve_all reads of the venues
 
 
-class Rollback(Exception):
-    pass
-
-
 @pytest_asyncio.fixture
 async def conn(admin_db: asyncpg.Pool, stack: object) -> AsyncIterator[asyncpg.Connection]:
-    """The executor schema (migrated by the running service), in a transaction that is rolled back: the relay
-    never sees these rows."""
-    async with admin_db.acquire() as c:
-        try:
-            async with c.transaction():
-                await c.execute("SET LOCAL search_path = executor")
-                yield c
-                raise Rollback
-        except Rollback:
-            pass
+    """The executor schema, in a transaction that is rolled back."""
+    async with rolled_back(admin_db, "executor") as c:
+        yield c
 
 
 async def sending(conn: asyncpg.Connection, *, stop: float | None = 0.05, status: str = "SENDING") -> Order:
@@ -76,11 +66,14 @@ async def test_a_mixed_list_of_outcomes_resolves_in_one_statement(conn: asyncpg.
     assert (rows[refused.order_id]["status"], rows[refused.order_id]["reason"]) == ("REJECTED", "market closed")
     assert (rows[away.order_id]["status"], rows[away.order_id]["fill_price"]) == ("FAILED", None)
     assert rows[recovered.order_id]["reason"] == ""  # recovery's resolution stands
-    [position] = await conn.fetch("SELECT position_id, order_id, entry_price, best_price, stop_fraction, watched, payload FROM positions")
+    mine = [o.order_id for o in (filled, refused, away, recovered)]  # the service's own rows are there too
+    [position] = await conn.fetch("SELECT position_id, order_id, entry_price, best_price, stop_fraction, watched, payload FROM positions "
+                                  "WHERE order_id = ANY($1::uuid[])", mine)
     assert position["order_id"] == filled.order_id and position["position_id"] == ids.position_id(filled.order_id)
     assert (position["entry_price"], position["best_price"], position["stop_fraction"], position["watched"]) == (3000.0, 3000.0, 0.05, True)
     assert json.loads(position["payload"])["qty"] == 0.5
-    published = await conn.fetch("SELECT topic, key, payload FROM outbox ORDER BY id")
+    published = await conn.fetch("SELECT topic, key, payload FROM outbox "
+                                 "WHERE (convert_from(payload, 'UTF8')::jsonb ->> 'order_id')::uuid = ANY($1::uuid[]) ORDER BY id", mine)
     assert [(r["topic"], json.loads(r["payload"])["order_id"]) for r in published] == [
         ("executions.v1", str(filled.order_id)), ("positions.v1", str(filled.order_id)),
         ("executions.v1", str(refused.order_id)), ("executions.v1", str(away.order_id))]

@@ -11,6 +11,7 @@ import asyncpg
 import pytest
 import pytest_asyncio
 
+from tests.e2e.helpers import rolled_back
 from vprime_shared.contracts import DeploymentPolicy
 from vprime_shared.contracts.base import utcnow
 
@@ -21,21 +22,11 @@ pytestmark = pytest.mark.integration
 TTL = timedelta(minutes=2)
 
 
-class Rollback(Exception):
-    pass
-
-
 @pytest_asyncio.fixture
 async def conn(admin_db: asyncpg.Pool, stack: object) -> AsyncIterator[asyncpg.Connection]:
-    """The policy schema (migrated by the running service), in a transaction that is rolled back."""
-    async with admin_db.acquire() as c:
-        try:
-            async with c.transaction():
-                await c.execute("SET LOCAL search_path = policy")
-                yield c
-                raise Rollback
-        except Rollback:
-            pass
+    """The policy schema, in a transaction that is rolled back."""
+    async with rolled_back(admin_db, "policy") as c:
+        yield c
 
 
 async def position(conn: asyncpg.Connection, deployment: uuid.UUID, state: str, size_pct: float, *, intent: uuid.UUID | None = None,
