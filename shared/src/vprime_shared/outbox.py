@@ -15,11 +15,12 @@ per topic.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import time
 from collections import Counter as tally
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 import asyncpg
@@ -86,7 +87,6 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._listener: asyncpg.Connection | None = None
-        self.published = 0
         self._backlog_sampled = 0.0
 
     async def start(self) -> None:
@@ -156,23 +156,28 @@ class OutboxRelay:
         await conn.execute(
             "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])", [r["id"] for r in rows]
         )
-        self.published += len(rows)
         for topic, n in tally(r["topic"] for r in rows).items():
             PUBLISHED.labels(self._service, topic).inc(n)
         return len(rows)
 
     async def _send(self, topic: str, key: str, payload: bytes, headers: dict[str, str]) -> asyncio.Future[object]:
-        if not self._traced:
+        with self._producer_span(topic, headers) as sent_headers:
             return await self._producer.send(topic, payload, key=key.encode(),
-                                             headers=[*((k, v.encode()) for k, v in headers.items()), CONTENT_TYPE])
-        # The producer span continues the trace of the work that wrote the row, and its context travels on.
+                                             headers=[*((k, v.encode()) for k, v in sent_headers.items()), CONTENT_TYPE])
+
+    @contextlib.contextmanager
+    def _producer_span(self, topic: str, headers: dict[str, str]) -> Iterator[dict[str, str]]:
+        """The headers to send: with tracing on, those of a producer span that continues the trace of the work
+        that wrote the row; off, the row's own."""
+        if not self._traced:
+            yield headers
+            return
         with tracer.start_as_current_span(f"{topic} publish", context=propagate.extract(headers), kind=trace.SpanKind.PRODUCER,
                                           attributes={"messaging.system": "kafka", "messaging.destination.name": topic,
                                                       "messaging.operation": "publish"}):
             carrier: dict[str, str] = {}
             propagate.inject(carrier)
-            return await self._producer.send(topic, payload, key=key.encode(),
-                                             headers=[*((k, v.encode()) for k, v in carrier.items()), CONTENT_TYPE])
+            yield carrier
 
 
 class _suppress_cancel:

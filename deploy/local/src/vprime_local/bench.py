@@ -1,7 +1,8 @@
 """`make bench`: Vprime's speed on this machine, beside the machine's own ceiling.
 
-On its own infrastructure and stack (ports 27xxx, below the ephemeral range so a client reconnecting while Kafka restarts never takes its port, state in .vprime/bench): agents with several paper
-deployments each (a fan-out: one signal, one intent per deployment) take signals at fixed rates.
+On its own infrastructure and stack (ports 27xxx, below the ephemeral range so that a client reconnecting
+while Kafka restarts never takes its port; state in .vprime/bench): agents with several paper deployments
+each (a fan-out: one signal, one intent per deployment) take signals at fixed rates.
 
 - end-to-end latency, signal published to its position event received, p50/p95/p99 per rate;
 - where the time goes: signal → intent (policy), intent → routing decision (router), order →
@@ -279,7 +280,7 @@ class Bench:
         return {intent: signal for intent, signal in self.watch.signal_of.items() if signal in sent}
 
     def _positions_for(self, sent: dict[str, float]) -> int:
-        return sum(1 for intent in self._intents_of(sent) if ("positions.v1", intent) in self.watch.seen)
+        return sum(1 for intent in self._intents_of(sent) if (LIVE, intent) in self.watch.seen)
 
     def _report(self, label: str, rate: float, sent: dict[str, float], started: float, stream_end: float, expected: int) -> dict[str, Any]:
         seen, published = self.watch.seen, self.watch.published

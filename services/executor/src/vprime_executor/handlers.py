@@ -175,11 +175,11 @@ async def resolve_all(tx: Tx, items: list[Resolving], venues: VenueRouter) -> li
     """Record every order's outcome, and open a position for every fill, in one statement; for each item its
     execution, or None if the order was resolved already (by recovery, or earlier in the same list). Each
     order's events are published in its own trace."""
-    first: dict[uuid.UUID, int] = {}
-    answers = [_answer(order, outcome, route, venues) for order, outcome, route, _ in items]
+    first: dict[uuid.UUID, int] = {}  # order id -> its first item: a repeat resolves nothing
     for n, (order, *_) in enumerate(items):
         first.setdefault(order.order_id, n)
     todo = list(first.values())
+    answers = {n: _answer(items[n][0], items[n][1], items[n][2], venues) for n in todo}
     fills = [n for n in todo if answers[n][1] is not None]
     rows = await tx.conn.fetch(
         """WITH outcome AS (
@@ -207,10 +207,10 @@ async def resolve_all(tx: Tx, items: list[Resolving], venues: VenueRouter) -> li
     resolved = {r["order_id"] for r in rows}
     results: list[Execution | None] = []
     for n, (order, _, route, trace_headers) in enumerate(items):
-        execution, position = answers[n]
         if first[order.order_id] != n or order.order_id not in resolved:
             results.append(None)
             continue
+        execution, position = answers[n]
         ORDERS.labels(order.venue.value, execution.status.value).inc()
         log.info("order %s on %s (%s): %s: %s", order.order_id, order.venue.value, route.mode, execution.status.value, execution.reason)
         with attached(trace_headers):
