@@ -15,7 +15,6 @@ import pytest
 import yaml
 
 from vprime_shared.db import SERVICES
-from vprime_shared.kafka import consumer_options
 
 REPO = Path(__file__).resolve().parents[1]
 PIPELINE = ("signal", "policy", "router", "executor", "query")
@@ -83,7 +82,16 @@ def test_every_service_is_deployed_probed_protected_and_scaled() -> None:
         [trigger] = scaled["spec"]["triggers"]
         meta = trigger["metadata"]
         assert trigger["type"] == "kafka" and int(meta["lagThreshold"]) > 0
-        assert meta["consumerGroup"] == consumer_options(name, meta["topic"])["group_id"]  # the group the service really uses
+        groups = consumer_groups(name)  # the groups the service really uses
+        assert meta["topic"] in groups.get(meta["consumerGroup"], []), f"{name} has no group {meta['consumerGroup']} on {meta['topic']}"
+
+
+def consumer_groups(service: str) -> dict[str, list[str]]:
+    """Consumer group → topics, as the service declares them (its app, imported in a process of its own)."""
+    return json.loads(subprocess.run(
+        [sys.executable, "-c", f"import json, vprime_{service}.app as a; print(json.dumps(a.runtime.groups))"],
+        capture_output=True, text=True, check=True,
+    ).stdout)
 
 
 @pytest.mark.parametrize("service", SERVICES)

@@ -1,5 +1,5 @@
-"""Consuming a topic in batches, for consumers whose cost is per transaction rather than per event
-(projections): every new event of a batch is handled in one transaction, inbox rows and all.
+"""Consuming a topic (or several) in batches, for consumers whose cost is per transaction rather than per
+event (projections): every new event of a batch is handled in one transaction, inbox rows and all.
 
 What holds for one-at-a-time consumers holds here too: an event that does not parse (or is oversized)
 is dead-lettered alone with its reason while the rest of its batch goes on; an event already in the
@@ -14,7 +14,7 @@ from __future__ import annotations
 import inspect
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from aiokafka.structs import ConsumerRecord
@@ -36,11 +36,12 @@ AfterCommit = Callable[[list[Any]], Awaitable[None] | None]
 
 
 class BatchSubscription:
-    def __init__(self, runtime: ServiceRuntime, event: type[Event], handler: Handler, after_commit: AfterCommit | None,
+    def __init__(self, runtime: ServiceRuntime, events: Iterable[type[Event]], handler: Handler, after_commit: AfterCommit | None,
                  *, inbox: bool = True) -> None:
         self.runtime = runtime
         self.inbox = inbox
-        self.event = event
+        self.models = {e.TOPIC: e for e in events}  # a batch may mix the topics of one consumer
+        self.topics = ", ".join(self.models)
         self.handler = handler
         self.after_commit = after_commit
         self.records: dict[uuid.UUID, ConsumerRecord] = {}  # event id -> its record, while its batch is handled
@@ -51,7 +52,7 @@ class BatchSubscription:
         for record in msg.raw_message:
             try:
                 refuse_oversized(record.value)
-                event = self.event.model_validate_json(record.value or b"")
+                event = self.models[record.topic].model_validate_json(record.value or b"")
             except (ValidationError, PoisonEvent, ValueError) as exc:
                 await self.runtime.dead_letters.send(record, exc)
                 continue
@@ -62,9 +63,9 @@ class BatchSubscription:
     async def handle(self, events: list[Event]) -> None:
         unique = list({e.event_id: e for e in events}.values())  # the same event twice in one batch: once
         try:
-            done = await retry_transient(lambda: self._together(unique), f"a batch of {self.event.TOPIC}")
+            done = await retry_transient(lambda: self._together(unique), f"a batch of {self.topics}")
         except Exception:  # noqa: BLE001 - anything but transient: find the one event that fails
-            log.warning("a batch of %d %s failed as a whole; handling its events one by one", len(unique), self.event.TOPIC)
+            log.warning("a batch of %d %s failed as a whole; handling its events one by one", len(unique), self.topics)
             done = [e for e in unique if await self._alone(e)]
         finally:
             for e in unique:
@@ -80,8 +81,8 @@ class BatchSubscription:
             todo = events
             if self.inbox:
                 fresh = {r["event_id"] for r in await conn.fetch(
-                    "INSERT INTO inbox (event_id, consumer, topic) SELECT unnest($1::uuid[]), $2, $3 "
-                    "ON CONFLICT DO NOTHING RETURNING event_id", [e.event_id for e in events], uow.consumer, self.event.TOPIC)}
+                    "INSERT INTO inbox (event_id, consumer, topic) SELECT e, $2, t FROM unnest($1::uuid[], $3::text[]) AS u(e, t) "
+                    "ON CONFLICT DO NOTHING RETURNING event_id", [e.event_id for e in events], uow.consumer, [e.TOPIC for e in events])}
                 todo = [e for e in events if e.event_id in fresh]
             for event in todo:
                 with self._span(event):
@@ -91,7 +92,7 @@ class BatchSubscription:
     async def _alone(self, event: Event) -> bool:
         try:
             with self._span(event):
-                await retry_transient(lambda: self._one(event), self.event.TOPIC)
+                await retry_transient(lambda: self._one(event), event.TOPIC)
             return True
         except Exception as exc:  # noqa: BLE001 - this event, and only it, cannot be handled
             await self.runtime.dead_letters.send(self.records[event.event_id], exc)
@@ -108,5 +109,5 @@ class BatchSubscription:
         """A consumer span for this event under its producer's (the record's trace headers)."""
         record = self.records.get(event.event_id)
         headers = {k: v.decode(errors="replace") for k, v in (record.headers if record else ())}
-        return tracer.start_as_current_span(f"{self.event.TOPIC} process", context=propagate.extract(headers),
+        return tracer.start_as_current_span(f"{event.TOPIC} process", context=propagate.extract(headers),
                                             kind=trace.SpanKind.CONSUMER)

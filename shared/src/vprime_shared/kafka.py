@@ -98,7 +98,7 @@ async def ensure_topics(bootstrap: str, topics: list[str] | None = None, partiti
         await admin.close()
 
 
-async def consumer_lag(bootstrap: str, groups: dict[str, str]) -> dict[tuple[str, str], int]:
+async def consumer_lag(bootstrap: str, groups: dict[str, list[str]]) -> dict[tuple[str, str], int]:
     """Lag per (group, topic): end offsets minus the group's committed offsets, summed over partitions."""
     from aiokafka import AIOKafkaConsumer
 
@@ -108,7 +108,7 @@ async def consumer_lag(bootstrap: str, groups: dict[str, str]) -> dict[tuple[str
     await probe.start()
     try:
         lag: dict[tuple[str, str], int] = {}
-        for group, topic in groups.items():
+        for group, topic in ((g, t) for g, topics in groups.items() for t in topics):
             partitions = [TopicPartition(topic, p) for p in (probe.partitions_for_topic(topic) or set())]
             if not partitions:
                 await probe._client.force_metadata_update()  # noqa: SLF001 - metadata for a topic not subscribed to
@@ -123,12 +123,12 @@ async def consumer_lag(bootstrap: str, groups: dict[str, str]) -> dict[tuple[str
         await admin.close()
 
 
-def consumer_options(service: str, topic: str) -> dict[str, Any]:
-    """Subscriber settings every consumer shares: a group per service and topic (instances of one
-    service share it, so scaling out splits partitions), from the start, offsets committed after
-    processing (by `OffsetCommitter`, in the background: FastStream itself commits nothing)."""
+def consumer_options(service: str, name: str) -> dict[str, Any]:
+    """Subscriber settings every consumer shares: a group per service and consumer, named after its topic
+    (instances of one service share it, so scaling out splits partitions), from the start, offsets committed
+    after processing (by `OffsetCommitter`, in the background: FastStream itself commits nothing)."""
     return {
-        "group_id": f"vprime.{service}.{topic}",
+        "group_id": f"vprime.{service}.{name}",
         "auto_offset_reset": "earliest",
         "ack_policy": AckPolicy.MANUAL,
     }

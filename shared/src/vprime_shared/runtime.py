@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from typing import Any, TypeVar, Union
 
 import asyncpg
 import uvicorn
@@ -56,7 +56,7 @@ class ServiceRuntime:
         self.ready = False
         self.on_start: list[Hook] = []
         self.on_stop: list[Hook] = []
-        self.groups: dict[str, str] = {}  # consumer group → topic
+        self.groups: dict[str, list[str]] = {}  # consumer group → its topics
         self._lag_task: asyncio.Task[None] | None = None
 
     @property
@@ -74,29 +74,35 @@ class ServiceRuntime:
     def subscriber(self, event: type[Event]) -> Any:
         """A typed FastStream subscriber for `event`'s topic in this service's consumer group."""
         options = consumer_options(self.name, event.TOPIC)
-        self.groups[options["group_id"]] = event.TOPIC
+        self.groups[options["group_id"]] = [event.TOPIC]
         return self.broker.subscriber(event.TOPIC, **options)
 
-    def batch_subscriber(self, event: type[E], *, max_records: int = 500,
+    def batch_subscriber(self, *events: type[E], group: str | None = None, max_records: int = 500,
                          after_commit: Callable[[list[E]], Awaitable[None] | None] | None = None, inbox: bool = True,
                          ) -> Callable[[Callable[..., Awaitable[None]]], Any]:
         """Like `subscriber` + `once`, for `handler(tx, event)`, but a batch of events per transaction
         (see `vprime_shared.batches`): for consumers whose cost is the transaction, not the event.
+        Several event types make one consumer of all their topics (named `group`), whose batches mix them.
         `after_commit(events)` runs once the batch's transaction has committed, with the events it handled.
         `inbox=False` is for handlers that are idempotent by themselves: redeliveries are handled again."""
-        options = consumer_options(self.name, event.TOPIC)
-        self.groups[options["group_id"]] = event.TOPIC
+        if len(events) > 1 and group is None:
+            raise ValueError("a consumer of several topics needs a group name")
+        options = consumer_options(self.name, group or events[0].TOPIC)
+        topics = [e.TOPIC for e in events]
+        self.groups[options["group_id"]] = topics
+
+        # The real item type (for FastStream's AsyncAPI document), set below: annotations are strings in this module.
+        item = events[0] if len(events) == 1 else Union[events]  # type: ignore[valid-type]  # noqa: UP007
 
         def register(handler: Callable[..., Awaitable[None]]) -> Any:
-            batch = BatchSubscription(self, event, handler, after_commit, inbox=inbox)
+            batch = BatchSubscription(self, events, handler, after_commit, inbox=inbox)
 
             async def consume(events: list[Event]) -> None:
                 await batch.handle(events)
 
-            # The real item type (for FastStream's AsyncAPI document), set here: annotations are strings in this module.
-            consume.__annotations__ = {"events": list[event], "return": None}  # type: ignore[valid-type]
+            consume.__annotations__ = {"events": list[item], "return": None}  # type: ignore[valid-type]
             consume.__name__ = handler.__name__
-            return self.broker.subscriber(event.TOPIC, batch=True, max_records=max_records, decoder=batch.decode, **options)(consume)
+            return self.broker.subscriber(*topics, batch=True, max_records=max_records, decoder=batch.decode, **options)(consume)
 
         return register
 

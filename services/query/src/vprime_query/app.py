@@ -1,4 +1,4 @@
-"""Wiring: query's subscribers (one per fact topic, each projecting into the read models), the live
+"""Wiring: query's subscribers (one consumer of every fact topic, projecting into the read models), the live
 decision feed, the dashboard and the HTTP API."""
 
 from pathlib import Path
@@ -11,7 +11,7 @@ from vprime_shared.runtime import ServiceRuntime
 from vprime_shared.unit_of_work import Tx
 
 from vprime_query import api, projections
-from vprime_query.projections import PROJECTIONS, Projection
+from vprime_query.projections import PROJECTIONS
 from vprime_query.settings import QuerySettings
 from vprime_query.stream import DecisionFeed
 
@@ -21,23 +21,18 @@ runtime = ServiceRuntime(QuerySettings(), package="vprime_query")
 feed = DecisionFeed()
 
 
-def publish_decisions(decisions: list[RoutingDecision]) -> None:
-    for decision in decisions:
-        feed.publish(decision.model_dump(mode="json"))
+def publish_decisions(events: list[Event]) -> None:
+    for event in events:
+        if isinstance(event, RoutingDecision):
+            feed.publish(event.model_dump(mode="json"))
 
 
-def subscribe(model: type[Event], project: Projection) -> None:
-    # Projections cost a transaction each, not much more: a batch of events shares one. Every projection is an
-    # idempotent upsert keyed by the fact's id, so a redelivery rewrites the same row: no inbox needed.
-    async def handle(tx: Tx, event: Event) -> None:
-        project(tx, event)
-
-    handle.__name__ = f"project_{model.__name__}"
-    runtime.batch_subscriber(model, after_commit=publish_decisions if model is RoutingDecision else None, inbox=False)(handle)
-
-
-for _model, _project in PROJECTIONS.items():
-    subscribe(_model, _project)
+# One consumer for every fact topic: a poll's events of all kinds share one transaction, rather than a consumer
+# and a transaction per topic. Every projection is an idempotent upsert keyed by the fact's id, so a redelivery
+# rewrites the same row: no inbox needed. Facts of different topics were never ordered relative to each other.
+@runtime.batch_subscriber(*PROJECTIONS, group="read-models", after_commit=publish_decisions, inbox=False)
+async def project(tx: Tx, event: Event) -> None:
+    PROJECTIONS[type(event)](tx, event)
 
 
 @runtime.subscriber(MarketTick)
