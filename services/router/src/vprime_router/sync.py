@@ -42,6 +42,8 @@ class CatalogSync:
         self.state, self.uow, self.adapters = state, uow, adapters
         self._task: asyncio.Task[None] | None = None
         self.rounds = 0
+        # One client for every round: its connections are kept alive, and its TLS context (costly to build) made once.
+        self.http = httpx.AsyncClient(timeout=httpx.Timeout(state.settings.sync_timeout_s))
 
     async def start(self) -> None:
         await self.sync_all()
@@ -50,6 +52,7 @@ class CatalogSync:
     async def stop(self) -> None:
         if self._task:
             self._task.cancel()
+        await self.http.aclose()
 
     async def _loop(self) -> None:
         while True:
@@ -60,9 +63,7 @@ class CatalogSync:
                 log.exception("catalog sync round failed")
 
     async def sync_all(self) -> None:
-        timeout = httpx.Timeout(self.state.settings.sync_timeout_s)
-        async with httpx.AsyncClient(timeout=timeout) as http:
-            await asyncio.gather(*(self.sync_venue(http, adapter) for adapter in self.adapters))
+        await asyncio.gather(*(self.sync_venue(self.http, adapter) for adapter in self.adapters))
         self.rounds += 1
 
     async def sync_venue(self, http: httpx.AsyncClient, adapter: VenueSync) -> MarketCatalog:
