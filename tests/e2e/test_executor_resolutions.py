@@ -1,6 +1,7 @@
-"""The executor's shared-transaction resolution on real Postgres: a mixed list of outcomes (a fill, a refusal,
-a venue away, an order recovery resolved first, the same outcome twice) recorded in one statement, with
-one position for the fill and each order's events in the outbox, in order."""
+"""The executor's set-based phases on real Postgres. Claiming: a batch of orders (one of them twice, one claimed
+before) recorded SENDING in one statement, with the prices their paper fills use read once. Resolving: a mixed
+list of outcomes (a fill, a refusal, a venue away, an order recovery resolved first, the same outcome twice)
+recorded in one statement, with one position for the fill and each order's events in the outbox, in order."""
 
 from __future__ import annotations
 
@@ -19,7 +20,9 @@ from vprime_shared.contracts import Order, RiskModel, Side, Venue
 from vprime_shared.unit_of_work import Tx
 
 from vprime_executor.adapters.venues import VenueFill, VenueRefused, VenueUnavailable
-from vprime_executor.handlers import resolve_all
+from vprime_shared.batches import Received
+
+from vprime_executor.handlers import claim_orders, resolve_all
 from vprime_executor.venues import Route
 
 pytestmark = pytest.mark.integration
@@ -34,11 +37,22 @@ async def conn(admin_db: asyncpg.Pool, stack: object) -> AsyncIterator[asyncpg.C
         yield c
 
 
+class PaperOnly:
+    """The venue router, for deployments that hold no venue key: every order goes to paper."""
+
+    async def routes(self, conn: object, wanted: object) -> dict[object, Route]:
+        return dict.fromkeys(set(wanted), PAPER)  # type: ignore[call-overload]
+
+
+def an_order(*, stop: float | None = 0.05, instrument: str = "eth", venue: Venue = Venue.HYPERLIQUID) -> Order:
+    return Order(order_id=uuid.uuid4(), intent_id=uuid.uuid4(), signal_id=uuid.uuid4(), agent_id=uuid.uuid4(),
+                 deployment_id=uuid.uuid4(), venue=venue, venue_symbol=instrument.upper(), instrument=instrument, side=Side.LONG,
+                 size_pct=10, leverage=1, taker_fee_bps=4.5,
+                 risk_model=RiskModel(type="trailing-stop" if stop else "none", stop=stop))
+
+
 async def sending(conn: asyncpg.Connection, *, stop: float | None = 0.05, status: str = "SENDING") -> Order:
-    order = Order(order_id=uuid.uuid4(), intent_id=uuid.uuid4(), signal_id=uuid.uuid4(), agent_id=uuid.uuid4(),
-                  deployment_id=uuid.uuid4(), venue=Venue.HYPERLIQUID, venue_symbol="ETH", instrument="eth", side=Side.LONG,
-                  size_pct=10, leverage=1, taker_fee_bps=4.5,
-                  risk_model=RiskModel(type="trailing-stop" if stop else "none", stop=stop))
+    order = an_order(stop=stop)
     await conn.execute(
         """INSERT INTO orders (order_id, client_order_id, intent_id, deployment_id, venue, venue_symbol, side, status)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""",
@@ -77,3 +91,29 @@ async def test_a_mixed_list_of_outcomes_resolves_in_one_statement(conn: asyncpg.
     assert [(r["topic"], json.loads(r["payload"])["order_id"]) for r in published] == [
         ("executions.v1", str(filled.order_id)), ("positions.v1", str(filled.order_id)),
         ("executions.v1", str(refused.order_id)), ("executions.v1", str(away.order_id))]
+
+
+async def test_a_batch_of_orders_is_claimed_in_one_statement_with_its_prices(conn: asyncpg.Connection) -> None:
+    coin, other = f"T{uuid.uuid4().hex[:8]}".upper(), f"T{uuid.uuid4().hex[:8]}".upper()
+    await conn.executemany("INSERT INTO prices (venue, instrument, mid, ts) VALUES ($1, $2, $3, now())",
+                           [("HYPERLIQUID", coin, 101.0), ("*", coin, 99.0), ("*", other, 7.0)])
+    first, second, before = an_order(instrument=coin), an_order(instrument=other, venue=Venue.OSTIUM), await sending(conn)
+    batch = [Received(first, {"traceparent": "a"}), Received(before, {}), Received(second, {"traceparent": "b"}),
+             Received(first, {"traceparent": "again"})]
+    instance = uuid.uuid4()
+
+    async with Tx.on(conn) as tx:
+        claimed = await claim_orders(tx, batch, PaperOnly(), instance)  # type: ignore[arg-type]
+
+    # Each order once, in the batch's order, with the trace of its first delivery; the one claimed before is left out.
+    assert [(c.order.order_id, c.trace) for c in claimed] == [(first.order_id, {"traceparent": "a"}),
+                                                              (second.order_id, {"traceparent": "b"})]
+    rows = await conn.fetch("SELECT order_id, status, mode, claimed_by, payload FROM orders WHERE order_id = ANY($1::uuid[]) ORDER BY created_at",
+                            [first.order_id, second.order_id])
+    assert {(r["order_id"], r["status"], r["mode"], r["claimed_by"]) for r in rows} == {
+        (first.order_id, "SENDING", "paper", instance), (second.order_id, "SENDING", "paper", instance)}
+    assert Order.model_validate(json.loads(rows[0]["payload"])) in (first, second)  # what recovery sends, if it must
+    prices = claimed[0].prices
+    assert await prices.latest("HYPERLIQUID", coin.lower()) == 101.0  # the venue's own price first
+    assert await prices.latest("OSTIUM", other) == 7.0  # else any venue's
+    assert await prices.latest("GMX", "NOTRADED") is None

@@ -15,7 +15,8 @@ import inspect
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from aiokafka.structs import ConsumerRecord
 from opentelemetry import propagate, trace
@@ -23,6 +24,7 @@ from pydantic import ValidationError
 
 from vprime_shared.contracts import Event
 from vprime_shared.kafka import PoisonEvent, refuse_oversized, retry_transient
+from vprime_shared.telemetry import current_trace_headers
 from vprime_shared.unit_of_work import Tx
 
 if TYPE_CHECKING:
@@ -33,13 +35,24 @@ tracer = trace.get_tracer("vprime.batches")
 
 Handler = Callable[[Tx, Any], Awaitable[None]]
 AfterCommit = Callable[[list[Any]], Awaitable[None] | None]
+E = TypeVar("E", bound=Event)
+
+
+@dataclass(frozen=True, slots=True)
+class Received(Generic[E]):
+    """An event handed to a whole-batch handler, with the trace headers of its consumer span: what the event
+    causes (events published, orders sent) carries them, so its trace goes on."""
+
+    event: E
+    trace: dict[str, str]
 
 
 class BatchSubscription:
     def __init__(self, runtime: ServiceRuntime, events: Iterable[type[Event]], handler: Handler, after_commit: AfterCommit | None,
-                 *, inbox: bool = True) -> None:
+                 *, inbox: bool = True, together: bool = False) -> None:
         self.runtime = runtime
         self.inbox = inbox
+        self.together = together  # the handler takes the whole batch (set-based statements), not one event at a time
         self.models = {e.TOPIC: e for e in events}  # a batch may mix the topics of one consumer
         self.topics = ", ".join(self.models)
         self.handler = handler
@@ -84,10 +97,21 @@ class BatchSubscription:
                     "INSERT INTO inbox (event_id, consumer, topic) SELECT e, $2, t FROM unnest($1::uuid[], $3::text[]) AS u(e, t) "
                     "ON CONFLICT DO NOTHING RETURNING event_id", [e.event_id for e in events], uow.consumer, [e.TOPIC for e in events])}
                 todo = [e for e in events if e.event_id in fresh]
-            for event in todo:
-                with self._span(event):
-                    await self.handler(tx, event)
+            if self.together:
+                await self.handler(tx, [self._received(event) for event in todo])
+            else:
+                for event in todo:
+                    with self._span(event):
+                        await self.handler(tx, event)
         return todo
+
+    def _received(self, event: Event) -> Received[Event]:
+        with self._span(event):  # the consumer span, for its place in the trace; the work is the batch's
+            return Received(event, current_trace_headers())
+
+    async def _handle_one(self, tx: Tx, event: Event) -> None:
+        """The handler, for one event (inside its span)."""
+        await self.handler(tx, [Received(event, current_trace_headers())] if self.together else event)
 
     async def _alone(self, event: Event) -> bool:
         try:
@@ -100,10 +124,10 @@ class BatchSubscription:
 
     async def _one(self, event: Event) -> None:
         if self.inbox:
-            await self.runtime.once(event, self.handler)
+            await self.runtime.once(event, self._handle_one)
             return
         async with self.runtime.uow.begin() as tx:
-            await self.handler(tx, event)
+            await self._handle_one(tx, event)
 
     def _span(self, event: Event) -> Any:
         """A consumer span for this event under its producer's (the record's trace headers)."""

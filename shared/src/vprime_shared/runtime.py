@@ -79,12 +79,14 @@ class ServiceRuntime:
 
     def batch_subscriber(self, *events: type[E], group: str | None = None, max_records: int = 500,
                          after_commit: Callable[[list[E]], Awaitable[None] | None] | None = None, inbox: bool = True,
-                         ) -> Callable[[Callable[..., Awaitable[None]]], Any]:
+                         together: bool = False) -> Callable[[Callable[..., Awaitable[None]]], Any]:
         """Like `subscriber` + `once`, for `handler(tx, event)`, but a batch of events per transaction
         (see `vprime_shared.batches`): for consumers whose cost is the transaction, not the event.
         Several event types make one consumer of all their topics (named `group`), whose batches mix them.
         `after_commit(events)` runs once the batch's transaction has committed, with the events it handled.
-        `inbox=False` is for handlers that are idempotent by themselves: redeliveries are handled again."""
+        `inbox=False` is for handlers that are idempotent by themselves: redeliveries are handled again.
+        `together=True` hands the batch's new events to `handler(tx, received)` at once (`Received`: each event with
+        its trace), for handlers that do their work in set-based statements rather than a round trip per event."""
         if len(events) > 1 and group is None:
             raise ValueError("a consumer of several topics needs a group name")
         options = consumer_options(self.name, group or events[0].TOPIC)
@@ -95,7 +97,7 @@ class ServiceRuntime:
         item = events[0] if len(events) == 1 else Union[events]  # type: ignore[valid-type]  # noqa: UP007
 
         def register(handler: Callable[..., Awaitable[None]]) -> Any:
-            batch = BatchSubscription(self, events, handler, after_commit, inbox=inbox)
+            batch = BatchSubscription(self, events, handler, after_commit, inbox=inbox, together=together)
 
             async def consume(events: list[Event]) -> None:
                 await batch.handle(events)

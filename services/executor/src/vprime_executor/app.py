@@ -8,16 +8,17 @@ from datetime import timedelta
 import httpx
 from prometheus_client import Gauge
 
+from vprime_shared.batches import Received
 from vprime_shared.contracts import Execution, MarketTick, Order, Position
 from vprime_shared.runtime import ServiceRuntime
-from vprime_shared.telemetry import attached, current_trace_headers
+from vprime_shared.telemetry import attached
 from vprime_shared.unit_of_work import Tx
 
 from vprime_executor import handlers
 from vprime_executor.adapters.credentials import CredentialStore, load_kek
 from vprime_executor.api import internal_api
 from vprime_executor.settings import ExecutorSettings
-from vprime_executor.venues import Route, VenueRouter
+from vprime_executor.venues import VenueRouter
 
 log = logging.getLogger(__name__)
 RECONCILIATION_DIFFERENCES = Gauge("vprime_reconciliation_differences", "Venue positions that differ from ours, last round")
@@ -28,8 +29,8 @@ runtime.publishes(Execution, Position)
 credentials = CredentialStore(load_kek(settings.credentials_key, settings.credentials_key_file))
 venues = VenueRouter(settings, None, credentials)
 in_flight: set[uuid.UUID] = set()
-# Claimed in the batch being handled, with its route and trace; sent once the batch commits.
-claimed_now: dict[uuid.UUID, tuple[Route, dict[str, str]]] = {}
+# Claimed in the batch being handled (with its route, trace and prices); sent once the batch commits.
+claimed_now: dict[uuid.UUID, handlers.Claimed] = {}
 sending = asyncio.Semaphore(settings.send_concurrency)
 outstanding: set[asyncio.Task[None]] = set()  # sends under way
 INSTANCE_ID = uuid.uuid4()  # this process: orders it claims carry it; its heartbeat says it is alive
@@ -93,31 +94,33 @@ async def send_claimed(orders: list[Order]) -> None:
     a claimed order is durable (SENDING), and recovery resolves one a crash interrupts."""
     for order in orders:
         if order.order_id in claimed_now:
-            task = asyncio.create_task(send(order, *claimed_now.pop(order.order_id)), name=f"send-{order.order_id}")
+            task = asyncio.create_task(send(claimed_now.pop(order.order_id)), name=f"send-{order.order_id}")
             outstanding.add(task)
             task.add_done_callback(outstanding.discard)
     while len(outstanding) > settings.send_backlog:  # backpressure: venues (or the database) slower than orders come
         await asyncio.wait(outstanding, return_when=asyncio.FIRST_COMPLETED)
 
 
-async def send(order: Order, route: Route, trace_headers: dict[str, str]) -> None:
+async def send(claimed: handlers.Claimed) -> None:
+    order = claimed.order
     async with sending:
         try:
-            with attached(trace_headers):  # the order's own trace: its execution and position continue it
-                await handlers.send_order(runtime.uow, order, route, venues, resolutions, crash=settings.executor_crash)
+            with attached(claimed.trace):  # the order's own trace: its execution and position continue it
+                await handlers.send_order(runtime.uow, order, claimed.route, venues, resolutions, prices=claimed.prices,
+                                          crash=settings.executor_crash)
         except Exception:  # left SENDING: recovery asks the venue and resolves it
             log.exception("sending order %s failed; recovery will resolve it", order.order_id)
         finally:
             in_flight.discard(order.order_id)
 
 
-# Phase one for a batch of orders in one transaction: each recorded SENDING and claimed by this
-# instance (and marked in flight, so recovery leaves it alone) before any of them is sent.
-@runtime.batch_subscriber(Order, after_commit=send_claimed)
-async def on_order(tx: Tx, event: Order) -> None:
-    if (route := await handlers.claim_order(tx, event, venues, INSTANCE_ID)) is not None:
-        in_flight.add(event.order_id)
-        claimed_now[event.order_id] = (route, current_trace_headers())
+# Phase one for a batch of orders, in one transaction and a statement or two: each recorded SENDING and claimed
+# by this instance (and marked in flight, so recovery leaves it alone) before any of them is sent.
+@runtime.batch_subscriber(Order, after_commit=send_claimed, together=True)
+async def on_orders(tx: Tx, received: list[Received[Order]]) -> None:
+    for claimed in await handlers.claim_orders(tx, received, venues, INSTANCE_ID):
+        in_flight.add(claimed.order.order_id)
+        claimed_now[claimed.order.order_id] = claimed
 
 
 app = runtime.http_app(internal_api(credentials, settings.internal_api_token), title="Vprime executor")

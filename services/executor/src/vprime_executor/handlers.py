@@ -14,6 +14,7 @@ import asyncio
 import logging
 import os
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -32,13 +33,14 @@ from vprime_shared.contracts import (
     Side,
     Venue,
 )
+from vprime_shared.batches import Received
 from vprime_shared.contracts.base import utcnow
 from vprime_shared.ids import new_id
 from vprime_shared.kafka import retry_transient
 from vprime_shared.telemetry import attached, current_trace_headers
 from vprime_shared.unit_of_work import Tx, UnitOfWork
 
-from vprime_executor.adapters.prices import PriceBook
+from vprime_executor.adapters.prices import PriceBook, Prices
 from vprime_executor.adapters.venues import VenueFill, VenueRefused, VenueUnavailable
 from vprime_executor.adapters.venues.paper.venue import NoPrice
 from vprime_executor.domain.stops import closes_on_ticks, evaluate, realized_pnl
@@ -55,18 +57,43 @@ def close_client_id(position_id: Any) -> str:
 
 
 # ---- orders ------------------------------------------------------------------------------------
-async def claim_order(tx: Tx, order: Order, venues: VenueRouter, instance_id: Any = None) -> Route | None:
-    """Phase one: record the order as SENDING, claimed by this instance. Returns the route it will take
-    (paper or the venue, with the deployment's signer); None if it was claimed before (a redelivery)."""
-    route = await venues.route(tx.conn, order.deployment_id, order.venue)
-    claimed = await tx.conn.execute(
+async def claim_orders(tx: Tx, received: list[Received[Order]], venues: VenueRouter,
+                       instance_id: Any = None) -> list[Claimed]:
+    """Phase one, for a batch of orders in one statement: each recorded SENDING, claimed by this instance. Returns
+    the orders claimed now, each with the route it will take (paper, or the venue with the deployment's signer),
+    its trace, and for paper the prices it fills at (read once for the batch); one claimed before (a
+    redelivery), or twice in the batch, is left out."""
+    first: dict[uuid.UUID, Received[Order]] = {}
+    for r in received:
+        first.setdefault(r.event.order_id, r)
+    fresh = list(first.values())
+    orders = [r.event for r in fresh]
+    routes = await venues.routes(tx.conn, [(o.deployment_id, o.venue) for o in orders])
+    claimed = {row["order_id"] for row in await tx.conn.fetch(
         """INSERT INTO orders (order_id, client_order_id, intent_id, deployment_id, venue, venue_symbol, side, status, payload, mode,
                claimed_by)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, 'SENDING', $8, $9, $10) ON CONFLICT (order_id) DO NOTHING""",
-        order.order_id, ids.client_order_id(order.order_id), order.intent_id, order.deployment_id, order.venue.value,
-        order.venue_symbol, order.side.value, order.model_dump(mode="json"), route.mode, instance_id,
-    )
-    return route if claimed.endswith("1") else None
+           SELECT o, c, i, d, v, s, sd, 'SENDING', p::jsonb, m, $10
+           FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
+             AS u(o, c, i, d, v, s, sd, p, m)
+           ON CONFLICT (order_id) DO NOTHING RETURNING order_id""",
+        [o.order_id for o in orders], [ids.client_order_id(o.order_id) for o in orders], [o.intent_id for o in orders],
+        [o.deployment_id for o in orders], [o.venue.value for o in orders], [o.venue_symbol for o in orders],
+        [o.side.value for o in orders], [o.model_dump_json() for o in orders],
+        [routes[(o.deployment_id, o.venue)].mode for o in orders], instance_id,
+    )}
+    now = [(r.event, routes[(r.event.deployment_id, r.event.venue)], r.trace) for r in fresh if r.event.order_id in claimed]
+    prices = await PriceBook(tx.conn).snapshot((o.venue.value, o.instrument) for o, route, _ in now if route.adapter is None)
+    return [Claimed(order, route, trace, prices) for order, route, trace in now]
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """An order claimed for sending: the route it takes, the trace it continues, the prices a paper fill uses."""
+
+    order: Order
+    route: Route
+    trace: dict[str, str]
+    prices: Prices
 
 
 async def notional_for(order: Order, route: Route, venues: VenueRouter) -> float:
@@ -80,13 +107,13 @@ async def notional_for(order: Order, route: Route, venues: VenueRouter) -> float
 
 
 async def send_order(uow: UnitOfWork, order: Order, route: Route, venues: VenueRouter, resolutions: Resolutions, *,
-                     crash: str = "") -> Execution | None:
+                     prices: Prices | None = None, crash: str = "") -> Execution | None:
     """Phase two: send, then resolve (together with whatever else came back meanwhile). The venue call runs
     outside any transaction.
 
     `crash` is fault injection for the reliability tests: die before the send or between send and record."""
     _crash_if(crash == "before_send", order)
-    outcome = await _place(order, route, venues, uow)
+    outcome = await _place(order, route, venues, prices or PriceBook(uow.pool))
     _crash_if(crash == "after_send", order)
     return await resolutions.resolve(order, outcome, route)
 
@@ -147,13 +174,12 @@ def _crash_if(crash: bool, order: Order) -> None:
         os._exit(70)
 
 
-async def _place(order: Order, route: Route, venues: VenueRouter, uow: UnitOfWork) -> Outcome:
+async def _place(order: Order, route: Route, venues: VenueRouter, prices: Prices) -> Outcome:
     cid = ids.client_order_id(order.order_id)
     try:
         notional = await notional_for(order, route, venues)
         if route.adapter is None:
-            async with uow.pool.acquire() as conn:
-                fill, venue_order_id = await venues.paper(PriceBook(conn)).place_order(order)
+            fill, venue_order_id = await venues.paper(prices).place_order(order)
             return VenueFill(fill.price, fill.qty, fill.notional_usd, fill.fee_usd, venue_order_id)
         assert route.signer is not None
         return await route.adapter.place(route.signer, order, notional, cid)
@@ -290,7 +316,7 @@ async def recover(uow: UnitOfWork, venues: VenueRouter, in_flight: set, grace: t
         route = await venues.route(uow.pool, order.deployment_id, order.venue)
         outcome: Outcome
         if route.adapter is None:
-            outcome = await _place(order, route, venues, uow)  # paper has no venue side: fill it now
+            outcome = await _place(order, route, venues, PriceBook(uow.pool))  # paper has no venue side: fill it now
         else:
             assert route.signer is not None
             try:
@@ -302,7 +328,7 @@ async def recover(uow: UnitOfWork, venues: VenueRouter, in_flight: set, grace: t
             if found is not None:
                 outcome = found
             elif utcnow() - order.occurred_at <= resend_within:
-                outcome = await _place(order, route, venues, uow)
+                outcome = await _place(order, route, venues, PriceBook(uow.pool))
             else:
                 outcome = VenueUnavailable(f"{order.venue.value}: the order never reached the venue and is too old to send now")
         async with uow.begin() as tx:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import asyncpg
@@ -13,7 +14,7 @@ from vprime_shared.contracts import Venue
 from vprime_shared.reference import reference_prices
 
 from vprime_executor.adapters.credentials import CredentialStore, Signer
-from vprime_executor.adapters.prices import PriceBook
+from vprime_executor.adapters.prices import Prices
 from vprime_executor.adapters.venues import VenueAdapter
 from vprime_executor.adapters.venues.gmx import GmxVenue
 from vprime_executor.adapters.venues.hyperliquid import HyperliquidVenue
@@ -33,6 +34,9 @@ class Route:
         return "venue" if self.adapter is not None else "paper"
 
 
+PAPER = Route(None, None)
+
+
 class VenueRouter:
     def __init__(self, settings: ExecutorSettings, http: httpx.AsyncClient | None, credentials: CredentialStore) -> None:
         self.settings = settings
@@ -41,7 +45,7 @@ class VenueRouter:
         self.reference_prices = reference_prices(settings.reference_prices_path)
         self._adapters: dict[Venue, VenueAdapter] = {}
 
-    def paper(self, prices: PriceBook) -> PaperVenue:
+    def paper(self, prices: Prices) -> PaperVenue:
         return PaperVenue(prices, self.reference_prices, equity_usd=self.settings.paper_equity_usd,
                           slippage_bps=self.settings.paper_slippage_bps)
 
@@ -59,7 +63,13 @@ class VenueRouter:
         return self._adapters[venue]
 
     async def route(self, conn: asyncpg.Connection | asyncpg.Pool, deployment_id: uuid.UUID, venue: Venue) -> Route:
+        return (await self.routes(conn, [(deployment_id, venue)]))[(deployment_id, venue)]
+
+    async def routes(self, conn: asyncpg.Connection | asyncpg.Pool,
+                     wanted: Iterable[tuple[uuid.UUID, Venue]]) -> dict[tuple[uuid.UUID, Venue], Route]:
+        """The route of each (deployment, venue) pair, their keys read in one query."""
+        pairs = set(wanted)
         if not self.settings.venue_api_url or self.http is None:
-            return Route(None, None)
-        signer = await self.credentials.signer(conn, deployment_id, venue)
-        return Route(self.adapter(venue), signer) if signer is not None else Route(None, None)
+            return dict.fromkeys(pairs, PAPER)
+        signers = await self.credentials.signers(conn, pairs)
+        return {(d, v): Route(self.adapter(v), signers[(d, v)]) if (d, v) in signers else PAPER for d, v in pairs}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import os
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -121,10 +122,21 @@ class CredentialStore:
         return await conn.fetchval("SELECT address FROM credentials WHERE deployment_id = $1 AND venue = $2", deployment_id, venue.value)
 
     async def signer(self, conn: asyncpg.Connection | asyncpg.Pool, deployment_id: uuid.UUID, venue: Venue) -> Signer | None:
-        row = await conn.fetchrow(
-            "SELECT address, nonce, sealed_key FROM credentials WHERE deployment_id = $1 AND venue = $2", deployment_id, venue.value
+        return (await self.signers(conn, [(deployment_id, venue)])).get((deployment_id, venue))
+
+    async def signers(self, conn: asyncpg.Connection | asyncpg.Pool,
+                      wanted: Iterable[tuple[uuid.UUID, Venue]]) -> dict[tuple[uuid.UUID, Venue], Signer]:
+        """The signers of several (deployment, venue) pairs, in one query; a pair without a key is absent."""
+        pairs = set(wanted)
+        rows = await conn.fetch(
+            """SELECT c.deployment_id, c.venue, c.address, c.nonce, c.sealed_key
+               FROM credentials c JOIN unnest($1::uuid[], $2::text[]) AS w(deployment_id, venue)
+                 ON c.deployment_id = w.deployment_id AND c.venue = w.venue""",
+            [d for d, _ in pairs], [v.value for _, v in pairs],
         )
-        if row is None:
-            return None
-        private_key = self._aead.decrypt(row["nonce"], row["sealed_key"], self._aad(deployment_id, venue)).decode()
-        return Signer(row["address"], Account.from_key(private_key))
+        found = {}
+        for row in rows:
+            deployment_id, venue = row["deployment_id"], Venue(row["venue"])
+            private_key = self._aead.decrypt(row["nonce"], row["sealed_key"], self._aad(deployment_id, venue)).decode()
+            found[(deployment_id, venue)] = Signer(row["address"], Account.from_key(private_key))
+        return found

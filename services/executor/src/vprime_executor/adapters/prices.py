@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Protocol
+
 import asyncpg
 
 from vprime_shared.contracts import MarketTick
 
 ANY_VENUE = "*"
+
+
+class Prices(Protocol):
+    async def latest(self, venue: str, instrument: str) -> float | None: ...
 
 
 class PriceBook:
@@ -28,3 +35,27 @@ class PriceBook:
             "SELECT mid FROM prices WHERE instrument = $2 AND venue IN ($1, $3) ORDER BY (venue = $1) DESC LIMIT 1",
             venue.upper(), instrument.upper(), ANY_VENUE,
         )
+
+    async def snapshot(self, wanted: Iterable[tuple[str, str]]) -> PriceSnapshot:
+        """`latest` for several (venue, instrument) pairs, read in one query: for a batch of orders at once."""
+        pairs = {(v.upper(), i.upper()) for v, i in wanted}
+        if not pairs:
+            return PriceSnapshot({})
+        rows = await self.conn.fetch(
+            """SELECT DISTINCT ON (w.venue, w.instrument) w.venue, w.instrument, p.mid
+               FROM unnest($1::text[], $2::text[]) AS w(venue, instrument)
+               JOIN prices p ON p.instrument = w.instrument AND p.venue IN (w.venue, $3)
+               ORDER BY w.venue, w.instrument, (p.venue = w.venue) DESC""",
+            [v for v, _ in pairs], [i for _, i in pairs], ANY_VENUE,
+        )
+        return PriceSnapshot({(r["venue"], r["instrument"]): r["mid"] for r in rows})
+
+
+class PriceSnapshot:
+    """Prices read once for a batch of orders; answers `latest` as the book did when it was read."""
+
+    def __init__(self, mids: dict[tuple[str, str], float]) -> None:
+        self.mids = mids
+
+    async def latest(self, venue: str, instrument: str) -> float | None:
+        return self.mids.get((venue.upper(), instrument.upper()))

@@ -3,7 +3,7 @@ from __future__ import annotations
 from vprime_shared import ids
 from vprime_shared.contracts import Order, Position, Side
 
-from vprime_executor.adapters.prices import PriceBook
+from vprime_executor.adapters.prices import Prices
 from vprime_executor.domain.fills import Fill, paper_fill
 
 
@@ -14,7 +14,7 @@ class NoPrice(LookupError):
 class PaperVenue:
     """Places an order by filling it against the price book, the way a venue would answer."""
 
-    def __init__(self, prices: PriceBook, reference_prices: dict[str, float], *, equity_usd: float, slippage_bps: float) -> None:
+    def __init__(self, prices: Prices, reference_prices: dict[str, float], *, equity_usd: float, slippage_bps: float) -> None:
         self.prices = prices
         self.reference_prices = reference_prices
         self.equity_usd = equity_usd
