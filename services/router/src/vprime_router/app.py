@@ -3,6 +3,7 @@
 import uuid
 from datetime import timedelta
 
+from vprime_shared.batches import Received
 from vprime_shared.contracts import Execution, Intent, MarketCatalog, Order, RoutingConfig, RoutingDecision
 from vprime_shared.contracts.base import utcnow
 from vprime_shared.runtime import ServiceRuntime
@@ -51,10 +52,11 @@ runtime.on_start.append(load_state)
 runtime.on_stop.append(stop_sync)
 
 
-# Intents and executions come in bursts: a batch of them shares one transaction (inbox rows and all).
-@runtime.batch_subscriber(Intent)
-async def on_intent(tx: Tx, event: Intent) -> None:
-    await handlers.intent_received(tx, event, state, utcnow())
+# Intents and executions come in bursts: a batch of them shares one transaction (inbox rows and all); a batch
+# of intents is routed in process and recorded in one statement.
+@runtime.batch_subscriber(Intent, together=True)
+async def on_intents(tx: Tx, received: list[Received[Intent]]) -> None:
+    await handlers.intents_received(tx, received, state, utcnow())
 
 
 @runtime.batch_subscriber(Execution)

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from datetime import datetime
 
 from prometheus_client import Counter, Histogram
 
 from vprime_shared import ids
+from vprime_shared.batches import Received
 from vprime_shared.contracts import (
     Execution,
     ExecutionStatus,
@@ -21,10 +23,11 @@ from vprime_shared.contracts import (
     RoutingDecision,
     Venue,
 )
+from vprime_shared.telemetry import attached
 from vprime_shared.unit_of_work import Tx
 
 from vprime_router.adapters.repository import RouterRepository
-from vprime_router.domain.routing import candidate_venues, route
+from vprime_router.domain.routing import Choice, candidate_venues, route
 from vprime_router.state import RouterState
 
 
@@ -35,11 +38,23 @@ DECISION_SECONDS = Histogram("vprime_routing_decision_seconds", "In-process rout
                              buckets=(5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 5e-3, 0.01))
 
 
-async def intent_received(tx: Tx, intent: Intent, state: RouterState, now: datetime) -> RoutingDecision | None:
-    if intent.status is not IntentStatus.APPROVED or intent.deployment_id is None:
-        return None  # a rejection is final at policy: nothing to route
-    # Taken up and routed in one statement; a redelivery with a new event id finds it taken and adds nothing.
-    return await _attempt(tx, RouterRepository(tx.conn), intent, 1, [], state, now)
+async def intents_received(tx: Tx, received: list[Received[Intent]], state: RouterState, now: datetime) -> list[RoutingDecision]:
+    """Route a batch of intents: each decided in process, in the batch's order (a half-open venue's probe, taken by
+    one decision, is seen by the next), then all of them taken up and recorded in one statement. A redelivery
+    with a new event id finds its intent taken and adds nothing. Each intent's decision and order continue its trace."""
+    first: dict[uuid.UUID, Received[Intent]] = {}
+    for r in received:
+        if r.event.status is IntentStatus.APPROVED and r.event.deployment_id is not None:  # a rejection is final at policy
+            first.setdefault(r.event.intent_id, r)
+    decided = [(r, *_decide(r.event, 1, [], state, now)) for r in first.values()]
+    new = await RouterRepository(tx.conn).record_first_attempts([(r.event, decision) for r, decision, _ in decided])
+    recorded = []
+    for r, decision, choice in decided:
+        if decision.decision_id in new:
+            with attached(r.trace):
+                await _announce(tx, r.event, decision, choice, state)
+            recorded.append(decision)
+    return recorded
 
 
 async def execution_received(tx: Tx, execution: Execution, state: RouterState, now: datetime) -> RoutingDecision | None:
@@ -77,12 +92,25 @@ async def execution_received(tx: Tx, execution: Execution, state: RouterState, n
 
 async def _attempt(tx: Tx, repo: RouterRepository, intent: Intent, attempt: int, failed: list[Venue],
                    state: RouterState, now: datetime) -> RoutingDecision | None:
+    decision, choice = _decide(intent, attempt, failed, state, now)
+    if not await repo.record_attempt(decision, start=intent if attempt == 1 else None):
+        return None  # recorded before
+    await _announce(tx, intent, decision, choice, state)
+    return decision
+
+
+def _decide(intent: Intent, attempt: int, failed: list[Venue], state: RouterState, now: datetime) -> tuple[RoutingDecision, Choice]:
+    """The routing decision, in process; a half-open venue it picks is marked as probed, so the next decision
+    leaves it to this one."""
     started = time.perf_counter_ns()
     agent_config, global_config = state.config_for(intent.agent_id)
     config = agent_config or global_config
     candidates = candidate_venues(intent, agent_config, global_config, failed)
     choice = route(intent, candidates, config.routing_strategy, state.context(now))
     elapsed_us = (time.perf_counter_ns() - started) / 1000
+    DECISION_SECONDS.labels(config.routing_strategy.value).observe(elapsed_us / 1_000_000)
+    if choice.venue is not None:
+        state.breaker(choice.venue).probe(now)
     reason = choice.reason if not failed else f"attempt {attempt} after {', '.join(v.value for v in failed)} failed: {choice.reason}"
     decision = RoutingDecision(
         decision_id=ids.decision_id(intent.intent_id, attempt), intent_id=intent.intent_id, signal_id=intent.signal_id,
@@ -92,26 +120,26 @@ async def _attempt(tx: Tx, repo: RouterRepository, intent: Intent, attempt: int,
         scores={v: -c.total_bps for v, c in choice.costs.items()}, strategy=config.routing_strategy.value,
         attempt=attempt, failed_venues=failed, duration_ms=elapsed_us / 1000, duration_us=elapsed_us,
     )
-    if not await repo.record_attempt(decision, start=intent if attempt == 1 else None):
-        return None  # recorded before
-    if choice.venue is not None:
-        state.breaker(choice.venue).probe(now)
+    return decision, choice
+
+
+async def _announce(tx: Tx, intent: Intent, decision: RoutingDecision, choice: Choice, state: RouterState) -> None:
+    """A recorded decision: counted, logged and published, with the order it places (if a venue was found)."""
     state.watch(intent.instrument)
-    DECISIONS.labels(choice.venue.value if choice.venue else "NONE", "routed" if choice.venue else "no_venue").inc()
-    log.info("intent %s attempt %d → %s in %.0f µs: %s", intent.intent_id, attempt,
-             choice.venue.value if choice.venue else "no venue", elapsed_us, reason)
-    DECISION_SECONDS.labels(config.routing_strategy.value).observe(elapsed_us / 1_000_000)
+    venue = choice.venue
+    DECISIONS.labels(venue.value if venue else "NONE", "routed" if venue else "no_venue").inc()
+    log.info("intent %s attempt %d → %s in %.0f µs: %s", intent.intent_id, decision.attempt,
+             venue.value if venue else "no venue", decision.duration_us, decision.reason)
     await tx.publish(decision)
-    if choice.selected is not None and choice.venue is not None:
+    if choice.selected is not None and venue is not None:
         await tx.publish(Order(
-            order_id=ids.order_id(intent.intent_id, attempt), intent_id=intent.intent_id, signal_id=intent.signal_id,
+            order_id=ids.order_id(intent.intent_id, decision.attempt), intent_id=intent.intent_id, signal_id=intent.signal_id,
             agent_id=intent.agent_id, deployment_id=intent.deployment_id,  # type: ignore[arg-type]
-            venue=choice.venue, venue_symbol=choice.selected.venue_symbol,
+            venue=venue, venue_symbol=choice.selected.venue_symbol,
             contract_multiplier=choice.selected.contract_multiplier, instrument=intent.instrument, side=intent.side,
             size_type=intent.size_type, size_pct=intent.size_pct, leverage=choice.leverage, taker_fee_bps=choice.selected.taker_fee_bps,
-            risk_model=intent.risk_model.model_copy(update={"leverage": choice.leverage}), attempt=attempt,
+            risk_model=intent.risk_model.model_copy(update={"leverage": choice.leverage}), attempt=decision.attempt,
         ))
-    return decision
 
 
 async def _give_up(tx: Tx, repo: RouterRepository, intent: Intent, attempt: int, failed: list[Venue], reason: str) -> RoutingDecision:

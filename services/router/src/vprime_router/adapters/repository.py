@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import asyncpg
+import orjson
 
 from vprime_shared.contracts import Intent, MarketCatalog, RoutingConfig, RoutingConfigBody, RoutingDecision, Venue
 
@@ -46,6 +47,43 @@ class RouterRepository:
             *([start.model_dump(mode="json")] if start is not None else []),
         )
         return status.endswith("1")
+
+    async def record_first_attempts(self, attempts: list[tuple[Intent, RoutingDecision]]) -> set[uuid.UUID]:
+        """`record_attempt` for a batch of intents' first attempts, in one statement: each intent taken up and its
+        decision recorded. Returns the ids of the decisions recorded now (an intent taken up before adds nothing)."""
+        if not attempts:
+            return set()
+        ds = [d for _, d in attempts]
+        rows = await self.conn.fetch(
+            """WITH attempt AS (
+                   SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::text[],
+                                        $8::text[], $9::text[], $10::text[], $11::text[], $12::float8[], $13::text[],
+                                        $14::float8[], $15::text[])
+                     AS a(decision_id, intent_id, signal_id, deployment_id, instrument, requested_venue, selected_venue,
+                          reason, checked_venues, venue_availability, strategy, duration_ms, costs, duration_us, intent)),
+               taken AS (
+                   INSERT INTO intents (intent_id, payload, attempts, tried, settled)
+                   SELECT intent_id, intent::jsonb, 1, CASE WHEN selected_venue IS NULL THEN '{}' ELSE ARRAY[selected_venue] END,
+                          selected_venue IS NULL
+                   FROM attempt ON CONFLICT (intent_id) DO NOTHING RETURNING intent_id)
+               INSERT INTO routing_history (decision_id, intent_id, signal_id, deployment_id, instrument, requested_venue,
+                   selected_venue, reason, checked_venues, venue_availability, strategy, attempt, duration_ms, costs,
+                   failed_venues, duration_us)
+               SELECT decision_id, intent_id, signal_id, deployment_id, instrument, requested_venue, selected_venue, reason,
+                      string_to_array(checked_venues, ','), venue_availability::jsonb, strategy, 1, duration_ms, costs::jsonb,
+                      '{}', duration_us
+               FROM attempt JOIN taken USING (intent_id)
+               ON CONFLICT (decision_id) DO NOTHING RETURNING decision_id""",
+            [d.decision_id for d in ds], [d.intent_id for d in ds], [d.signal_id for d in ds], [d.deployment_id for d in ds],
+            [d.instrument for d in ds], [d.requested_venue.value for d in ds],
+            [d.selected_venue.value if d.selected_venue else None for d in ds], [d.reason for d in ds],
+            [",".join(v.value for v in d.checked_venues) for d in ds],
+            [orjson.dumps({k: v.model_dump() for k, v in d.venue_availability.items()}).decode() for d in ds],
+            [d.strategy for d in ds], [d.duration_ms for d in ds],
+            [orjson.dumps({k: v.model_dump() for k, v in d.costs.items()}).decode() for d in ds], [d.duration_us for d in ds],
+            [i.model_dump_json() for i, _ in attempts],
+        )
+        return {r["decision_id"] for r in rows}
 
     # ---- intents under routing -----------------------------------------------------------------
     async def intent(self, intent_id: uuid.UUID) -> tuple[Intent, int, list[Venue], bool] | None:

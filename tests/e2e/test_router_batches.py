@@ -1,0 +1,79 @@
+"""The router's whole-batch path on real Postgres: a batch of intents (a rejection, one intent twice, one taken
+up before, one no venue can take) routed in process and recorded in one statement, each new decision and its
+order in the outbox, in the batch's order, under the trace of the intent it answers."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+import pytest_asyncio
+
+from tests.e2e.helpers import rolled_back
+from vprime_shared.batches import Received
+from vprime_shared.contracts import Intent, IntentStatus, RequestedVenue, RiskModel, Side
+from vprime_shared.contracts.base import utcnow
+from vprime_shared.unit_of_work import Tx
+
+from vprime_router.domain.catalog import fixture_catalogs
+from vprime_router.handlers import intents_received
+from vprime_router.settings import RouterSettings
+from vprime_router.state import RouterState
+
+pytestmark = pytest.mark.integration
+
+
+@pytest_asyncio.fixture
+async def conn(admin_db: asyncpg.Pool, stack: object) -> AsyncIterator[asyncpg.Connection]:
+    """The router schema, in a transaction that is rolled back."""
+    async with rolled_back(admin_db, "router") as c:
+        yield c
+
+
+def an_intent(instrument: str = "BTC", status: IntentStatus = IntentStatus.APPROVED) -> Intent:
+    return Intent(intent_id=uuid.uuid4(), signal_id=uuid.uuid4(), agent_id=uuid.uuid4(), deployment_id=uuid.uuid4(),
+                  status=status, instrument=instrument, side=Side.LONG, size_pct=5, leverage=2,
+                  risk_model=RiskModel(type="none"), requested_venue=RequestedVenue.MULTI)
+
+
+def traced(intent: Intent) -> Received[Intent]:
+    return Received(intent, {"traceparent": f"00-{intent.intent_id.hex}-{'1' * 16}-01"})
+
+
+async def test_a_batch_of_intents_is_routed_and_recorded_in_one_statement(conn: asyncpg.Connection) -> None:
+    state = RouterState(RouterSettings())
+    state.catalogs = fixture_catalogs(utcnow())
+    routed, twice, before, nowhere = an_intent(), an_intent("ETH"), an_intent(), an_intent("NOSUCHCOIN")
+    rejected = an_intent(status=IntentStatus.REJECTED)
+    async with Tx.on(conn) as tx:
+        await intents_received(tx, [traced(before)], state, utcnow())  # taken up by an earlier batch
+
+    batch = [traced(rejected), traced(routed), traced(twice), traced(before), traced(nowhere), traced(twice)]
+    async with Tx.on(conn) as tx:
+        decisions = await intents_received(tx, batch, state, utcnow())
+
+    assert [d.intent_id for d in decisions] == [routed.intent_id, twice.intent_id, nowhere.intent_id]
+    assert decisions[0].selected_venue is not None and decisions[2].selected_venue is None
+    mine = [i.intent_id for i in (routed, twice, nowhere)]
+    intents = {r["intent_id"]: r for r in await conn.fetch(
+        "SELECT intent_id, attempts, tried, settled, payload FROM intents WHERE intent_id = ANY($1::uuid[])", mine)}
+    assert (intents[routed.intent_id]["attempts"], intents[routed.intent_id]["tried"], intents[routed.intent_id]["settled"]) == (
+        1, [decisions[0].selected_venue.value], False)
+    assert (intents[nowhere.intent_id]["tried"], intents[nowhere.intent_id]["settled"]) == ([], True)  # no venue: over
+    assert Intent.model_validate(json.loads(intents[twice.intent_id]["payload"])) == twice  # what a failover routes again
+    history = {r["intent_id"]: r for r in await conn.fetch(
+        "SELECT intent_id, selected_venue, checked_venues, costs, attempt FROM routing_history WHERE intent_id = ANY($1::uuid[])", mine)}
+    assert len(history) == 3 and all(h["attempt"] == 1 for h in history.values())
+    assert history[routed.intent_id]["checked_venues"] == [v.value for v in decisions[0].checked_venues]
+    assert set(json.loads(history[routed.intent_id]["costs"])) == {v.value for v in decisions[0].costs}
+    published = await conn.fetch(
+        "SELECT topic, headers, convert_from(payload, 'UTF8')::jsonb ->> 'intent_id' AS intent_id FROM outbox "
+        "WHERE (convert_from(payload, 'UTF8')::jsonb ->> 'intent_id')::uuid = ANY($1::uuid[]) ORDER BY id", mine)
+    assert [(r["topic"], uuid.UUID(r["intent_id"])) for r in published] == [
+        ("routing.decisions.v1", routed.intent_id), ("orders.v1", routed.intent_id),
+        ("routing.decisions.v1", twice.intent_id), ("orders.v1", twice.intent_id), ("routing.decisions.v1", nowhere.intent_id)]
+    # Each event carries the trace of the intent it answers.
+    assert all(json.loads(r["headers"])["traceparent"].split("-")[1] == r["intent_id"].replace("-", "") for r in published)
