@@ -1,5 +1,6 @@
 """Wiring: policy's subscribers. No logic here."""
 
+from vprime_shared.batches import Received
 from vprime_shared.contracts import DeploymentState, Intent, Position, Signal
 from vprime_shared.contracts.base import utcnow
 from vprime_shared.runtime import ServiceRuntime
@@ -24,9 +25,9 @@ async def on_position(tx: Tx, event: Position) -> None:
     await handlers.position_changed(tx, event)
 
 
-@runtime.batch_subscriber(Signal)
-async def on_signal(tx: Tx, event: Signal) -> None:
-    await handlers.signal_received(tx, event, settings, utcnow)
+@runtime.batch_subscriber(Signal, together=True)
+async def on_signals(tx: Tx, received: list[Received[Signal]]) -> None:
+    await handlers.signals_received(tx, received, settings, utcnow)
 
 
 app = runtime.http_app(title="Vprime policy (Agent How)")

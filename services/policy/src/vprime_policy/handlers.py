@@ -8,8 +8,11 @@ from datetime import datetime, timedelta
 
 from prometheus_client import Counter
 
-from vprime_shared.contracts import DeploymentState, Position, Signal
+from vprime_shared import ids
+from vprime_shared.batches import Received
+from vprime_shared.contracts import DeploymentState, Intent, IntentStatus, Position, Signal
 from vprime_shared.reference import canonical_instruments
+from vprime_shared.telemetry import attached
 from vprime_shared.unit_of_work import Tx
 
 from vprime_policy.adapters.repository import PolicyRepository
@@ -31,26 +34,46 @@ async def position_changed(tx: Tx, position: Position) -> None:
     PolicyRepository.save_position(tx, position)
 
 
-async def signal_received(tx: Tx, signal: Signal, settings: PolicySettings, clock: Clock) -> None:
-    """One intent per deployment of the signal's agent, approved or rejected with the rules that fired."""
+async def signals_received(tx: Tx, received: list[Received[Signal]], settings: PolicySettings, clock: Clock) -> None:
+    """One intent per deployment of each signal's agent, approved or rejected with the rules that fired; a batch of
+    signals decided together, a statement or so for the batch rather than per signal. Signals for one deployment
+    are decided in the batch's order, each seeing the entries approved before it. A decision recorded before (a
+    re-run of the same drive, a redelivery) is not made again."""
     repo = PolicyRepository(tx.conn)
-    deployments = await repo.deployments_of(signal.agent_id)
-    if not deployments and await repo.wait_for_deployments(signal.agent_id, settings.registry_grace_s):
-        deployments = await repo.deployments_of(signal.agent_id)
+    by_agent = await repo.deployments_of_agents(r.event.agent_id for r in received)
+    for agent_id in {r.event.agent_id for r in received} - by_agent.keys():
+        if await repo.wait_for_deployments(agent_id, settings.registry_grace_s):
+            by_agent[agent_id] = await repo.deployments_of(agent_id)
     # A stopped deployment is over: it takes no part. A paused one still answers, with the reason.
-    deployments = [d for d in deployments if d.status != "STOPPED"]
-    if not deployments:
-        intents = [no_deployment(signal)]
-    else:
-        now = clock()
+    live = {agent: [d for d in ds if d.status != "STOPPED"] for agent, ds in by_agent.items()}
+    deployments = list({d.deployment_id: d for ds in live.values() for d in ds}.values())
+    now = clock()
+    risk = await repo.risk_states(deployments, now, timedelta(seconds=settings.pending_entry_ttl_s),
+                                  settings.default_equity_usd) if deployments else {}
+    answers = {r.event.signal_id: [d.deployment_id for d in live.get(r.event.agent_id, [])] or [None] for r in received}
+    done = await repo.recorded(ids.intent_id(r.event.signal_id, d, r.event.drive) for r in received for d in answers[r.event.signal_id])
+    intents: list[tuple[Intent, dict[str, str]]] = []
+    for r in received:
+        signal = r.event
         asset_class = ASSET_CLASSES.get(signal.instrument.upper())
-        risk = await repo.risk_states(deployments, now, timedelta(seconds=settings.pending_entry_ttl_s), settings.default_equity_usd)
-        intents = [decide(signal, d, risk[d.deployment_id], now, asset_class) for d in deployments]
-    new = await repo.record(intents)  # deterministic ids: a re-run of the same drive adds nothing
-    for intent in intents:
+        for deployment in live.get(signal.agent_id) or [None]:
+            intent_id = ids.intent_id(signal.signal_id, deployment.deployment_id if deployment else None, signal.drive)
+            if intent_id in done:
+                continue
+            done.add(intent_id)
+            if deployment is None:
+                intents.append((no_deployment(signal), r.trace))
+                continue
+            intent = decide(signal, deployment, risk[deployment.deployment_id], now, asset_class)
+            if intent.status is IntentStatus.APPROVED:
+                risk[deployment.deployment_id] = risk[deployment.deployment_id].with_entry(intent.instrument, intent.size_pct, now)
+            intents.append((intent, r.trace))
+    new = await repo.record([intent for intent, _ in intents])  # deterministic ids: what another instance recorded meanwhile is not new
+    for intent, trace in intents:
         if intent.intent_id in new:
-            await tx.publish(intent)
-            for reason in intent.reasons if intent.status.value == "REJECTED" else ():
+            with attached(trace):
+                await tx.publish(intent)
+            for reason in intent.reasons if intent.status is IntentStatus.REJECTED else ():
                 REJECTIONS.labels(reason.rule).inc()
-            log.info("signal %s, deployment %s: %s (%s)", signal.signal_id, intent.deployment_id, intent.status.value,
+            log.info("signal %s, deployment %s: %s (%s)", intent.signal_id, intent.deployment_id, intent.status.value,
                      "; ".join(f"{r.rule}: {r.detail}" for r in intent.reasons))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -38,16 +39,27 @@ class PolicyRepository:
         )
 
     async def deployments_of(self, agent_id: uuid.UUID) -> list[DeploymentView]:
+        return (await self.deployments_of_agents([agent_id])).get(agent_id, [])
+
+    async def deployments_of_agents(self, agent_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[DeploymentView]]:
+        """Every deployment of these agents, locked (one decision at a time per deployment; locked in deployment
+        order, so that two transactions locking overlapping sets cannot deadlock)."""
         rows = await self.conn.fetch(
             """SELECT deployment_id, agent_id, status, enabled_venues, policy, resumed_at FROM deployments
-               WHERE agent_id = $1 ORDER BY deployment_id FOR UPDATE""",  # one decision at a time per deployment
-            agent_id,
+               WHERE agent_id = ANY($1::uuid[]) ORDER BY deployment_id FOR UPDATE""",
+            list(set(agent_ids)),
         )
-        return [
-            DeploymentView(r["deployment_id"], r["agent_id"], r["status"], [Venue(v) for v in r["enabled_venues"]],
-                           DeploymentPolicy.model_validate(r["policy"]), r["resumed_at"])
-            for r in rows
-        ]
+        found: dict[uuid.UUID, list[DeploymentView]] = {}
+        for r in rows:
+            found.setdefault(r["agent_id"], []).append(
+                DeploymentView(r["deployment_id"], r["agent_id"], r["status"], [Venue(v) for v in r["enabled_venues"]],
+                               DeploymentPolicy.model_validate(r["policy"]), r["resumed_at"]))
+        return found
+
+    async def recorded(self, intent_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+        """Which of these decisions are recorded already (a re-run of a drive, a redelivered signal)."""
+        rows = await self.conn.fetch("SELECT intent_id FROM decisions WHERE intent_id = ANY($1::uuid[])", list(intent_ids))
+        return {r["intent_id"] for r in rows}
 
     async def record(self, intents: list[Intent]) -> set[uuid.UUID]:
         """Record the decisions in one statement; returns the ids that are new (a re-run of a drive adds nothing)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, time, timedelta
 
 
@@ -24,6 +24,11 @@ class RiskState:
     @property
     def busy_slots(self) -> int:
         return self.open_positions + self.pending_entries
+
+    def with_entry(self, instrument: str, size_pct: float, at: datetime) -> RiskState:
+        """The state once an approved entry is pending: what the next decision for the deployment sees."""
+        return replace(self, pending_entries=self.pending_entries + 1, exposure_pct=self.exposure_pct + size_pct,
+                       last_entry={**self.last_entry, instrument: at})
 
 
 def utc_midnight(now: datetime) -> datetime:

@@ -1,0 +1,86 @@
+"""Policy's whole-batch path on real Postgres: a batch of signals decided together, each deployment's signals in
+the batch's order seeing the entries approved before them (pending slots, exposure, cooldowns), a redelivered
+signal deciding nothing again, an agent with no deployment answered with its rejection; every new decision
+recorded and in the outbox under the trace of its signal."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+import pytest_asyncio
+
+from tests.e2e.helpers import rolled_back
+from vprime_shared.batches import Received
+from vprime_shared.contracts import RequestedVenue, RiskModel, Side, Signal, SignalOrigin, SizeModel
+from vprime_shared.contracts.base import utcnow
+from vprime_shared.unit_of_work import Tx
+
+from vprime_policy.handlers import signals_received
+from vprime_policy.settings import PolicySettings
+
+pytestmark = pytest.mark.integration
+SETTINGS = PolicySettings(registry_grace_s=0)
+
+
+@pytest_asyncio.fixture
+async def conn(admin_db: asyncpg.Pool, stack: object) -> AsyncIterator[asyncpg.Connection]:
+    """The policy schema, in a transaction that is rolled back; JSON decoded as the service's own connections do."""
+    async with rolled_back(admin_db, "policy") as c:
+        await c.set_type_codec("jsonb", schema="pg_catalog", encoder=json.dumps, decoder=json.loads)
+        try:
+            yield c
+        finally:
+            await c.reset_type_codec("jsonb", schema="pg_catalog")
+
+
+async def deployment(conn: asyncpg.Connection, agent: uuid.UUID, **policy: object) -> uuid.UUID:
+    deployment_id = uuid.uuid4()
+    await conn.execute("INSERT INTO deployments (deployment_id, agent_id, status, enabled_venues, updated_at, policy) "
+                       "VALUES ($1, $2, 'ACTIVE', '{HYPERLIQUID}', now(), $3)", deployment_id, agent, policy)
+    return deployment_id
+
+
+def a_signal(agent: uuid.UUID, instrument: str) -> Received[Signal]:
+    signal = Signal(signal_id=uuid.uuid4(), agent_id=agent, instrument=instrument, side=Side.LONG, size_model=SizeModel(value=10),
+                    risk_model=RiskModel(type="none"), confidence=0.9, requested_venue=RequestedVenue.MULTI, origin=SignalOrigin.MANUAL)
+    return Received(signal, {"traceparent": f"00-{signal.signal_id.hex}-{'1' * 16}-01"})
+
+
+async def test_a_batch_of_signals_is_decided_in_order_and_recorded_once(conn: asyncpg.Connection) -> None:
+    agent, nobody = uuid.uuid4(), uuid.uuid4()
+    one_slot = await deployment(conn, agent, max_open_positions=1)
+    cooled = await deployment(conn, agent, cooldown_minutes=10, max_exposure_pct=25)
+    btc, eth, btc_again, doge, lost = (a_signal(agent, "BTC"), a_signal(agent, "ETH"), a_signal(agent, "BTC"),
+                                       a_signal(agent, "DOGE"), a_signal(nobody, "BTC"))
+
+    async with Tx.on(conn) as tx:
+        await signals_received(tx, [btc, eth, btc, btc_again, doge, lost], SETTINGS, utcnow)
+
+    rows = await conn.fetch("SELECT signal_id, deployment_id, status, reasons FROM decisions "
+                            "WHERE signal_id = ANY($1::uuid[])", [s.event.signal_id for s in (btc, eth, btc_again, doge, lost)])
+    fate = {(r["signal_id"], r["deployment_id"]): (r["status"], [x["rule"] for x in r["reasons"]]) for r in rows}
+    assert len(rows) == 9  # four signals × two deployments, and the lost one's rejection: the repeated BTC decided once
+    assert fate[(btc.event.signal_id, one_slot)][0] == fate[(btc.event.signal_id, cooled)][0] == "APPROVED"
+    assert fate[(eth.event.signal_id, one_slot)] == ("REJECTED", ["max_open_positions"])  # BTC's entry is pending
+    assert fate[(eth.event.signal_id, cooled)][0] == "APPROVED"  # the cooldown is per instrument
+    assert fate[(btc_again.event.signal_id, cooled)] == ("REJECTED", ["cooldown_minutes", "max_exposure_pct"])  # BTC entered a
+    # moment ago; and 10 + 10 pending, + 10 > 25
+    assert fate[(doge.event.signal_id, cooled)] == ("REJECTED", ["max_exposure_pct"])
+    assert fate[(lost.event.signal_id, None)] == ("REJECTED", ["no_active_deployment"])
+    pending = await conn.fetchval("SELECT count(*) FROM pending_entries WHERE deployment_id = ANY($1::uuid[])", [one_slot, cooled])
+    assert pending == 3  # what the next batch sees, from the rows themselves
+    published = await conn.fetch("SELECT headers, convert_from(payload, 'UTF8')::jsonb ->> 'signal_id' AS signal_id FROM outbox "
+                                 "WHERE topic = 'intents.v1' AND (convert_from(payload, 'UTF8')::jsonb ->> 'signal_id')::uuid = ANY($1::uuid[]) "
+                                 "ORDER BY id", [s.event.signal_id for s in (btc, eth, btc_again, doge, lost)])
+    assert len(published) == 9
+    assert all(r["headers"]["traceparent"].split("-")[1] == r["signal_id"].replace("-", "") for r in published)
+
+    async with Tx.on(conn) as tx:  # the whole batch again, as a redelivery: nothing is decided twice
+        await signals_received(tx, [btc, eth, btc_again, doge, lost], SETTINGS, utcnow)
+    assert await conn.fetchval("SELECT count(*) FROM outbox WHERE topic = 'intents.v1' AND "
+                               "(convert_from(payload, 'UTF8')::jsonb ->> 'signal_id')::uuid = ANY($1::uuid[])",
+                               [s.event.signal_id for s in (btc, eth, btc_again, doge, lost)]) == 9
