@@ -14,7 +14,7 @@ from __future__ import annotations
 import inspect
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Hashable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -36,6 +36,7 @@ tracer = trace.get_tracer("vprime.batches")
 Handler = Callable[[Tx, Any], Awaitable[None]]
 AfterCommit = Callable[[list[Any]], Awaitable[None] | None]
 E = TypeVar("E", bound=Event)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +46,14 @@ class Received(Generic[E]):
 
     event: E
     trace: dict[str, str]
+
+
+def first_of_each(items: Iterable[T], key: Callable[[T], Hashable]) -> list[T]:
+    """The first item of each key, in the order they came: a batch's repeats (a redelivery inside one poll) once."""
+    first: dict[Hashable, T] = {}
+    for item in items:
+        first.setdefault(key(item), item)
+    return list(first.values())
 
 
 class BatchSubscription:
@@ -74,7 +83,7 @@ class BatchSubscription:
         return events
 
     async def handle(self, events: list[Event]) -> None:
-        unique = list({e.event_id: e for e in events}.values())  # the same event twice in one batch: once
+        unique = first_of_each(events, lambda e: e.event_id)  # the same event twice in one batch: once
         try:
             done = await retry_transient(lambda: self._together(unique), f"a batch of {self.topics}")
         except Exception:  # noqa: BLE001 - anything but transient: find the one event that fails

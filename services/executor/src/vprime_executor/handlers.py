@@ -33,7 +33,7 @@ from vprime_shared.contracts import (
     Side,
     Venue,
 )
-from vprime_shared.batches import Received
+from vprime_shared.batches import Received, first_of_each
 from vprime_shared.contracts.base import utcnow
 from vprime_shared.ids import new_id
 from vprime_shared.kafka import retry_transient
@@ -63,12 +63,10 @@ async def claim_orders(tx: Tx, received: list[Received[Order]], venues: VenueRou
     the orders claimed now, each with the route it will take (paper, or the venue with the deployment's signer),
     its trace, and for paper the prices it fills at (read once for the batch); one claimed before (a
     redelivery), or twice in the batch, is left out."""
-    first: dict[uuid.UUID, Received[Order]] = {}
-    for r in received:
-        first.setdefault(r.event.order_id, r)
-    fresh = list(first.values())
+    fresh = first_of_each(received, lambda r: r.event.order_id)
     orders = [r.event for r in fresh]
     routes = await venues.routes(tx.conn, [(o.deployment_id, o.venue) for o in orders])
+    route_of = [routes[(o.deployment_id, o.venue)] for o in orders]
     claimed = {row["order_id"] for row in await tx.conn.fetch(
         """INSERT INTO orders (order_id, client_order_id, intent_id, deployment_id, venue, venue_symbol, side, status, payload, mode,
                claimed_by)
@@ -79,9 +77,9 @@ async def claim_orders(tx: Tx, received: list[Received[Order]], venues: VenueRou
         [o.order_id for o in orders], [ids.client_order_id(o.order_id) for o in orders], [o.intent_id for o in orders],
         [o.deployment_id for o in orders], [o.venue.value for o in orders], [o.venue_symbol for o in orders],
         [o.side.value for o in orders], [o.model_dump_json() for o in orders],
-        [routes[(o.deployment_id, o.venue)].mode for o in orders], instance_id,
+        [route.mode for route in route_of], instance_id,
     )}
-    now = [(r.event, routes[(r.event.deployment_id, r.event.venue)], r.trace) for r in fresh if r.event.order_id in claimed]
+    now = [(r.event, route, r.trace) for r, route in zip(fresh, route_of, strict=True) if r.event.order_id in claimed]
     prices = await PriceBook(tx.conn).snapshot((o.venue.value, o.instrument) for o, route, _ in now if route.adapter is None)
     return [Claimed(order, route, trace, prices) for order, route, trace in now]
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from datetime import datetime
 
 from prometheus_client import Counter, Histogram
 
 from vprime_shared import ids
-from vprime_shared.batches import Received
+from vprime_shared.batches import Received, first_of_each
 from vprime_shared.contracts import (
     Execution,
     ExecutionStatus,
@@ -42,11 +41,9 @@ async def intents_received(tx: Tx, received: list[Received[Intent]], state: Rout
     """Route a batch of intents: each decided in process, in the batch's order (a half-open venue's probe, taken by
     one decision, is seen by the next), then all of them taken up and recorded in one statement. A redelivery
     with a new event id finds its intent taken and adds nothing. Each intent's decision and order continue its trace."""
-    first: dict[uuid.UUID, Received[Intent]] = {}
-    for r in received:
-        if r.event.status is IntentStatus.APPROVED and r.event.deployment_id is not None:  # a rejection is final at policy
-            first.setdefault(r.event.intent_id, r)
-    decided = [(r, *_decide(r.event, 1, [], state, now)) for r in first.values()]
+    # A rejection is final at policy: nothing to route.
+    routable = [r for r in received if r.event.status is IntentStatus.APPROVED and r.event.deployment_id is not None]
+    decided = [(r, *_decide(r.event, 1, [], state, now)) for r in first_of_each(routable, lambda r: r.event.intent_id)]
     new = await RouterRepository(tx.conn).record_first_attempts([(r.event, decision) for r, decision, _ in decided])
     recorded = []
     for r, decision, choice in decided:

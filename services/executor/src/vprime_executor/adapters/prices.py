@@ -31,10 +31,7 @@ class PriceBook:
 
     async def latest(self, venue: str, instrument: str) -> float | None:
         """The venue's own latest mid, else the freshest mid of any venue."""
-        return await self.conn.fetchval(
-            "SELECT mid FROM prices WHERE instrument = $2 AND venue IN ($1, $3) ORDER BY (venue = $1) DESC LIMIT 1",
-            venue.upper(), instrument.upper(), ANY_VENUE,
-        )
+        return await (await self.snapshot([(venue, instrument)])).latest(venue, instrument)
 
     async def snapshot(self, wanted: Iterable[tuple[str, str]]) -> PriceSnapshot:
         """`latest` for several (venue, instrument) pairs, read in one query: for a batch of orders at once."""
