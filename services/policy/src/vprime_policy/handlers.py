@@ -50,24 +50,22 @@ async def signals_received(tx: Tx, received: list[Received[Signal]], settings: P
     now = clock()
     risk = await repo.risk_states(deployments, now, timedelta(seconds=settings.pending_entry_ttl_s),
                                   settings.default_equity_usd) if deployments else {}
-    answers = {r.event.signal_id: [d.deployment_id for d in live.get(r.event.agent_id, [])] or [None] for r in received}
-    done = await repo.recorded(ids.intent_id(r.event.signal_id, d, r.event.drive) for r in received for d in answers[r.event.signal_id])
+    # Each signal's answers to give: one per live deployment of its agent, or the agent's rejection if it has none.
+    candidates = [(r, d, ids.intent_id(r.event.signal_id, d.deployment_id if d else None, r.event.drive))
+                  for r in received for d in live.get(r.event.agent_id) or [None]]
+    done = await repo.recorded(intent_id for *_, intent_id in candidates)
     intents: list[tuple[Intent, dict[str, str]]] = []
-    for r in received:
-        signal = r.event
-        asset_class = ASSET_CLASSES.get(signal.instrument.upper())
-        for deployment in live.get(signal.agent_id) or [None]:
-            intent_id = ids.intent_id(signal.signal_id, deployment.deployment_id if deployment else None, signal.drive)
-            if intent_id in done:
-                continue
-            done.add(intent_id)
-            if deployment is None:
-                intents.append((no_deployment(signal), r.trace))
-                continue
-            intent = decide(signal, deployment, risk[deployment.deployment_id], now, asset_class)
-            if intent.status is IntentStatus.APPROVED:
-                risk[deployment.deployment_id] = risk[deployment.deployment_id].with_entry(intent.instrument, intent.size_pct, now)
-            intents.append((intent, r.trace))
+    for r, deployment, intent_id in candidates:
+        if intent_id in done:
+            continue
+        done.add(intent_id)
+        if deployment is None:
+            intents.append((no_deployment(r.event), r.trace))
+            continue
+        intent = decide(r.event, deployment, risk[deployment.deployment_id], now, ASSET_CLASSES.get(r.event.instrument.upper()))
+        if intent.status is IntentStatus.APPROVED:
+            risk[deployment.deployment_id] = risk[deployment.deployment_id].with_entry(intent.instrument, intent.size_pct, now)
+        intents.append((intent, r.trace))
     new = await repo.record([intent for intent, _ in intents])  # deterministic ids: what another instance recorded meanwhile is not new
     for intent, trace in intents:
         if intent.intent_id in new:
