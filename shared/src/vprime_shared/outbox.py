@@ -2,8 +2,10 @@
 and a relay publishes them to Kafka in commit order.
 
 The relay wakes on NOTIFY (sent when a transaction that wrote to the outbox commits) and
-falls back to polling. A session advisory lock makes one relay per schema the publisher, so
-events of one key leave in the order they were written, however many instances run.
+falls back to polling. Each schema has a channel of its own: the services share one database, and a
+shared channel would wake every service's relay at every service's commit. A session advisory lock
+makes one relay per schema the publisher, so events of one key leave in the order they were written,
+however many instances run.
 
 The relay sends through its own aiokafka producer rather than the FastStream broker: a row is already
 encoded bytes with a topic and key, and the broker's per-message publish path (correlation id, two
@@ -37,7 +39,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("vprime.outbox")
 
-NOTIFY_CHANNEL = "vprime_outbox"
+NOTIFY_CHANNEL = "vprime_outbox"  # + "_<schema>"
 CONTENT_TYPE = ("content-type", b"application/json")
 PUBLISHED = Counter("vprime_outbox_published_total", "Events the outbox relay published", ["service", "topic"])
 
@@ -57,7 +59,7 @@ async def add(conn: asyncpg.Connection, events: list[tuple[Event, dict[str, str]
         "WITH added AS (INSERT INTO outbox (event_id, topic, key, payload, headers) "
         "SELECT e, t, k, p, h::jsonb FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bytea[], $5::text[]) "
         "WITH ORDINALITY AS u(e, t, k, p, h, n) ORDER BY n RETURNING 1) "
-        f"SELECT pg_notify('{NOTIFY_CHANNEL}', '') FROM added LIMIT 1",
+        f"SELECT pg_notify('{NOTIFY_CHANNEL}_' || current_schema(), '') FROM added LIMIT 1",
         [e.event_id for e, _ in events],
         [e.TOPIC for e, _ in events],
         [e.partition_key() for e, _ in events],
@@ -125,7 +127,8 @@ class OutboxRelay:
         lock_key = int.from_bytes(hashlib.sha256(f"outbox:{schema}".encode()).digest()[:8], "big", signed=True)
         while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", lock_key):
             await asyncio.sleep(self._poll_interval_s)  # another instance is the publisher
-        await conn.add_listener(NOTIFY_CHANNEL, self._notified)
+        channel = f"{NOTIFY_CHANNEL}_{schema}"
+        await conn.add_listener(channel, self._notified)
         try:
             while True:
                 self._wake.clear()
@@ -140,7 +143,7 @@ class OutboxRelay:
                 except TimeoutError:
                     pass
         finally:
-            await conn.remove_listener(NOTIFY_CHANNEL, self._notified)
+            await conn.remove_listener(channel, self._notified)
             await conn.execute("SELECT pg_advisory_unlock($1)", lock_key)
 
     async def _publish_batch(self, conn: asyncpg.Connection) -> int:
