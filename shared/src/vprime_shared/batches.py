@@ -11,6 +11,7 @@ event that fails is dead-lettered. Each event keeps its own consumer span, a chi
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import logging
 import uuid
@@ -24,7 +25,7 @@ from pydantic import ValidationError
 
 from vprime_shared.contracts import Event
 from vprime_shared.kafka import PoisonEvent, refuse_oversized, retry_transient
-from vprime_shared.telemetry import current_trace_headers
+from vprime_shared.telemetry import current_trace_headers, tracing_enabled
 from vprime_shared.unit_of_work import Tx
 
 if TYPE_CHECKING:
@@ -67,6 +68,7 @@ class BatchSubscription:
         self.handler = handler
         self.after_commit = after_commit
         self.records: dict[uuid.UUID, ConsumerRecord] = {}  # event id -> its record, while its batch is handled
+        self.traced = tracing_enabled()
 
     async def decode(self, msg: Any, _original: Any = None) -> list[Event]:
         """The batch's events; what does not parse goes to the DLQ here, with its reason."""
@@ -139,7 +141,9 @@ class BatchSubscription:
             await self._handle_one(tx, event)
 
     def _span(self, event: Event) -> Any:
-        """A consumer span for this event under its producer's (the record's trace headers)."""
+        """A consumer span for this event under its producer's (the record's trace headers); with tracing off, none."""
+        if not self.traced:
+            return contextlib.nullcontext()
         record = self.records.get(event.event_id)
         headers = {k: v.decode(errors="replace") for k, v in (record.headers if record else ())}
         return tracer.start_as_current_span(f"{event.TOPIC} process", context=propagate.extract(headers),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 
+from uuid_utils.compat import uuid5 as _uuid5  # the standard's algorithm, in Rust: half the cost of uuid.uuid5
 from uuid_utils.compat import uuid7 as _uuid7
 
 # Fixed namespace for every derived id in Vprime; changing it would break idempotency.
@@ -21,7 +22,7 @@ def new_id() -> uuid.UUID:
 
 def derived_id(kind: str, *parts: object) -> uuid.UUID:
     """A deterministic id for `kind` derived from `parts` (e.g. an intent from signal + deployment)."""
-    return uuid.uuid5(VPRIME_NAMESPACE, "/".join([kind, *(str(p) for p in parts)]))
+    return _uuid5(VPRIME_NAMESPACE, "/".join([kind, *(str(p) for p in parts)]))
 
 
 def intent_id(signal_id: uuid.UUID, deployment_id: uuid.UUID | None, drive: int) -> uuid.UUID:

@@ -29,6 +29,7 @@ from faststream.middlewares import BaseMiddleware
 from prometheus_client import REGISTRY, Counter
 
 from vprime_shared.contracts import EVENT_TYPES, dead_letter_topic
+from vprime_shared.telemetry import tracing_enabled
 
 log = logging.getLogger(__name__)
 
@@ -272,7 +273,9 @@ def make_broker(bootstrap: str, service: str, dead_letters: DeadLetters, *, ling
         **producer_options(linger_ms),
         logger=logging.getLogger(f"vprime.{service}.broker"),  # through the service's JSON log handler
         middlewares=[
-            KafkaTelemetryMiddleware(),
+            # Consumer spans only when traces go somewhere: off, the middleware would still parse every record's
+            # baggage and make a span nobody records.
+            *([KafkaTelemetryMiddleware()] if tracing_enabled() else []),
             KafkaPrometheusMiddleware(registry=REGISTRY, app_name=f"vprime-{service}"),
             dead_letters.middleware(),
         ],

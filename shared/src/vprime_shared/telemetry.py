@@ -4,7 +4,8 @@ Tracing is on when `OTEL_EXPORTER_OTLP_ENDPOINT` (or `..._TRACES_ENDPOINT`) is s
 OTLP/HTTP in batches, with `service.name` = `vprime-<service>`, and asyncpg, httpx and FastAPI are
 instrumented; FastStream's Kafka telemetry middleware makes the consumer spans (and the producer spans
 of what the broker publishes directly), the outbox relay the producer spans of events, and both carry
-`traceparent` in message headers. Off, the API's no-op tracer costs nothing.
+`traceparent` in message headers. Off, the API's no-op tracer costs nothing, and neither FastStream's
+middleware nor a batch consumer makes a span per record.
 
 A handler's span context is stored with each outbox row and restored by the relay, so the publish
 that happens later, from another task, still belongs to the same trace.
