@@ -5,7 +5,8 @@ The relay wakes on NOTIFY (sent when a transaction that wrote to the outbox comm
 falls back to polling. Each schema has a channel of its own: the services share one database, and a
 shared channel would wake every service's relay at every service's commit. A session advisory lock
 makes one relay per schema the publisher, so events of one key leave in the order they were written,
-however many instances run.
+however many instances run. What it sent is marked published with its next read (one statement), or on its
+own once it is idle, or when it stops.
 
 The relay sends through its own aiokafka producer rather than the FastStream broker: a row is already
 encoded bytes with a topic and key, and the broker's per-message publish path (correlation id, two
@@ -41,6 +42,9 @@ tracer = trace.get_tracer("vprime.outbox")
 
 NOTIFY_CHANNEL = "vprime_outbox"  # + "_<schema>"
 CONTENT_TYPE = ("content-type", b"application/json")
+# How long published rows may wait to be marked by the next read before they are marked on their own. A relay
+# that dies in between sends them again (consumers drop what they have seen).
+MARK_AFTER_S = 0.05
 PUBLISHED = Counter("vprime_outbox_published_total", "Events the outbox relay published", ["service", "topic"])
 
 
@@ -77,6 +81,7 @@ class OutboxRelay:
         service: str,
         batch_size: int = 500,
         poll_interval_s: float = 1.0,
+        mark_after_s: float = MARK_AFTER_S,
         on_backlog: Callable[[int], object] | None = None,
     ) -> None:
         self._on_backlog = on_backlog
@@ -86,10 +91,12 @@ class OutboxRelay:
         self._traced = tracing_enabled()
         self._batch_size = batch_size
         self._poll_interval_s = poll_interval_s
+        self._mark_after_s = mark_after_s
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._listener: asyncpg.Connection | None = None
         self._backlog_sampled = 0.0
+        self._sent: list[int] = []  # ids published (acknowledged by Kafka) but not yet marked
 
     async def start(self) -> None:
         await self._producer.start()
@@ -139,29 +146,40 @@ class OutboxRelay:
                     self._backlog_sampled = time.monotonic()
                     self._on_backlog(await self.backlog(conn))
                 try:
-                    await asyncio.wait_for(self._wake.wait(), timeout=self._poll_interval_s)
+                    await asyncio.wait_for(self._wake.wait(), timeout=self._mark_after_s if self._sent else self._poll_interval_s)
                 except TimeoutError:
-                    pass
+                    await self._mark_sent(conn)  # quiet: what was published is marked on its own
         finally:
+            with _suppress_cancel():  # on the way out, so that the next publisher does not send it again
+                await self._mark_sent(conn)
             await conn.remove_listener(channel, self._notified)
             await conn.execute("SELECT pg_advisory_unlock($1)", lock_key)
 
     async def _publish_batch(self, conn: asyncpg.Connection) -> int:
+        # Marking what was sent last and reading what comes next is one statement: one round trip (and one commit)
+        # per wake-up under load instead of two. The SELECT sees the rows as they were before the UPDATE, hence
+        # the exclusion.
         rows = await conn.fetch(
-            "SELECT id, topic, key, payload, headers FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1",
-            self._batch_size,
+            "WITH marked AS (UPDATE outbox SET published_at = now() WHERE id = ANY($2::bigint[])) "
+            "SELECT id, topic, key, payload, headers FROM outbox WHERE published_at IS NULL AND id <> ALL($2::bigint[]) "
+            "ORDER BY id LIMIT $1",
+            self._batch_size, self._sent,
         )
+        self._sent = []
         if not rows:
             return 0
         # Enqueue in order (the producer keeps per-partition order), then wait for every ack.
         pending = [await self._send(row["topic"], row["key"], row["payload"], row["headers"] or {}) for row in rows]
         await asyncio.gather(*pending)
-        await conn.execute(
-            "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])", [r["id"] for r in rows]
-        )
+        self._sent = [r["id"] for r in rows]  # acknowledged: marked with the next read, or alone once the relay is idle
         for topic, n in tally(r["topic"] for r in rows).items():
             PUBLISHED.labels(self._service, topic).inc(n)
         return len(rows)
+
+    async def _mark_sent(self, conn: asyncpg.Connection) -> None:
+        if self._sent:
+            await conn.execute("UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])", self._sent)
+            self._sent = []
 
     async def _send(self, topic: str, key: str, payload: bytes, headers: dict[str, str]) -> asyncio.Future[object]:
         with self._producer_span(topic, headers) as sent_headers:

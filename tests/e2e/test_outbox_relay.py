@@ -1,0 +1,142 @@
+"""The outbox relay on real Postgres and Kafka: what transactions write to the outbox is published in write
+order and marked published. A batch the relay sent is marked together with its next read, on its own once the
+relay is idle, and when the relay stops, so a relay that takes over does not send it again."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Iterable
+from typing import ClassVar
+
+import asyncpg
+import pytest
+import pytest_asyncio
+from aiokafka import AIOKafkaConsumer
+
+from tests.conftest import eventually
+from tests.infra import Endpoints
+from vprime_shared import outbox
+from vprime_shared.db import PLUMBING_SQL, create_pool
+from vprime_shared.kafka import ensure_topics, make_outbox_producer
+from vprime_shared.outbox import MARK_AFTER_S, OutboxRelay
+
+pytestmark = pytest.mark.integration
+
+
+RUN = uuid.uuid4().hex[:8]
+
+
+class Note(outbox.Event):
+    TOPIC: ClassVar[str] = f"relaytest.{RUN}"
+    test: str  # the test that wrote it: every test reads the topic from its start
+    key: str
+    n: int
+
+    def partition_key(self) -> str:
+        return self.key
+
+
+@pytest_asyncio.fixture
+async def pool(infra: Endpoints, admin_db: asyncpg.Pool) -> AsyncIterator[asyncpg.Pool]:
+    """A pool on a schema of its own with the outbox every service has."""
+    schema = f"relay_{uuid.uuid4().hex[:8]}"
+    async with admin_db.acquire() as conn, conn.transaction():
+        await conn.execute(f"CREATE SCHEMA {schema}; SET LOCAL search_path = {schema}; {PLUMBING_SQL}")
+    await ensure_topics(infra.bootstrap, [Note.TOPIC], partitions=2)
+    p = await create_pool(f"{infra.admin_database_url}?search_path={schema}", max_size=3)  # as a service's, codecs and all
+    yield p
+    await p.close()
+    await admin_db.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def notes(test: str, key: str | Iterable[str], numbers: Iterable[int]) -> list[Note]:
+    keys = [key] if isinstance(key, str) else list(key)
+    return [Note(test=test, key=keys[n % len(keys)], n=n) for n in numbers]
+
+
+async def write(pool: asyncpg.Pool, notes: list[Note]) -> None:
+    async with pool.acquire() as conn, conn.transaction():
+        await outbox.add(conn, [(n, {}) for n in notes])
+
+
+async def unpublished(pool: asyncpg.Pool) -> int:
+    return await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+
+
+@pytest_asyncio.fixture
+async def topic(infra: Endpoints) -> AsyncIterator[AIOKafkaConsumer]:
+    """What reaches the test topic, read from its start."""
+    consumer = AIOKafkaConsumer(Note.TOPIC, bootstrap_servers=infra.bootstrap, auto_offset_reset="earliest",
+                                group_id=f"relaytest-{uuid.uuid4().hex[:8]}")
+    await consumer.start()
+    yield consumer
+    await consumer.stop()
+
+
+async def read(topic: AIOKafkaConsumer, test: str, at_least: int, seen: list[Note], *, then_s: float = 0.0) -> list[Note]:
+    """Add the test's notes that arrive to `seen` until it holds `at_least`, then whatever else comes within `then_s`."""
+
+    async def poll() -> None:
+        for records in (await topic.getmany(timeout_ms=200)).values():
+            seen.extend(note for note in (Note.model_validate_json(r.value) for r in records) if note.test == test)
+
+    async with asyncio.timeout(30):
+        while len(seen) < at_least:
+            await poll()
+    if then_s:
+        await asyncio.sleep(then_s)
+        await poll()
+    return seen
+
+
+def relay(infra: Endpoints, pool: asyncpg.Pool, **options: float) -> OutboxRelay:
+    return OutboxRelay(pool, make_outbox_producer(infra.bootstrap, "relaytest"), service="relaytest", batch_size=7, **options)
+
+
+async def test_published_in_write_order_and_marked_once_the_relay_is_idle(
+        infra: Endpoints, pool: asyncpg.Pool, topic: AIOKafkaConsumer) -> None:
+    publisher = relay(infra, pool)
+    await publisher.start()
+    try:
+        # Four transactions, more rows than the relay reads at once, two keys: each key's notes arrive in order.
+        for start in range(0, 40, 10):
+            await write(pool, notes("order", "ab", range(start, start + 10)))
+        seen = await read(topic, "order", 40, [])
+        # Nothing more is coming: the last batch is marked on its own, a few MARK_AFTER_S later.
+        await eventually(lambda: _zero(unpublished(pool)), timeout=max(2.0, 40 * MARK_AFTER_S), interval=0.02,
+                         what="the relay's last batch marked once it is idle")
+    finally:
+        await publisher.stop()
+    assert sorted(n.n for n in seen) == list(range(40))
+    for key in "ab":
+        mine = [n.n for n in seen if n.key == key]
+        assert mine == sorted(mine), f"key {key}: out of order"
+
+
+async def test_a_stopping_relay_marks_what_it_sent_so_its_successor_sends_nothing_again(
+        infra: Endpoints, pool: asyncpg.Pool, topic: AIOKafkaConsumer) -> None:
+    # Written before the relay listens, so no notification wakes it after its first read: what that read sent
+    # waits for the stop to be marked.
+    await write(pool, notes("stop", "a", range(3)))
+    publisher = relay(infra, pool, mark_after_s=60, poll_interval_s=60)
+    await publisher.start()
+    try:
+        seen = await read(topic, "stop", 3, [])
+        assert await unpublished(pool) == 3, "published, not yet marked"
+    finally:
+        await publisher.stop()
+    assert await unpublished(pool) == 0
+
+    successor = relay(infra, pool)
+    await successor.start()
+    try:
+        await write(pool, notes("stop", "a", [3]))
+        seen = await read(topic, "stop", 4, seen, then_s=1.0)
+    finally:
+        await successor.stop()
+    assert [n.n for n in seen] == [0, 1, 2, 3], "each note once, in order"
+
+
+async def _zero(count: Awaitable[int]) -> bool:
+    return await count == 0
