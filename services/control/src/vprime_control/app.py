@@ -14,8 +14,8 @@ runtime.publishes(AgentState, DeploymentState, RoutingConfig, Signal)
 
 
 # Signals come in bursts: a batch of them shares one transaction (a signal of an unknown agent is
-# dead-lettered alone).
-@runtime.batch_subscriber(Signal)
+# dead-lettered alone). No inbox: recording a signal is an upsert that a redelivery repeats harmlessly.
+@runtime.batch_subscriber(Signal, inbox=False)
 async def on_signal(tx: Tx, event: Signal) -> None:
     await handlers.record_signal(tx, event)
 
