@@ -17,6 +17,7 @@ from vprime_shared.unit_of_work import Tx
 from vprime_executor import handlers
 from vprime_executor.adapters.credentials import CredentialStore, load_kek
 from vprime_executor.api import internal_api
+from vprime_executor.domain.backlog import SendBacklog
 from vprime_executor.settings import ExecutorSettings
 from vprime_executor.venues import VenueRouter
 
@@ -32,7 +33,7 @@ in_flight: set[uuid.UUID] = set()
 # Claimed in the batch being handled (with its route, trace and prices); sent once the batch commits.
 claimed_now: dict[uuid.UUID, handlers.Claimed] = {}
 sending = asyncio.Semaphore(settings.send_concurrency)
-outstanding: set[asyncio.Task[None]] = set()  # sends under way
+outstanding = SendBacklog(settings.send_backlog)  # sends under way
 INSTANCE_ID = uuid.uuid4()  # this process: orders it claims carry it; its heartbeat says it is alive
 loops: list[asyncio.Task[None]] = []
 resolutions: handlers.Resolutions  # set on start, once the database is there
@@ -66,7 +67,7 @@ async def stop(_: ServiceRuntime) -> None:
     for task in loops:
         task.cancel()
     if outstanding:  # sends under way finish (or are left SENDING, for recovery) before the database goes
-        await asyncio.wait(outstanding, timeout=settings.venue_timeout_s + 2)
+        await asyncio.wait(outstanding.tasks, timeout=settings.venue_timeout_s + 2)
     if venues.http is not None:
         await venues.http.aclose()
 
@@ -96,9 +97,7 @@ async def send_claimed(orders: list[Order]) -> None:
         if order.order_id in claimed_now:
             task = asyncio.create_task(send(claimed_now.pop(order.order_id)), name=f"send-{order.order_id}")
             outstanding.add(task)
-            task.add_done_callback(outstanding.discard)
-    while len(outstanding) > settings.send_backlog:  # backpressure: venues (or the database) slower than orders come
-        await asyncio.wait(outstanding, return_when=asyncio.FIRST_COMPLETED)
+    await outstanding.room()  # backpressure: venues (or the database) slower than orders come
 
 
 async def send(claimed: handlers.Claimed) -> None:
