@@ -62,6 +62,10 @@ def shutdown_tracing() -> None:
 
 
 def current_trace_headers() -> dict[str, str]:
+    """The headers that carry the current trace on; none outside a trace (asked per event: the common case with
+    tracing off is answered without running the propagators)."""
+    if not trace.get_current_span().get_span_context().is_valid:
+        return {}
     carrier: dict[str, str] = {}
     propagate.inject(carrier)
     return carrier
@@ -70,6 +74,9 @@ def current_trace_headers() -> dict[str, str]:
 @contextlib.contextmanager
 def attached(headers: dict[str, str]) -> Iterator[None]:
     """Run a block inside the trace context that `headers` carry (if any)."""
+    if not headers:
+        yield
+        return
     token = otel_context.attach(propagate.extract(headers))
     try:
         yield
