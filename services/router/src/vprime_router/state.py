@@ -16,6 +16,8 @@ from vprime_router.domain.health import CircuitBreaker
 from vprime_router.domain.routing import DEFAULT_CONFIG, RoutingContext
 from vprime_router.settings import RouterSettings
 
+VENUES = tuple(Venue)
+
 
 @dataclass
 class RouterState:
@@ -26,6 +28,9 @@ class RouterState:
     global_config: RoutingConfigBody = DEFAULT_CONFIG
     agent_configs: dict[uuid.UUID, RoutingConfigBody] = field(default_factory=dict)
     recently_routed: dict[str, float] = field(default_factory=dict)  # instrument → monotonic time
+
+    def __post_init__(self) -> None:
+        self.stale_after = timedelta(seconds=self.settings.stale_after_s)
 
     def breaker(self, venue: Venue) -> CircuitBreaker:
         if venue not in self.breakers:
@@ -40,11 +45,13 @@ class RouterState:
         return self.agent_configs.get(agent_id) or self.global_config
 
     def context(self, now: datetime) -> RoutingContext:
-        for venue in list(Venue):
-            self.breaker(venue)
+        """What a decision reads (asked once per decision, so kept to references)."""
+        if len(self.breakers) < len(VENUES):  # every venue has a breaker before a decision reads them
+            for venue in VENUES:
+                self.breaker(venue)
         return RoutingContext(
             catalogs=self.catalogs, books=self.books, breakers=self.breakers, now=now,
-            stale_after=timedelta(seconds=self.settings.stale_after_s), leverage_mode=self.settings.leverage_mode,
+            stale_after=self.stale_after, leverage_mode=self.settings.leverage_mode,
             expected_hold_hours=self.settings.expected_hold_hours,
         )
 
