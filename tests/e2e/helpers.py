@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
 import httpx
+import pytest_asyncio
 
 from tests.conftest import eventually
 
@@ -119,3 +121,21 @@ async def rolled_back(db: asyncpg.Pool, schema: str) -> AsyncIterator[asyncpg.Co
                 raise _Rollback
         except _Rollback:
             pass
+
+
+def rolled_back_schema(schema: str, *, json_codec: bool = False) -> Any:
+    """A `conn` fixture for a test module: `schema` in a transaction that is rolled back (see `rolled_back`); with
+    `json_codec`, JSON decoded as the service's own connections do."""
+
+    @pytest_asyncio.fixture
+    async def conn(admin_db: asyncpg.Pool, stack: object) -> AsyncIterator[asyncpg.Connection]:
+        async with rolled_back(admin_db, schema) as c:
+            if json_codec:
+                await c.set_type_codec("jsonb", schema="pg_catalog", encoder=json.dumps, decoder=json.loads)
+            try:
+                yield c
+            finally:
+                if json_codec:  # the connection goes back to the tests' shared pool
+                    await c.reset_type_codec("jsonb", schema="pg_catalog")
+
+    return conn

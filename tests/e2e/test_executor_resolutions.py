@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
 from types import SimpleNamespace
 
 import asyncpg
 import pytest
-import pytest_asyncio
 
-from tests.e2e.helpers import rolled_back
+from tests.e2e.helpers import rolled_back_schema
 from vprime_shared import ids
 from vprime_shared.contracts import Order, RiskModel, Side, Venue
 from vprime_shared.unit_of_work import Tx
@@ -30,11 +28,7 @@ PAPER = Route(adapter=None, signer=None)
 VENUES = SimpleNamespace(settings=SimpleNamespace(paper_equity_usd=10_000.0))  # all resolve_all reads of the venues
 
 
-@pytest_asyncio.fixture
-async def conn(admin_db: asyncpg.Pool, stack: object) -> AsyncIterator[asyncpg.Connection]:
-    """The executor schema, in a transaction that is rolled back."""
-    async with rolled_back(admin_db, "executor") as c:
-        yield c
+conn = rolled_back_schema("executor")
 
 
 class PaperOnly:

@@ -5,15 +5,12 @@ recorded and in the outbox under the trace of its signal."""
 
 from __future__ import annotations
 
-import json
 import uuid
-from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
-import pytest_asyncio
 
-from tests.e2e.helpers import rolled_back
+from tests.e2e.helpers import rolled_back_schema
 from vprime_shared.batches import Received
 from vprime_shared.contracts import RequestedVenue, RiskModel, Side, Signal, SignalOrigin, SizeModel
 from vprime_shared.contracts.base import utcnow
@@ -26,15 +23,7 @@ pytestmark = pytest.mark.integration
 SETTINGS = PolicySettings(registry_grace_s=0)
 
 
-@pytest_asyncio.fixture
-async def conn(admin_db: asyncpg.Pool, stack: object) -> AsyncIterator[asyncpg.Connection]:
-    """The policy schema, in a transaction that is rolled back; JSON decoded as the service's own connections do."""
-    async with rolled_back(admin_db, "policy") as c:
-        await c.set_type_codec("jsonb", schema="pg_catalog", encoder=json.dumps, decoder=json.loads)
-        try:
-            yield c
-        finally:
-            await c.reset_type_codec("jsonb", schema="pg_catalog")
+conn = rolled_back_schema("policy", json_codec=True)
 
 
 async def deployment(conn: asyncpg.Connection, agent: uuid.UUID, **policy: object) -> uuid.UUID:

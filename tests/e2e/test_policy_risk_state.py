@@ -4,14 +4,12 @@ triggers keep, and the windows read for cooldowns and loss limits, against what 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import asyncpg
 import pytest
-import pytest_asyncio
 
-from tests.e2e.helpers import rolled_back
+from tests.e2e.helpers import rolled_back_schema
 from vprime_shared.contracts import DeploymentPolicy
 from vprime_shared.contracts.base import utcnow
 
@@ -22,11 +20,7 @@ pytestmark = pytest.mark.integration
 TTL = timedelta(minutes=2)
 
 
-@pytest_asyncio.fixture
-async def conn(admin_db: asyncpg.Pool, stack: object) -> AsyncIterator[asyncpg.Connection]:
-    """The policy schema, in a transaction that is rolled back."""
-    async with rolled_back(admin_db, "policy") as c:
-        yield c
+conn = rolled_back_schema("policy")
 
 
 async def position(conn: asyncpg.Connection, deployment: uuid.UUID, state: str, size_pct: float, *, intent: uuid.UUID | None = None,

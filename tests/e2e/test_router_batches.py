@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
-import pytest_asyncio
 
-from tests.e2e.helpers import rolled_back
+from tests.e2e.helpers import rolled_back_schema
 from vprime_shared.batches import Received
 from vprime_shared.contracts import Intent, IntentStatus, RequestedVenue, RiskModel, Side
 from vprime_shared.contracts.base import utcnow
@@ -26,11 +24,7 @@ from vprime_router.state import RouterState
 pytestmark = pytest.mark.integration
 
 
-@pytest_asyncio.fixture
-async def conn(admin_db: asyncpg.Pool, stack: object) -> AsyncIterator[asyncpg.Connection]:
-    """The router schema, in a transaction that is rolled back."""
-    async with rolled_back(admin_db, "router") as c:
-        yield c
+conn = rolled_back_schema("router")
 
 
 def an_intent(instrument: str = "BTC", status: IntentStatus = IntentStatus.APPROVED) -> Intent:
