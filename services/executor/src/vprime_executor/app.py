@@ -32,7 +32,7 @@ venues = VenueRouter(settings, None, credentials)
 in_flight: set[uuid.UUID] = set()
 # Claimed in the batch being handled (with its route, trace and prices); sent once the batch commits.
 claimed_now: dict[uuid.UUID, handlers.Claimed] = {}
-sending = asyncio.Semaphore(settings.send_concurrency)
+sending = asyncio.Semaphore(settings.send_concurrency)  # venue calls under way at once
 outstanding = SendBacklog(settings.send_backlog)  # sends under way
 INSTANCE_ID = uuid.uuid4()  # this process: orders it claims carry it; its heartbeat says it is alive
 loops: list[asyncio.Task[None]] = []
@@ -102,15 +102,14 @@ async def send_claimed(orders: list[Order]) -> None:
 
 async def send(claimed: handlers.Claimed) -> None:
     order = claimed.order
-    async with sending:
-        try:
-            with attached(claimed.trace):  # the order's own trace: its execution and position continue it
-                await handlers.send_order(runtime.uow, order, claimed.route, venues, resolutions, prices=claimed.prices,
-                                          crash=settings.executor_crash)
-        except Exception:  # left SENDING: recovery asks the venue and resolves it
-            log.exception("sending order %s failed; recovery will resolve it", order.order_id)
-        finally:
-            in_flight.discard(order.order_id)
+    try:
+        with attached(claimed.trace):  # the order's own trace: its execution and position continue it
+            await handlers.send_order(runtime.uow, order, claimed.route, venues, resolutions, prices=claimed.prices,
+                                      venue_calls=sending, crash=settings.executor_crash)
+    except Exception:  # left SENDING: recovery asks the venue and resolves it
+        log.exception("sending order %s failed; recovery will resolve it", order.order_id)
+    finally:
+        in_flight.discard(order.order_id)
 
 
 # Phase one for a batch of orders, in one transaction and a statement or two: each recorded SENDING and claimed

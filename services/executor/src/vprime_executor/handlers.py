@@ -11,9 +11,11 @@ two-phase way.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import uuid
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -105,13 +107,17 @@ async def notional_for(order: Order, route: Route, venues: VenueRouter) -> float
 
 
 async def send_order(uow: UnitOfWork, order: Order, route: Route, venues: VenueRouter, resolutions: Resolutions, *,
-                     prices: Prices | None = None, crash: str = "") -> Execution | None:
+                     prices: Prices | None = None, venue_calls: AbstractAsyncContextManager[Any] | None = None,
+                     crash: str = "") -> Execution | None:
     """Phase two: send, then resolve (together with whatever else came back meanwhile). The venue call runs
-    outside any transaction.
+    outside any transaction, inside `venue_calls` (a limit on calls under way at once). The resolution does not
+    hold it: a shared transaction resolves whatever came back, and holding a slot until it commits would cap
+    that transaction at the limit.
 
     `crash` is fault injection for the reliability tests: die before the send or between send and record."""
     _crash_if(crash == "before_send", order)
-    outcome = await _place(order, route, venues, prices or PriceBook(uow.pool))
+    async with venue_calls or contextlib.nullcontext():
+        outcome = await _place(order, route, venues, prices or PriceBook(uow.pool))
     _crash_if(crash == "after_send", order)
     return await resolutions.resolve(order, outcome, route)
 
