@@ -22,6 +22,8 @@ feed = DecisionFeed()
 
 
 def publish_decisions(events: list[Event]) -> None:
+    if not feed.listening:
+        return
     for event in events:
         if isinstance(event, RoutingDecision):
             feed.publish(event.model_dump(mode="json"))

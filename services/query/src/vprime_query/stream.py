@@ -14,6 +14,11 @@ class DecisionFeed:
         self._clients: set[asyncio.Queue[dict[str, Any]]] = set()
         self.queue_size = queue_size
 
+    @property
+    def listening(self) -> bool:
+        """Whether any stream is open: with none, a decision need not be rendered for it."""
+        return bool(self._clients)
+
     def publish(self, decision: dict[str, Any]) -> None:
         for queue in list(self._clients):
             if queue.full():
