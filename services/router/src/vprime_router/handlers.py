@@ -89,8 +89,9 @@ async def execution_received(tx: Tx, execution: Execution, state: RouterState, n
 
 async def _attempt(tx: Tx, repo: RouterRepository, intent: Intent, attempt: int, failed: list[Venue],
                    state: RouterState, now: datetime) -> RoutingDecision | None:
+    """A later attempt, after `failed` venues: decided, recorded and announced (None if recorded before)."""
     decision, choice = _decide(intent, attempt, failed, state, now)
-    if not await repo.record_attempt(decision, start=intent if attempt == 1 else None):
+    if not await repo.record_attempt(decision):
         return None  # recorded before
     await _announce(tx, intent, decision, choice, state)
     return decision

@@ -23,17 +23,14 @@ class RouterRepository:
         self.conn = conn
 
     # ---- decisions -----------------------------------------------------------------------------
-    async def record_attempt(self, d: RoutingDecision, *, start: Intent | None = None, settled: bool = False) -> bool:
-        """Record a routing attempt in one statement: the intent's attempts and tried venues (settled when no venue
-        was found or the router gave up), and the decision in the history. With `start` (the first attempt) the
-        intent is taken up for routing by the same statement. False if it was recorded, or taken up, before."""
-        intent_change = (
-            """INSERT INTO intents (intent_id, payload, attempts, tried, settled) VALUES ($2, $19, $12, $17, $18)
-               ON CONFLICT (intent_id) DO NOTHING RETURNING intent_id""" if start is not None else
-            """UPDATE intents SET attempts = $12, tried = tried || $17::text[], settled = settled OR $18
-               WHERE intent_id = $2 RETURNING intent_id""")
+    async def record_attempt(self, d: RoutingDecision, *, settled: bool = False) -> bool:
+        """Record a later routing attempt (a failover, or the router giving up) in one statement: the intent's attempts
+        and tried venues (settled when no venue was found or the router gave up), and the decision in the history.
+        False if it was recorded before. First attempts are recorded by `record_first_attempts`."""
         status = await self.conn.execute(
-            f"""WITH changed AS ({intent_change})
+            """WITH changed AS (
+                   UPDATE intents SET attempts = $12, tried = tried || $17::text[], settled = settled OR $18
+                   WHERE intent_id = $2 RETURNING intent_id)
                INSERT INTO routing_history (decision_id, intent_id, signal_id, deployment_id, instrument, requested_venue,
                    selected_venue, reason, checked_venues, venue_availability, strategy, attempt, duration_ms, costs,
                    failed_venues, duration_us)
@@ -44,13 +41,12 @@ class RouterRepository:
             {k: v.model_dump() for k, v in d.venue_availability.items()}, d.strategy, d.attempt, d.duration_ms,
             {k: v.model_dump() for k, v in d.costs.items()}, [v.value for v in d.failed_venues], d.duration_us,
             [d.selected_venue.value] if d.selected_venue and not settled else [], settled or d.selected_venue is None,
-            *([start.model_dump(mode="json")] if start is not None else []),
         )
         return status.endswith("1")
 
     async def record_first_attempts(self, attempts: list[tuple[Intent, RoutingDecision]]) -> set[uuid.UUID]:
-        """`record_attempt` for a batch of intents' first attempts, in one statement: each intent taken up and its
-        decision recorded. Returns the ids of the decisions recorded now (an intent taken up before adds nothing)."""
+        """A batch of intents' first attempts, in one statement: each intent taken up for routing and its decision
+        recorded. Returns the ids of the decisions recorded now (an intent taken up before adds nothing)."""
         if not attempts:
             return set()
         ds = [d for _, d in attempts]
