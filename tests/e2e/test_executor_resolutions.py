@@ -21,10 +21,9 @@ from vprime_executor.adapters.venues import VenueFill, VenueRefused, VenueUnavai
 from vprime_shared.batches import Received
 
 from vprime_executor.handlers import claim_orders, resolve_all
-from vprime_executor.venues import Route
+from vprime_executor.venues import PAPER, Route
 
 pytestmark = pytest.mark.integration
-PAPER = Route(adapter=None, signer=None)
 VENUES = SimpleNamespace(settings=SimpleNamespace(paper_equity_usd=10_000.0))  # all resolve_all reads of the venues
 
 

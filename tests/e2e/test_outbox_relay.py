@@ -17,6 +17,7 @@ from aiokafka import AIOKafkaConsumer
 from tests.conftest import eventually
 from tests.infra import Endpoints
 from vprime_shared import outbox
+from vprime_shared.contracts import Event
 from vprime_shared.db import PLUMBING_SQL, create_pool
 from vprime_shared.kafka import ensure_topics, make_outbox_producer
 from vprime_shared.outbox import MARK_AFTER_S, OutboxRelay
@@ -27,7 +28,7 @@ pytestmark = pytest.mark.integration
 RUN = uuid.uuid4().hex[:8]
 
 
-class Note(outbox.Event):
+class Note(Event):
     TOPIC: ClassVar[str] = f"relaytest.{RUN}"
     test: str  # the test that wrote it: every test reads the topic from its start
     key: str

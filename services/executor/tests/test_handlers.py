@@ -9,9 +9,8 @@ from types import SimpleNamespace
 from vprime_shared.contracts import Order, RiskModel, Side, Venue
 
 from vprime_executor.handlers import send_order
-from vprime_executor.venues import Route
+from vprime_executor.venues import PAPER, Route
 
-PAPER = Route(adapter=None, signer=None)
 
 
 class PaperVenue:

@@ -94,7 +94,6 @@ class OutboxRelay:
         self._mark_after_s = mark_after_s
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._listener: asyncpg.Connection | None = None
         self._backlog_sampled = 0.0
         self._sent: list[int] = []  # ids published (acknowledged by Kafka) but not yet marked
 
@@ -107,9 +106,6 @@ class OutboxRelay:
             self._task.cancel()
             with _suppress_cancel():
                 await self._task
-        if self._listener is not None:
-            with _suppress_cancel():
-                await self._listener.close()
         await self._producer.stop()  # waits for what is still in flight
 
     async def backlog(self, conn: asyncpg.Connection | asyncpg.Pool | None = None) -> int:

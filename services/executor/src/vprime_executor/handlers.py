@@ -81,9 +81,9 @@ async def claim_orders(tx: Tx, received: list[Received[Order]], venues: VenueRou
         [o.side.value for o in orders], [o.model_dump_json() for o in orders],
         [route.mode for route in route_of], instance_id,
     )}
-    now = [(r.event, route, r.trace) for r, route in zip(fresh, route_of, strict=True) if r.event.order_id in claimed]
-    prices = await PriceBook(tx.conn).snapshot((o.venue.value, o.instrument) for o, route, _ in now if route.adapter is None)
-    return [Claimed(order, route, trace, prices) for order, route, trace in now]
+    taken = [(r.event, route, r.trace) for r, route in zip(fresh, route_of, strict=True) if r.event.order_id in claimed]
+    prices = await PriceBook(tx.conn).snapshot((o.venue.value, o.instrument) for o, route, _ in taken if route.adapter is None)
+    return [Claimed(order, route, trace, prices) for order, route, trace in taken]
 
 
 @dataclass(frozen=True, slots=True)

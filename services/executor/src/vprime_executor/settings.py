@@ -21,7 +21,7 @@ class ExecutorSettings(ServiceSettings):
     keeper_timeout_s: float = 10.0  # how long an Ostium/GMX keeper may take to execute
     recovery_interval_s: float = 5.0  # look for orders and closes a crash left unresolved
     recovery_grace_s: float = 30.0  # ... once they are this old (a send in flight is never touched)
-    send_concurrency: int = Field(default=16, ge=1)  # orders sent side by side
+    send_concurrency: int = Field(default=16, ge=1)  # venue calls under way at once
     # Orders claimed and not yet resolved, at most: beyond this the consumer waits before taking the next batch.
     send_backlog: int = Field(default=1000, ge=1)
     resend_within_s: float = 120.0  # an order a crash kept from the venue is sent on recovery while this young
