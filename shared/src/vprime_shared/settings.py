@@ -12,6 +12,7 @@ Environment variables (no prefix, so one `.env` can serve a whole machine):
 | `KAFKA_TOPIC_PARTITIONS` | partitions for topics the service creates | `3` |
 | `CONSUMER_LAG_INTERVAL_S` | how often `vprime_consumer_lag` is sampled | `15` |
 | `KAFKA_LINGER_MS` | how long the producer waits to fill a batch (fewer, larger requests under load) | `0` |
+| `GC_GEN0_THRESHOLD` | allocations between the cyclic collector's young collections (`0`: Python's default, 700) | `20000` |
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ class ServiceSettings(BaseSettings):
     kafka_topic_partitions: int = 3
     consumer_lag_interval_s: float = 15.0
     kafka_linger_ms: int = 0
+    gc_gen0_threshold: int = Field(default=20_000, ge=0)
 
     def model_post_init(self, __context: object) -> None:
         if not self.database_url:
