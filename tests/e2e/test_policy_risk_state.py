@@ -90,3 +90,18 @@ async def test_cooldowns_and_loss_limits_read_their_windows(conn: asyncpg.Connec
     assert set(state.last_entry) == {"BTC"}
     assert [c.realized_pnl_usd for c in state.closes] == [-40, 15]  # oldest first
     assert state.pending_entries == 2 and state.open_positions == 0
+
+
+async def test_an_entry_pruned_past_its_ttl_is_counted_out_once(conn: asyncpg.Connection) -> None:
+    d = uuid.uuid4()
+    repo = PolicyRepository(conn)
+    late = await decision(conn, d, "APPROVED", 6, ago=TTL * 2)
+    await decision(conn, d, "APPROVED", 3)
+
+    state = (await repo.risk_states([view(d)], utcnow(), TTL, 10_000.0))[d]  # prunes the late one
+    assert (state.pending_entries, state.exposure_pct) == (1, 3)
+    await position(conn, d, "OPEN", 6, intent=late)  # its position arrives after all: open, not settled twice
+    state = (await repo.risk_states([view(d)], utcnow(), TTL, 10_000.0))[d]
+    assert (state.open_positions, state.pending_entries, state.exposure_pct) == (1, 1, 6 + 3)
+    assert await conn.fetchval("SELECT n FROM pending_added WHERE deployment_id = $1", d) == 1
+    assert await conn.fetchval("SELECT count(*) FROM pending_settled WHERE deployment_id = $1", d) == 0

@@ -91,31 +91,41 @@ class PolicyRepository:
     async def risk_states(self, deployments: list[DeploymentView], now: datetime, pending_ttl: timedelta,
                           default_equity: float) -> dict[uuid.UUID, RiskState]:
         """Every deployment's risk state in one statement: open positions and pending entries from their running
-        aggregates (see migration 004; pending entries past the TTL are pruned here). Closes are read only for
-        deployments with a loss or drawdown limit, entries only for those with a cooldown (and only within it)."""
+        totals (migrations 004 and 005). Pending entries past the TTL are pruned here and counted out; the
+        statement reads the totals as they were before it, hence the subtraction of what it pruned. Closes are read only for
+        deployments with a loss or drawdown limit, entries only for those with a cooldown (and only within it): the
+        `IS NOT NULL` tests are checked once per deployment, before any scan (without them the planner read every
+        position of a deployment only to compare it with NULL)."""
         since_never = datetime.min.replace(tzinfo=now.tzinfo)
         rows = await self.conn.fetch(
-            """WITH expired AS (DELETE FROM pending_entries WHERE deployment_id = ANY($1) AND decided_at <= $4)
+            """WITH expired AS (DELETE FROM pending_entries WHERE deployment_id = ANY($1) AND decided_at <= $4
+                                RETURNING deployment_id, size_pct),
+                    gone AS (SELECT deployment_id, count(*) AS n, sum(size_pct) AS pct FROM expired GROUP BY deployment_id),
+                    counted_out AS (UPDATE pending_added a SET n = a.n - g.n, pct = a.pct - g.pct FROM gone g
+                                    WHERE a.deployment_id = g.deployment_id)
                SELECT d.id, coalesce(x.open_positions, 0) AS open_n, coalesce(x.open_pct, 0) AS open_pct,
-                      pe.n AS pending_n, pe.pct AS pending_pct, eq.equity_usd,
+                      coalesce(pa.n, 0) - coalesce(ps.n, 0) - coalesce(g.n, 0) AS pending_n,
+                      coalesce(pa.pct, 0) - coalesce(ps.pct, 0) - coalesce(g.pct, 0) AS pending_pct, eq.equity_usd,
                       en.instruments AS entry_instruments, en.ats AS entry_ats, cl.ats AS close_ats, cl.pnls AS close_pnls
                FROM unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[]) AS d(id, closes_since, entries_after)
                LEFT JOIN exposure x ON x.deployment_id = d.id
-               CROSS JOIN LATERAL (SELECT count(*) AS n, coalesce(sum(size_pct), 0) AS pct FROM pending_entries
-                                   WHERE deployment_id = d.id AND decided_at > $4) pe
+               LEFT JOIN pending_added pa ON pa.deployment_id = d.id
+               LEFT JOIN pending_settled ps ON ps.deployment_id = d.id
+               LEFT JOIN gone g ON g.deployment_id = d.id
                LEFT JOIN LATERAL (SELECT equity_usd FROM positions WHERE deployment_id = d.id
                                   ORDER BY opened_at DESC LIMIT 1) eq ON true
                CROSS JOIN LATERAL (SELECT array_agg(instrument) AS instruments, array_agg(at) AS ats FROM (
                                      SELECT instrument, max(at) AS at FROM (
                                        SELECT instrument, opened_at AS at FROM positions
-                                       WHERE deployment_id = d.id AND opened_at > d.entries_after
+                                       WHERE d.entries_after IS NOT NULL AND deployment_id = d.id AND opened_at > d.entries_after
                                        UNION ALL SELECT instrument, decided_at FROM decisions
-                                       WHERE deployment_id = d.id AND status = 'APPROVED' AND decided_at > d.entries_after) e
+                                       WHERE d.entries_after IS NOT NULL AND deployment_id = d.id AND status = 'APPROVED'
+                                         AND decided_at > d.entries_after) e
                                      GROUP BY instrument) g) en
                CROSS JOIN LATERAL (SELECT array_agg(closed_at ORDER BY closed_at) AS ats,
                                           array_agg(coalesce(realized_pnl_usd, 0) ORDER BY closed_at) AS pnls
-                                   FROM positions WHERE deployment_id = d.id AND state = 'CLOSED'
-                                     AND closed_at >= d.closes_since) cl""",
+                                   FROM positions WHERE d.closes_since IS NOT NULL AND deployment_id = d.id
+                                     AND state = 'CLOSED' AND closed_at >= d.closes_since) cl""",
             [d.deployment_id for d in deployments],
             [(d.resumed_at or since_never) if d.policy.daily_loss_limit_pct is not None or d.policy.max_drawdown_pct is not None
              else None for d in deployments],
