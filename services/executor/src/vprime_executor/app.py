@@ -50,6 +50,7 @@ async def keep_resolving() -> None:
                                    timedelta(seconds=settings.resend_within_s))
             if rounds % max(int(settings.reconcile_interval_s / settings.recovery_interval_s), 1) == 0:
                 RECONCILIATION_DIFFERENCES.set(len(await handlers.reconcile(runtime.pool, venues)))
+                await handlers.count_open_positions(runtime.pool)
         except Exception:  # a bad round must not end recovery
             log.exception("recovery round failed")
         rounds += 1

@@ -340,9 +340,14 @@ async def recover(uow: UnitOfWork, venues: VenueRouter, in_flight: set, grace: t
                 resolved += 1
                 log.warning("recovered order %s after a restart: %s", order.order_id, type(outcome).__name__)
     resolved += await _finish_closes(uow, venues, utcnow() - grace)
-    for row in await uow.pool.fetch("SELECT venue, count(*) AS n FROM positions WHERE state = 'OPEN' GROUP BY venue"):
-        OPEN_POSITIONS.labels(row["venue"]).set(row["n"])
     return resolved
+
+
+async def count_open_positions(pool: asyncpg.Pool) -> None:
+    """The open-positions gauge. It reads every open position (about 100 ms with 47,000 open), so it runs with
+    reconciliation rather than with each recovery round."""
+    for row in await pool.fetch("SELECT venue, count(*) AS n FROM positions WHERE state = 'OPEN' GROUP BY venue"):
+        OPEN_POSITIONS.labels(row["venue"]).set(row["n"])
 
 
 # ---- positions ---------------------------------------------------------------------------------
