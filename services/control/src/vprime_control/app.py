@@ -1,5 +1,6 @@
 """Wiring: the control service's subscribers and HTTP app. No logic here."""
 
+from vprime_shared.batches import Received
 from vprime_shared.contracts import AgentState, DeploymentState, RoutingConfig, Signal
 from vprime_shared.runtime import ServiceRuntime
 from vprime_shared.unit_of_work import Tx
@@ -13,11 +14,11 @@ runtime = ServiceRuntime(settings, package="vprime_control")
 runtime.publishes(AgentState, DeploymentState, RoutingConfig, Signal)
 
 
-# Signals come in bursts: a batch of them shares one transaction (a signal of an unknown agent is
+# Signals come in bursts: a batch of them is recorded in one statement (a signal of an unknown agent is
 # dead-lettered alone). No inbox: recording a signal is an upsert that a redelivery repeats harmlessly.
-@runtime.batch_subscriber(Signal, inbox=False)
-async def on_signal(tx: Tx, event: Signal) -> None:
-    await handlers.record_signal(tx, event)
+@runtime.batch_subscriber(Signal, inbox=False, together=True)
+async def on_signal(tx: Tx, received: list[Received[Signal]]) -> None:
+    await handlers.record_signals(tx, [r.event for r in received])
 
 
 app = runtime.http_app(api.router, auth_api.router, title="Vprime control API",

@@ -207,11 +207,18 @@ async def redrive_signal(uow: UnitOfWork, actor: auth.Principal, signal_id: uuid
     return signal
 
 
-async def record_signal(tx: Tx, signal: Signal) -> None:
+async def record_signals(tx: Tx, signals: list[Signal]) -> None:
     """Keep every signal (scored ones too) so it can be re-driven later. Control owns the agent registry,
-    so a signal naming an agent it never created is dead-lettered here with that reason."""
-    if not await ControlRepository(tx.conn).save_signal(signal):
-        raise PoisonEvent(f"signal {signal.signal_id} names agent {signal.agent_id}, which does not exist")
+    so a signal naming an agent it never created is refused with that reason: the batch is then handled one
+    signal at a time, and that one is dead-lettered."""
+    latest: dict[uuid.UUID, Signal] = {}  # a signal twice in a batch (driven again): once, at its highest drive
+    for signal in signals:
+        if signal.signal_id not in latest or signal.drive > latest[signal.signal_id].drive:
+            latest[signal.signal_id] = signal
+    saved = await ControlRepository(tx.conn).save_signals(list(latest.values()))
+    for signal in latest.values():
+        if signal.signal_id not in saved:
+            raise PoisonEvent(f"signal {signal.signal_id} names agent {signal.agent_id}, which does not exist")
 
 
 async def _agent(repo: ControlRepository, agent_id: uuid.UUID, *, for_update: bool = False) -> AgentState:

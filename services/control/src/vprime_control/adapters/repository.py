@@ -95,6 +95,20 @@ class ControlRepository:
         )
         return status.endswith("1")
 
+    async def save_signals(self, signals: list[Signal]) -> set[uuid.UUID]:
+        """`save_signal` for many, in one statement (one signal id at most once); returns the ids recorded
+        (those of unknown agents are not)."""
+        rows = await self.conn.fetch(
+            """INSERT INTO signals (signal_id, agent_id, payload, drive)
+               SELECT s, a, p::jsonb, d FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::int[]) AS u(s, a, p, d)
+               WHERE EXISTS (SELECT 1 FROM agents WHERE agent_id = u.a)
+               ON CONFLICT (signal_id) DO UPDATE SET drive = GREATEST(signals.drive, EXCLUDED.drive)
+               RETURNING signal_id""",
+            [s.signal_id for s in signals], [s.agent_id for s in signals], [s.model_dump_json() for s in signals],
+            [s.drive for s in signals],
+        )
+        return {r["signal_id"] for r in rows}
+
     async def signal(self, signal_id: uuid.UUID, *, for_update: bool = False) -> Signal | None:
         row = await self.conn.fetchrow(
             "SELECT payload, drive FROM signals WHERE signal_id = $1" + (" FOR UPDATE" if for_update else ""), signal_id
