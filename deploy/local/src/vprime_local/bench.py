@@ -207,9 +207,10 @@ class Bench:
                 else:  # one more agent, one deployment: the stop-reaction probe
                     self.stop_agent = agent["id"]
         await asyncio.sleep(3)  # registry events reach policy
-        # Kafka's JVM compiles its hot paths in its first minute (until then it burns twice the CPU per message);
-        # the first rate should not pay for that.
-        await self.stream(rate=30, seconds=float(os.environ.get("BENCH_WARMUP_S", 20)), label="warm-up")
+        # Kafka's JVM compiles its hot paths under load, over about its first minute of it (until then it spends up
+        # to twice the CPU per message); the first rate should not pay for that.
+        await self.stream(rate=float(os.environ.get("BENCH_WARMUP_RATE", 150)), seconds=float(os.environ.get("BENCH_WARMUP_S", 30)),
+                          label="warm-up")
 
     def cpu(self) -> dict[str, float]:
         """CPU seconds so far: each Vprime service (all its instances), Kafka, PostgreSQL (every backend, and
