@@ -19,8 +19,10 @@ async def on_deployment(event: DeploymentState) -> None:
     await runtime.once(event, handlers.deployment_changed)
 
 
-# Signals and positions come in bursts: a batch of them shares one transaction (inbox rows and all).
-@runtime.batch_subscriber(Position)
+# Signals and positions come in bursts: a batch of them shares one transaction. Positions need no inbox: each
+# is an upsert that an older or repeated update leaves as it is, and the running totals its triggers keep
+# change only when a position is first inserted or its state or size really changes.
+@runtime.batch_subscriber(Position, inbox=False)
 async def on_position(tx: Tx, event: Position) -> None:
     await handlers.position_changed(tx, event)
 
