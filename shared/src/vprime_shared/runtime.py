@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 OUTBOX_BACKLOG = Gauge("vprime_outbox_backlog", "Outbox rows not yet published", ["service"])
 CONSUMER_LAG = Gauge("vprime_consumer_lag", "Messages not yet consumed, per consumer group and topic", ["service", "group", "topic"])
 
+GATHER_BYTES = 256 * 1024  # a gathering consumer's fetch returns early once this much has arrived
 Hook = Callable[["ServiceRuntime"], Awaitable[None]]
 E = TypeVar("E", bound=Event)
 R = TypeVar("R")
@@ -80,17 +81,22 @@ class ServiceRuntime:
 
     def batch_subscriber(self, *events: type[E], group: str | None = None, max_records: int = 500,
                          after_commit: Callable[[list[E]], Awaitable[None] | None] | None = None, inbox: bool = True,
-                         together: bool = False) -> Callable[[Callable[..., Awaitable[None]]], Any]:
+                         together: bool = False, gather_ms: int = 0) -> Callable[[Callable[..., Awaitable[None]]], Any]:
         """Like `subscriber` + `once`, for `handler(tx, event)`, but a batch of events per transaction
         (see `vprime_shared.batches`): for consumers whose cost is the transaction, not the event.
         Several event types make one consumer of all their topics (named `group`), whose batches mix them.
         `after_commit(events)` runs once the batch's transaction has committed, with the events it handled.
         `inbox=False` is for handlers that are idempotent by themselves: redeliveries are handled again.
         `together=True` hands the batch's new events to `handler(tx, received)` at once (`Received`: each event with
-        its trace), for handlers that do their work in set-based statements rather than a round trip per event."""
+        its trace), for handlers that do their work in set-based statements rather than a round trip per event.
+        `gather_ms` is for consumers off the path from a signal to its position (records, read models): the broker
+        holds each fetch up to that long for a fuller batch, so that a steady stream makes fewer, larger
+        transactions than one per few events."""
         if len(events) > 1 and group is None:
             raise ValueError("a consumer of several topics needs a group name")
         options = consumer_options(self.name, group or events[0].TOPIC)
+        if gather_ms:
+            options.update(fetch_max_wait_ms=gather_ms, fetch_min_bytes=GATHER_BYTES)
         topics = [e.TOPIC for e in events]
         self.groups[options["group_id"]] = topics
 

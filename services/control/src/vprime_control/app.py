@@ -16,7 +16,8 @@ runtime.publishes(AgentState, DeploymentState, RoutingConfig, Signal)
 
 # Signals come in bursts: a batch of them is recorded in one statement (a signal of an unknown agent is
 # dead-lettered alone). No inbox: recording a signal is an upsert that a redelivery repeats harmlessly.
-@runtime.batch_subscriber(Signal, inbox=False, together=True)
+# Nothing waits for the record on a signal's way to its position, so batches gather for up to 100 ms.
+@runtime.batch_subscriber(Signal, inbox=False, together=True, gather_ms=100)
 async def on_signal(tx: Tx, received: list[Received[Signal]]) -> None:
     await handlers.record_signals(tx, [r.event for r in received])
 
