@@ -59,7 +59,8 @@ async def on_intents(tx: Tx, received: list[Received[Intent]]) -> None:
     await handlers.intents_received(tx, received, state, utcnow())
 
 
-@runtime.batch_subscriber(Execution)
+# Executions gather for up to 100 ms: a fill only settles its intent, and a failure's next attempt can wait that long.
+@runtime.batch_subscriber(Execution, gather_ms=100)
 async def on_execution(tx: Tx, event: Execution) -> None:
     await handlers.execution_received(tx, event, state, utcnow())
 
