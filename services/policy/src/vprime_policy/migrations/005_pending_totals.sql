@@ -25,21 +25,15 @@ BEGIN
         INSERT INTO pending_entries (intent_id, deployment_id, size_pct, decided_at)
         VALUES (NEW.intent_id, NEW.deployment_id, NEW.size_pct, NEW.decided_at) ON CONFLICT DO NOTHING;
         IF FOUND THEN
-            UPDATE pending_added SET n = n + 1, pct = pct + NEW.size_pct WHERE deployment_id = NEW.deployment_id;
-            IF NOT FOUND THEN
-                INSERT INTO pending_added AS a (deployment_id, n, pct) VALUES (NEW.deployment_id, 1, NEW.size_pct)
-                ON CONFLICT (deployment_id) DO UPDATE SET n = a.n + 1, pct = a.pct + EXCLUDED.pct;
-            END IF;
+            INSERT INTO pending_added AS a (deployment_id, n, pct) VALUES (NEW.deployment_id, 1, NEW.size_pct)
+            ON CONFLICT (deployment_id) DO UPDATE SET n = a.n + 1, pct = a.pct + EXCLUDED.pct;
         END IF;
     ELSE
         -- Counted only if this position removed the entry (one pruned past its TTL was counted out then).
         DELETE FROM pending_entries WHERE intent_id = NEW.intent_id RETURNING deployment_id, size_pct INTO settled;
         IF FOUND THEN
-            UPDATE pending_settled SET n = n + 1, pct = pct + settled.size_pct WHERE deployment_id = settled.deployment_id;
-            IF NOT FOUND THEN
-                INSERT INTO pending_settled AS s (deployment_id, n, pct) VALUES (settled.deployment_id, 1, settled.size_pct)
-                ON CONFLICT (deployment_id) DO UPDATE SET n = s.n + 1, pct = s.pct + EXCLUDED.pct;
-            END IF;
+            INSERT INTO pending_settled AS s (deployment_id, n, pct) VALUES (settled.deployment_id, 1, settled.size_pct)
+            ON CONFLICT (deployment_id) DO UPDATE SET n = s.n + 1, pct = s.pct + EXCLUDED.pct;
         END IF;
     END IF;
     RETURN NULL;
