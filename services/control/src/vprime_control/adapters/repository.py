@@ -87,13 +87,7 @@ class ControlRepository:
     async def save_signal(self, signal: Signal) -> bool:
         """Record a signal of a known agent; False if its agent does not exist. A later drive of a known
         signal updates its drive."""
-        status = await self.conn.execute(
-            """INSERT INTO signals (signal_id, agent_id, payload, drive)
-               SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM agents WHERE agent_id = $2)
-               ON CONFLICT (signal_id) DO UPDATE SET drive = GREATEST(signals.drive, EXCLUDED.drive)""",
-            signal.signal_id, signal.agent_id, signal.model_dump(mode="json"), signal.drive,
-        )
-        return status.endswith("1")
+        return signal.signal_id in await self.save_signals([signal])
 
     async def save_signals(self, signals: list[Signal]) -> set[uuid.UUID]:
         """`save_signal` for many, in one statement (one signal id at most once); returns the ids recorded

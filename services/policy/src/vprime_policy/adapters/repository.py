@@ -92,10 +92,10 @@ class PolicyRepository:
                           default_equity: float) -> dict[uuid.UUID, RiskState]:
         """Every deployment's risk state in one statement: open positions and pending entries from their running
         totals (migrations 004 and 005). Pending entries past the TTL are pruned here and counted out; the
-        statement reads the totals as they were before it, hence the subtraction of what it pruned. Closes are read only for
-        deployments with a loss or drawdown limit, entries only for those with a cooldown (and only within it): the
-        `IS NOT NULL` tests are checked once per deployment, before any scan (without them the planner read every
-        position of a deployment only to compare it with NULL)."""
+        statement reads the totals as they were before it, hence the subtraction of what it pruned. Closes are
+        read only for deployments with a loss or drawdown limit, entries only for those with a cooldown (and only
+        within it): the `IS NOT NULL` tests are checked once per deployment, before any scan (without them the
+        planner read every position of a deployment only to compare it with NULL)."""
         since_never = datetime.min.replace(tzinfo=now.tzinfo)
         rows = await self.conn.fetch(
             """WITH expired AS (DELETE FROM pending_entries WHERE deployment_id = ANY($1) AND decided_at <= $4
