@@ -47,8 +47,8 @@ def an_order(*, stop: float | None = 0.05, instrument: str = "eth", venue: Venue
 async def sending(conn: asyncpg.Connection, *, stop: float | None = 0.05, status: str = "SENDING") -> Order:
     order = an_order(stop=stop)
     await conn.execute(
-        """INSERT INTO orders (order_id, client_order_id, intent_id, deployment_id, venue, venue_symbol, side, status)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""",
+        """INSERT INTO orders (order_id, client_order_id, intent_id, deployment_id, venue, venue_symbol, side, status, resolved_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, CASE WHEN $8 = 'SENDING' THEN NULL ELSE now() END)""",
         order.order_id, ids.client_order_id(order.order_id), order.intent_id, order.deployment_id, order.venue.value,
         order.venue_symbol, order.side.value, status,
     )
@@ -110,3 +110,14 @@ async def test_a_batch_of_orders_is_claimed_in_one_statement_with_its_prices(con
     assert await prices.latest("HYPERLIQUID", coin.lower()) == 101.0  # the venue's own price first
     assert await prices.latest("OSTIUM", other) == 7.0  # else any venue's
     assert await prices.latest("GMX", "NOTRADED") is None
+
+
+async def test_an_order_is_resolved_exactly_when_it_is_no_longer_sending(conn: asyncpg.Connection) -> None:
+    """Resolving finds unresolved orders by `resolved_at`; the schema keeps that the same as status SENDING."""
+    order = await sending(conn)
+    with pytest.raises(asyncpg.CheckViolationError):
+        async with conn.transaction():
+            await conn.execute("UPDATE orders SET status = 'FILLED' WHERE order_id = $1", order.order_id)
+    with pytest.raises(asyncpg.CheckViolationError):
+        async with conn.transaction():
+            await conn.execute("UPDATE orders SET resolved_at = now() WHERE order_id = $1", order.order_id)

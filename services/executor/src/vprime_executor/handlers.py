@@ -204,7 +204,12 @@ Resolving = tuple[Order, Outcome, Route, dict[str, str]]  # an outcome, with the
 async def resolve_all(tx: Tx, items: list[Resolving], venues: VenueRouter) -> list[Execution | None]:
     """Record every order's outcome, and open a position for every fill, in one statement; for each item its
     execution, or None if the order was resolved already (by recovery, or earlier in the same list). Each
-    order's events are published in its own trace."""
+    order's events are published in its own trace.
+
+    An order is unresolved while it has no `resolved_at` (a constraint keeps that the same as SENDING). The
+    statement says so rather than `status = 'SENDING'`: that predicate is also the partial index of orders in
+    flight, which the planner would then scan whole and join, and until vacuum that index holds an entry for
+    every order resolved since (900 pages a batch at 150 signals/s). By primary key, each order is one lookup."""
     first: dict[uuid.UUID, int] = {}  # order id -> its first item: a repeat resolves nothing
     for n, (order, *_) in enumerate(items):
         first.setdefault(order.order_id, n)
@@ -216,7 +221,7 @@ async def resolve_all(tx: Tx, items: list[Resolving], venues: VenueRouter) -> li
                SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::float8[], $5::float8[]) AS o(order_id, status, reason, price, qty)),
            resolved AS (
                UPDATE orders SET status = o.status, reason = o.reason, fill_price = o.price, qty = o.qty, resolved_at = now()
-               FROM outcome o WHERE orders.order_id = o.order_id AND orders.status = 'SENDING' RETURNING orders.order_id),
+               FROM outcome o WHERE orders.order_id = o.order_id AND orders.resolved_at IS NULL RETURNING orders.order_id),
            opened AS (
                INSERT INTO positions (position_id, order_id, deployment_id, venue, instrument, side, state, entry_price, qty,
                    notional_usd, opened_at, stop_fraction, best_price, payload, mode, watched)
