@@ -1,6 +1,7 @@
 """The outbox relay on real Postgres and Kafka: what transactions write to the outbox is published in write
-order and marked published. A batch the relay sent is marked together with its next read, on its own once the
-relay is idle, and when the relay stops, so a relay that takes over does not send it again."""
+order and leaves the pending list. A batch the relay sent leaves it together with the relay's next read, on its
+own once the relay is idle, and when the relay stops, so a relay that takes over does not send it again. An
+outbox of the earlier shape (published rows marked in place) is carried over once, its unpublished rows pending."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from vprime_shared import outbox
 from vprime_shared.contracts import Event
 from vprime_shared.db import PLUMBING_SQL, create_pool
 from vprime_shared.kafka import ensure_topics, make_outbox_producer
-from vprime_shared.outbox import MARK_AFTER_S, OutboxRelay
+from vprime_shared.outbox import SETTLE_AFTER_S, OutboxRelay
 
 pytestmark = pytest.mark.integration
 
@@ -62,7 +63,7 @@ async def write(pool: asyncpg.Pool, notes: list[Note]) -> None:
 
 
 async def unpublished(pool: asyncpg.Pool) -> int:
-    return await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+    return await pool.fetchval("SELECT count(*) FROM outbox_pending")
 
 
 @pytest_asyncio.fixture
@@ -95,7 +96,7 @@ def relay(infra: Endpoints, pool: asyncpg.Pool, **options: float) -> OutboxRelay
     return OutboxRelay(pool, make_outbox_producer(infra.bootstrap, "relaytest"), service="relaytest", batch_size=7, **options)
 
 
-async def test_published_in_write_order_and_marked_once_the_relay_is_idle(
+async def test_published_in_write_order_and_settled_once_the_relay_is_idle(
         infra: Endpoints, pool: asyncpg.Pool, topic: AIOKafkaConsumer) -> None:
     publisher = relay(infra, pool)
     await publisher.start()
@@ -104,9 +105,9 @@ async def test_published_in_write_order_and_marked_once_the_relay_is_idle(
         for start in range(0, 40, 10):
             await write(pool, notes("order", "ab", range(start, start + 10)))
         seen = await read(topic, "order", 40, [])
-        # Nothing more is coming: the last batch is marked on its own, a few MARK_AFTER_S later.
-        await eventually(lambda: _zero(unpublished(pool)), timeout=max(2.0, 40 * MARK_AFTER_S), interval=0.02,
-                         what="the relay's last batch marked once it is idle")
+        # Nothing more is coming: the last batch is settled on its own, a few SETTLE_AFTER_S later.
+        await eventually(lambda: _zero(unpublished(pool)), timeout=max(2.0, 40 * SETTLE_AFTER_S), interval=0.02,
+                         what="the relay's last batch settled once it is idle")
     finally:
         await publisher.stop()
     assert sorted(n.n for n in seen) == list(range(40))
@@ -115,16 +116,16 @@ async def test_published_in_write_order_and_marked_once_the_relay_is_idle(
         assert mine == sorted(mine), f"key {key}: out of order"
 
 
-async def test_a_stopping_relay_marks_what_it_sent_so_its_successor_sends_nothing_again(
+async def test_a_stopping_relay_settles_what_it_sent_so_its_successor_sends_nothing_again(
         infra: Endpoints, pool: asyncpg.Pool, topic: AIOKafkaConsumer) -> None:
     # Written before the relay listens, so no notification wakes it after its first read: what that read sent
-    # waits for the stop to be marked.
+    # waits for the stop to be settled.
     await write(pool, notes("stop", "a", range(3)))
-    publisher = relay(infra, pool, mark_after_s=60, poll_interval_s=60)
+    publisher = relay(infra, pool, settle_after_s=60, poll_interval_s=60)
     await publisher.start()
     try:
         seen = await read(topic, "stop", 3, [])
-        assert await unpublished(pool) == 3, "published, not yet marked"
+        assert await unpublished(pool) == 3, "published, not yet settled"
     finally:
         await publisher.stop()
     assert await unpublished(pool) == 0
@@ -141,3 +142,27 @@ async def test_a_stopping_relay_marks_what_it_sent_so_its_successor_sends_nothin
 
 async def _zero(count: Awaitable[int]) -> bool:
     return await count == 0
+
+
+async def test_an_outbox_of_the_earlier_shape_is_carried_over_once(admin_db: asyncpg.Pool) -> None:
+    """Rows the earlier relay had not marked published are pending afterwards, those it had are not; running the
+    plumbing again (every start does) changes nothing."""
+    schema = f"relay_{uuid.uuid4().hex[:8]}"
+    try:
+        async with admin_db.acquire() as conn, conn.transaction():
+            await conn.execute(f"""CREATE SCHEMA {schema}; SET LOCAL search_path = {schema};
+                CREATE TABLE outbox (id BIGSERIAL PRIMARY KEY, event_id UUID NOT NULL UNIQUE, topic TEXT NOT NULL,
+                    key TEXT NOT NULL, payload BYTEA NOT NULL, headers JSONB NOT NULL DEFAULT '{{}}'::jsonb,
+                    created_at TIMESTAMPTZ NOT NULL DEFAULT now(), published_at TIMESTAMPTZ);
+                CREATE INDEX outbox_unpublished ON outbox (id) WHERE published_at IS NULL;
+                INSERT INTO outbox (event_id, topic, key, payload, published_at)
+                SELECT gen_random_uuid(), 't', 'k', '\\x00', CASE WHEN n % 3 = 0 THEN NULL ELSE now() END
+                FROM generate_series(1, 9) AS n;""")
+            await conn.execute(PLUMBING_SQL)
+            await conn.execute(PLUMBING_SQL)
+            assert [r["id"] for r in await conn.fetch("SELECT id FROM outbox_pending ORDER BY id")] == [3, 6, 9]
+            assert await conn.fetchval("SELECT count(*) FROM outbox") == 9, "the outbox keeps every row"
+            assert not await conn.fetchval("SELECT EXISTS (SELECT FROM information_schema.columns WHERE table_schema = $1 "
+                                           "AND table_name = 'outbox' AND column_name = 'published_at')", schema)
+    finally:
+        await admin_db.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")

@@ -89,6 +89,11 @@ def migration_files(package: str) -> list[Traversable]:
 
 
 # Tables every service has: the outbox it publishes from and the inbox it deduplicates with.
+#
+# The outbox itself is append-only: what is still to be published is the narrow `outbox_pending`, one id per
+# event, deleted once Kafka acknowledged it. Marking a row of the outbox published instead rewrote the whole
+# row, payload included, into the WAL and left it for vacuum. An outbox of the earlier shape (a `published_at`
+# column) is carried over once.
 PLUMBING_SQL = """
 CREATE TABLE IF NOT EXISTS outbox (
     id            BIGSERIAL PRIMARY KEY,
@@ -97,10 +102,18 @@ CREATE TABLE IF NOT EXISTS outbox (
     key           TEXT NOT NULL,
     payload       BYTEA NOT NULL,
     headers       JSONB NOT NULL DEFAULT '{}'::jsonb,
-    created_at    TIMESTAMPTZ NOT NULL DEFAULT now(),
-    published_at  TIMESTAMPTZ
+    created_at    TIMESTAMPTZ NOT NULL DEFAULT now()
 );
-CREATE INDEX IF NOT EXISTS outbox_unpublished ON outbox (id) WHERE published_at IS NULL;
+CREATE TABLE IF NOT EXISTS outbox_pending (
+    id            BIGINT PRIMARY KEY
+);
+DO $$ BEGIN
+    IF EXISTS (SELECT FROM information_schema.columns
+               WHERE table_schema = current_schema() AND table_name = 'outbox' AND column_name = 'published_at') THEN
+        INSERT INTO outbox_pending (id) SELECT id FROM outbox WHERE published_at IS NULL ON CONFLICT DO NOTHING;
+        ALTER TABLE outbox DROP COLUMN published_at;
+    END IF;
+END $$;
 CREATE TABLE IF NOT EXISTS inbox (
     event_id      UUID NOT NULL,
     consumer      TEXT NOT NULL,

@@ -5,8 +5,9 @@ The relay wakes on NOTIFY (sent when a transaction that wrote to the outbox comm
 falls back to polling. Each schema has a channel of its own: the services share one database, and a
 shared channel would wake every service's relay at every service's commit. A session advisory lock
 makes one relay per schema the publisher, so events of one key leave in the order they were written,
-however many instances run. What it sent is marked published with its next read (one statement), or on its
-own once it is idle, or when it stops.
+however many instances run. What is still to be published is listed in `outbox_pending` (one id per event);
+what was sent leaves that list with the relay's next read (one statement), or on its own once the relay is
+idle, or when it stops. The outbox rows themselves stay as they were written.
 
 The relay sends through its own aiokafka producer rather than the FastStream broker: a row is already
 encoded bytes with a topic and key, and the broker's per-message publish path (correlation id, two
@@ -42,9 +43,9 @@ tracer = trace.get_tracer("vprime.outbox")
 
 NOTIFY_CHANNEL = "vprime_outbox"  # + "_<schema>"
 CONTENT_TYPE = ("content-type", b"application/json")
-# How long published rows may wait to be marked by the next read before they are marked on their own. A relay
-# that dies in between sends them again (consumers drop what they have seen).
-MARK_AFTER_S = 0.05
+# How long published rows may wait to leave the pending list with the next read before they leave it on their
+# own. A relay that dies in between sends them again (consumers drop what they have seen).
+SETTLE_AFTER_S = 0.05
 PUBLISHED = Counter("vprime_outbox_published_total", "Events the outbox relay published", ["service", "topic"])
 
 
@@ -57,13 +58,15 @@ async def add(conn: asyncpg.Connection, events: list[tuple[Event, dict[str, str]
     statement; call inside the transaction that changes the matching state."""
     if not events:
         return
-    # The NOTIFY rides in the same statement (one round trip); Postgres delivers it at commit and folds
-    # a transaction's identical notifications into one. `ORDER BY ordinality` keeps the ids in write order.
+    # The pending ids and the NOTIFY ride in the same statement (one round trip); Postgres delivers the NOTIFY at
+    # commit and folds a transaction's identical notifications into one. `ORDER BY ordinality` keeps the ids in
+    # write order.
     await conn.execute(
         "WITH added AS (INSERT INTO outbox (event_id, topic, key, payload, headers) "
         "SELECT e, t, k, p, h::jsonb FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bytea[], $5::text[]) "
-        "WITH ORDINALITY AS u(e, t, k, p, h, n) ORDER BY n RETURNING 1) "
-        f"SELECT pg_notify('{NOTIFY_CHANNEL}_' || current_schema(), '') FROM added LIMIT 1",
+        "WITH ORDINALITY AS u(e, t, k, p, h, n) ORDER BY n RETURNING id), "
+        "pending AS (INSERT INTO outbox_pending (id) SELECT id FROM added RETURNING 1) "
+        f"SELECT pg_notify('{NOTIFY_CHANNEL}_' || current_schema(), '') FROM pending LIMIT 1",
         [e.event_id for e, _ in events],
         [e.TOPIC for e, _ in events],
         [e.partition_key() for e, _ in events],
@@ -81,7 +84,7 @@ class OutboxRelay:
         service: str,
         batch_size: int = 500,
         poll_interval_s: float = 1.0,
-        mark_after_s: float = MARK_AFTER_S,
+        settle_after_s: float = SETTLE_AFTER_S,
         on_backlog: Callable[[int], object] | None = None,
     ) -> None:
         self._on_backlog = on_backlog
@@ -91,11 +94,11 @@ class OutboxRelay:
         self._traced = tracing_enabled()
         self._batch_size = batch_size
         self._poll_interval_s = poll_interval_s
-        self._mark_after_s = mark_after_s
+        self._settle_after_s = settle_after_s
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._backlog_sampled = 0.0
-        self._sent: list[int] = []  # ids published (acknowledged by Kafka) but not yet marked
+        self._sent: list[int] = []  # ids published (acknowledged by Kafka) but still pending
 
     async def start(self) -> None:
         await self._producer.start()
@@ -109,7 +112,7 @@ class OutboxRelay:
         await self._producer.stop()  # waits for what is still in flight
 
     async def backlog(self, conn: asyncpg.Connection | asyncpg.Pool | None = None) -> int:
-        return await (conn or self._pool).fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+        return await (conn or self._pool).fetchval("SELECT count(*) FROM outbox_pending")
 
     def _notified(self, *_: object) -> None:
         self._wake.set()
@@ -142,23 +145,24 @@ class OutboxRelay:
                     self._backlog_sampled = time.monotonic()
                     self._on_backlog(await self.backlog(conn))
                 try:
-                    await asyncio.wait_for(self._wake.wait(), timeout=self._mark_after_s if self._sent else self._poll_interval_s)
+                    await asyncio.wait_for(self._wake.wait(), timeout=self._settle_after_s if self._sent else self._poll_interval_s)
                 except TimeoutError:
-                    await self._mark_sent(conn)  # quiet: what was published is marked on its own
+                    await self._settle_sent(conn)  # quiet: what was published is settled on its own
         finally:
             with _suppress_cancel():  # on the way out, so that the next publisher does not send it again
-                await self._mark_sent(conn)
+                await self._settle_sent(conn)
             await conn.remove_listener(channel, self._notified)
             await conn.execute("SELECT pg_advisory_unlock($1)", lock_key)
 
     async def _publish_batch(self, conn: asyncpg.Connection) -> int:
-        # Marking what was sent last and reading what comes next is one statement: one round trip (and one commit)
-        # per wake-up under load instead of two. The SELECT sees the rows as they were before the UPDATE, hence
-        # the exclusion.
+        # Settling what was sent last and reading what comes next is one statement: one round trip (and one commit)
+        # per wake-up under load instead of two. The SELECT sees the rows as they were before the DELETE, hence
+        # the exclusion. The next ids are read first and their rows looked up by key: as a join, the planner may
+        # merge it with the whole outbox, scanned from its first row.
         rows = await conn.fetch(
-            "WITH marked AS (UPDATE outbox SET published_at = now() WHERE id = ANY($2::bigint[])) "
-            "SELECT id, topic, key, payload, headers FROM outbox WHERE published_at IS NULL AND id <> ALL($2::bigint[]) "
-            "ORDER BY id LIMIT $1",
+            "WITH sent AS (DELETE FROM outbox_pending WHERE id = ANY($2::bigint[])) "
+            "SELECT id, topic, key, payload, headers FROM outbox WHERE id = ANY(ARRAY("
+            "SELECT id FROM outbox_pending WHERE id <> ALL($2::bigint[]) ORDER BY id LIMIT $1)) ORDER BY id",
             self._batch_size, self._sent,
         )
         self._sent = []
@@ -167,14 +171,14 @@ class OutboxRelay:
         # Enqueue in order (the producer keeps per-partition order), then wait for every ack.
         pending = [await self._send(row["topic"], row["key"], row["payload"], row["headers"] or {}) for row in rows]
         await asyncio.gather(*pending)
-        self._sent = [r["id"] for r in rows]  # acknowledged: marked with the next read, or alone once the relay is idle
+        self._sent = [r["id"] for r in rows]  # acknowledged: settled with the next read, or alone once the relay is idle
         for topic, n in tally(r["topic"] for r in rows).items():
             PUBLISHED.labels(self._service, topic).inc(n)
         return len(rows)
 
-    async def _mark_sent(self, conn: asyncpg.Connection) -> None:
+    async def _settle_sent(self, conn: asyncpg.Connection) -> None:
         if self._sent:
-            await conn.execute("UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])", self._sent)
+            await conn.execute("DELETE FROM outbox_pending WHERE id = ANY($1::bigint[])", self._sent)
             self._sent = []
 
     async def _send(self, topic: str, key: str, payload: bytes, headers: dict[str, str]) -> asyncio.Future[object]:
