@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -12,6 +11,7 @@ import httpx
 import pytest_asyncio
 
 from tests.conftest import eventually
+from vprime_shared import db
 
 TERMINAL = {"EXECUTED", "FAILED", "SKIPPED", "REJECTED"}
 DEFAULT_GLOBAL_ROUTING = {"venue_priority": ["HYPERLIQUID", "OSTIUM", "GMX", "SPOT"], "routing_strategy": "FIRST_AVAILABLE",
@@ -131,11 +131,12 @@ def rolled_back_schema(schema: str, *, json_codec: bool = False) -> Any:
     async def conn(admin_db: asyncpg.Pool, stack: object) -> AsyncIterator[asyncpg.Connection]:
         async with rolled_back(admin_db, schema) as c:
             if json_codec:
-                await c.set_type_codec("jsonb", schema="pg_catalog", encoder=json.dumps, decoder=json.loads)
+                await db.use_json_codecs(c)
             try:
                 yield c
             finally:
                 if json_codec:  # the connection goes back to the tests' shared pool
-                    await c.reset_type_codec("jsonb", schema="pg_catalog")
+                    for typ in ("json", "jsonb"):
+                        await c.reset_type_codec(typ, schema="pg_catalog")
 
     return conn

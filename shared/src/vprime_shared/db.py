@@ -54,7 +54,8 @@ async def provision(admin_url: str, database: str = "vprime", services: tuple[st
         await db.close()
 
 
-async def _init_connection(conn: asyncpg.Connection) -> None:
+async def use_json_codecs(conn: asyncpg.Connection) -> None:
+    """JSON in and out as Python values (orjson: UUIDs, datetimes and enums included), as every service connection has it."""
     for typ in ("json", "jsonb"):
         await conn.set_type_codec(
             typ, schema="pg_catalog", encoder=lambda v: orjson.dumps(v).decode(), decoder=orjson.loads
@@ -72,7 +73,7 @@ async def create_pool(url: str, *, min_size: int = 1, max_size: int = 10, attemp
     """A pool for the service's own role; waits (bounded) for Postgres to accept connections."""
     for attempt in range(1, attempts + 1):
         try:
-            return await asyncpg.create_pool(url, min_size=min_size, max_size=max_size, init=_init_connection,
+            return await asyncpg.create_pool(url, min_size=min_size, max_size=max_size, init=use_json_codecs,
                                              reset=_keep_session)
         except (OSError, asyncpg.CannotConnectNowError, asyncpg.PostgresConnectionError) as exc:
             if attempt == attempts:

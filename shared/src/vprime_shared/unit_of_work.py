@@ -6,7 +6,7 @@ processed `event.event_id`, the block is skipped, so redelivery is harmless.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Hashable
 from typing import Any
 from contextlib import asynccontextmanager
 
@@ -24,6 +24,7 @@ class Tx:
         self.conn = conn
         self._unwritten: list[tuple[Event, dict[str, str]]] = []
         self._deferred: dict[str, list[tuple[Any, ...]]] = {}
+        self._rows: dict[tuple[str, tuple[str, ...], str], list[tuple[set[Hashable], list[dict[str, Any]]]]] = {}
 
     async def publish(self, event: Event) -> None:
         """Publish `event` once this transaction commits (transactional outbox). The outbox rows of a
@@ -35,10 +36,32 @@ class Tx:
         transaction: one pipelined `executemany` per statement, in the order they were deferred."""
         self._deferred.setdefault(statement, []).append(args)
 
+    def insert(self, table: str, row: dict[str, Any], *, on_conflict: str = "", key: Hashable = None) -> None:
+        """Insert `row` (column: value) into `table` at `flush`, in one statement with every other row this
+        transaction inserts there with the same columns and `on_conflict` clause: the rows travel as one JSON
+        array, and PostgreSQL types each value as its column (`jsonb_populate_recordset`). A column the table does
+        not have fails the statement. Rows of one `key` are written in the order they came, each in a statement of
+        its own, since an upsert may change a row only once per statement."""
+        rounds = self._rows.setdefault((table, tuple(row), on_conflict), [])
+        for keys, rows in rounds:
+            if key is None or key not in keys:
+                break
+        else:
+            keys, rows = set(), []
+            rounds.append((keys, rows))
+        keys.add(key)
+        rows.append(row)
+
     async def flush(self) -> None:
         for statement, runs in self._deferred.items():
             await self.conn.executemany(statement, runs)
         self._deferred = {}
+        for (table, columns, on_conflict), rounds in self._rows.items():
+            names = ", ".join(columns)
+            statement = f"INSERT INTO {table} ({names}) SELECT {names} FROM jsonb_populate_recordset(NULL::{table}, $1) {on_conflict}"
+            for _, rows in rounds:
+                await self.conn.execute(statement, rows)
+        self._rows = {}
         await outbox.add(self.conn, self._unwritten)
         self._unwritten = []
 

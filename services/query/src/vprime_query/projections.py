@@ -1,5 +1,6 @@
 """How each fact event updates the read models. Every write is an idempotent upsert keyed by the fact's id,
-deferred to the end of its transaction, where a batch's writes of one kind go together (`Tx.defer`)."""
+deferred to the end of its transaction, where a batch's writes of one kind go in one statement (`Tx.insert`).
+Values are passed as they are (enums, models dumped): PostgreSQL types each as its column."""
 
 from __future__ import annotations
 
@@ -23,96 +24,81 @@ from vprime_shared.unit_of_work import Tx
 
 
 def agent(tx: Tx, e: AgentState) -> None:
-    tx.defer(
-        """INSERT INTO agents (agent_id, creator_wallet, name, venue, status, updated_at) VALUES ($1,$2,$3,$4,$5,$6)
-           ON CONFLICT (agent_id) DO UPDATE SET name = EXCLUDED.name, status = EXCLUDED.status, updated_at = EXCLUDED.updated_at
-           WHERE agents.updated_at <= EXCLUDED.updated_at""",
-        e.agent_id, e.creator_wallet, e.name, e.venue.value, e.status.value, e.occurred_at,
-    )
+    tx.insert("agents", dict(agent_id=e.agent_id, creator_wallet=e.creator_wallet, name=e.name, venue=e.venue, status=e.status,
+                             updated_at=e.occurred_at),
+              on_conflict="""ON CONFLICT (agent_id) DO UPDATE SET name = EXCLUDED.name, status = EXCLUDED.status,
+                               updated_at = EXCLUDED.updated_at WHERE agents.updated_at <= EXCLUDED.updated_at""",
+              key=e.agent_id)
 
 
 def deployment(tx: Tx, e: DeploymentState) -> None:
-    tx.defer(
-        """INSERT INTO deployments (deployment_id, agent_id, user_wallet, status, enabled_venues, updated_at) VALUES ($1,$2,$3,$4,$5,$6)
-           ON CONFLICT (deployment_id) DO UPDATE SET status = EXCLUDED.status, enabled_venues = EXCLUDED.enabled_venues,
-             updated_at = EXCLUDED.updated_at WHERE deployments.updated_at <= EXCLUDED.updated_at""",
-        e.deployment_id, e.agent_id, e.user_wallet, e.status.value, [v.value for v in e.enabled_venues], e.occurred_at,
-    )
+    tx.insert("deployments", dict(deployment_id=e.deployment_id, agent_id=e.agent_id, user_wallet=e.user_wallet, status=e.status,
+                                  enabled_venues=e.enabled_venues, updated_at=e.occurred_at),
+              on_conflict="""ON CONFLICT (deployment_id) DO UPDATE SET status = EXCLUDED.status,
+                               enabled_venues = EXCLUDED.enabled_venues, updated_at = EXCLUDED.updated_at
+                             WHERE deployments.updated_at <= EXCLUDED.updated_at""",
+              key=e.deployment_id)
 
 
 def signal(tx: Tx, e: Signal) -> None:
-    tx.defer(
-        """INSERT INTO signals (signal_id, agent_id, instrument, side, confidence, requested_venue, origin, size_model,
-               risk_model, drive, created_at, source_tweets, source_research, score)
-           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)
-           ON CONFLICT (signal_id) DO UPDATE SET drive = GREATEST(signals.drive, EXCLUDED.drive)""",
-        e.signal_id, e.agent_id, e.instrument, e.side.value, e.confidence, e.requested_venue.value, e.origin.value,
-        e.size_model.model_dump(), e.risk_model.model_dump(), e.drive, e.occurred_at, e.source_tweets,
-        e.source_research, e.score.model_dump() if e.score else None,
-    )
+    tx.insert("signals", dict(signal_id=e.signal_id, agent_id=e.agent_id, instrument=e.instrument, side=e.side, confidence=e.confidence,
+                              requested_venue=e.requested_venue, origin=e.origin, size_model=e.size_model.model_dump(),
+                              risk_model=e.risk_model.model_dump(), drive=e.drive, created_at=e.occurred_at,
+                              source_tweets=e.source_tweets, source_research=e.source_research,
+                              score=e.score.model_dump() if e.score else None),
+              on_conflict="ON CONFLICT (signal_id) DO UPDATE SET drive = GREATEST(signals.drive, EXCLUDED.drive)", key=e.signal_id)
 
 
 def intent(tx: Tx, e: Intent) -> None:
-    tx.defer(
-        """INSERT INTO intents (intent_id, signal_id, agent_id, deployment_id, drive, status, reasons, size_pct, leverage,
-               venue_preference, decided_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) ON CONFLICT (intent_id) DO NOTHING""",
-        e.intent_id, e.signal_id, e.agent_id, e.deployment_id, e.drive, e.status.value,
-        [r.model_dump() for r in e.reasons], e.size_pct, e.leverage, [v.value for v in e.venue_preference], e.occurred_at,
-    )
+    tx.insert("intents", dict(intent_id=e.intent_id, signal_id=e.signal_id, agent_id=e.agent_id, deployment_id=e.deployment_id,
+                              drive=e.drive, status=e.status, reasons=[r.model_dump() for r in e.reasons], size_pct=e.size_pct,
+                              leverage=e.leverage, venue_preference=e.venue_preference, decided_at=e.occurred_at),
+              on_conflict="ON CONFLICT (intent_id) DO NOTHING")
 
 
 def decision(tx: Tx, e: RoutingDecision) -> None:
-    tx.defer(
-        """INSERT INTO routing_decisions (decision_id, intent_id, signal_id, agent_id, deployment_id, instrument, side,
-               requested_venue, selected_venue, reason, checked_venues, venue_availability, strategy, attempt, duration_ms,
-               decided_at, costs, failed_venues, duration_us)
-           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19)
-           ON CONFLICT (decision_id) DO NOTHING""",
-        e.decision_id, e.intent_id, e.signal_id, e.agent_id, e.deployment_id, e.instrument, e.side.value,
-        e.requested_venue.value, e.selected_venue.value if e.selected_venue else None, e.reason,
-        [v.value for v in e.checked_venues], {k: v.model_dump() for k, v in e.venue_availability.items()},
-        e.strategy, e.attempt, e.duration_ms, e.occurred_at, {k: v.model_dump() for k, v in e.costs.items()},
-        [v.value for v in e.failed_venues], e.duration_us,
-    )
+    tx.insert("routing_decisions", dict(
+        decision_id=e.decision_id, intent_id=e.intent_id, signal_id=e.signal_id, agent_id=e.agent_id, deployment_id=e.deployment_id,
+        instrument=e.instrument, side=e.side, requested_venue=e.requested_venue, selected_venue=e.selected_venue, reason=e.reason,
+        checked_venues=e.checked_venues, venue_availability={k: v.model_dump() for k, v in e.venue_availability.items()},
+        strategy=e.strategy, attempt=e.attempt, duration_ms=e.duration_ms, decided_at=e.occurred_at,
+        costs={k: v.model_dump() for k, v in e.costs.items()}, failed_venues=e.failed_venues, duration_us=e.duration_us,
+    ), on_conflict="ON CONFLICT (decision_id) DO NOTHING")
 
 
 def order(tx: Tx, e: Order) -> None:
-    tx.defer(
-        """INSERT INTO orders (order_id, intent_id, signal_id, deployment_id, venue, venue_symbol, instrument, side, size_pct,
-               leverage, attempt, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)
-           ON CONFLICT (order_id) DO UPDATE SET venue_symbol = EXCLUDED.venue_symbol, instrument = EXCLUDED.instrument,
-             side = EXCLUDED.side, size_pct = EXCLUDED.size_pct, leverage = EXCLUDED.leverage, attempt = EXCLUDED.attempt""",
-        e.order_id, e.intent_id, e.signal_id, e.deployment_id, e.venue.value, e.venue_symbol, e.instrument, e.side.value,
-        e.size_pct, e.leverage, e.attempt, e.occurred_at,
-    )
+    tx.insert("orders", dict(order_id=e.order_id, intent_id=e.intent_id, signal_id=e.signal_id, deployment_id=e.deployment_id,
+                             venue=e.venue, venue_symbol=e.venue_symbol, instrument=e.instrument, side=e.side, size_pct=e.size_pct,
+                             leverage=e.leverage, attempt=e.attempt, created_at=e.occurred_at),
+              on_conflict="""ON CONFLICT (order_id) DO UPDATE SET venue_symbol = EXCLUDED.venue_symbol, instrument = EXCLUDED.instrument,
+                               side = EXCLUDED.side, size_pct = EXCLUDED.size_pct, leverage = EXCLUDED.leverage,
+                               attempt = EXCLUDED.attempt""",
+              key=e.order_id)
 
 
 def execution(tx: Tx, e: Execution) -> None:
-    tx.defer(
-        """INSERT INTO orders (order_id, intent_id, signal_id, deployment_id, venue, status, fill_price, qty, fee_usd,
-               venue_order_id, client_order_id, reason, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)
-           ON CONFLICT (order_id) DO UPDATE SET status = EXCLUDED.status, fill_price = EXCLUDED.fill_price, qty = EXCLUDED.qty,
-             fee_usd = EXCLUDED.fee_usd, venue_order_id = EXCLUDED.venue_order_id, client_order_id = EXCLUDED.client_order_id,
-             reason = EXCLUDED.reason""",
-        e.order_id, e.intent_id, e.signal_id, e.deployment_id, e.venue.value, e.status.value, e.fill_price, e.qty, e.fee,
-        e.venue_order_id, e.client_order_id, e.reason, e.occurred_at,
-    )
+    tx.insert("orders", dict(order_id=e.order_id, intent_id=e.intent_id, signal_id=e.signal_id, deployment_id=e.deployment_id,
+                             venue=e.venue, status=e.status, fill_price=e.fill_price, qty=e.qty, fee_usd=e.fee,
+                             venue_order_id=e.venue_order_id, client_order_id=e.client_order_id, reason=e.reason,
+                             created_at=e.occurred_at),
+              on_conflict="""ON CONFLICT (order_id) DO UPDATE SET status = EXCLUDED.status, fill_price = EXCLUDED.fill_price,
+                               qty = EXCLUDED.qty, fee_usd = EXCLUDED.fee_usd, venue_order_id = EXCLUDED.venue_order_id,
+                               client_order_id = EXCLUDED.client_order_id, reason = EXCLUDED.reason""",
+              key=e.order_id)
 
 
 def position(tx: Tx, e: Position) -> None:
-    tx.defer(
-        """INSERT INTO positions (position_id, order_id, signal_id, agent_id, deployment_id, venue, venue_symbol, instrument,
-               side, state, entry_price, exit_price, qty, notional_usd, leverage, fees_usd, realized_pnl_usd, close_reason,
-               opened_at, closed_at, updated_at, equity_usd)
-           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22)
-           ON CONFLICT (position_id) DO UPDATE SET state = EXCLUDED.state, exit_price = EXCLUDED.exit_price,
-             realized_pnl_usd = EXCLUDED.realized_pnl_usd, close_reason = EXCLUDED.close_reason, closed_at = EXCLUDED.closed_at,
-             fees_usd = EXCLUDED.fees_usd, updated_at = EXCLUDED.updated_at
-           WHERE positions.updated_at <= EXCLUDED.updated_at""",
-        e.position_id, e.order_id, e.signal_id, e.agent_id, e.deployment_id, e.venue.value, e.venue_symbol, e.instrument,
-        e.side.value, e.state.value, e.entry_price, e.exit_price, e.qty, e.notional_usd, e.leverage, e.fees_usd,
-        e.realized_pnl_usd, e.close_reason, e.opened_at, e.closed_at, e.occurred_at, e.equity_usd,
-    )
+    tx.insert("positions", dict(
+        position_id=e.position_id, order_id=e.order_id, signal_id=e.signal_id, agent_id=e.agent_id, deployment_id=e.deployment_id,
+        venue=e.venue, venue_symbol=e.venue_symbol, instrument=e.instrument, side=e.side, state=e.state, entry_price=e.entry_price,
+        exit_price=e.exit_price, qty=e.qty, notional_usd=e.notional_usd, leverage=e.leverage, fees_usd=e.fees_usd,
+        realized_pnl_usd=e.realized_pnl_usd, close_reason=e.close_reason, opened_at=e.opened_at, closed_at=e.closed_at,
+        updated_at=e.occurred_at, equity_usd=e.equity_usd,
+    ), on_conflict="""ON CONFLICT (position_id) DO UPDATE SET state = EXCLUDED.state, exit_price = EXCLUDED.exit_price,
+                        realized_pnl_usd = EXCLUDED.realized_pnl_usd, close_reason = EXCLUDED.close_reason,
+                        closed_at = EXCLUDED.closed_at, fees_usd = EXCLUDED.fees_usd, updated_at = EXCLUDED.updated_at
+                      WHERE positions.updated_at <= EXCLUDED.updated_at""",
+       key=e.position_id)
 
 
 async def tick(conn: asyncpg.Connection | asyncpg.Pool, e: MarketTick) -> None:

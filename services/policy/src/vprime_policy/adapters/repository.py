@@ -77,16 +77,15 @@ class PolicyRepository:
 
     @staticmethod
     def save_position(tx: Tx, p: Position) -> None:
-        # Deferred: a batch of positions goes in one pipelined executemany at commit (nothing reads it before).
-        tx.defer(
-            """INSERT INTO positions (position_id, intent_id, deployment_id, instrument, state, size_pct, equity_usd,
-                   opened_at, closed_at, realized_pnl_usd, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)
-               ON CONFLICT (position_id) DO UPDATE SET state = EXCLUDED.state, closed_at = EXCLUDED.closed_at,
-                 realized_pnl_usd = EXCLUDED.realized_pnl_usd, updated_at = EXCLUDED.updated_at
-               WHERE positions.updated_at <= EXCLUDED.updated_at""",
-            p.position_id, p.intent_id, p.deployment_id, p.instrument.upper(), p.state.value, p.size_pct, p.equity_usd,
-            p.opened_at, p.closed_at, p.realized_pnl_usd, p.occurred_at,
-        )
+        # Deferred: a batch of positions goes in one statement at commit (nothing reads it before).
+        tx.insert("positions", dict(position_id=p.position_id, intent_id=p.intent_id, deployment_id=p.deployment_id,
+                                    instrument=p.instrument.upper(), state=p.state, size_pct=p.size_pct, equity_usd=p.equity_usd,
+                                    opened_at=p.opened_at, closed_at=p.closed_at, realized_pnl_usd=p.realized_pnl_usd,
+                                    updated_at=p.occurred_at),
+                  on_conflict="""ON CONFLICT (position_id) DO UPDATE SET state = EXCLUDED.state, closed_at = EXCLUDED.closed_at,
+                                   realized_pnl_usd = EXCLUDED.realized_pnl_usd, updated_at = EXCLUDED.updated_at
+                                 WHERE positions.updated_at <= EXCLUDED.updated_at""",
+                  key=p.position_id)
 
     async def risk_states(self, deployments: list[DeploymentView], now: datetime, pending_ttl: timedelta,
                           default_equity: float) -> dict[uuid.UUID, RiskState]:
