@@ -107,7 +107,7 @@ async def test_rows_of_one_key_are_written_in_order_and_the_rest_together(conn: 
     async with Tx.on(conn) as tx:
         for p in (opened, other, closed):
             projections.position(tx, p)
-        assert [len(rows) for _, rows in next(iter(tx._rows.values()))] == [2, 1]  # noqa: SLF001 - two statements
+        assert [len(rows) for _, rows in next(iter(tx._deferred.values()))] == [2, 1]  # noqa: SLF001 - two statements
     rows = {r["position_id"]: r for r in await conn.fetch("SELECT position_id, state, exit_price, realized_pnl_usd FROM positions "
                                                            "WHERE position_id = ANY($1::uuid[])", [opened.position_id, other.position_id])}
     assert tuple(rows[opened.position_id].values())[1:] == ("CLOSED", 3100.0, 50.0)

@@ -4,7 +4,6 @@ order in the outbox, in the batch's order, under the trace of the intent it answ
 
 from __future__ import annotations
 
-import json
 import uuid
 
 import asyncpg
@@ -17,6 +16,7 @@ from vprime_shared.contracts.base import utcnow
 from vprime_shared.unit_of_work import Tx
 
 from vprime_router.domain.catalog import fixture_catalogs
+from vprime_router.adapters.repository import RouterRepository
 from vprime_router.handlers import intents_received
 from vprime_router.settings import RouterSettings
 from vprime_router.state import RouterState
@@ -24,7 +24,7 @@ from vprime_router.state import RouterState
 pytestmark = pytest.mark.integration
 
 
-conn = rolled_back_schema("router")
+conn = rolled_back_schema("router", json_codec=True)  # as the service's connections: JSON in and out as values
 
 
 def an_intent(instrument: str = "BTC", status: IntentStatus = IntentStatus.APPROVED) -> Intent:
@@ -57,12 +57,12 @@ async def test_a_batch_of_intents_is_routed_and_recorded_in_one_statement(conn: 
     assert (intents[routed.intent_id]["attempts"], intents[routed.intent_id]["tried"], intents[routed.intent_id]["settled"]) == (
         1, [decisions[0].selected_venue.value], False)
     assert (intents[nowhere.intent_id]["tried"], intents[nowhere.intent_id]["settled"]) == ([], True)  # no venue: over
-    assert Intent.model_validate(json.loads(intents[twice.intent_id]["payload"])) == twice  # what a failover routes again
+    assert Intent.model_validate(intents[twice.intent_id]["payload"]) == twice  # what a failover routes again
     history = {r["intent_id"]: r for r in await conn.fetch(
         "SELECT intent_id, selected_venue, checked_venues, costs, attempt FROM routing_history WHERE intent_id = ANY($1::uuid[])", mine)}
     assert len(history) == 3 and all(h["attempt"] == 1 for h in history.values())
     assert history[routed.intent_id]["checked_venues"] == [v.value for v in decisions[0].checked_venues]
-    assert set(json.loads(history[routed.intent_id]["costs"])) == {v.value for v in decisions[0].costs}
+    assert set(history[routed.intent_id]["costs"]) == {v.value for v in decisions[0].costs}
     published = await conn.fetch(
         "SELECT topic, headers, convert_from(payload, 'UTF8')::jsonb ->> 'intent_id' AS intent_id FROM outbox "
         "WHERE (convert_from(payload, 'UTF8')::jsonb ->> 'intent_id')::uuid = ANY($1::uuid[]) ORDER BY id", mine)
@@ -70,4 +70,22 @@ async def test_a_batch_of_intents_is_routed_and_recorded_in_one_statement(conn: 
         ("routing.decisions.v1", routed.intent_id), ("orders.v1", routed.intent_id),
         ("routing.decisions.v1", twice.intent_id), ("orders.v1", twice.intent_id), ("routing.decisions.v1", nowhere.intent_id)]
     # Each event carries the trace of the intent it answers.
-    assert all(json.loads(r["headers"])["traceparent"].split("-")[1] == r["intent_id"].replace("-", "") for r in published)
+    assert all(r["headers"]["traceparent"].split("-")[1] == r["intent_id"].replace("-", "") for r in published)
+
+
+async def test_fills_settle_their_intents_in_one_statement_only_for_the_latest_attempt(conn: asyncpg.Connection) -> None:
+    state = RouterState(RouterSettings())
+    state.catalogs = fixture_catalogs(utcnow())
+    latest, older = an_intent(), an_intent("ETH")
+    async with Tx.on(conn) as tx:
+        await intents_received(tx, [traced(latest), traced(older)], state, utcnow())
+    await conn.execute("UPDATE intents SET attempts = 2 WHERE intent_id = $1", older.intent_id)  # a failover routed it again
+
+    async with Tx.on(conn) as tx:
+        for intent in (latest, older):
+            RouterRepository.settle(tx, intent.intent_id, 1)
+        RouterRepository.settle(tx, latest.intent_id, 1)  # the same fill twice in the batch
+
+    settled = dict(await conn.fetch("SELECT intent_id, settled FROM intents WHERE intent_id = ANY($1::uuid[])",
+                                    [latest.intent_id, older.intent_id]))
+    assert settled == {latest.intent_id: True, older.intent_id: False}  # the first attempt's fill is old news for `older`

@@ -23,26 +23,20 @@ class Tx:
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
         self._unwritten: list[tuple[Event, dict[str, str]]] = []
-        self._deferred: dict[str, list[tuple[Any, ...]]] = {}
-        self._rows: dict[tuple[str, tuple[str, ...], str], list[tuple[set[Hashable], list[dict[str, Any]]]]] = {}
+        self._deferred: dict[str, list[tuple[set[Hashable], list[dict[str, Any]]]]] = {}  # statement -> its rounds of rows
 
     async def publish(self, event: Event) -> None:
         """Publish `event` once this transaction commits (transactional outbox). The outbox rows of a
         transaction are written together by `flush`, just before it commits: one statement, not one per event."""
         self._unwritten.append((event, current_trace_headers()))  # the trace of the work that produced it
 
-    def defer(self, statement: str, *args: Any) -> None:
-        """Run `statement` (a write whose result nobody reads) at `flush`, with every other run of it in this
-        transaction: one pipelined `executemany` per statement, in the order they were deferred."""
-        self._deferred.setdefault(statement, []).append(args)
-
-    def insert(self, table: str, row: dict[str, Any], *, on_conflict: str = "", key: Hashable = None) -> None:
-        """Insert `row` (column: value) into `table` at `flush`, in one statement with every other row this
-        transaction inserts there with the same columns and `on_conflict` clause: the rows travel as one JSON
-        array, and PostgreSQL types each value as its column (`jsonb_populate_recordset`). A column the table does
-        not have fails the statement. Rows of one `key` are written in the order they came, each in a statement of
-        its own, since an upsert may change a row only once per statement."""
-        rounds = self._rows.setdefault((table, tuple(row), on_conflict), [])
+    def defer(self, statement: str, row: dict[str, Any], *, key: Hashable = None) -> None:
+        """Run `statement` (a write whose result nobody reads) at `flush`, over `row` and every other row deferred to it
+        in this transaction: one statement for all of them, which reads them as `$1`, a JSON array of objects (e.g.
+        `jsonb_to_recordset($1) AS r(intent_id uuid, attempt int)`). Rows of one `key` are written in the order they
+        came, each in a statement of its own, since a statement may change a table row only once. The rows are
+        encoded by the connection's JSON codec (`db.use_json_codecs`, as on every service connection)."""
+        rounds = self._deferred.setdefault(statement, [])
         for keys, rows in rounds:
             if key is None or key not in keys:
                 break
@@ -52,16 +46,19 @@ class Tx:
         keys.add(key)
         rows.append(row)
 
+    def insert(self, table: str, row: dict[str, Any], *, on_conflict: str = "", key: Hashable = None) -> None:
+        """Insert `row` (column: value) into `table` at `flush`, in one statement with every other row this
+        transaction inserts there with the same columns and `on_conflict` clause (see `defer`). PostgreSQL types
+        each value as its column (`jsonb_populate_recordset`); a column the table does not have fails the statement."""
+        names = ", ".join(row)
+        self.defer(f"INSERT INTO {table} ({names}) SELECT {names} FROM jsonb_populate_recordset(NULL::{table}, $1) {on_conflict}",
+                   row, key=key)
+
     async def flush(self) -> None:
-        for statement, runs in self._deferred.items():
-            await self.conn.executemany(statement, runs)
-        self._deferred = {}
-        for (table, columns, on_conflict), rounds in self._rows.items():
-            names = ", ".join(columns)
-            statement = f"INSERT INTO {table} ({names}) SELECT {names} FROM jsonb_populate_recordset(NULL::{table}, $1) {on_conflict}"
+        for statement, rounds in self._deferred.items():
             for _, rows in rounds:
                 await self.conn.execute(statement, rows)
-        self._rows = {}
+        self._deferred = {}
         await outbox.add(self.conn, self._unwritten)
         self._unwritten = []
 

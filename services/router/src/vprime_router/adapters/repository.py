@@ -93,7 +93,9 @@ class RouterRepository:
         """Settle the intent if `attempt` is its latest (news of an older attempt, or of a settled intent, changes nothing).
         Deferred to the batch's commit, with every other fill of the batch: nothing in the batch reads it first (a
         later outcome of the same intent is of another attempt, which the settled intent ignores either way)."""
-        tx.defer("UPDATE intents SET settled = true WHERE intent_id = $1 AND attempts = $2 AND NOT settled", intent_id, attempt)
+        tx.defer("UPDATE intents SET settled = true FROM jsonb_to_recordset($1) AS r(intent_id uuid, attempt int) "
+                 "WHERE intents.intent_id = r.intent_id AND intents.attempts = r.attempt AND NOT settled",
+                 {"intent_id": intent_id, "attempt": attempt}, key=intent_id)
 
     # ---- catalogs, configuration, breakers --------------------------------------------------------
     async def save_catalog(self, catalog: MarketCatalog) -> None:
