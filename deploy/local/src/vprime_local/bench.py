@@ -390,7 +390,7 @@ def _slim(r: dict[str, Any]) -> dict[str, Any]:
 async def main_async() -> dict[str, Any]:
     home = Path.cwd() / ".vprime" / "bench"
     runs = int(os.environ.get("BENCH_RUNS", 1))
-    rates = [float(r) for r in os.environ.get("BENCH_RATES", "50,200,500").split(",")]
+    rates = [float(r) for r in os.environ.get("BENCH_RATES", "50,200,340,500").split(",")]
     seconds = float(os.environ.get("BENCH_SECONDS", 10))
     fan_out = int(os.environ.get("BENCH_FAN_OUT", 3))
     started = time.monotonic()
