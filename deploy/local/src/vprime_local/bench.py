@@ -8,8 +8,9 @@ each (a fan-out: one signal, one intent per deployment) take signals at fixed ra
 - where the time goes: signal → intent (policy), intent → routing decision (router), order →
   position (executor), each event timed by its Kafka record timestamp (when it was published) and read
   after the stream: the bench shares the machine it measures, so during the stream it reads positions only;
-- throughput: intents completed per second, and how long the backlog took to drain after the stream
-  (a rate is sustained when everything arrives within a few seconds of the last signal);
+- throughput: intents completed per second, how long the backlog took to drain after the stream, and how
+  fast the lag grew during it (a rate is sustained when everything arrives, the lag grew by less than
+  0.05 s per second of stream, and the backlog drained within 5 s);
 - stop reaction: a tick crossing a trailing stop published, to the position's CLOSED event;
 - the router's in-process decision latency (services/router/bench/decision_latency.py);
 - the ceiling: the same rates through a bare aiokafka pipeline with the same hops and fan-out and no
@@ -65,6 +66,26 @@ def pct(values: list[float], q: float) -> float:
         return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+# A rate is sustained when everything arrives, the lag stopped growing and the backlog drains soon after the
+# stream. The lag's growth is the slope of latency against send time (least squares, after the stream's first
+# second, which fills the pipeline): a pipeline that keeps up has none; one that completes C intents/s of λ
+# offered falls behind by (λ - C) / C seconds each second. 0.05 s/s is a capacity below about 95 % of the offer.
+LAG_GROWTH_LIMIT_S_PER_S = 0.05
+DRAIN_LIMIT_S = 5.0
+
+
+def lag_growth(points: list[tuple[float, float]], settle_s: float = 1.0) -> float:
+    """Seconds of lag gained per second of stream: the least-squares slope of (sent at, latency) pairs, send
+    times counted from the stream's start, leaving out its first `settle_s`."""
+    kept = [(x, y) for x, y in points if x >= settle_s]
+    if len(kept) < 2:
+        return 0.0
+    mean_x = sum(x for x, _ in kept) / len(kept)
+    mean_y = sum(y for _, y in kept) / len(kept)
+    spread = sum((x - mean_x) ** 2 for x, _ in kept)
+    return sum((x - mean_x) * (y - mean_y) for x, y in kept) / spread if spread else 0.0
 
 
 def summary_ms(values: list[float]) -> dict[str, float]:
@@ -287,10 +308,12 @@ class Bench:
     def _report(self, label: str, rate: float, sent: dict[str, float], started: float, stream_end: float, expected: int) -> dict[str, Any]:
         seen, published = self.watch.seen, self.watch.published
         end_to_end, stages = [], defaultdict(list)
+        by_send_time: list[tuple[float, float]] = []
         last = stream_end
         for intent, signal in self._intents_of(sent).items():
             if (LIVE, intent) in seen:
                 end_to_end.append(seen[(LIVE, intent)] - sent[signal])
+                by_send_time.append((sent[signal] - started, end_to_end[-1]))
                 last = max(last, seen[(LIVE, intent)])
             at = {"signal": sent[signal], **{t: published[(t, intent)] for t in (*PUBLISHED, LIVE) if (t, intent) in published}}
             for stage, (a, b) in STAGES.items():
@@ -300,12 +323,15 @@ class Bench:
         result = {"label": label, "offered_signals_per_s": rate, "offered_intents_per_s": rate * self.fan_out,
                   "signals": len(sent), "intents_expected": expected, "intents_completed": completed,
                   "completed_intents_per_s": round(completed / max(last - started, 1e-9), 1),
-                  "drain_s": round(last - stream_end, 2), "end_to_end": summary_ms(end_to_end),
+                  "drain_s": round(last - stream_end, 2), "lag_growth_s_per_s": round(lag_growth(by_send_time), 3),
+                  "end_to_end": summary_ms(end_to_end),
                   "stages": {k: summary_ms(v) for k, v in stages.items()}, "latencies_s": end_to_end}
-        result["sustained"] = completed == expected and result["drain_s"] < 5.0
+        result["sustained"] = (completed == expected and result["drain_s"] < DRAIN_LIMIT_S
+                               and result["lag_growth_s_per_s"] < LAG_GROWTH_LIMIT_S_PER_S)
         say(f"{label}: {rate:g} signals/s × {self.fan_out} = {completed}/{expected} intents, "
             f"p50 {result['end_to_end']['p50_ms']} ms, p99 {result['end_to_end']['p99_ms']} ms, "
-            f"{result['completed_intents_per_s']} intents/s, drained {result['drain_s']} s after the stream")
+            f"{result['completed_intents_per_s']} intents/s, drained {result['drain_s']} s after the stream, "
+            f"lag growing {result['lag_growth_s_per_s']} s/s ({'sustained' if result['sustained'] else 'not sustained'})")
         return result
 
     async def stop_reaction(self, cycles: int = 30) -> dict[str, Any]:
@@ -425,7 +451,8 @@ def _aggregate(runs: list[dict[str, Any]], rates: list[float], fan_out: int, sec
             "p50_ms": spread([o["end_to_end"]["p50_ms"] for o in ours]), "p95_ms": spread([o["end_to_end"]["p95_ms"] for o in ours]),
             "p99_ms": spread([o["end_to_end"]["p99_ms"] for o in ours]),
             "completed_intents_per_s": spread([o["completed_intents_per_s"] for o in ours]),
-            "drain_s": spread([o["drain_s"] for o in ours]), "sustained": all(o["sustained"] for o in ours),
+            "drain_s": spread([o["drain_s"] for o in ours]), "lag_growth_s_per_s": spread([o["lag_growth_s_per_s"] for o in ours]),
+            "sustained": all(o["sustained"] for o in ours),
             "stages_p50_ms": {k: v["p50_ms"] for k, v in ours[-1]["stages"].items()},
             "ceiling_p50_ms": spread([b["end_to_end"]["p50_ms"] for b in bare]),
             "ceiling_p99_ms": spread([b["end_to_end"]["p99_ms"] for b in bare]),
@@ -486,13 +513,13 @@ def _plot(runs: list[dict[str, Any]], path: Path) -> None:
 
 
 def _print(report: dict[str, Any]) -> None:
-    print(f"\n{'signals/s':>9} {'intents/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'done/s':>8} {'drain s':>8} "
+    print(f"\n{'signals/s':>9} {'intents/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'done/s':>8} {'drain s':>8} {'lag s/s':>8} "
           f"{'sustained':>9}  {'bare p50':>8} {'bare p99':>8} {'bare msg/s':>10}  stages p50 ms")
     for row in report["table"]:
         stages = ", ".join(f"{k} {v}" for k, v in row["stages_p50_ms"].items())
         print(f"{row['signals_per_s']:>9g} {row['intents_per_s_offered']:>9g} {row['p50_ms']['median']:>8} {row['p95_ms']['median']:>8} "
               f"{row['p99_ms']['median']:>8} {row['completed_intents_per_s']['median']:>8} {row['drain_s']['median']:>8} "
-              f"{'yes' if row['sustained'] else 'no':>9}  {row['ceiling_p50_ms']['median']:>8} {row['ceiling_p99_ms']['median']:>8} "
+              f"{row['lag_growth_s_per_s']['median']:>8} {'yes' if row['sustained'] else 'no':>9}  {row['ceiling_p50_ms']['median']:>8} {row['ceiling_p99_ms']['median']:>8} "
               f"{row['ceiling_messages_per_s']['median']:>10}  {stages}")
     print(f"max sustained: {report['max_sustained_intents_per_s']} intents/s; best completed {report['max_completed_intents_per_s']} "
           f"intents/s = {report['throughput_ratio_to_ceiling']} of the bare pipeline's {report['ceiling_max_messages_per_s']} messages/s")
