@@ -38,3 +38,4 @@ def test_the_first_second_filling_the_pipeline_is_left_out() -> None:
 
 def test_too_few_points_give_no_growth() -> None:
     assert lag_growth([(2.0, 0.1)]) == 0.0
+    assert lag_growth([(2.0, 0.1), (2.0, 0.3)]) == 0.0  # all sent at one instant: no slope to speak of

@@ -80,12 +80,10 @@ def lag_growth(points: list[tuple[float, float]], settle_s: float = 1.0) -> floa
     """Seconds of lag gained per second of stream: the least-squares slope of (sent at, latency) pairs, send
     times counted from the stream's start, leaving out its first `settle_s`."""
     kept = [(x, y) for x, y in points if x >= settle_s]
-    if len(kept) < 2:
+    try:
+        return statistics.linear_regression([x for x, _ in kept], [y for _, y in kept]).slope
+    except statistics.StatisticsError:  # fewer than two points, or all sent at one instant
         return 0.0
-    mean_x = sum(x for x, _ in kept) / len(kept)
-    mean_y = sum(y for _, y in kept) / len(kept)
-    spread = sum((x - mean_x) ** 2 for x, _ in kept)
-    return sum((x - mean_x) * (y - mean_y) for x, y in kept) / spread if spread else 0.0
 
 
 def summary_ms(values: list[float]) -> dict[str, float]:
