@@ -6,6 +6,7 @@ recorded and in the outbox under the trace of its signal."""
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import asyncpg
 import pytest
@@ -16,6 +17,7 @@ from vprime_shared.contracts import RequestedVenue, RiskModel, Side, Signal, Sig
 from vprime_shared.contracts.base import utcnow
 from vprime_shared.unit_of_work import Tx
 
+from vprime_policy.adapters.repository import PrunedEntries
 from vprime_policy.handlers import signals_received
 from vprime_policy.settings import PolicySettings
 
@@ -73,3 +75,20 @@ async def test_a_batch_of_signals_is_decided_in_order_and_recorded_once(conn: as
     assert await conn.fetchval("SELECT count(*) FROM outbox WHERE topic = 'intents.v1' AND "
                                "(convert_from(payload, 'UTF8')::jsonb ->> 'signal_id')::uuid = ANY($1::uuid[])",
                                [s.event.signal_id for s in (btc, eth, btc_again, doge, lost)]) == 9
+
+
+async def test_the_prune_mark_advances_only_when_its_transaction_commits(conn: asyncpg.Connection) -> None:
+    agent = uuid.uuid4()
+    d = await deployment(conn, agent)
+    pruned, now = PrunedEntries(), utcnow()
+    cutoff = now - timedelta(seconds=SETTINGS.pending_entry_ttl_s)
+
+    with pytest.raises(RuntimeError):
+        async with Tx.on(conn) as tx:
+            await signals_received(tx, [a_signal(agent, "BTC")], SETTINGS, lambda: now, pruned)
+            raise RuntimeError("the batch's transaction fails after the prune")
+    assert pruned.until(d) < cutoff  # its prune was rolled back: the next one reads the range again
+
+    async with Tx.on(conn) as tx:
+        await signals_received(tx, [a_signal(agent, "BTC")], SETTINGS, lambda: now, pruned)
+    assert pruned.until(d) == cutoff

@@ -4,7 +4,7 @@ triggers keep, and the windows read for cooldowns and loss limits, against what 
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
@@ -13,7 +13,7 @@ from tests.e2e.helpers import rolled_back_schema
 from vprime_shared.contracts import DeploymentPolicy
 from vprime_shared.contracts.base import utcnow
 
-from vprime_policy.adapters.repository import PolicyRepository
+from vprime_policy.adapters.repository import PolicyRepository, PrunedEntries
 from vprime_policy.domain.policy import DeploymentView
 
 pytestmark = pytest.mark.integration
@@ -105,3 +105,51 @@ async def test_an_entry_pruned_past_its_ttl_is_counted_out_once(conn: asyncpg.Co
     assert (state.open_positions, state.pending_entries, state.exposure_pct) == (1, 1, 6 + 3)
     assert await conn.fetchval("SELECT n FROM pending_added WHERE deployment_id = $1", d) == 1
     assert await conn.fetchval("SELECT count(*) FROM pending_settled WHERE deployment_id = $1", d) == 0
+
+
+async def test_totals_follow_statements_of_many_rows(conn: asyncpg.Connection) -> None:
+    """A batch writes its decisions and its positions in one statement each (and upserts positions): the totals
+    move by the sum of the statement's rows, per deployment."""
+    d, other = uuid.uuid4(), uuid.uuid4()
+    repo = PolicyRepository(conn)
+    entries = [uuid.uuid4() for _ in range(3)]
+    await conn.execute(
+        """INSERT INTO decisions (intent_id, signal_id, deployment_id, status, reasons, instrument, size_pct)
+           SELECT i, gen_random_uuid(), dep, st, '[]'::jsonb, 'BTC', sz
+           FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::float8[]) AS u(i, dep, st, sz)""",
+        [*entries, uuid.uuid4()], [d, d, other, d], ["APPROVED", "APPROVED", "APPROVED", "REJECTED"], [2.0, 3.0, 4.0, 9.0])
+    positions = [uuid.uuid4() for _ in range(3)]
+    upsert = """INSERT INTO positions (position_id, intent_id, deployment_id, instrument, state, size_pct, equity_usd, opened_at, updated_at)
+                SELECT p, i, dep, 'BTC', st, sz, 20000, now(), now()
+                FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::float8[]) AS u(p, i, dep, st, sz)
+                ON CONFLICT (position_id) DO UPDATE SET state = EXCLUDED.state, size_pct = EXCLUDED.size_pct"""
+    # entries[0]'s position opens (settling it), one opens with no entry, other's entry settles into a closed one
+    await conn.execute(upsert, positions, [entries[0], uuid.uuid4(), entries[2]], [d, d, other], ["OPEN", "OPEN", "CLOSED"],
+                       [2.0, 5.0, 4.0])
+    states = await repo.risk_states([view(d), view(other)], utcnow(), TTL, 10_000.0)
+    assert (states[d].open_positions, states[d].pending_entries, states[d].exposure_pct) == (2, 1, 2 + 5 + 3)
+    assert (states[other].open_positions, states[other].pending_entries, states[other].exposure_pct) == (0, 0, 0)
+
+    # one statement closes one position and resizes the other (an upsert: its rows are updates)
+    await conn.execute(upsert, positions[:2], entries[:2], [d, d], ["CLOSED", "OPEN"], [2.0, 7.0])
+    state = (await repo.risk_states([view(d)], utcnow(), TTL, 10_000.0))[d]
+    assert (state.open_positions, state.pending_entries, state.exposure_pct) == (1, 1, 7 + 3)
+
+
+async def test_a_prune_reads_only_what_was_decided_since_the_last_one(conn: asyncpg.Connection) -> None:
+    d = uuid.uuid4()
+    repo, pruned = PolicyRepository(conn), PrunedEntries()
+    now = utcnow()
+    pruned.advance([d], now - TTL * 3)  # this process pruned d up to three TTLs ago
+    below = await decision(conn, d, "APPROVED", 1, ago=TTL * 4)  # cannot happen (entries are decided now): shows the bound
+    expired = await decision(conn, d, "APPROVED", 2, ago=TTL * 2)
+    await decision(conn, d, "APPROVED", 4)
+
+    state = (await repo.risk_states([view(d)], now, TTL, 10_000.0, pruned))[d]
+    assert await conn.fetchval("SELECT count(*) FROM pending_entries WHERE intent_id = $1", expired) == 0
+    assert await conn.fetchval("SELECT count(*) FROM pending_entries WHERE intent_id = $1", below) == 1  # not read
+    assert state.pending_entries == 2  # the one below the bound still counts: only a prune counts an entry out
+
+    assert pruned.until(uuid.uuid4()) == datetime.min.replace(tzinfo=UTC)  # a deployment not pruned yet: its whole range
+    pruned.advance([d], now - TTL * 5)  # never backwards
+    assert pruned.until(d) == now - TTL * 3

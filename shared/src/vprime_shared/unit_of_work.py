@@ -6,7 +6,7 @@ processed `event.event_id`, the block is skipped, so redelivery is harmless.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Hashable
+from collections.abc import AsyncIterator, Callable, Hashable
 from typing import Any
 from contextlib import asynccontextmanager
 
@@ -24,6 +24,7 @@ class Tx:
         self.conn = conn
         self._unwritten: list[tuple[Event, dict[str, str]]] = []
         self._deferred: dict[str, list[tuple[set[Hashable], list[dict[str, Any]]]]] = {}  # statement -> its rounds of rows
+        self._committed: list[Callable[[], None]] = []
 
     async def publish(self, event: Event) -> None:
         """Publish `event` once this transaction commits (transactional outbox). The outbox rows of a
@@ -54,6 +55,11 @@ class Tx:
         self.defer(f"INSERT INTO {table} ({names}) SELECT {names} FROM jsonb_populate_recordset(NULL::{table}, $1) {on_conflict}",
                    row, key=key)
 
+    def on_commit(self, callback: Callable[[], None]) -> None:
+        """Call `callback` once this transaction has committed (not if it rolls back): for what a process may
+        remember only of what the database really holds."""
+        self._committed.append(callback)
+
     async def flush(self) -> None:
         for statement, rounds in self._deferred.items():
             for _, rows in rounds:
@@ -70,6 +76,8 @@ class Tx:
             tx = cls(conn)
             yield tx
             await tx.flush()
+        for callback in tx._committed:
+            callback()
 
 
 class UnitOfWork:

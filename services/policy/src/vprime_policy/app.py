@@ -7,11 +7,13 @@ from vprime_shared.runtime import ServiceRuntime
 from vprime_shared.unit_of_work import Tx
 
 from vprime_policy import handlers
+from vprime_policy.adapters.repository import PrunedEntries
 from vprime_policy.settings import PolicySettings
 
 settings = PolicySettings()
 runtime = ServiceRuntime(settings, package="vprime_policy")
 runtime.publishes(Intent)
+pruned = PrunedEntries()
 
 
 @runtime.subscriber(DeploymentState)
@@ -29,7 +31,7 @@ async def on_position(tx: Tx, event: Position) -> None:
 
 @runtime.batch_subscriber(Signal, together=True)
 async def on_signals(tx: Tx, received: list[Received[Signal]]) -> None:
-    await handlers.signals_received(tx, received, settings, utcnow)
+    await handlers.signals_received(tx, received, settings, utcnow, pruned)
 
 
 app = runtime.http_app(title="Vprime policy (Agent How)")

@@ -15,7 +15,7 @@ from vprime_shared.reference import canonical_instruments
 from vprime_shared.telemetry import attached
 from vprime_shared.unit_of_work import Tx
 
-from vprime_policy.adapters.repository import PolicyRepository
+from vprime_policy.adapters.repository import PolicyRepository, PrunedEntries
 from vprime_policy.domain.policy import decide, no_deployment
 from vprime_policy.settings import PolicySettings
 
@@ -34,7 +34,8 @@ async def position_changed(tx: Tx, position: Position) -> None:
     PolicyRepository.save_position(tx, position)
 
 
-async def signals_received(tx: Tx, received: list[Received[Signal]], settings: PolicySettings, clock: Clock) -> None:
+async def signals_received(tx: Tx, received: list[Received[Signal]], settings: PolicySettings, clock: Clock,
+                           pruned: PrunedEntries | None = None) -> None:
     """One intent per deployment of each signal's agent, approved or rejected with the rules that fired; a batch of
     signals decided together, a statement or so for the batch rather than per signal. Signals for one deployment
     are decided in the batch's order, each seeing the entries approved before it. A decision recorded before (a
@@ -47,9 +48,10 @@ async def signals_received(tx: Tx, received: list[Received[Signal]], settings: P
     # A stopped deployment is over: it takes no part. A paused one still answers, with the reason.
     live = {agent: [d for d in ds if d.status != "STOPPED"] for agent, ds in by_agent.items()}
     deployments = list({d.deployment_id: d for ds in live.values() for d in ds}.values())
-    now = clock()
-    risk = await repo.risk_states(deployments, now, timedelta(seconds=settings.pending_entry_ttl_s),
-                                  settings.default_equity_usd) if deployments else {}
+    now, ttl = clock(), timedelta(seconds=settings.pending_entry_ttl_s)
+    risk = await repo.risk_states(deployments, now, ttl, settings.default_equity_usd, pruned) if deployments else {}
+    if pruned is not None and deployments:
+        tx.on_commit(lambda: pruned.advance([d.deployment_id for d in deployments], now - ttl))
     # Each signal's answers to give: one per live deployment of its agent, or the agent's rejection if it has none.
     candidates = [(r, d, ids.intent_id(r.event.signal_id, d.deployment_id if d else None, r.event.drive))
                   for r in received for d in live.get(r.event.agent_id) or [None]]

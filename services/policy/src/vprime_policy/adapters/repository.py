@@ -6,7 +6,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import asyncpg
@@ -19,6 +19,27 @@ from vprime_policy.domain.risk import Close, RiskState
 
 if TYPE_CHECKING:
     from vprime_shared.unit_of_work import Tx
+
+
+class PrunedEntries:
+    """Per deployment, the TTL cutoff of its last committed prune of pending entries: every entry decided at or
+    before it is gone, so the next prune reads only those decided after it. The index range below the cutoff
+    holds, until vacuum, an entry for every pending entry ever settled (a position deletes its entry), and a
+    prune of the whole range read more of them with every batch. A process that has not pruned a deployment
+    yet reads its whole range once. Entries are decided at their transaction's time, far after any cutoff (a
+    TTL ago), so none can appear below one later."""
+
+    def __init__(self) -> None:
+        self._until: dict[uuid.UUID, datetime] = {}
+
+    def until(self, deployment_id: uuid.UUID) -> datetime:
+        return self._until.get(deployment_id, datetime.min.replace(tzinfo=UTC))
+
+    def advance(self, deployment_ids: Iterable[uuid.UUID], cutoff: datetime) -> None:
+        """After the prune up to `cutoff` committed (a prune rolled back deleted nothing)."""
+        for d in deployment_ids:
+            if cutoff > self.until(d):
+                self._until[d] = cutoff
 
 
 class PolicyRepository:
@@ -88,17 +109,20 @@ class PolicyRepository:
                   key=p.position_id)
 
     async def risk_states(self, deployments: list[DeploymentView], now: datetime, pending_ttl: timedelta,
-                          default_equity: float) -> dict[uuid.UUID, RiskState]:
+                          default_equity: float, pruned: PrunedEntries | None = None) -> dict[uuid.UUID, RiskState]:
         """Every deployment's risk state in one statement: open positions and pending entries from their running
         totals (migrations 004 and 005). Pending entries past the TTL are pruned here and counted out; the
         statement reads the totals as they were before it, hence the subtraction of what it pruned. Closes are
         read only for deployments with a loss or drawdown limit, entries only for those with a cooldown (and only
         within it): the `IS NOT NULL` tests are checked once per deployment, before any scan (without them the
-        planner read every position of a deployment only to compare it with NULL)."""
+        planner read every position of a deployment only to compare it with NULL). With `pruned`, the prune reads
+        only the entries decided since each deployment's last one (see `PrunedEntries`)."""
         since_never = datetime.min.replace(tzinfo=now.tzinfo)
+        cutoff = now - pending_ttl
         rows = await self.conn.fetch(
-            """WITH expired AS (DELETE FROM pending_entries WHERE deployment_id = ANY($1) AND decided_at <= $4
-                                RETURNING deployment_id, size_pct),
+            """WITH expired AS (DELETE FROM pending_entries p USING unnest($1::uuid[], $5::timestamptz[]) AS m(id, after)
+                                WHERE p.deployment_id = m.id AND p.decided_at > m.after AND p.decided_at <= $4
+                                RETURNING p.deployment_id, p.size_pct),
                     gone AS (SELECT deployment_id, count(*) AS n, sum(size_pct) AS pct FROM expired GROUP BY deployment_id),
                     counted_out AS (UPDATE pending_added a SET n = a.n - g.n, pct = a.pct - g.pct FROM gone g
                                     WHERE a.deployment_id = g.deployment_id)
@@ -130,7 +154,8 @@ class PolicyRepository:
              else None for d in deployments],
             [now - timedelta(minutes=d.policy.cooldown_minutes) if d.policy.cooldown_minutes is not None else None
              for d in deployments],
-            now - pending_ttl,
+            cutoff,
+            [pruned.until(d.deployment_id) if pruned else since_never for d in deployments],
         )
         return {
             r["id"]: RiskState(
