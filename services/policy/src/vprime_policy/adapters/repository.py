@@ -23,17 +23,24 @@ if TYPE_CHECKING:
 
 class PrunedEntries:
     """Per deployment, the TTL cutoff of its last committed prune of pending entries: every entry decided at or
-    before it is gone, so the next prune reads only those decided after it. The index range below the cutoff
-    holds, until vacuum, an entry for every pending entry ever settled (a position deletes its entry), and a
-    prune of the whole range read more of them with every batch. A process that has not pruned a deployment
-    yet reads its whole range once. Entries are decided at their transaction's time, far after any cutoff (a
-    TTL ago), so none can appear below one later."""
+    before it is gone, so the next prune reads only those decided after it. Until vacuum, the table and its index
+    hold every entry ever settled (a position's arrival deletes its entry a moment after it was added), and a
+    prune from the beginning read more of them with every batch. A process that has not pruned a deployment yet
+    reads from the beginning once. Entries are decided at their transaction's time, far after any cutoff (a TTL
+    ago), so none can appear below one later.
+    """
 
     def __init__(self) -> None:
         self._until: dict[uuid.UUID, datetime] = {}
 
     def until(self, deployment_id: uuid.UUID) -> datetime:
         return self._until.get(deployment_id, datetime.min.replace(tzinfo=UTC))
+
+    def since(self, deployment_ids: Iterable[uuid.UUID]) -> datetime:
+        """Where a prune of these deployments starts reading: the earliest of their cutoffs. One bound for all of
+        them, a parameter the planner can weigh against its statistics: with a bound per deployment (a join) it
+        scanned the whole table, every entry settled since the last vacuum, to filter them afterwards."""
+        return min((self.until(d) for d in deployment_ids), default=datetime.min.replace(tzinfo=UTC))
 
     def advance(self, deployment_ids: Iterable[uuid.UUID], cutoff: datetime) -> None:
         """After the prune up to `cutoff` committed (a prune rolled back deleted nothing)."""
@@ -120,9 +127,8 @@ class PolicyRepository:
         since_never = datetime.min.replace(tzinfo=now.tzinfo)
         cutoff = now - pending_ttl
         rows = await self.conn.fetch(
-            """WITH expired AS (DELETE FROM pending_entries p USING unnest($1::uuid[], $5::timestamptz[]) AS m(id, after)
-                                WHERE p.deployment_id = m.id AND p.decided_at > m.after AND p.decided_at <= $4
-                                RETURNING p.deployment_id, p.size_pct),
+            """WITH expired AS (DELETE FROM pending_entries WHERE deployment_id = ANY($1) AND decided_at > $5 AND decided_at <= $4
+                                RETURNING deployment_id, size_pct),
                     gone AS (SELECT deployment_id, count(*) AS n, sum(size_pct) AS pct FROM expired GROUP BY deployment_id),
                     counted_out AS (UPDATE pending_added a SET n = a.n - g.n, pct = a.pct - g.pct FROM gone g
                                     WHERE a.deployment_id = g.deployment_id)
@@ -155,7 +161,7 @@ class PolicyRepository:
             [now - timedelta(minutes=d.policy.cooldown_minutes) if d.policy.cooldown_minutes is not None else None
              for d in deployments],
             cutoff,
-            [pruned.until(d.deployment_id) if pruned else since_never for d in deployments],
+            pruned.since(d.deployment_id for d in deployments) if pruned else since_never,
         )
         return {
             r["id"]: RiskState(
