@@ -4,7 +4,7 @@ triggers keep, and the windows read for cooldowns and loss limits, against what 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import asyncpg
 import pytest
@@ -13,7 +13,7 @@ from tests.e2e.helpers import rolled_back_schema
 from vprime_shared.contracts import DeploymentPolicy
 from vprime_shared.contracts.base import utcnow
 
-from vprime_policy.adapters.repository import PolicyRepository, PrunedEntries
+from vprime_policy.adapters.repository import BEGINNING, PolicyRepository, PrunedEntries
 from vprime_policy.domain.policy import DeploymentView
 
 pytestmark = pytest.mark.integration
@@ -150,6 +150,6 @@ async def test_a_prune_reads_only_what_was_decided_since_the_last_one(conn: asyn
     assert await conn.fetchval("SELECT count(*) FROM pending_entries WHERE intent_id = $1", below) == 1  # not read
     assert state.pending_entries == 2  # the one below the bound still counts: only a prune counts an entry out
 
-    assert pruned.until(uuid.uuid4()) == datetime.min.replace(tzinfo=UTC)  # a deployment not pruned yet: its whole range
+    assert pruned.until(uuid.uuid4()) == BEGINNING  # a deployment not pruned yet: its whole range
     pruned.advance([d], now - TTL * 5)  # never backwards
     assert pruned.until(d) == now - TTL * 3

@@ -50,7 +50,7 @@ async def signals_received(tx: Tx, received: list[Received[Signal]], settings: P
     deployments = list({d.deployment_id: d for ds in live.values() for d in ds}.values())
     now, ttl = clock(), timedelta(seconds=settings.pending_entry_ttl_s)
     risk = await repo.risk_states(deployments, now, ttl, settings.default_equity_usd, pruned) if deployments else {}
-    if pruned is not None and deployments:
+    if pruned is not None:
         tx.on_commit(lambda: pruned.advance([d.deployment_id for d in deployments], now - ttl))
     # Each signal's answers to give: one per live deployment of its agent, or the agent's rejection if it has none.
     candidates = [(r, d, ids.intent_id(r.event.signal_id, d.deployment_id if d else None, r.event.drive))

@@ -5,9 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from vprime_policy.adapters.repository import PrunedEntries
-
-BEGINNING = datetime.min.replace(tzinfo=UTC)
+from vprime_policy.adapters.repository import BEGINNING, PrunedEntries
 
 
 def test_a_deployment_never_pruned_is_read_from_the_beginning() -> None:

@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from vprime_shared.unit_of_work import Tx
 
 
+BEGINNING = datetime.min.replace(tzinfo=UTC)  # where a prune with nothing to go on starts reading
+
+
 class PrunedEntries:
     """Per deployment, the TTL cutoff of its last committed prune of pending entries: every entry decided at or
     before it is gone, so the next prune reads only those decided after it. Until vacuum, the table and its index
@@ -34,13 +37,13 @@ class PrunedEntries:
         self._until: dict[uuid.UUID, datetime] = {}
 
     def until(self, deployment_id: uuid.UUID) -> datetime:
-        return self._until.get(deployment_id, datetime.min.replace(tzinfo=UTC))
+        return self._until.get(deployment_id, BEGINNING)
 
     def since(self, deployment_ids: Iterable[uuid.UUID]) -> datetime:
         """Where a prune of these deployments starts reading: the earliest of their cutoffs. One bound for all of
         them, a parameter the planner can weigh against its statistics: with a bound per deployment (a join) it
         scanned the whole table, every entry settled since the last vacuum, to filter them afterwards."""
-        return min((self.until(d) for d in deployment_ids), default=datetime.min.replace(tzinfo=UTC))
+        return min((self.until(d) for d in deployment_ids), default=BEGINNING)
 
     def advance(self, deployment_ids: Iterable[uuid.UUID], cutoff: datetime) -> None:
         """After the prune up to `cutoff` committed (a prune rolled back deleted nothing)."""
@@ -161,7 +164,7 @@ class PolicyRepository:
             [now - timedelta(minutes=d.policy.cooldown_minutes) if d.policy.cooldown_minutes is not None else None
              for d in deployments],
             cutoff,
-            pruned.since(d.deployment_id for d in deployments) if pruned else since_never,
+            pruned.since(d.deployment_id for d in deployments) if pruned else BEGINNING,
         )
         return {
             r["id"]: RiskState(
