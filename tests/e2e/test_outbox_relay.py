@@ -34,6 +34,7 @@ class Note(Event):
     test: str  # the test that wrote it: every test reads the topic from its start
     key: str
     n: int
+    pad: str = ""
 
     def partition_key(self) -> str:
         return self.key
@@ -103,7 +104,7 @@ async def test_published_in_write_order_and_settled_once_the_relay_is_idle(
     try:
         # Four transactions, more rows than the relay reads at once, two keys: each key's notes arrive in order.
         for start in range(0, 40, 10):
-            await write(pool, notes("order", "ab", range(start, start + 10)))
+            await write(pool, notes("order", ["a", "b"], range(start, start + 10)))
         seen = await read(topic, "order", 40, [])
         # Nothing more is coming: the last batch is settled on its own, a few SETTLE_AFTER_S later.
         await eventually(lambda: _zero(unpublished(pool)), timeout=max(2.0, 40 * SETTLE_AFTER_S), interval=0.02,
@@ -113,7 +114,7 @@ async def test_published_in_write_order_and_settled_once_the_relay_is_idle(
     assert sorted(n.n for n in seen) == list(range(40))
     for key in "ab":
         mine = [n.n for n in seen if n.key == key]
-        assert mine == sorted(mine), f"key {key}: out of order"
+        assert mine == sorted(mine) and len(mine) == 20, f"key {key}: out of order or missing"
 
 
 async def test_a_stopping_relay_settles_what_it_sent_so_its_successor_sends_nothing_again(
@@ -138,6 +139,36 @@ async def test_a_stopping_relay_settles_what_it_sent_so_its_successor_sends_noth
     finally:
         await successor.stop()
     assert [n.n for n in seen] == [0, 1, 2, 3], "each note once, in order"
+
+
+async def test_a_batch_larger_than_a_record_batch_keeps_each_keys_order_and_partition(
+        infra: Endpoints, pool: asyncpg.Pool, topic: AIOKafkaConsumer) -> None:
+    """The relay builds each partition's record batches itself: a read of 60 notes of 1 KB on two keys takes
+    several record batches a partition, sent in order, and each key lands where a plain producer sends it."""
+    big = [note.model_copy(update={"pad": "x" * 1000}) for note in notes("batches", ["c", "d"], range(60))]
+    await write(pool, big)
+    plain = make_outbox_producer(infra.bootstrap, "relaytest-plain")
+    await plain.start()
+    try:
+        expected = {key: (await plain.send_and_wait(Note.TOPIC, b"{}", key=key.encode())).partition for key in "cd"}
+    finally:
+        await plain.stop()
+    publisher = OutboxRelay(pool, make_outbox_producer(infra.bootstrap, "relaytest"), service="relaytest", batch_size=500)
+    await publisher.start()
+    landed: list[tuple[int, Note]] = []
+    try:
+        async with asyncio.timeout(30):
+            while len(landed) < 60:
+                for records in (await topic.getmany(timeout_ms=200)).values():
+                    landed.extend((r.partition, note) for r in records if r.value != b"{}"
+                                  for note in [Note.model_validate_json(r.value)] if note.test == "batches")
+    finally:
+        await publisher.stop()
+    assert sorted(note.n for _, note in landed) == list(range(60))
+    for key in "cd":
+        assert {p for p, note in landed if note.key == key} == {expected[key]}, f"key {key}: not where Kafka's partitioner puts it"
+        mine = [note.n for _, note in landed if note.key == key]
+        assert mine == sorted(mine), f"key {key}: out of order"
 
 
 async def _zero(count: Awaitable[int]) -> bool:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import logging
 import time
@@ -29,6 +30,7 @@ from typing import TYPE_CHECKING
 
 import asyncpg
 import orjson
+from aiokafka.partitioner import murmur2
 from opentelemetry import propagate, trace
 from prometheus_client import Counter
 
@@ -37,6 +39,7 @@ from vprime_shared.telemetry import tracing_enabled
 
 if TYPE_CHECKING:
     from aiokafka import AIOKafkaProducer
+    from aiokafka.producer.message_accumulator import BatchBuilder
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("vprime.outbox")
@@ -47,6 +50,14 @@ CONTENT_TYPE = ("content-type", b"application/json")
 # own. A relay that dies in between sends them again (consumers drop what they have seen).
 SETTLE_AFTER_S = 0.05
 PUBLISHED = Counter("vprime_outbox_published_total", "Events the outbox relay published", ["service", "topic"])
+
+
+@functools.lru_cache(maxsize=65_536)
+def partition_of(key: bytes, partitions: int) -> int:
+    """The partition Kafka's default partitioner (murmur2 of the key, as in the Java client and aiokafka) gives
+    `key`: every producer of a topic agrees, so one key stays in one partition. Keys are deployment and agent ids,
+    few and repeated, hence the cache."""
+    return (murmur2(key) & 0x7FFFFFFF) % partitions
 
 
 def encode(event: Event) -> bytes:
@@ -168,9 +179,26 @@ class OutboxRelay:
         self._sent = []
         if not rows:
             return 0
-        # Enqueue in order (the producer keeps per-partition order), then wait for every ack.
-        pending = [await self._send(row["topic"], row["key"], row["payload"], row["headers"] or {}) for row in rows]
-        await asyncio.gather(*pending)
+        # Each partition's rows go as record batches of the relay's own making, in order (one partition, one
+        # batch in flight: the producer keeps them in order), then every ack is awaited. Per event, `send` found
+        # the topic's metadata, hashed the key and queued a future: at five events an intent, a tenth of a
+        # relaying service's CPU.
+        batches: dict[tuple[str, int], list[BatchBuilder]] = {}
+        partitions: dict[str, int] = {}
+        for row in rows:
+            topic, key = row["topic"], row["key"].encode()
+            if topic not in partitions:
+                partitions[topic] = len(await self._producer.partitions_for(topic))
+            with self._producer_span(topic, row["headers"] or {}) as headers:
+                record = {"timestamp": None, "key": key, "value": row["payload"],
+                          "headers": [*((k, v.encode()) for k, v in headers.items()), CONTENT_TYPE]}
+            builders = batches.setdefault((topic, partition_of(key, partitions[topic])), [])
+            if not builders or builders[-1].append(**record) is None:  # none yet for this partition, or full
+                builders.append(self._producer.create_batch())
+                builders[-1].append(**record)
+        acks = [await self._producer.send_batch(builder, topic, partition=partition)
+                for (topic, partition), builders in batches.items() for builder in builders]
+        await asyncio.gather(*acks)
         self._sent = [r["id"] for r in rows]  # acknowledged: settled with the next read, or alone once the relay is idle
         for topic, n in tally(r["topic"] for r in rows).items():
             PUBLISHED.labels(self._service, topic).inc(n)
@@ -180,11 +208,6 @@ class OutboxRelay:
         if self._sent:
             await conn.execute("DELETE FROM outbox_pending WHERE id = ANY($1::bigint[])", self._sent)
             self._sent = []
-
-    async def _send(self, topic: str, key: str, payload: bytes, headers: dict[str, str]) -> asyncio.Future[object]:
-        with self._producer_span(topic, headers) as sent_headers:
-            return await self._producer.send(topic, payload, key=key.encode(),
-                                             headers=[*((k, v.encode()) for k, v in sent_headers.items()), CONTENT_TYPE])
 
     @contextlib.contextmanager
     def _producer_span(self, topic: str, headers: dict[str, str]) -> Iterator[dict[str, str]]:
