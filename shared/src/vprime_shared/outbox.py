@@ -181,8 +181,8 @@ class OutboxRelay:
             return 0
         # Each partition's rows go as record batches of the relay's own making, in order (one partition, one
         # batch in flight: the producer keeps them in order), then every ack is awaited. Per event, `send` found
-        # the topic's metadata, hashed the key and queued a future: at five events an intent, a tenth of a
-        # relaying service's CPU.
+        # the topic's metadata, hashed the key and queued a future: about 8 % of the router's CPU in a profile at
+        # 200 signals/s.
         batches: dict[tuple[str, int], list[BatchBuilder]] = {}
         partitions: dict[str, int] = {}
         for row in rows:
