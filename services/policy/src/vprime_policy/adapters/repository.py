@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from vprime_shared.unit_of_work import Tx
 
 
-BEGINNING = datetime.min.replace(tzinfo=UTC)  # where a prune with nothing to go on starts reading
+BEGINNING = datetime.min.replace(tzinfo=UTC)  # where a read with nothing to go on starts: a first prune, closes never reset
 
 
 class PrunedEntries:
@@ -127,7 +127,6 @@ class PolicyRepository:
         within it): the `IS NOT NULL` tests are checked once per deployment, before any scan (without them the
         planner read every position of a deployment only to compare it with NULL). With `pruned`, the prune reads
         only the entries decided since each deployment's last one (see `PrunedEntries`)."""
-        since_never = datetime.min.replace(tzinfo=now.tzinfo)
         cutoff = now - pending_ttl
         rows = await self.conn.fetch(
             """WITH expired AS (DELETE FROM pending_entries WHERE deployment_id = ANY($1) AND decided_at > $5 AND decided_at <= $4
@@ -159,7 +158,7 @@ class PolicyRepository:
                                    FROM positions WHERE d.closes_since IS NOT NULL AND deployment_id = d.id
                                      AND state = 'CLOSED' AND closed_at >= d.closes_since) cl""",
             [d.deployment_id for d in deployments],
-            [(d.resumed_at or since_never) if d.policy.daily_loss_limit_pct is not None or d.policy.max_drawdown_pct is not None
+            [(d.resumed_at or BEGINNING) if d.policy.daily_loss_limit_pct is not None or d.policy.max_drawdown_pct is not None
              else None for d in deployments],
             [now - timedelta(minutes=d.policy.cooldown_minutes) if d.policy.cooldown_minutes is not None else None
              for d in deployments],
