@@ -1,5 +1,6 @@
 """The outbox relay on real Postgres and Kafka: what transactions write to the outbox is published in write
-order and leaves the pending list. A batch the relay sent leaves it together with the relay's next read, on its
+order and leaves the pending list. What a transaction of the leading relay's own process commits is handed to it
+(no NOTIFY, no read back); what another instance commits reaches it by NOTIFY. A batch the relay sent leaves it together with the relay's next read, on its
 own once the relay is idle, and when the relay stops, so a relay that takes over does not send it again. An
 outbox of the earlier shape (published rows marked in place) is carried over once, its unpublished rows pending."""
 
@@ -21,7 +22,8 @@ from vprime_shared import outbox
 from vprime_shared.contracts import Event
 from vprime_shared.db import PLUMBING_SQL, create_pool
 from vprime_shared.kafka import ensure_topics, make_outbox_producer
-from vprime_shared.outbox import SETTLE_AFTER_S, OutboxRelay
+from vprime_shared.outbox import NOTIFY_CHANNEL, SETTLE_AFTER_S, OutboxRelay
+from vprime_shared.unit_of_work import Tx
 
 pytestmark = pytest.mark.integration
 
@@ -47,7 +49,7 @@ async def pool(infra: Endpoints, admin_db: asyncpg.Pool) -> AsyncIterator[asyncp
     async with admin_db.acquire() as conn, conn.transaction():
         await conn.execute(f"CREATE SCHEMA {schema}; SET LOCAL search_path = {schema}; {PLUMBING_SQL}")
     await ensure_topics(infra.bootstrap, [Note.TOPIC], partitions=2)
-    p = await create_pool(f"{infra.admin_database_url}?search_path={schema}", max_size=3)  # as a service's, codecs and all
+    p = await create_pool(f"{infra.admin_database_url}?search_path={schema}", max_size=5)  # as a service's, codecs and all
     yield p
     await p.close()
     await admin_db.execute(f"DROP SCHEMA {schema} CASCADE")
@@ -82,7 +84,8 @@ async def read(topic: AIOKafkaConsumer, test: str, at_least: int, seen: list[Not
 
     async def poll() -> None:
         for records in (await topic.getmany(timeout_ms=200)).values():
-            seen.extend(note for note in (Note.model_validate_json(r.value) for r in records) if note.test == test)
+            # (the partition probe's empty records are no notes)
+            seen.extend(note for note in (Note.model_validate_json(r.value) for r in records if r.value != b"{}") if note.test == test)
 
     async with asyncio.timeout(30):
         while len(seen) < at_least:
@@ -169,6 +172,80 @@ async def test_a_batch_larger_than_a_record_batch_keeps_each_keys_order_and_part
         assert {p for p, note in landed if note.key == key} == {expected[key]}, f"key {key}: not where Kafka's partitioner puts it"
         mine = [note.n for _, note in landed if note.key == key]
         assert mine == sorted(mine), f"key {key}: out of order"
+
+
+async def write_through(pool: asyncpg.Pool, relay: OutboxRelay, notes: list[Note]) -> None:
+    """As a service writes: in a transaction that hands its outbox rows to the process's relay at commit."""
+    async with pool.acquire() as conn, Tx.on(conn, relay) as tx:
+        for note in notes:
+            await tx.publish(note)
+
+
+async def leading(relay: OutboxRelay) -> bool:
+    return relay.leading
+
+
+@pytest_asyncio.fixture
+async def notifications(infra: Endpoints, pool: asyncpg.Pool) -> AsyncIterator[list[str]]:
+    """The NOTIFYs sent on the test schema's outbox channel."""
+    heard: list[str] = []
+
+    def hear(*args: object) -> None:
+        heard.append(str(args[2]))
+
+    async with pool.acquire() as conn:
+        channel = f"{NOTIFY_CHANNEL}_{await conn.fetchval('SELECT current_schema()')}"
+        await conn.add_listener(channel, hear)
+        yield heard
+        await conn.remove_listener(channel, hear)
+
+
+async def test_the_leaders_own_commits_are_handed_over_without_a_notify_and_rollbacks_hand_nothing(
+        infra: Endpoints, pool: asyncpg.Pool, topic: AIOKafkaConsumer, notifications: list[str]) -> None:
+    # Long polls: whatever is published here came by hand, not from a read of what is pending.
+    publisher = relay(infra, pool, poll_interval_s=60)
+    await publisher.start()
+    try:
+        await eventually(lambda: leading(publisher), timeout=10, interval=0.02, what="the relay leads")
+        for start in range(0, 30, 10):
+            await write_through(pool, publisher, notes("handed", ["e", "f"], range(start, start + 10)))
+        with pytest.raises(RuntimeError):
+            async with pool.acquire() as conn, Tx.on(conn, publisher) as tx:
+                await tx.publish(Note(test="handed", key="e", n=99))
+                await tx.flush()  # written to the outbox, then rolled back
+                raise RuntimeError("the unit of work fails")
+        seen = await read(topic, "handed", 30, [], then_s=0.5)
+        await eventually(lambda: _zero(unpublished(pool)), timeout=5, interval=0.02, what="what was handed over settled")
+    finally:
+        await publisher.stop()
+    assert sorted(n.n for n in seen) == list(range(30)), "each committed note once, the rolled back one never"
+    for key in "ef":
+        mine = [n.n for n in seen if n.key == key]
+        assert mine == sorted(mine), f"key {key}: out of order"
+    assert notifications == [], "the leader's own commits wake nobody"
+
+
+async def test_another_instances_commits_reach_the_leader_by_notify_in_order_with_its_own(
+        infra: Endpoints, pool: asyncpg.Pool, topic: AIOKafkaConsumer, notifications: list[str]) -> None:
+    leader, follower = relay(infra, pool, poll_interval_s=60), relay(infra, pool, poll_interval_s=60)
+    await leader.start()
+    try:
+        await eventually(lambda: leading(leader), timeout=10, interval=0.02, what="the first relay leads")
+        await follower.start()
+        try:
+            for start in range(0, 40, 10):  # the two processes take turns on the same keys
+                await write_through(pool, follower if start % 20 else leader, notes("turns", ["g", "h"], range(start, start + 10)))
+            seen = await read(topic, "turns", 40, [], then_s=0.5)
+            assert not follower.leading
+        finally:
+            await follower.stop()
+    finally:
+        await leader.stop()
+    assert sorted(n.n for n in seen) == list(range(40)), "each note once"
+    for key in "gh":
+        mine = [n.n for n in seen if n.key == key]
+        assert mine == sorted(mine), f"key {key}: out of order"
+    assert len(notifications) == 2, "one NOTIFY per commit of the instance that does not lead, none for the leader's"
 
 
 async def _zero(count: Awaitable[int]) -> bool:

@@ -101,7 +101,7 @@ class BatchSubscription:
 
     async def _together(self, events: list[Event]) -> list[Event]:
         uow = self.runtime.uow
-        async with uow.pool.acquire() as conn, Tx.on(conn) as tx:
+        async with uow.pool.acquire() as conn, uow.on(conn) as tx:
             todo = events
             if self.inbox:
                 fresh = {r["event_id"] for r in await conn.fetch(

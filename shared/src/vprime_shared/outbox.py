@@ -1,13 +1,18 @@
 """Transactional outbox: events are written in the same transaction as the state they describe,
 and a relay publishes them to Kafka in commit order.
 
-The relay wakes on NOTIFY (sent when a transaction that wrote to the outbox commits) and
-falls back to polling. Each schema has a channel of its own: the services share one database, and a
-shared channel would wake every service's relay at every service's commit. A session advisory lock
-makes one relay per schema the publisher, so events of one key leave in the order they were written,
-however many instances run. What is still to be published is listed in `outbox_pending` (one id per event);
-what was sent leaves that list with the relay's next read (one statement), or on its own once the relay is
-idle, or when it stops. The outbox rows themselves stay as they were written.
+A session advisory lock makes one relay per schema the publisher (the leader), so events of one key leave in
+the order they were written, however many instances run. A transaction committed in the leader's own process
+hands its rows straight to the relay (`committed`), which publishes them without reading them back and without a
+NOTIFY: with one instance per service, that is every row. A transaction committed elsewhere (an instance that is
+not the leader) sends a NOTIFY at commit, and the leader reads what is pending. Each schema has a channel of its
+own: the services share one database, and a shared channel would wake every service's relay at every service's
+commit. The leader also reads what is pending once it leads and every `poll_interval_s` after, so a row whose
+writer lost the lead between writing and committing is not left behind. What is still to be published is
+listed in `outbox_pending` (one id per event); what was sent leaves that list with the relay's next read (one
+statement), or on its own within `settle_after_s`, or when the relay stops. The outbox rows themselves stay as
+they were written. Delivery is at least once: a leader that dies before settling what it sent has it sent again
+by the next one, and consumers drop what they have seen.
 
 The relay sends through its own aiokafka producer rather than the FastStream broker: a row is already
 encoded bytes with a topic and key, and the broker's per-message publish path (correlation id, two
@@ -25,7 +30,8 @@ import hashlib
 import logging
 import time
 from collections import Counter as tally
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import asyncpg
@@ -47,7 +53,8 @@ tracer = trace.get_tracer("vprime.outbox")
 NOTIFY_CHANNEL = "vprime_outbox"  # + "_<schema>"
 CONTENT_TYPE = ("content-type", b"application/json")
 # How long published rows may wait to leave the pending list with the next read before they leave it on their
-# own. A relay that dies in between sends them again (consumers drop what they have seen).
+# own (at most one statement per this interval under a steady stream). A relay that dies in between sends them
+# again (consumers drop what they have seen).
 SETTLE_AFTER_S = 0.05
 PUBLISHED = Counter("vprime_outbox_published_total", "Events the outbox relay published", ["service", "topic"])
 
@@ -64,26 +71,44 @@ def encode(event: Event) -> bytes:
     return event.model_dump_json().encode()
 
 
-async def add(conn: asyncpg.Connection, events: list[tuple[Event, dict[str, str]]]) -> None:
+@dataclass(frozen=True, slots=True)
+class Written:
+    """An outbox row as its transaction wrote it: what the relay publishes."""
+
+    id: int
+    topic: str
+    key: str
+    payload: bytes
+    headers: dict[str, str]
+
+
+async def add(conn: asyncpg.Connection, events: list[tuple[Event, dict[str, str]]], *, notify: bool = True) -> list[Written]:
     """Record `events` (each with the trace headers of the work that produced it) for publication, in one
-    statement; call inside the transaction that changes the matching state."""
+    statement; call inside the transaction that changes the matching state. `notify=False` when the relay of this
+    process leads and will be handed the rows at commit (`OutboxRelay.committed`): no other relay needs waking."""
     if not events:
-        return
+        return []
+    payloads = [encode(e) for e, _ in events]
+    keys = [e.partition_key() for e, _ in events]
     # The pending ids and the NOTIFY ride in the same statement (one round trip); Postgres delivers the NOTIFY at
-    # commit and folds a transaction's identical notifications into one. `ORDER BY ordinality` keeps the ids in
+    # commit and folds a transaction's identical notifications into one. `ORDER BY ordinality` gives the ids in
     # write order.
-    await conn.execute(
+    ids = await conn.fetchval(
         "WITH added AS (INSERT INTO outbox (event_id, topic, key, payload, headers) "
         "SELECT e, t, k, p, h::jsonb FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bytea[], $5::text[]) "
         "WITH ORDINALITY AS u(e, t, k, p, h, n) ORDER BY n RETURNING id), "
-        "pending AS (INSERT INTO outbox_pending (id) SELECT id FROM added RETURNING 1) "
-        f"SELECT pg_notify('{NOTIFY_CHANNEL}_' || current_schema(), '') FROM pending LIMIT 1",
+        "pending AS (INSERT INTO outbox_pending (id) SELECT id FROM added RETURNING id) "
+        f"SELECT array_agg(id ORDER BY id){_NOTIFY if notify else ''} FROM pending",
         [e.event_id for e, _ in events],
         [e.TOPIC for e, _ in events],
-        [e.partition_key() for e, _ in events],
-        [encode(e) for e, _ in events],
+        keys,
+        payloads,
         [orjson.dumps(h).decode() for _, h in events],
     )
+    return [Written(i, e.TOPIC, k, p, h) for i, (e, h), k, p in zip(ids, events, keys, payloads, strict=True)]
+
+
+_NOTIFY = f", pg_notify('{NOTIFY_CHANNEL}_' || current_schema(), '')"
 
 
 class OutboxRelay:
@@ -109,7 +134,11 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._backlog_sampled = 0.0
-        self._sent: list[int] = []  # ids published (acknowledged by Kafka) but still pending
+        self.leading = False  # this relay holds the schema's lock: rows committed in this process are handed to it
+        self._handed: list[Written] = []  # committed here, not yet published
+        self._stray = False  # a NOTIFY came: another instance committed rows, read what is pending
+        self._sent: dict[int, None] = {}  # ids published (acknowledged by Kafka) but still pending, in order
+        self._sent_since = 0.0  # when the oldest of them was published
 
     async def start(self) -> None:
         await self._producer.start()
@@ -125,7 +154,15 @@ class OutboxRelay:
     async def backlog(self, conn: asyncpg.Connection | asyncpg.Pool | None = None) -> int:
         return await (conn or self._pool).fetchval("SELECT count(*) FROM outbox_pending")
 
+    def committed(self, rows: Sequence[Written]) -> None:
+        """Rows a transaction of this process has just committed. The leader publishes them as they are; any other
+        relay leaves them to the leader, which their NOTIFY woke."""
+        if self.leading and rows:
+            self._handed.extend(rows)
+            self._wake.set()
+
     def _notified(self, *_: object) -> None:
+        self._stray = True
         self._wake.set()
 
     async def _run(self) -> None:
@@ -146,39 +183,63 @@ class OutboxRelay:
             await asyncio.sleep(self._poll_interval_s)  # another instance is the publisher
         channel = f"{NOTIFY_CHANNEL}_{schema}"
         await conn.add_listener(channel, self._notified)
+        # From here this process's commits are handed over, not notified; what was committed before (here, or by
+        # an instance that led before) is found by the first read.
+        self.leading, self._stray, swept = True, True, 0.0
         try:
             while True:
                 self._wake.clear()
-                while await self._publish_batch(conn) == self._batch_size:
-                    pass
+                if self._stray or time.monotonic() - swept >= self._poll_interval_s:
+                    # Everything pending in write order, whoever wrote it: rows handed over are among them if they
+                    # committed before the read, and are not sent twice.
+                    self._stray, swept = False, time.monotonic()
+                    while True:
+                        read = await self._read_and_publish(conn)
+                        self._handed = [row for row in self._handed if row.id not in read]
+                        if len(read) < self._batch_size:
+                            break
+                if self._handed:
+                    handed, self._handed = self._handed, []
+                    await self._publish([row for row in handed if row.id not in self._sent])
                 if self._on_backlog is not None and time.monotonic() - self._backlog_sampled > 1.0:
                     # A gauge, sampled at most once a second: not a count(*) per wake-up under load.
                     self._backlog_sampled = time.monotonic()
                     self._on_backlog(await self.backlog(conn))
-                try:
-                    await asyncio.wait_for(self._wake.wait(), timeout=self._settle_after_s if self._sent else self._poll_interval_s)
-                except TimeoutError:
-                    await self._settle_sent(conn)  # quiet: what was published is settled on its own
+                if self._sent and time.monotonic() - self._sent_since >= self._settle_after_s:
+                    await self._settle_sent(conn)
+                if self._handed or self._stray:
+                    continue  # handed over or notified while this round ran
+                until_sweep = swept + self._poll_interval_s - time.monotonic()
+                until_settle = self._sent_since + self._settle_after_s - time.monotonic() if self._sent else until_sweep
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=max(min(until_sweep, until_settle), 0.0))
         finally:
+            self.leading, self._handed = False, []  # what was handed over and not sent is pending: the next leader's
             with _suppress_cancel():  # on the way out, so that the next publisher does not send it again
                 await self._settle_sent(conn)
             await conn.remove_listener(channel, self._notified)
             await conn.execute("SELECT pg_advisory_unlock($1)", lock_key)
 
-    async def _publish_batch(self, conn: asyncpg.Connection) -> int:
+    async def _read_and_publish(self, conn: asyncpg.Connection) -> set[int]:
+        """Publish the next `batch_size` rows pending that were not sent already; their ids."""
         # Settling what was sent last and reading what comes next is one statement: one round trip (and one commit)
-        # per wake-up under load instead of two. The SELECT sees the rows as they were before the DELETE, hence
-        # the exclusion. The next ids are read first and their rows looked up by key: as a join, the planner may
-        # merge it with the whole outbox, scanned from its first row.
+        # instead of two. The SELECT sees the rows as they were before the DELETE, hence the exclusion. The next ids
+        # are read first and their rows looked up by key: as a join, the planner may merge it with the whole outbox,
+        # scanned from its first row.
         rows = await conn.fetch(
             "WITH sent AS (DELETE FROM outbox_pending WHERE id = ANY($2::bigint[])) "
             "SELECT id, topic, key, payload, headers FROM outbox WHERE id = ANY(ARRAY("
             "SELECT id FROM outbox_pending WHERE id <> ALL($2::bigint[]) ORDER BY id LIMIT $1)) ORDER BY id",
-            self._batch_size, self._sent,
+            self._batch_size, list(self._sent),
         )
-        self._sent = []
+        self._sent = {}
+        await self._publish([Written(r["id"], r["topic"], r["key"], r["payload"], r["headers"] or {}) for r in rows])
+        return {r["id"] for r in rows}
+
+    async def _publish(self, rows: list[Written]) -> None:
+        """Send `rows` and wait for Kafka's acks; they stay pending until settled."""
         if not rows:
-            return 0
+            return
         # Each partition's rows go as record batches of the relay's own making, in order (one partition, one
         # batch in flight: the producer keeps them in order), then every ack is awaited. Per event, `send` found
         # the topic's metadata, hashed the key and queued a future: about 8 % of the router's CPU in a profile at
@@ -186,28 +247,29 @@ class OutboxRelay:
         batches: dict[tuple[str, int], list[BatchBuilder]] = {}
         partitions: dict[str, int] = {}
         for row in rows:
-            topic, key = row["topic"], row["key"].encode()
-            if topic not in partitions:
-                partitions[topic] = len(await self._producer.partitions_for(topic))
-            with self._producer_span(topic, row["headers"] or {}) as headers:
-                record = {"timestamp": None, "key": key, "value": row["payload"],
+            key = row.key.encode()
+            if row.topic not in partitions:
+                partitions[row.topic] = len(await self._producer.partitions_for(row.topic))
+            with self._producer_span(row.topic, row.headers) as headers:
+                record = {"timestamp": None, "key": key, "value": row.payload,
                           "headers": [*((k, v.encode()) for k, v in headers.items()), CONTENT_TYPE]}
-            builders = batches.setdefault((topic, partition_of(key, partitions[topic])), [])
+            builders = batches.setdefault((row.topic, partition_of(key, partitions[row.topic])), [])
             if not builders or builders[-1].append(**record) is None:  # none yet for this partition, or full
                 builders.append(self._producer.create_batch())
                 builders[-1].append(**record)
         acks = [await self._producer.send_batch(builder, topic, partition=partition)
                 for (topic, partition), builders in batches.items() for builder in builders]
         await asyncio.gather(*acks)
-        self._sent = [r["id"] for r in rows]  # acknowledged: settled with the next read, or alone once the relay is idle
-        for topic, n in tally(r["topic"] for r in rows).items():
+        if not self._sent:
+            self._sent_since = time.monotonic()
+        self._sent.update((row.id, None) for row in rows)  # acknowledged: settled with the next read, or on its own
+        for topic, n in tally(row.topic for row in rows).items():
             PUBLISHED.labels(self._service, topic).inc(n)
-        return len(rows)
 
     async def _settle_sent(self, conn: asyncpg.Connection) -> None:
         if self._sent:
-            await conn.execute("DELETE FROM outbox_pending WHERE id = ANY($1::bigint[])", self._sent)
-            self._sent = []
+            await conn.execute("DELETE FROM outbox_pending WHERE id = ANY($1::bigint[])", list(self._sent))
+            self._sent = {}
 
     @contextlib.contextmanager
     def _producer_span(self, topic: str, headers: dict[str, str]) -> Iterator[dict[str, str]]:

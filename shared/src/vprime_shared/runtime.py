@@ -142,6 +142,7 @@ class ServiceRuntime:
         self.relay = OutboxRelay(self._pool, producer, service=self.name, poll_interval_s=s.outbox_poll_interval_s,
                                  on_backlog=lambda n: OUTBOX_BACKLOG.labels(self.name).set(n))
         await self.relay.start()
+        self._uow.relay = self.relay  # from now on, what this process commits is handed to it
         self._lag_task = asyncio.create_task(self._sample_lag(), name="consumer-lag")
         settle_heap(s.gc_gen0_threshold)
         self.ready = True

@@ -7,7 +7,7 @@ processed `event.event_id`, the block is skipped, so redelivery is harmless.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Hashable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from contextlib import asynccontextmanager
 
 import asyncpg
@@ -16,13 +16,18 @@ from vprime_shared import outbox
 from vprime_shared.contracts.base import Event
 from vprime_shared.telemetry import current_trace_headers
 
+if TYPE_CHECKING:
+    from vprime_shared.outbox import OutboxRelay, Written
+
 
 class Tx:
     """The open transaction a handler works in."""
 
-    def __init__(self, conn: asyncpg.Connection) -> None:
+    def __init__(self, conn: asyncpg.Connection, relay: OutboxRelay | None = None) -> None:
         self.conn = conn
+        self._relay = relay  # this process's relay: handed the outbox rows at commit
         self._unwritten: list[tuple[Event, dict[str, str]]] = []
+        self._written: list[Written] = []
         self._deferred: dict[str, list[tuple[set[Hashable], list[dict[str, Any]]]]] = {}  # statement -> its rounds of rows
         self._committed: list[Callable[[], None]] = []
 
@@ -65,35 +70,44 @@ class Tx:
             for _, rows in rounds:
                 await self.conn.execute(statement, rows)
         self._deferred = {}
-        await outbox.add(self.conn, self._unwritten)
+        leading = self._relay is not None and self._relay.leading
+        self._written += await outbox.add(self.conn, self._unwritten, notify=not leading)
         self._unwritten = []
 
     @classmethod
     @asynccontextmanager
-    async def on(cls, conn: asyncpg.Connection) -> AsyncIterator[Tx]:
-        """A transaction on `conn` whose published events are written to the outbox before it commits."""
+    async def on(cls, conn: asyncpg.Connection, relay: OutboxRelay | None = None) -> AsyncIterator[Tx]:
+        """A transaction on `conn` whose published events are written to the outbox before it commits, and handed
+        to `relay` (this process's) once it has."""
         async with conn.transaction():
-            tx = cls(conn)
+            tx = cls(conn, relay)
             yield tx
             await tx.flush()
+        if relay is not None:
+            relay.committed(tx._written)
         for callback in tx._committed:
             callback()
 
 
 class UnitOfWork:
-    def __init__(self, pool: asyncpg.Pool, consumer: str) -> None:
+    def __init__(self, pool: asyncpg.Pool, consumer: str, relay: OutboxRelay | None = None) -> None:
         self.pool = pool
         self.consumer = consumer
+        self.relay = relay
 
     @asynccontextmanager
     async def begin(self) -> AsyncIterator[Tx]:
-        async with self.pool.acquire() as conn, Tx.on(conn) as tx:
+        async with self.pool.acquire() as conn, self.on(conn) as tx:
             yield tx
+
+    def on(self, conn: asyncpg.Connection) -> Any:
+        """A transaction on `conn` (acquired from `pool`), its outbox rows handed to this process's relay."""
+        return Tx.on(conn, self.relay)
 
     @asynccontextmanager
     async def once(self, event: Event) -> AsyncIterator[Tx | None]:
         """A transaction that records `event` in the inbox; yields None if it was processed before."""
-        async with self.pool.acquire() as conn, Tx.on(conn) as tx:
+        async with self.pool.acquire() as conn, self.on(conn) as tx:
             first_time = await conn.fetchval(
                 "INSERT INTO inbox (event_id, consumer, topic) VALUES ($1, $2, $3) "
                 "ON CONFLICT DO NOTHING RETURNING true",
