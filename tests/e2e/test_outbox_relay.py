@@ -96,6 +96,13 @@ async def read(topic: AIOKafkaConsumer, test: str, at_least: int, seen: list[Not
     return seen
 
 
+def assert_each_once_in_order_per_key(seen: list[Note], count: int, keys: str) -> None:
+    assert sorted(n.n for n in seen) == list(range(count)), "each note once"
+    for key in keys:
+        mine = [n.n for n in seen if n.key == key]
+        assert mine == sorted(mine) and len(mine) == count // len(keys), f"key {key}: out of order or missing"
+
+
 def relay(infra: Endpoints, pool: asyncpg.Pool, **options: float) -> OutboxRelay:
     return OutboxRelay(pool, make_outbox_producer(infra.bootstrap, "relaytest"), service="relaytest", batch_size=7, **options)
 
@@ -114,10 +121,7 @@ async def test_published_in_write_order_and_settled_once_the_relay_is_idle(
                          what="the relay's last batch settled once it is idle")
     finally:
         await publisher.stop()
-    assert sorted(n.n for n in seen) == list(range(40))
-    for key in "ab":
-        mine = [n.n for n in seen if n.key == key]
-        assert mine == sorted(mine) and len(mine) == 20, f"key {key}: out of order or missing"
+    assert_each_once_in_order_per_key(seen, 40, "ab")
 
 
 async def test_a_stopping_relay_settles_what_it_sent_so_its_successor_sends_nothing_again(
@@ -218,10 +222,7 @@ async def test_the_leaders_own_commits_are_handed_over_without_a_notify_and_roll
         await eventually(lambda: _zero(unpublished(pool)), timeout=5, interval=0.02, what="what was handed over settled")
     finally:
         await publisher.stop()
-    assert sorted(n.n for n in seen) == list(range(30)), "each committed note once, the rolled back one never"
-    for key in "ef":
-        mine = [n.n for n in seen if n.key == key]
-        assert mine == sorted(mine), f"key {key}: out of order"
+    assert_each_once_in_order_per_key(seen, 30, "ef")  # the rolled back note (99) never
     assert notifications == [], "the leader's own commits wake nobody"
 
 
@@ -241,10 +242,7 @@ async def test_another_instances_commits_reach_the_leader_by_notify_in_order_wit
             await follower.stop()
     finally:
         await leader.stop()
-    assert sorted(n.n for n in seen) == list(range(40)), "each note once"
-    for key in "gh":
-        mine = [n.n for n in seen if n.key == key]
-        assert mine == sorted(mine), f"key {key}: out of order"
+    assert_each_once_in_order_per_key(seen, 40, "gh")
     assert len(notifications) == 2, "one NOTIFY per commit of the instance that does not lead, none for the leader's"
 
 
