@@ -8,7 +8,7 @@ Environment variables (no prefix, so one `.env` can serve a whole machine):
 | `DATABASE_URL` | the service's own Postgres role and database | `postgresql://vprime_<service>:vprime_<service>@127.0.0.1:5432/vprime` |
 | `HTTP_HOST` / `HTTP_PORT` | where `/health` (and the API, for control and query) listens | `127.0.0.1` / per service |
 | `LOG_LEVEL` | Python log level | `INFO` |
-| `OUTBOX_POLL_INTERVAL_S` | relay fallback poll when no NOTIFY arrives | `1.0` |
+| `OUTBOX_POLL_INTERVAL_S` | how often the leading relay reads what is pending besides what it is handed or notified of | `1.0` |
 | `KAFKA_TOPIC_PARTITIONS` | partitions for topics the service creates | `3` |
 | `CONSUMER_LAG_INTERVAL_S` | how often `vprime_consumer_lag` is sampled | `15` |
 | `KAFKA_LINGER_MS` | how long the producer waits to fill a batch (fewer, larger requests under load) | `0` |
