@@ -218,11 +218,16 @@ async def test_the_leaders_own_commits_are_handed_over_without_a_notify_and_roll
                 await tx.publish(Note(test="handed", key="e", n=99))
                 await tx.flush()  # written to the outbox, then rolled back
                 raise RuntimeError("the unit of work fails")
+        with pytest.raises(RuntimeError):
+            async with pool.acquire() as conn, conn.transaction():
+                async with Tx.on(conn, publisher) as tx:  # a savepoint: released here, not committed
+                    await tx.publish(Note(test="handed", key="f", n=98))
+                raise RuntimeError("the enclosing transaction fails")
         seen = await read(topic, "handed", 30, [], then_s=0.5)
         await eventually(lambda: _zero(unpublished(pool)), timeout=5, interval=0.02, what="what was handed over settled")
     finally:
         await publisher.stop()
-    assert_each_once_in_order_per_key(seen, 30, "ef")  # the rolled back note (99) never
+    assert_each_once_in_order_per_key(seen, 30, "ef")  # the rolled back notes (98, 99) never
     assert notifications == [], "the leader's own commits wake nobody"
 
 

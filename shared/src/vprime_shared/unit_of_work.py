@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Hashable
 from typing import TYPE_CHECKING, Any
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import asyncpg
 
@@ -83,7 +83,7 @@ class Tx:
             tx = cls(conn, relay)
             yield tx
             await tx.flush()
-        if relay is not None:
+        if relay is not None and not conn.is_in_transaction():  # committed, not a savepoint released: the sweep has those
             relay.committed(tx._written)
         for callback in tx._committed:
             callback()
@@ -100,7 +100,7 @@ class UnitOfWork:
         async with self.pool.acquire() as conn, self.on(conn) as tx:
             yield tx
 
-    def on(self, conn: asyncpg.Connection) -> Any:
+    def on(self, conn: asyncpg.Connection) -> AbstractAsyncContextManager[Tx]:
         """A transaction on `conn` (acquired from `pool`), its outbox rows handed to this process's relay."""
         return Tx.on(conn, self.relay)
 
