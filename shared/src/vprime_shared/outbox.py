@@ -207,8 +207,7 @@ class OutboxRelay:
                     self._on_backlog(await self.backlog(conn))
                 if self._sent and time.monotonic() - self._sent_since >= self._settle_after_s:
                     await self._settle_sent(conn)
-                if self._handed or self._stray:
-                    continue  # handed over or notified while this round ran
+                # Rows handed over or a NOTIFY during this round left the wake set: the wait returns at once.
                 until_sweep = swept + self._poll_interval_s - time.monotonic()
                 until_settle = self._sent_since + self._settle_after_s - time.monotonic() if self._sent else until_sweep
                 with contextlib.suppress(TimeoutError):
