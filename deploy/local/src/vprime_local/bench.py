@@ -15,7 +15,8 @@ each (a fan-out: one signal, one intent per deployment) take signals at fixed ra
 - the router's in-process decision latency (services/router/bench/decision_latency.py);
 - the ceiling: the same rates through a bare aiokafka pipeline with the same hops and fan-out and no
   database (vprime_local.ceiling);
-- scaling: the slowest stage's service at one and at two instances, at the highest rate.
+- scaling: the slowest stage's service at one and at two instances, at the highest rate;
+- the machine: what a round trip between two processes costs, on one CPU and across two (vprime_local.machine).
 
 Paper deployments keep venue round trips (which are the venues' latency, not ours) out of the figures.
 `BENCH_RUNS` repeats everything (min/median/max across runs); `BENCH_RATES`, `BENCH_SECONDS`,
@@ -47,7 +48,7 @@ from vprime_shared.contracts import MarketTick, RequestedVenue, RiskModel, Side,
 from vprime_shared.contracts.base import utcnow
 from vprime_shared.db import SERVICES
 
-from vprime_local import ceiling
+from vprime_local import ceiling, machine
 from vprime_local.infra import LocalInfra, say
 from vprime_local.stack import ServiceStack, operator_headers
 
@@ -435,6 +436,8 @@ async def main_async() -> dict[str, Any]:
     seconds = float(os.environ.get("BENCH_SECONDS", 10))
     fan_out = int(os.environ.get("BENCH_FAN_OUT", 3))
     started = time.monotonic()
+    exchanges = await asyncio.to_thread(machine.exchange_costs)  # on a quiet machine, before the stack comes up
+    say(f"this machine: {os.cpu_count()} CPUs; {machine.describe(exchanges)}")
     all_runs = []
     async with Bench(home, fan_out=fan_out, agents=5) as bench:
         for n in range(runs):
@@ -444,7 +447,7 @@ async def main_async() -> dict[str, Any]:
     router = router_in_process()
     report = _aggregate(all_runs, rates, fan_out, seconds)
     report.update({"router_in_process": router, "scaling": scaled, "runs": runs, "seconds_per_rate": seconds,
-                   "total_s": round(time.monotonic() - started, 1), "machine": {"cpus": os.cpu_count()}})
+                   "total_s": round(time.monotonic() - started, 1), "machine": {"cpus": os.cpu_count(), "process_round_trip": exchanges}})
     (home / "bench.json").write_text(json.dumps(report, indent=2, default=str))
     _plot(all_runs, home / "bench.png")
     _print(report)
@@ -545,6 +548,7 @@ def _print(report: dict[str, Any]) -> None:
         print(f"stop reaction (tick → CLOSED): p50 {stop['p50_ms']} ms, p99 {stop['p99_ms']} ms over {stop['n']} stops")
     for strategy, r in report["router_in_process"].items():
         print(f"router in-process {strategy}: {r}")
+    print(f"machine: {report['machine']['cpus']} CPUs; {machine.describe(report['machine']['process_round_trip'])}")
     s = report["scaling"]
     print(f"scaling {s['service']}: 1 instance {s['one_instance']['completed_intents_per_s']} intents/s "
           f"(p99 {s['one_instance']['end_to_end']['p99_ms']} ms); 2 instances {s['two_instances']['completed_intents_per_s']} intents/s "

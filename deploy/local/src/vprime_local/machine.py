@@ -1,0 +1,92 @@
+"""What one exchange between two processes costs on this machine: the unit every hop of Vprime pays many times
+(a statement to PostgreSQL and its answer, a request to Kafka and its response, a record handed to the next service).
+
+A process sends a small message over a loopback TCP connection and waits for the answer, as a service waits on its
+database: once with the two processes on one CPU, once on two. On a virtual machine, waking a process on another
+CPU can cost far more than the message itself (an inter-processor interrupt leaves the guest), so `make bench`
+reports both beside its figures.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ECHO = """
+import os, socket, sys
+cpu, port, n = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+if cpu >= 0:
+    os.sched_setaffinity(0, {cpu})
+c = socket.create_connection(("127.0.0.1", port))
+c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+for _ in range(n):
+    c.sendall(c.recv(1))
+t = os.times()
+c.sendall(f"{t.user + t.system}".encode())
+"""
+MESSAGE = b"x"  # one byte: it cannot arrive in pieces, so each receive is one whole message
+
+
+def round_trip(own_cpu: int, peer_cpu: int, n: int = 5000) -> dict[str, float]:
+    """`n` round trips between this thread (on `own_cpu`) and an echo process (on `peer_cpu`): wall time and the CPU
+    both sides spent, per round trip, in microseconds. Run it in a thread of its own: it pins the calling thread."""
+    before = os.sched_getaffinity(0)
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        peer = subprocess.Popen([sys.executable, "-c", ECHO, str(peer_cpu), str(server.getsockname()[1]), str(n)])
+        try:
+            os.sched_setaffinity(0, {own_cpu})
+            conn, _ = server.accept()
+            with conn:
+                conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                for _ in range(min(n, 200)):  # the echo's first answers come before its code is warm: not counted
+                    conn.sendall(MESSAGE)
+                    conn.recv(1)
+                started, cpu = time.perf_counter(), time.thread_time()
+                for _ in range(n - min(n, 200)):
+                    conn.sendall(MESSAGE)
+                    conn.recv(1)
+                wall, own = time.perf_counter() - started, time.thread_time() - cpu
+                peer_cpu_s = float(b"".join(iter(lambda: conn.recv(64), b"")).decode())  # until the echo closes
+        finally:
+            os.sched_setaffinity(0, before)
+            peer.wait(timeout=30)
+    counted = n - min(n, 200)
+    # The peer's CPU covers its start-up and the uncounted round trips too: an upper bound, close at this n.
+    return {"round_trip_us": round(wall / counted * 1e6, 1), "cpu_us": round((own + peer_cpu_s * counted / n) / counted * 1e6, 1)}
+
+
+def exchange_costs(n: int = 5000) -> dict[str, Any]:
+    """A round trip between two processes on one CPU and, where there are two, across two; plus the facts about the
+    CPUs' idle handling that decide the second (a halted CPU must be woken)."""
+    cpus = sorted(os.sched_getaffinity(0))
+    costs: dict[str, Any] = {"one_cpu": round_trip(cpus[0], cpus[0], n)}
+    if len(cpus) > 1:
+        costs["two_cpus"] = round_trip(cpus[0], cpus[1], n)
+    costs["cpuidle"] = _cpuidle()
+    return costs
+
+
+def _cpuidle() -> dict[str, str]:
+    facts = {}
+    for name, path in (("driver", "/sys/devices/system/cpu/cpuidle/current_driver"),
+                       ("guest_halt_poll_ns", "/sys/module/haltpoll/parameters/guest_halt_poll_ns")):
+        try:
+            facts[name] = Path(path).read_text().strip()
+        except OSError:
+            continue
+    return facts
+
+
+def describe(costs: dict[str, Any]) -> str:
+    one = costs["one_cpu"]
+    text = f"a round trip between two processes: {one['round_trip_us']} µs ({one['cpu_us']} µs of CPU) on one CPU"
+    if two := costs.get("two_cpus"):
+        text += f", {two['round_trip_us']} µs ({two['cpu_us']} µs of CPU) across two"
+    return text

@@ -1,0 +1,27 @@
+"""The bench's measure of this machine: what a round trip between two processes costs, on one CPU and across two."""
+
+from __future__ import annotations
+
+import os
+
+from vprime_local import machine
+
+
+def test_a_round_trip_is_timed_on_the_cpus_asked_for_and_the_callers_cpus_are_given_back() -> None:
+    cpus = sorted(os.sched_getaffinity(0))
+    before = os.sched_getaffinity(0)
+    one = machine.round_trip(cpus[0], cpus[0], n=1500)
+    assert os.sched_getaffinity(0) == before
+    assert 0 < one["round_trip_us"] < 100_000
+    assert 0 < one["cpu_us"] < 100_000
+
+
+def test_the_report_has_each_placement_the_machine_allows_and_says_so() -> None:
+    costs = machine.exchange_costs(n=1500)
+    text = machine.describe(costs)
+    assert f"{costs['one_cpu']['round_trip_us']} µs" in text
+    if len(os.sched_getaffinity(0)) > 1:
+        assert costs["two_cpus"]["round_trip_us"] > 0
+        assert f"{costs['two_cpus']['round_trip_us']} µs" in text
+    else:
+        assert "two_cpus" not in costs and "across" not in text
