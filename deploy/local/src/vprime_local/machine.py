@@ -18,16 +18,18 @@ from pathlib import Path
 from typing import Any
 
 ECHO = """
-import os, socket, sys
-cpu, port, n = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+import os, socket, sys, time
+cpu, port, warm, counted = (int(a) for a in sys.argv[1:5])
 if cpu >= 0:
     os.sched_setaffinity(0, {cpu})
 c = socket.create_connection(("127.0.0.1", port))
 c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-for _ in range(n):
+for _ in range(warm):
     c.sendall(c.recv(1))
-t = os.times()
-c.sendall(f"{t.user + t.system}".encode())
+started = time.process_time()
+for _ in range(counted):
+    c.sendall(c.recv(1))
+c.sendall(f"{time.process_time() - started}".encode())
 """
 MESSAGE = b"x"  # one byte: it cannot arrive in pieces, so each receive is one whole message
 
@@ -35,31 +37,33 @@ MESSAGE = b"x"  # one byte: it cannot arrive in pieces, so each receive is one w
 def round_trip(own_cpu: int, peer_cpu: int, n: int = 5000) -> dict[str, float]:
     """`n` round trips between this thread (on `own_cpu`) and an echo process (on `peer_cpu`): wall time and the CPU
     both sides spent, per round trip, in microseconds. Run it in a thread of its own: it pins the calling thread."""
+    warm = min(n // 10, 200)  # the first answers come before either side's code is warm: not counted
+    counted = n - warm
+
+    def exchange(conn: socket.socket, times: int) -> None:
+        for _ in range(times):
+            conn.sendall(MESSAGE)
+            conn.recv(1)
+
     before = os.sched_getaffinity(0)
     with socket.socket() as server:
         server.bind(("127.0.0.1", 0))
         server.listen(1)
-        peer = subprocess.Popen([sys.executable, "-c", ECHO, str(peer_cpu), str(server.getsockname()[1]), str(n)])
+        peer = subprocess.Popen([sys.executable, "-c", ECHO, str(peer_cpu), str(server.getsockname()[1]), str(warm), str(counted)])
         try:
             os.sched_setaffinity(0, {own_cpu})
             conn, _ = server.accept()
             with conn:
                 conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                for _ in range(min(n, 200)):  # the echo's first answers come before its code is warm: not counted
-                    conn.sendall(MESSAGE)
-                    conn.recv(1)
+                exchange(conn, warm)
                 started, cpu = time.perf_counter(), time.thread_time()
-                for _ in range(n - min(n, 200)):
-                    conn.sendall(MESSAGE)
-                    conn.recv(1)
+                exchange(conn, counted)
                 wall, own = time.perf_counter() - started, time.thread_time() - cpu
                 peer_cpu_s = float(b"".join(iter(lambda: conn.recv(64), b"")).decode())  # until the echo closes
         finally:
             os.sched_setaffinity(0, before)
             peer.wait(timeout=30)
-    counted = n - min(n, 200)
-    # The peer's CPU covers its start-up and the uncounted round trips too: an upper bound, close at this n.
-    return {"round_trip_us": round(wall / counted * 1e6, 1), "cpu_us": round((own + peer_cpu_s * counted / n) / counted * 1e6, 1)}
+    return {"round_trip_us": round(wall / counted * 1e6, 1), "cpu_us": round((own + peer_cpu_s) / counted * 1e6, 1)}
 
 
 def exchange_costs(n: int = 5000) -> dict[str, Any]:
