@@ -6,11 +6,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import uuid
+
 import asyncpg
 import httpx
 import pytest_asyncio
 
 from tests.conftest import eventually
+from tests.infra import Endpoints
 from vprime_shared import db
 
 TERMINAL = {"EXECUTED", "FAILED", "SKIPPED", "REJECTED"}
@@ -140,3 +143,22 @@ def rolled_back_schema(schema: str, *, json_codec: bool = False) -> Any:
                         await c.reset_type_codec(typ, schema="pg_catalog")
 
     return conn
+
+
+@asynccontextmanager
+async def scratch_database(infra: Endpoints, service: str) -> AsyncIterator[asyncpg.Pool]:
+    """A pool on a database of its own holding only `service`'s schema, migrated: what a test commits there no
+    running service reads or relays. Dropped afterwards."""
+    name = f"vprime_scratch_{uuid.uuid4().hex[:8]}"
+    await db.provision(infra.admin_url, name, (service,))
+    pool = await db.create_pool(infra.database_url(service).rsplit("/", 1)[0] + f"/{name}")
+    try:
+        await db.migrate(pool, f"vprime_{service}")
+        yield pool
+    finally:
+        await pool.close()
+        admin = await asyncpg.connect(infra.admin_url)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()

@@ -11,7 +11,9 @@ from datetime import timedelta
 import asyncpg
 import pytest
 
-from tests.e2e.helpers import rolled_back_schema
+from tests.e2e.helpers import rolled_back_schema, scratch_database
+from tests.infra import Endpoints
+from vprime_shared import db
 from vprime_shared.batches import Received
 from vprime_shared.contracts import RequestedVenue, RiskModel, Side, Signal, SignalOrigin, SizeModel
 from vprime_shared.contracts.base import utcnow
@@ -77,18 +79,28 @@ async def test_a_batch_of_signals_is_decided_in_order_and_recorded_once(conn: as
                                [s.event.signal_id for s in (btc, eth, btc_again, doge, lost)]) == 9
 
 
-async def test_the_prune_mark_advances_only_when_its_transaction_commits(conn: asyncpg.Connection) -> None:
+async def test_the_prune_mark_advances_only_when_its_transaction_commits(infra: Endpoints) -> None:
     agent = uuid.uuid4()
-    d = await deployment(conn, agent)
     pruned, now = PrunedEntries(), utcnow()
     cutoff = now - timedelta(seconds=SETTINGS.pending_entry_ttl_s)
+    async with scratch_database(infra, "policy") as pool, pool.acquire() as conn:  # transactions that really commit
+        await db.use_json_codecs(conn)
+        d = await deployment(conn, agent)
 
-    with pytest.raises(RuntimeError):
+        with pytest.raises(RuntimeError):
+            async with Tx.on(conn) as tx:
+                await signals_received(tx, [a_signal(agent, "BTC")], SETTINGS, lambda: now, pruned)
+                raise RuntimeError("the batch's transaction fails after the prune")
+        assert pruned.until(d) < cutoff  # its prune was rolled back: the next one reads the range again
+
+        with pytest.raises(RuntimeError):
+            async with conn.transaction():  # an outer transaction: the batch's own commit only releases a savepoint
+                async with Tx.on(conn) as tx:
+                    await signals_received(tx, [a_signal(agent, "BTC")], SETTINGS, lambda: now, pruned)
+                assert pruned.until(d) < cutoff  # not committed yet, and never will be
+                raise RuntimeError("the outer transaction rolls back")
+        assert pruned.until(d) < cutoff
+
         async with Tx.on(conn) as tx:
             await signals_received(tx, [a_signal(agent, "BTC")], SETTINGS, lambda: now, pruned)
-            raise RuntimeError("the batch's transaction fails after the prune")
-    assert pruned.until(d) < cutoff  # its prune was rolled back: the next one reads the range again
-
-    async with Tx.on(conn) as tx:
-        await signals_received(tx, [a_signal(agent, "BTC")], SETTINGS, lambda: now, pruned)
-    assert pruned.until(d) == cutoff
+        assert pruned.until(d) == cutoff

@@ -13,11 +13,10 @@ from aiokafka import AIOKafkaProducer
 
 from vprime_local.audit import fuzz
 from vprime_local.stack import ServiceStack, operator_headers
-from vprime_shared import db
 from vprime_shared.contracts import MarketTick
 from vprime_shared.contracts.base import utcnow
 from tests.conftest import Endpoints, eventually
-from tests.e2e.helpers import settled_timeline, signal, trading_deployment
+from tests.e2e.helpers import scratch_database, settled_timeline, signal, trading_deployment
 
 pytestmark = pytest.mark.integration
 
@@ -103,12 +102,7 @@ async def test_an_empty_system_answers_zeros(infra: Endpoints) -> None:
     from vprime_query.adapters import stats
     from vprime_query.adapters.read_models import ReadModels
 
-    name = f"vprime_empty_{uuid.uuid4().hex[:8]}"
-    await db.provision(infra.admin_url, name, ("query",))
-    url = infra.database_url("query").rsplit("/", 1)[0] + f"/{name}"
-    pool = await db.create_pool(url)
-    try:
-        await db.migrate(pool, "vprime_query")
+    async with scratch_database(infra, "query") as pool:
         o = await ReadModels(pool).overview()
         assert o["signals"]["total"] == 0 and o["positions"]["unrealized_pnl_usd"] == 0 and o["routing"]["avg_duration_ms"] == 0
         h = await ReadModels(pool).routing_history(token_symbol=None, selected_venue=None, agent_id=None, deployment_id=None,
@@ -118,8 +112,6 @@ async def test_an_empty_system_answers_zeros(infra: Endpoints) -> None:
         assert v["total_trades"] == 0 and v["venues"]["OSTIUM"]["performance"]["win_rate_pct"] == 0.0
         assert await stats.routes(pool, None, None, 10) == []
         assert await stats.agent_performance(pool, uuid.uuid4()) is None
-    finally:
-        await pool.close()
 
 
 async def test_routing_history_pages_and_filters_at_the_edges(http: httpx.AsyncClient, control_url: str, query_url: str) -> None:

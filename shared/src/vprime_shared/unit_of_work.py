@@ -61,8 +61,9 @@ class Tx:
                    row, key=key)
 
     def on_commit(self, callback: Callable[[], None]) -> None:
-        """Call `callback` once this transaction has committed (not if it rolls back): for what a process may
-        remember only of what the database really holds."""
+        """Call `callback` once this transaction has committed (not if it rolls back, nor when it is nested in another
+        transaction and so only releases a savepoint): for what a process may remember only of what the database
+        really holds."""
         self._committed.append(callback)
 
     async def flush(self) -> None:
@@ -83,7 +84,9 @@ class Tx:
             tx = cls(conn, relay)
             yield tx
             await tx.flush()
-        if relay is not None and not conn.is_in_transaction():  # committed, not a savepoint released: the sweep has those
+        if conn.is_in_transaction():  # a savepoint released, not a commit: whether it holds is the outer one's to say
+            return  # (its outbox rows reach the relay by its sweep; its callbacks are not called)
+        if relay is not None:
             relay.committed(tx._written)
         for callback in tx._committed:
             callback()
