@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import orjson
 import uvloop
@@ -85,6 +86,25 @@ def lag_growth(points: list[tuple[float, float]], settle_s: float = 1.0) -> floa
         return statistics.linear_regression([x for x, _ in kept], [y for _, y in kept]).slope
     except statistics.StatisticsError:  # fewer than two points, or all sent at one instant
         return 0.0
+
+
+# What PostgreSQL did beside the statements it was sent, read before and after each stream: a checkpoint makes the
+# first change to each page after it write the whole page to the WAL (full-page images), and autovacuum's first pass
+# over a table reads all of it. Either can fall inside one stream and not the next, so each stream reports both.
+MAINTENANCE = """SELECT (SELECT num_timed + num_requested FROM pg_stat_checkpointer) AS checkpoints,
+                        (SELECT wal_bytes::float8 FROM pg_stat_wal) AS wal_bytes, (SELECT wal_fpi FROM pg_stat_wal) AS wal_fpi,
+                        (SELECT coalesce(sum(autovacuum_count), 0) FROM pg_stat_all_tables) AS autovacuums,
+                        (SELECT coalesce(sum(autoanalyze_count), 0) FROM pg_stat_all_tables) AS autoanalyzes"""
+
+
+def maintenance(before: dict[str, float], after: dict[str, float], intents: int) -> dict[str, float]:
+    """Checkpoints and autovacuum runs during a stream, and the WAL it wrote per completed intent."""
+    n = max(intents, 1)
+    return {"checkpoints": int(after["checkpoints"] - before["checkpoints"]),
+            "autovacuums": int(after["autovacuums"] - before["autovacuums"]),
+            "autoanalyzes": int(after["autoanalyzes"] - before["autoanalyzes"]),
+            "wal_kb_per_intent": round((after["wal_bytes"] - before["wal_bytes"]) / 1024 / n, 1),
+            "full_page_images_per_intent": round((after["wal_fpi"] - before["wal_fpi"]) / n, 2)}
 
 
 def summary_ms(values: list[float]) -> dict[str, float]:
@@ -217,6 +237,7 @@ class Bench:
         await self.history.start()
         self.history_partitions = [TopicPartition(t, p) for t in PUBLISHED for p in sorted(await self.producer.partitions_for(t))]
         self.history.assign(self.history_partitions)
+        self.db = await asyncpg.connect(self.infra.admin_database_url)
         self.watcher = asyncio.create_task(self.watch.run(self.consumer))
         await self._setup()
 
@@ -225,6 +246,7 @@ class Bench:
         await self.consumer.stop()
         await self.history.stop()
         await self.producer.stop()
+        await self.db.close()
         await asyncio.to_thread(self.stack.down)
         await asyncio.to_thread(self.infra.down)
 
@@ -283,6 +305,7 @@ class Bench:
         total = int(rate * seconds)
         sent: dict[str, float] = {}
         since = await self.history.end_offsets(self.history_partitions)
+        db_before = dict(await self.db.fetchrow(MAINTENANCE))
         cpu_before = self.cpu()
         self.watch.count(sent)
         started = time.perf_counter()
@@ -300,9 +323,13 @@ class Bench:
         while time.perf_counter() < deadline and self.watch.counted < expected:
             await asyncio.sleep(0.05)
         cpu_after, wall = self.cpu(), time.perf_counter() - started  # before reading back what was published
+        db_after = dict(await self.db.fetchrow(MAINTENANCE))
         await self._read_published(since)
         result = self._report(label, rate, sent, started, stream_end, expected)
         per_intent = max(result["intents_completed"], 1)
+        result["database"] = (seen := maintenance(db_before, db_after, result["intents_completed"]))
+        say(f"    postgres during it: {seen['checkpoints']} checkpoint(s), {seen['autovacuums']} autovacuum(s), "
+            f"{seen['wal_kb_per_intent']} KB of WAL per intent ({seen['full_page_images_per_intent']} full-page images)")
         result["cpu"] = {name: {"cpu_s": round(cpu_after[name] - cpu_before.get(name, 0.0), 2),
                                 "cores": round((cpu_after[name] - cpu_before.get(name, 0.0)) / wall, 2),
                                 "ms_per_intent": round((cpu_after[name] - cpu_before.get(name, 0.0)) * 1e3 / per_intent, 2)}
@@ -475,6 +502,10 @@ def _aggregate(runs: list[dict[str, Any]], rates: list[float], fan_out: int, sec
             "ceiling_p50_ms": spread([b["end_to_end"]["p50_ms"] for b in bare]),
             "ceiling_p99_ms": spread([b["end_to_end"]["p99_ms"] for b in bare]),
             "ceiling_messages_per_s": spread([b["completed_per_s"] for b in bare]),
+            # in how many runs a checkpoint or an autovacuum fell inside this rate's stream
+            "streams_with_checkpoint": sum(o["database"]["checkpoints"] > 0 for o in ours),
+            "streams_with_autovacuum": sum(o["database"]["autovacuums"] > 0 for o in ours),
+            "wal_kb_per_intent": spread([o["database"]["wal_kb_per_intent"] for o in ours]),
         })
     sustained = [row["completed_intents_per_s"]["median"] for row in table if row["sustained"]]
     best = max((row["completed_intents_per_s"]["median"] for row in table), default=0.0)
@@ -539,6 +570,9 @@ def _print(report: dict[str, Any]) -> None:
               f"{row['p99_ms']['median']:>8} {row['completed_intents_per_s']['median']:>8} {row['drain_s']['median']:>8} "
               f"{row['lag_growth_s_per_s']['median']:>8} {'yes' if row['sustained'] else 'no':>9}  {row['ceiling_p50_ms']['median']:>8} {row['ceiling_p99_ms']['median']:>8} "
               f"{row['ceiling_messages_per_s']['median']:>10}  {stages}")
+    print("postgres during the streams (in how many of the runs): " + "; ".join(
+        f"{row['signals_per_s']:g}/s: checkpoint {row['streams_with_checkpoint']}, autovacuum {row['streams_with_autovacuum']}, "
+        f"WAL {row['wal_kb_per_intent']['median']} KB/intent" for row in report["table"]))
     print(f"max sustained: {report['max_sustained_intents_per_s']} intents/s; best completed {report['max_completed_intents_per_s']} "
           f"intents/s = {report['throughput_ratio_to_ceiling']} of the bare pipeline's {report['ceiling_max_messages_per_s']} messages/s")
     print("CPU at the highest rate (cores busy, and ms of CPU per completed intent):")

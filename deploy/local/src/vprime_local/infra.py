@@ -107,6 +107,11 @@ class LocalInfra:
     def admin_url(self) -> str:
         return f"postgresql://{PG_SUPERUSER}:{PG_SUPERUSER_PASSWORD}@127.0.0.1:{self.pg_port}/postgres"
 
+    @property
+    def admin_database_url(self) -> str:
+        """The superuser on Vprime's own database (what its statistics views describe)."""
+        return self.admin_url.rsplit("/", 1)[0] + f"/{self.database}"
+
     def database_url(self, service: str) -> str:
         return default_database_url(service, port=self.pg_port, database=self.database)
 

@@ -106,7 +106,7 @@ async def run(signals_total: int = 2000, rate: float = 40.0, home: Path | None =
         producer = AIOKafkaProducer(bootstrap_servers=infra.bootstrap, enable_idempotence=True)
         await producer.start()
         # min_size=0: no idle connection to re-establish (and complain about) while Postgres restarts.
-        db = await asyncpg.create_pool(infra.admin_url.rsplit("/", 1)[0] + "/vprime", min_size=0, max_size=3)
+        db = await asyncpg.create_pool(infra.admin_database_url, min_size=0, max_size=3)
         try:
             async with httpx.AsyncClient(timeout=20, headers=operator_headers(home)) as http:
                 ctx = Run(http, stack, infra, producer, db, rate)

@@ -1,0 +1,38 @@
+"""What the bench reports PostgreSQL did during a stream beside the statements it was sent: checkpoints, autovacuum
+runs, and the WAL written per intent with its full-page images, read from the server's statistics views."""
+
+from __future__ import annotations
+
+import asyncpg
+import pytest
+
+from vprime_local.bench import MAINTENANCE, maintenance
+
+pytestmark = pytest.mark.integration
+
+
+def test_counts_are_differences_and_the_wal_is_per_completed_intent() -> None:
+    before = {"checkpoints": 3, "autovacuums": 10, "autoanalyzes": 4, "wal_bytes": 1_000_000.0, "wal_fpi": 100}
+    after = {"checkpoints": 4, "autovacuums": 12, "autoanalyzes": 4, "wal_bytes": 1_000_000.0 + 600 * 18 * 1024, "wal_fpi": 400}
+    seen = maintenance(before, after, intents=600)
+    assert seen == {"checkpoints": 1, "autovacuums": 2, "autoanalyzes": 0, "wal_kb_per_intent": 18.0, "full_page_images_per_intent": 0.5}
+    assert maintenance(before, before, intents=0)["wal_kb_per_intent"] == 0.0  # an empty stream divides by one, not zero
+
+
+async def test_a_checkpoint_and_the_full_page_images_after_it_are_seen(admin_db: asyncpg.Pool) -> None:
+    async with admin_db.acquire() as conn:
+        await conn.execute("CREATE TABLE IF NOT EXISTS public.bench_probe (n int)")
+        try:
+            await conn.execute("INSERT INTO public.bench_probe SELECT g FROM generate_series(1, 2000) g")
+            before = dict(await conn.fetchrow(MAINTENANCE))
+            await conn.execute("CHECKPOINT")
+            await conn.execute("UPDATE public.bench_probe SET n = n + 1")  # the first change to each page since the checkpoint
+            await conn.execute("SELECT pg_stat_force_next_flush()")  # a backend reports its WAL at most once a second
+            await conn.execute("SELECT 1")
+            after = dict(await conn.fetchrow(MAINTENANCE))
+        finally:
+            await conn.execute("DROP TABLE public.bench_probe")
+    seen = maintenance(before, after, intents=1)
+    assert seen["checkpoints"] >= 1
+    assert seen["full_page_images_per_intent"] >= 1  # bench_probe's pages, written whole once more
+    assert seen["wal_kb_per_intent"] > 8
