@@ -91,10 +91,11 @@ def lag_growth(points: list[tuple[float, float]], settle_s: float = 1.0) -> floa
 # What PostgreSQL did beside the statements it was sent, read before and after each stream: a checkpoint makes the
 # first change to each page after it write the whole page to the WAL (full-page images), and autovacuum's first pass
 # over a table reads all of it. Either can fall inside one stream and not the next, so each stream reports both.
-MAINTENANCE = """SELECT (SELECT num_timed + num_requested FROM pg_stat_checkpointer) AS checkpoints,
-                        (SELECT wal_bytes::float8 FROM pg_stat_wal) AS wal_bytes, (SELECT wal_fpi FROM pg_stat_wal) AS wal_fpi,
-                        (SELECT coalesce(sum(autovacuum_count), 0) FROM pg_stat_all_tables) AS autovacuums,
-                        (SELECT coalesce(sum(autoanalyze_count), 0) FROM pg_stat_all_tables) AS autoanalyzes"""
+MAINTENANCE = """SELECT c.num_timed + c.num_requested AS checkpoints, w.wal_bytes::float8 AS wal_bytes, w.wal_fpi,
+                        t.autovacuums, t.autoanalyzes
+                   FROM pg_stat_checkpointer c, pg_stat_wal w,
+                        (SELECT coalesce(sum(autovacuum_count), 0) AS autovacuums, coalesce(sum(autoanalyze_count), 0) AS autoanalyzes
+                           FROM pg_stat_all_tables) t"""
 
 
 def maintenance(before: dict[str, float], after: dict[str, float], intents: int) -> dict[str, float]:
