@@ -1,7 +1,8 @@
-"""The executor's set-based phases on real Postgres. Claiming: a batch of orders (one of them twice, one claimed
-before) recorded SENDING in one statement, with the prices their paper fills use read once. Resolving: a mixed
-list of outcomes (a fill, a refusal, a venue away, an order recovery resolved first, the same outcome twice)
-recorded in one statement, with one position for the fill and each order's events in the outbox, in order."""
+"""The executor's set-based phases on real Postgres, each one statement (the service runs it with no transaction of
+its own). Claiming: a batch of orders (one of them twice, one claimed before) recorded SENDING with the batch's inbox
+rows, with the prices their paper fills use read once. Resolving: a mixed list of outcomes (a fill, a refusal, a venue
+away, an order recovery resolved first, the same outcome twice) recorded with one position for the fill and each
+resolved order's events in the outbox, in order."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import pytest
 from tests.e2e.helpers import rolled_back_schema
 from vprime_shared import ids
 from vprime_shared.contracts import Order, RiskModel, Side, Venue
-from vprime_shared.unit_of_work import Tx
+from vprime_shared.unit_of_work import Inbox, Tx
 
 from vprime_executor.adapters.venues import VenueFill, VenueRefused, VenueUnavailable
 from vprime_shared.batches import Received
@@ -62,7 +63,7 @@ async def test_a_mixed_list_of_outcomes_resolves_in_one_statement(conn: asyncpg.
     items = [(filled, fill, PAPER, {}), (refused, VenueRefused("market closed", venue_specific=True), PAPER, {}),
              (away, VenueUnavailable("timed out"), PAPER, {}), (recovered, fill, PAPER, {}), (filled, fill, PAPER, {})]
 
-    async with Tx.on(conn) as tx:
+    async with Tx.on(conn, transaction=False) as tx:
         results = await resolve_all(tx, items, VENUES)  # type: ignore[arg-type]
 
     assert [r.status.value if r else None for r in results] == ["FILLED", "REJECTED", "FAILED", None, None]
@@ -95,8 +96,9 @@ async def test_a_batch_of_orders_is_claimed_in_one_statement_with_its_prices(con
              Received(first, {"traceparent": "again"})]
     instance = uuid.uuid4()
 
-    async with Tx.on(conn) as tx:
+    async with Tx.on(conn, inbox=Inbox("executor", [r.event for r in batch]), transaction=False) as tx:
         claimed = await claim_orders(tx, batch, PaperOnly(), instance)  # type: ignore[arg-type]
+    assert tx.inbox is not None and tx.inbox.fresh == {first.event_id, before.event_id, second.event_id}
 
     # Each order once, in the batch's order, with the trace of its first delivery; the one claimed before is left out.
     assert [(c.order.order_id, c.trace) for c in claimed] == [(first.order_id, {"traceparent": "a"}),
@@ -110,6 +112,11 @@ async def test_a_batch_of_orders_is_claimed_in_one_statement_with_its_prices(con
     assert await prices.latest("HYPERLIQUID", coin.lower()) == 101.0  # the venue's own price first
     assert await prices.latest("OSTIUM", other) == 7.0  # else any venue's
     assert await prices.latest("GMX", "NOTRADED") is None
+
+    # The same batch again (a redelivery): its events are in the inbox, so nothing is claimed.
+    async with Tx.on(conn, inbox=Inbox("executor", [r.event for r in batch]), transaction=False) as tx:
+        assert await claim_orders(tx, batch, PaperOnly(), instance) == []  # type: ignore[arg-type]
+    assert tx.inbox is not None and tx.inbox.fresh == set()
 
 
 async def test_an_order_is_resolved_exactly_when_it_is_no_longer_sending(conn: asyncpg.Connection) -> None:

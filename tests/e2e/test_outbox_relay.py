@@ -22,7 +22,7 @@ from vprime_shared import outbox
 from vprime_shared.contracts import Event
 from vprime_shared.db import PLUMBING_SQL, create_pool
 from vprime_shared.kafka import ensure_topics, make_outbox_producer
-from vprime_shared.outbox import NOTIFY_CHANNEL, SETTLE_AFTER_S, OutboxRelay
+from vprime_shared.outbox import NOTIFY_CHANNEL, SETTLE_AFTER_S, OutboxRelay, Outgoing
 from vprime_shared.unit_of_work import Tx
 
 pytestmark = pytest.mark.integration
@@ -62,7 +62,7 @@ def notes(test: str, key: str | Iterable[str], numbers: Iterable[int]) -> list[N
 
 async def write(pool: asyncpg.Pool, notes: list[Note]) -> None:
     async with pool.acquire() as conn, conn.transaction():
-        await outbox.add(conn, [(n, {}) for n in notes])
+        await outbox.add(conn, Outgoing.of([(n, {}, None) for n in notes]))
 
 
 async def unpublished(pool: asyncpg.Pool) -> int:

@@ -30,9 +30,9 @@ import hashlib
 import logging
 import time
 from collections import Counter as tally
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 import orjson
@@ -82,30 +82,65 @@ class Written:
     headers: dict[str, str]
 
 
-async def add(conn: asyncpg.Connection, events: list[tuple[Event, dict[str, str]]], *, notify: bool = True) -> list[Written]:
-    """Record `events` (each with the trace headers of the work that produced it) for publication, in one
-    statement; call inside the transaction that changes the matching state. `notify=False` when the relay of this
-    process leads and will be handed the rows at commit (`OutboxRelay.committed`): no other relay needs waking."""
-    if not events:
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """Events about to be written to the outbox, each with the trace headers of the work that produced it and what it
+    is about (a key of the state written with it, or None), as the parameters of `statement` or `ctes`."""
+
+    events: list[Event]
+    headers: list[dict[str, str]]
+    about: list[str | None]
+    keys: list[str]
+    payloads: list[bytes]
+
+    @classmethod
+    def of(cls, unwritten: Sequence[tuple[Event, dict[str, str], Hashable]]) -> Outgoing:
+        events = [e for e, _, _ in unwritten]
+        return cls(events, [h for _, h, _ in unwritten], [None if a is None else str(a) for _, _, a in unwritten],
+                   [e.partition_key() for e in events], [encode(e) for e in events])
+
+    def params(self) -> list[list[Any]]:
+        """The six parameters `ctes` reads, in its order."""
+        return [[e.event_id for e in self.events], [e.TOPIC for e in self.events], self.keys, self.payloads,
+                [orjson.dumps(h).decode() for h in self.headers], self.about]
+
+    def written(self, ids: Sequence[int] | None, event_ids: Sequence[Any] | None) -> list[Written]:
+        """The rows a statement wrote (its `RESULT` columns), in write order."""
+        at = {e.event_id: n for n, e in enumerate(self.events)}
+        return [Written(i, self.events[at[e]].TOPIC, self.keys[at[e]], self.payloads[at[e]], self.headers[at[e]])
+                for i, e in zip(ids or (), event_ids or (), strict=True)]
+
+
+def ctes(first: int, *, only: str = "") -> str:
+    """Two CTEs, `added` and `pending`, that write an `Outgoing` (parameters `$first` to `$first+5`) inside a larger
+    statement, in write order: the outbox rows and the ids still to publish. `only` keeps some rows, by their
+    `about` (e.g. `about IN (SELECT intent_id::text FROM recorded)`: the events of what the statement really wrote);
+    rows about nothing in particular are kept.
+    The statement's result takes `RESULT` (one row): the ids written and their events, and the NOTIFY when asked."""
+    p = [f"${first + n}" for n in range(6)]
+    return (f"added AS (INSERT INTO outbox (event_id, topic, key, payload, headers) SELECT e, t, k, p, h::jsonb "
+            f"FROM unnest({p[0]}::uuid[], {p[1]}::text[], {p[2]}::text[], {p[3]}::bytea[], {p[4]}::text[], {p[5]}::text[]) "
+            f"WITH ORDINALITY AS u(e, t, k, p, h, about, n) {f'WHERE about IS NULL OR ({only})' if only else ''} ORDER BY n "
+            "RETURNING id, event_id), "
+            "pending AS (INSERT INTO outbox_pending (id) SELECT id FROM added RETURNING id)")
+
+
+def result(*, notify: bool) -> str:
+    """The `ctes` columns of a statement's one row: `outbox_ids` and `outbox_events`, in write order (`pending` runs
+    whether read or not, as every data-modifying CTE does). The NOTIFY rides in the same row: Postgres delivers it at
+    commit and folds a transaction's identical notifications into one."""
+    return ("(SELECT array_agg(id ORDER BY id) FROM added) AS outbox_ids, "
+            "(SELECT array_agg(event_id ORDER BY id) FROM added) AS outbox_events" + (_NOTIFY if notify else ""))
+
+
+async def add(conn: asyncpg.Connection, outgoing: Outgoing, *, notify: bool = True) -> list[Written]:
+    """Record `outgoing` for publication, in one statement; call inside the transaction that changes the matching
+    state. `notify=False` when the relay of this process leads and will be handed the rows at commit
+    (`OutboxRelay.committed`): no other relay needs waking."""
+    if not outgoing.events:
         return []
-    payloads = [encode(e) for e, _ in events]
-    keys = [e.partition_key() for e, _ in events]
-    # The pending ids and the NOTIFY ride in the same statement (one round trip); Postgres delivers the NOTIFY at
-    # commit and folds a transaction's identical notifications into one. `ORDER BY ordinality` gives the ids in
-    # write order.
-    ids = await conn.fetchval(
-        "WITH added AS (INSERT INTO outbox (event_id, topic, key, payload, headers) "
-        "SELECT e, t, k, p, h::jsonb FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bytea[], $5::text[]) "
-        "WITH ORDINALITY AS u(e, t, k, p, h, n) ORDER BY n RETURNING id), "
-        "pending AS (INSERT INTO outbox_pending (id) SELECT id FROM added RETURNING id) "
-        f"SELECT array_agg(id ORDER BY id){_NOTIFY if notify else ''} FROM pending",
-        [e.event_id for e, _ in events],
-        [e.TOPIC for e, _ in events],
-        keys,
-        payloads,
-        [orjson.dumps(h).decode() for _, h in events],
-    )
-    return [Written(i, e.TOPIC, k, p, h) for i, (e, h), k, p in zip(ids, events, keys, payloads, strict=True)]
+    row = await conn.fetchrow(f"WITH {ctes(1)} SELECT {result(notify=notify)}", *outgoing.params())
+    return outgoing.written(row["outbox_ids"], row["outbox_events"])
 
 
 _NOTIFY = f", pg_notify('{NOTIFY_CHANNEL}_' || current_schema(), '')"

@@ -81,7 +81,8 @@ class ServiceRuntime:
 
     def batch_subscriber(self, *events: type[E], group: str | None = None, max_records: int = 500,
                          after_commit: Callable[[list[E]], Awaitable[None] | None] | None = None, inbox: bool = True,
-                         together: bool = False, gather_ms: int = 0) -> Callable[[Callable[..., Awaitable[None]]], Any]:
+                         together: bool = False, one_statement: bool = False,
+                         gather_ms: int = 0) -> Callable[[Callable[..., Awaitable[None]]], Any]:
         """Like `subscriber` + `once`, for `handler(tx, event)`, but a batch of events per transaction
         (see `vprime_shared.batches`): for consumers whose cost is the transaction, not the event.
         Several event types make one consumer of all their topics (named `group`), whose batches mix them.
@@ -89,6 +90,9 @@ class ServiceRuntime:
         `inbox=False` is for handlers that are idempotent by themselves: redeliveries are handled again.
         `together=True` hands the batch's new events to `handler(tx, received)` at once (`Received`: each event with
         its trace), for handlers that do their work in set-based statements rather than a round trip per event.
+        `one_statement=True` (with `together`) is for a handler that writes the batch's inbox rows (`tx.inbox`), state
+        and outbox rows (`tx.outgoing`) in one statement: it is handed every event of the batch, and no explicit
+        transaction is opened (`UnitOfWork.statement`).
         `gather_ms` is for consumers off the path from a signal to its position (records, read models): the broker
         holds each fetch up to that long for a fuller batch, so that a steady stream makes fewer, larger
         transactions than one per few events."""
@@ -104,7 +108,8 @@ class ServiceRuntime:
         item = events[0] if len(events) == 1 else Union[events]  # type: ignore[valid-type]  # noqa: UP007
 
         def register(handler: Callable[..., Awaitable[None]]) -> Any:
-            batch = BatchSubscription(self, events, handler, after_commit, inbox=inbox, together=together)
+            batch = BatchSubscription(self, events, handler, after_commit, inbox=inbox, together=together,
+                                      one_statement=one_statement)
 
             async def consume(events: list[Event]) -> None:
                 await batch.handle(events)

@@ -113,9 +113,9 @@ async def send(claimed: handlers.Claimed) -> None:
         in_flight.discard(order.order_id)
 
 
-# Phase one for a batch of orders, in one transaction and a statement or two: each recorded SENDING and claimed
-# by this instance (and marked in flight, so recovery leaves it alone) before any of them is sent.
-@runtime.batch_subscriber(Order, after_commit=send_claimed, together=True)
+# Phase one for a batch of orders, in one statement (inbox rows and all): each recorded SENDING and claimed by this
+# instance (and marked in flight, so recovery leaves it alone) before any of them is sent.
+@runtime.batch_subscriber(Order, after_commit=send_claimed, together=True, one_statement=True)
 async def on_orders(tx: Tx, received: list[Received[Order]]) -> None:
     for claimed in await handlers.claim_orders(tx, received, venues, INSTANCE_ID):
         in_flight.add(claimed.order.order_id)

@@ -23,7 +23,7 @@ from typing import Any
 import asyncpg
 from prometheus_client import Counter, Gauge
 
-from vprime_shared import ids
+from vprime_shared import ids, outbox
 from vprime_shared.contracts import (
     Execution,
     ExecutionStatus,
@@ -40,7 +40,7 @@ from vprime_shared.contracts.base import utcnow
 from vprime_shared.ids import new_id
 from vprime_shared.kafka import retry_transient
 from vprime_shared.telemetry import attached, current_trace_headers
-from vprime_shared.unit_of_work import Tx, UnitOfWork
+from vprime_shared.unit_of_work import Inbox, Tx, UnitOfWork
 
 from vprime_executor.adapters.prices import PriceBook, Prices
 from vprime_executor.adapters.venues import VenueFill, VenueRefused, VenueUnavailable
@@ -61,29 +61,38 @@ def close_client_id(position_id: Any) -> str:
 # ---- orders ------------------------------------------------------------------------------------
 async def claim_orders(tx: Tx, received: list[Received[Order]], venues: VenueRouter,
                        instance_id: Any = None) -> list[Claimed]:
-    """Phase one, for a batch of orders in one statement: each recorded SENDING, claimed by this instance. Returns
-    the orders claimed now, each with the route it will take (paper, or the venue with the deployment's signer),
-    its trace, and for paper the prices it fills at (read once for the batch); one claimed before (a
-    redelivery), or twice in the batch, is left out."""
+    """Phase one, for a batch of orders: each recorded SENDING and claimed by this instance, with the batch's inbox
+    rows (`tx.inbox`), in one statement, which is its transaction. Returns the orders claimed now, each with the
+    route it will take (paper, or the venue with the deployment's signer), its trace, and for paper the prices it
+    fills at; all of them read for the batch before it is claimed. An order claimed before (a redelivery, or its
+    event already in the inbox), or twice in the batch, is left out."""
+    assert tx.inbox is not None, "a batch of orders is claimed in one statement, inbox rows and all"
     fresh = first_of_each(received, lambda r: r.event.order_id)
     orders = [r.event for r in fresh]
     routes = await venues.routes(tx.conn, [(o.deployment_id, o.venue) for o in orders])
     route_of = [routes[(o.deployment_id, o.venue)] for o in orders]
-    claimed = {row["order_id"] for row in await tx.conn.fetch(
-        """INSERT INTO orders (order_id, client_order_id, intent_id, deployment_id, venue, venue_symbol, side, status, payload, mode,
-               claimed_by)
-           SELECT o, c, i, d, v, s, sd, 'SENDING', p::jsonb, m, $10
-           FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
-             AS u(o, c, i, d, v, s, sd, p, m)
-           ON CONFLICT (order_id) DO NOTHING RETURNING order_id""",
+    prices = await PriceBook(tx.conn).snapshot((o.venue.value, o.instrument) for o, route in zip(orders, route_of, strict=True)
+                                               if route.adapter is None)
+    row = await tx.conn.fetchrow(
+        f"""WITH {Inbox.cte(1)},
+           claimed AS (
+               INSERT INTO orders (order_id, client_order_id, intent_id, deployment_id, venue, venue_symbol, side, status, payload,
+                   mode, claimed_by)
+               SELECT o, c, i, d, v, s, sd, 'SENDING', p::jsonb, m, $13
+               FROM unnest($4::uuid[], $5::text[], $6::uuid[], $7::uuid[], $8::text[], $9::text[], $10::text[], $11::text[],
+                           $12::text[], $14::uuid[]) AS u(o, c, i, d, v, s, sd, p, m, e)
+               WHERE e IN (SELECT event_id FROM fresh)
+               ON CONFLICT (order_id) DO NOTHING RETURNING order_id)
+           SELECT {Inbox.FRESH}, (SELECT array_agg(order_id) FROM claimed) AS claimed""",
+        *tx.inbox.params(),
         [o.order_id for o in orders], [ids.client_order_id(o.order_id) for o in orders], [o.intent_id for o in orders],
         [o.deployment_id for o in orders], [o.venue.value for o in orders], [o.venue_symbol for o in orders],
         [o.side.value for o in orders], [o.model_dump_json() for o in orders],
-        [route.mode for route in route_of], instance_id,
-    )}
-    taken = [(r.event, route, r.trace) for r, route in zip(fresh, route_of, strict=True) if r.event.order_id in claimed]
-    prices = await PriceBook(tx.conn).snapshot((o.venue.value, o.instrument) for o, route, _ in taken if route.adapter is None)
-    return [Claimed(order, route, trace, prices) for order, route, trace in taken]
+        [route.mode for route in route_of], instance_id, [o.event_id for o in orders],
+    )
+    tx.inbox.record(row["fresh"])
+    claimed = set(row["claimed"] or ())
+    return [Claimed(r.event, route, r.trace, prices) for r, route in zip(fresh, route_of, strict=True) if r.event.order_id in claimed]
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +165,7 @@ class Resolutions:
                         done.set_result(execution)
 
     async def _together(self, batch: list[Any]) -> list[Execution | None]:
-        async with self.uow.begin() as tx:
+        async with self.uow.statement() as tx:  # resolve_all is one statement: its own transaction
             return await resolve_all(tx, [(order, outcome, route, trace_headers) for order, outcome, route, trace_headers, _ in batch],
                                      self.venues)
 
@@ -202,8 +211,9 @@ Resolving = tuple[Order, Outcome, Route, dict[str, str]]  # an outcome, with the
 
 
 async def resolve_all(tx: Tx, items: list[Resolving], venues: VenueRouter) -> list[Execution | None]:
-    """Record every order's outcome, and open a position for every fill, in one statement; for each item its
-    execution, or None if the order was resolved already (by recovery, or earlier in the same list). Each
+    """Record every order's outcome, open a position for every fill, and write the events of the orders resolved
+    now to the outbox, in one statement (so it needs no transaction of its own: `UnitOfWork.statement`); for each
+    item its execution, or None if the order was resolved already (by recovery, or earlier in the same list). Each
     order's events are published in its own trace.
 
     An order is unresolved while it has no `resolved_at` (a constraint keeps that the same as SENDING). The
@@ -216,8 +226,14 @@ async def resolve_all(tx: Tx, items: list[Resolving], venues: VenueRouter) -> li
     todo = list(first.values())
     answers = {n: _answer(items[n][0], items[n][1], items[n][2], venues) for n in todo}
     fills = [n for n in todo if answers[n][1] is not None]
-    rows = await tx.conn.fetch(
-        """WITH outcome AS (
+    for n in todo:
+        with attached(items[n][3]):
+            for event in answers[n]:
+                if event is not None:
+                    await tx.publish(event, about=items[n][0].order_id)
+    outgoing = tx.outgoing()
+    row = await tx.conn.fetchrow(
+        f"""WITH outcome AS (
                SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::float8[], $5::float8[]) AS o(order_id, status, reason, price, qty)),
            resolved AS (
                UPDATE orders SET status = o.status, reason = o.reason, fill_price = o.price, qty = o.qty, resolved_at = now()
@@ -232,26 +248,25 @@ async def resolve_all(tx: Tx, items: list[Resolving], venues: VenueRouter) -> li
                  AS p(position_id, order_id, deployment_id, venue, instrument, side, state, price, qty, notional, opened_at,
                    stop, payload, mode, watched)
                JOIN resolved USING (order_id)
-               RETURNING 1)
-           SELECT order_id FROM resolved""",
+               RETURNING 1),
+           {outbox.ctes(21, only="about IN (SELECT order_id::text FROM resolved)")}
+           SELECT (SELECT array_agg(order_id) FROM resolved) AS resolved, {outbox.result(notify=tx.notify)}""",
         [items[n][0].order_id for n in todo], [answers[n][0].status.value for n in todo],
         ["filled" if answers[n][1] is not None else answers[n][0].reason for n in todo],
         [answers[n][0].fill_price for n in todo], [answers[n][0].qty for n in todo],
         *_position_columns([(items[n][0], items[n][2], answers[n][1]) for n in fills]),  # type: ignore[misc]
+        *outgoing.params(),
     )
-    resolved = {r["order_id"] for r in rows}
+    tx.wrote(outgoing, row["outbox_ids"], row["outbox_events"])
+    resolved = set(row["resolved"] or ())
     results: list[Execution | None] = []
-    for n, (order, _, route, trace_headers) in enumerate(items):
+    for n, (order, _, route, _) in enumerate(items):
         if first[order.order_id] != n or order.order_id not in resolved:
             results.append(None)
             continue
-        execution, position = answers[n]
+        execution = answers[n][0]
         ORDERS.labels(order.venue.value, execution.status.value).inc()
         log.info("order %s on %s (%s): %s: %s", order.order_id, order.venue.value, route.mode, execution.status.value, execution.reason)
-        with attached(trace_headers):
-            await tx.publish(execution)
-            if position is not None:
-                await tx.publish(position)
         results.append(execution)
     return results
 

@@ -68,11 +68,12 @@ async def signals_received(tx: Tx, received: list[Received[Signal]], settings: P
         if intent.status is IntentStatus.APPROVED:
             risk[deployment.deployment_id] = risk[deployment.deployment_id].with_entry(intent.instrument, intent.size_pct, now)
         intents.append((intent, r.trace))
-    new = await repo.record([intent for intent, _ in intents])  # deterministic ids: what another instance recorded meanwhile is not new
     for intent, trace in intents:
+        with attached(trace):
+            await tx.publish(intent, about=intent.intent_id)  # written with the decisions, if they are new
+    new = await repo.record(tx, [intent for intent, _ in intents])  # deterministic ids: what another instance recorded meanwhile is not new
+    for intent, _ in intents:
         if intent.intent_id in new:
-            with attached(trace):
-                await tx.publish(intent)
             for reason in intent.reasons if intent.status is IntentStatus.REJECTED else ():
                 REJECTIONS.labels(reason.rule).inc()
             log.info("signal %s, deployment %s: %s (%s)", intent.signal_id, intent.deployment_id, intent.status.value,

@@ -53,8 +53,8 @@ runtime.on_stop.append(stop_sync)
 
 
 # Intents and executions come in bursts: a batch of them shares one transaction (inbox rows and all); a batch
-# of intents is routed in process and recorded in one statement.
-@runtime.batch_subscriber(Intent, together=True)
+# of intents is routed in process and written in one statement, which is its transaction.
+@runtime.batch_subscriber(Intent, together=True, one_statement=True)
 async def on_intents(tx: Tx, received: list[Received[Intent]]) -> None:
     await handlers.intents_received(tx, received, state, utcnow())
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from datetime import datetime
+from typing import Any
 
 from prometheus_client import Counter, Histogram
 
@@ -39,17 +40,20 @@ DECISION_SECONDS = Histogram("vprime_routing_decision_seconds", "In-process rout
 
 async def intents_received(tx: Tx, received: list[Received[Intent]], state: RouterState, now: datetime) -> list[RoutingDecision]:
     """Route a batch of intents: each decided in process, in the batch's order (a half-open venue's probe, taken by
-    one decision, is seen by the next), then all of them taken up and recorded in one statement. A redelivery
+    one decision, is seen by the next), then the whole batch written in one statement: its inbox rows, each new
+    intent taken up with its decision recorded, and the decisions and orders of those to publish. A redelivery
     with a new event id finds its intent taken and adds nothing. Each intent's decision and order continue its trace."""
     # A rejection is final at policy: nothing to route.
     routable = [r for r in received if r.event.status is IntentStatus.APPROVED and r.event.deployment_id is not None]
     decided = [(r, *_decide(r.event, 1, [], state, now)) for r in first_of_each(routable, lambda r: r.event.intent_id)]
-    new = await RouterRepository(tx.conn).record_first_attempts([(r.event, decision) for r, decision, _ in decided])
+    for r, decision, choice in decided:
+        with attached(r.trace):
+            await _publish(tx, r.event, decision, choice, about=r.event.intent_id)
+    new = await RouterRepository(tx.conn).record_first_attempts(tx, [(r.event, decision, r.event.event_id) for r, decision, _ in decided])
     recorded = []
     for r, decision, choice in decided:
         if decision.decision_id in new:
-            with attached(r.trace):
-                await _announce(tx, r.event, decision, choice, state)
+            _announced(r.event, decision, choice, state)
             recorded.append(decision)
     return recorded
 
@@ -93,7 +97,8 @@ async def _attempt(tx: Tx, repo: RouterRepository, intent: Intent, attempt: int,
     decision, choice = _decide(intent, attempt, failed, state, now)
     if not await repo.record_attempt(decision):
         return None  # recorded before
-    await _announce(tx, intent, decision, choice, state)
+    _announced(intent, decision, choice, state)
+    await _publish(tx, intent, decision, choice)
     return decision
 
 
@@ -121,14 +126,19 @@ def _decide(intent: Intent, attempt: int, failed: list[Venue], state: RouterStat
     return decision, choice
 
 
-async def _announce(tx: Tx, intent: Intent, decision: RoutingDecision, choice: Choice, state: RouterState) -> None:
-    """A recorded decision: counted, logged and published, with the order it places (if a venue was found)."""
+def _announced(intent: Intent, decision: RoutingDecision, choice: Choice, state: RouterState) -> None:
+    """A recorded decision: its instrument's market watched, the decision counted and logged."""
     state.watch(intent.instrument)
     venue = choice.venue
     DECISIONS.labels(venue.value if venue else "NONE", "routed" if venue else "no_venue").inc()
     log.info("intent %s attempt %d → %s in %.0f µs: %s", intent.intent_id, decision.attempt,
              venue.value if venue else "no venue", decision.duration_us, decision.reason)
-    await tx.publish(decision)
+
+
+async def _publish(tx: Tx, intent: Intent, decision: RoutingDecision, choice: Choice, *, about: Any = None) -> None:
+    """A decision published, with the order it places (if a venue was found)."""
+    venue = choice.venue
+    await tx.publish(decision, about=about)
     if choice.selected is not None and venue is not None:
         await tx.publish(Order(
             order_id=ids.order_id(intent.intent_id, decision.attempt), intent_id=intent.intent_id, signal_id=intent.signal_id,
@@ -137,7 +147,7 @@ async def _announce(tx: Tx, intent: Intent, decision: RoutingDecision, choice: C
             contract_multiplier=choice.selected.contract_multiplier, instrument=intent.instrument, side=intent.side,
             size_type=intent.size_type, size_pct=intent.size_pct, leverage=choice.leverage, taker_fee_bps=choice.selected.taker_fee_bps,
             risk_model=intent.risk_model.model_copy(update={"leverage": choice.leverage}), attempt=decision.attempt,
-        ))
+        ), about=about)
 
 
 async def _give_up(tx: Tx, repo: RouterRepository, intent: Intent, attempt: int, failed: list[Venue], reason: str) -> RoutingDecision:

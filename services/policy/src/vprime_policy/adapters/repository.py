@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import asyncpg
 import orjson
 
+from vprime_shared import outbox
 from vprime_shared.contracts import DeploymentPolicy, DeploymentState, Intent, Position, Venue
 
 from vprime_policy.domain.policy import DeploymentView
@@ -92,19 +93,25 @@ class PolicyRepository:
         rows = await self.conn.fetch("SELECT intent_id FROM decisions WHERE intent_id = ANY($1::uuid[])", list(intent_ids))
         return {r["intent_id"] for r in rows}
 
-    async def record(self, intents: list[Intent]) -> set[uuid.UUID]:
-        """Record the decisions in one statement; returns the ids that are new (a re-run of a drive adds nothing)."""
-        rows = await self.conn.fetch(
-            """INSERT INTO decisions (intent_id, signal_id, deployment_id, status, reasons, instrument, size_pct)
-               SELECT i, s, d, st, r::jsonb, ins, sz
-               FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::float8[])
-                 AS u(i, s, d, st, r, ins, sz)
-               ON CONFLICT (intent_id) DO NOTHING RETURNING intent_id""",
+    async def record(self, tx: Tx, intents: list[Intent]) -> set[uuid.UUID]:
+        """Record the decisions, and write the events published about them (`tx.outgoing`, each about its intent id)
+        for those that are new, in one statement; returns the ids that are new (a re-run of a drive adds nothing)."""
+        outgoing = tx.outgoing()
+        row = await self.conn.fetchrow(
+            f"""WITH recorded AS (
+                   INSERT INTO decisions (intent_id, signal_id, deployment_id, status, reasons, instrument, size_pct)
+                   SELECT i, s, d, st, r::jsonb, ins, sz
+                   FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::float8[])
+                     AS u(i, s, d, st, r, ins, sz)
+                   ON CONFLICT (intent_id) DO NOTHING RETURNING intent_id),
+                {outbox.ctes(8, only="about IN (SELECT intent_id::text FROM recorded)")}
+                SELECT (SELECT array_agg(intent_id) FROM recorded) AS recorded, {outbox.result(notify=tx.notify)}""",
             [i.intent_id for i in intents], [i.signal_id for i in intents], [i.deployment_id for i in intents],
             [i.status.value for i in intents], [orjson.dumps([r.model_dump() for r in i.reasons]).decode() for i in intents],
-            [i.instrument for i in intents], [i.size_pct for i in intents],
+            [i.instrument for i in intents], [i.size_pct for i in intents], *outgoing.params(),
         )
-        return {r["intent_id"] for r in rows}
+        tx.wrote(outgoing, row["outbox_ids"], row["outbox_events"])
+        return set(row["recorded"] or ())
 
     @staticmethod
     def save_position(tx: Tx, p: Position) -> None:

@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING
 import asyncpg
 import orjson
 
+from vprime_shared import outbox
 from vprime_shared.contracts import Intent, MarketCatalog, RoutingConfig, RoutingConfigBody, RoutingDecision, Venue
+from vprime_shared.unit_of_work import Inbox
 
 from vprime_router.domain.catalog import VenueCatalog
 from vprime_router.domain.health import CircuitBreaker
@@ -44,32 +46,40 @@ class RouterRepository:
         )
         return status.endswith("1")
 
-    async def record_first_attempts(self, attempts: list[tuple[Intent, RoutingDecision]]) -> set[uuid.UUID]:
-        """A batch of intents' first attempts, in one statement: each intent taken up for routing and its decision
-        recorded. Returns the ids of the decisions recorded now (an intent taken up before adds nothing)."""
-        if not attempts:
-            return set()
-        ds = [d for _, d in attempts]
-        rows = await self.conn.fetch(
-            """WITH attempt AS (
-                   SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::text[],
-                                        $8::text[], $9::text[], $10::text[], $11::text[], $12::float8[], $13::text[],
-                                        $14::float8[], $15::text[])
+    async def record_first_attempts(self, tx: Tx, attempts: list[tuple[Intent, RoutingDecision, uuid.UUID]]) -> set[uuid.UUID]:
+        """A batch's whole work in one statement: its inbox rows (`tx.inbox`), each intent first seen now (its event,
+        the third of each attempt, new to the inbox) taken up for routing with its decision recorded, and the events
+        published about the intents recorded now (`tx.outgoing`, each about its intent id). Returns the ids of the
+        decisions recorded now (an intent taken up before adds nothing)."""
+        assert tx.inbox is not None, "the router's intents are handled in one statement, inbox rows and all"
+        ds = [d for _, d, _ in attempts]
+        outgoing = tx.outgoing()
+        row = await self.conn.fetchrow(
+            f"""WITH {Inbox.cte(1)},
+               attempt AS (
+                   SELECT * FROM unnest($4::uuid[], $5::uuid[], $6::uuid[], $7::uuid[], $8::text[], $9::text[], $10::text[],
+                                        $11::text[], $12::text[], $13::text[], $14::text[], $15::float8[], $16::text[],
+                                        $17::float8[], $18::text[], $19::uuid[])
                      AS a(decision_id, intent_id, signal_id, deployment_id, instrument, requested_venue, selected_venue,
-                          reason, checked_venues, venue_availability, strategy, duration_ms, costs, duration_us, intent)),
+                          reason, checked_venues, venue_availability, strategy, duration_ms, costs, duration_us, intent, event_id)
+                   WHERE event_id IN (SELECT event_id FROM fresh)),
                taken AS (
                    INSERT INTO intents (intent_id, payload, attempts, tried, settled)
-                   SELECT intent_id, intent::jsonb, 1, CASE WHEN selected_venue IS NULL THEN '{}' ELSE ARRAY[selected_venue] END,
+                   SELECT intent_id, intent::jsonb, 1, CASE WHEN selected_venue IS NULL THEN '{{}}' ELSE ARRAY[selected_venue] END,
                           selected_venue IS NULL
-                   FROM attempt ON CONFLICT (intent_id) DO NOTHING RETURNING intent_id)
-               INSERT INTO routing_history (decision_id, intent_id, signal_id, deployment_id, instrument, requested_venue,
-                   selected_venue, reason, checked_venues, venue_availability, strategy, attempt, duration_ms, costs,
-                   failed_venues, duration_us)
-               SELECT decision_id, intent_id, signal_id, deployment_id, instrument, requested_venue, selected_venue, reason,
-                      string_to_array(checked_venues, ','), venue_availability::jsonb, strategy, 1, duration_ms, costs::jsonb,
-                      '{}', duration_us
-               FROM attempt JOIN taken USING (intent_id)
-               ON CONFLICT (decision_id) DO NOTHING RETURNING decision_id""",
+                   FROM attempt ON CONFLICT (intent_id) DO NOTHING RETURNING intent_id),
+               recorded AS (
+                   INSERT INTO routing_history (decision_id, intent_id, signal_id, deployment_id, instrument, requested_venue,
+                       selected_venue, reason, checked_venues, venue_availability, strategy, attempt, duration_ms, costs,
+                       failed_venues, duration_us)
+                   SELECT decision_id, intent_id, signal_id, deployment_id, instrument, requested_venue, selected_venue, reason,
+                          string_to_array(checked_venues, ','), venue_availability::jsonb, strategy, 1, duration_ms, costs::jsonb,
+                          '{{}}', duration_us
+                   FROM attempt JOIN taken USING (intent_id)
+                   ON CONFLICT (decision_id) DO NOTHING RETURNING decision_id, intent_id),
+               {outbox.ctes(20, only="about IN (SELECT intent_id::text FROM recorded)")}
+               SELECT {Inbox.FRESH}, (SELECT array_agg(decision_id) FROM recorded) AS recorded, {outbox.result(notify=tx.notify)}""",
+            *tx.inbox.params(),
             [d.decision_id for d in ds], [d.intent_id for d in ds], [d.signal_id for d in ds], [d.deployment_id for d in ds],
             [d.instrument for d in ds], [d.requested_venue.value for d in ds],
             [d.selected_venue.value if d.selected_venue else None for d in ds], [d.reason for d in ds],
@@ -77,9 +87,12 @@ class RouterRepository:
             [orjson.dumps({k: v.model_dump() for k, v in d.venue_availability.items()}).decode() for d in ds],
             [d.strategy for d in ds], [d.duration_ms for d in ds],
             [orjson.dumps({k: v.model_dump() for k, v in d.costs.items()}).decode() for d in ds], [d.duration_us for d in ds],
-            [i.model_dump_json() for i, _ in attempts],
+            [i.model_dump_json() for i, _, _ in attempts], [event_id for _, _, event_id in attempts],
+            *outgoing.params(),
         )
-        return {r["decision_id"] for r in rows}
+        tx.inbox.record(row["fresh"])
+        tx.wrote(outgoing, row["outbox_ids"], row["outbox_events"])
+        return set(row["recorded"] or ())
 
     # ---- intents under routing -----------------------------------------------------------------
     async def intent(self, intent_id: uuid.UUID) -> tuple[Intent, int, list[Venue], bool] | None:
