@@ -135,7 +135,7 @@ class ServiceRuntime:
 
     async def start(self) -> None:
         s = self.settings
-        self._pool = await db.create_pool(s.database_url)
+        self._pool = await db.create_pool(s.database_url, custom_plans=s.pg_custom_plans)
         applied = await db.migrate(self._pool, self.package)
         self._uow = UnitOfWork(self._pool, consumer=self.name)
         await ensure_topics(s.kafka_bootstrap_servers, partitions=s.kafka_topic_partitions)

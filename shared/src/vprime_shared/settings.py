@@ -13,6 +13,7 @@ Environment variables (no prefix, so one `.env` can serve a whole machine):
 | `CONSUMER_LAG_INTERVAL_S` | how often `vprime_consumer_lag` is sampled | `15` |
 | `KAFKA_LINGER_MS` | how long the producer waits to fill a batch (fewer, larger requests under load) | `0` |
 | `GC_GEN0_THRESHOLD` | allocations between the cyclic collector's young collections (`0`: Python's default, 700) | `20000` |
+| `PG_CUSTOM_PLANS` | plan every statement for its parameters, never a cached generic plan (`db.create_pool`) | router, executor: `true`; others `false` |
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ class ServiceSettings(BaseSettings):
     consumer_lag_interval_s: float = 15.0
     kafka_linger_ms: int = 0
     gc_gen0_threshold: int = Field(default=20_000, ge=0)
+    pg_custom_plans: bool = False
 
     def model_post_init(self, __context: object) -> None:
         if not self.database_url:

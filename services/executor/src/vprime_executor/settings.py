@@ -9,6 +9,7 @@ from vprime_shared.settings import ServiceSettings
 
 class ExecutorSettings(ServiceSettings):
     service_name: str = "executor"
+    pg_custom_plans: bool = True  # its batch statements join growing tables by key (`db.create_pool`)
     # Equity a paper account starts with; a signal's size_pct is a share of it (as margin).
     paper_equity_usd: float = 10_000.0
     # Paper fills cross half a spread plus this much slippage.

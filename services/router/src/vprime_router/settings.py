@@ -8,6 +8,7 @@ __all__ = ["SHIPPED_CATALOG", "RouterSettings"]
 
 class RouterSettings(ServiceSettings):
     service_name: str = "router"
+    pg_custom_plans: bool = True  # its batch statements join growing tables by key (`db.create_pool`)
     # "sync": read each venue's catalog from its API (the simulator's by default); "fixture": route on
     # the shipped catalog, never synced (for a router without venue access).
     catalog_source: Literal["sync", "fixture"] = "sync"
