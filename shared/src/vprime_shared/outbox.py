@@ -30,7 +30,7 @@ import hashlib
 import logging
 import time
 from collections import Counter as tally
-from collections.abc import Callable, Hashable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -85,7 +85,7 @@ class Written:
 @dataclass(frozen=True, slots=True)
 class Outgoing:
     """Events about to be written to the outbox, each with the trace headers of the work that produced it and what it
-    is about (a key of the state written with it, or None), as the parameters of `statement` or `ctes`."""
+    is about (a key of the state written with it, or None), as the parameters of `ctes`."""
 
     events: list[Event]
     headers: list[dict[str, str]]
@@ -104,11 +104,11 @@ class Outgoing:
         return [[e.event_id for e in self.events], [e.TOPIC for e in self.events], self.keys, self.payloads,
                 [orjson.dumps(h).decode() for h in self.headers], self.about]
 
-    def written(self, ids: Sequence[int] | None, event_ids: Sequence[Any] | None) -> list[Written]:
-        """The rows a statement wrote (its `RESULT` columns), in write order."""
+    def written(self, row: Mapping[str, Any]) -> list[Written]:
+        """The rows a statement wrote, read from its `result` columns, in write order."""
         at = {e.event_id: n for n, e in enumerate(self.events)}
         return [Written(i, self.events[at[e]].TOPIC, self.keys[at[e]], self.payloads[at[e]], self.headers[at[e]])
-                for i, e in zip(ids or (), event_ids or (), strict=True)]
+                for i, e in zip(row["outbox_ids"] or (), row["outbox_events"] or (), strict=True)]
 
 
 def ctes(first: int, *, only: str = "") -> str:
@@ -116,7 +116,7 @@ def ctes(first: int, *, only: str = "") -> str:
     statement, in write order: the outbox rows and the ids still to publish. `only` keeps some rows, by their
     `about` (e.g. `about IN (SELECT intent_id::text FROM recorded)`: the events of what the statement really wrote);
     rows about nothing in particular are kept.
-    The statement's result takes `RESULT` (one row): the ids written and their events, and the NOTIFY when asked."""
+    The statement's one row takes `result`: the ids written and their events, and the NOTIFY when asked."""
     p = [f"${first + n}" for n in range(6)]
     return (f"added AS (INSERT INTO outbox (event_id, topic, key, payload, headers) SELECT e, t, k, p, h::jsonb "
             f"FROM unnest({p[0]}::uuid[], {p[1]}::text[], {p[2]}::text[], {p[3]}::bytea[], {p[4]}::text[], {p[5]}::text[]) "
@@ -126,7 +126,8 @@ def ctes(first: int, *, only: str = "") -> str:
 
 
 def result(*, notify: bool) -> str:
-    """The `ctes` columns of a statement's one row: `outbox_ids` and `outbox_events`, in write order (`pending` runs
+    """The `ctes` columns of a statement's one row, which `Outgoing.written` reads: `outbox_ids` and `outbox_events`,
+    in write order (`pending` runs
     whether read or not, as every data-modifying CTE does). The NOTIFY rides in the same row: Postgres delivers it at
     commit and folds a transaction's identical notifications into one."""
     return ("(SELECT array_agg(id ORDER BY id) FROM added) AS outbox_ids, "
@@ -140,7 +141,7 @@ async def add(conn: asyncpg.Connection, outgoing: Outgoing, *, notify: bool = Tr
     if not outgoing.events:
         return []
     row = await conn.fetchrow(f"WITH {ctes(1)} SELECT {result(notify=notify)}", *outgoing.params())
-    return outgoing.written(row["outbox_ids"], row["outbox_events"])
+    return outgoing.written(row)
 
 
 _NOTIFY = f", pg_notify('{NOTIFY_CHANNEL}_' || current_schema(), '')"

@@ -11,7 +11,7 @@ the BEGIN and the COMMIT, two of a small batch's few round trips, each a wait fo
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable, Hashable, Sequence
+from collections.abc import AsyncIterator, Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 @dataclass(slots=True)
 class Inbox:
     """A batch's events for a consumer's inbox, written by a CTE of the statement that handles them (`cte`): the
-    events that statement handles are those it finds in `fresh`, which it returns (`fresh_column`) to `record`."""
+    events that statement handles are those it finds in `fresh`, which it returns (column `FRESH`) to `record`."""
 
     consumer: str
     events: Sequence[Event]
@@ -47,8 +47,9 @@ class Inbox:
     def params(self) -> list[Any]:
         return [[e.event_id for e in self.events], self.consumer, [e.TOPIC for e in self.events]]
 
-    def record(self, fresh: Sequence[uuid.UUID] | None) -> None:
-        self.fresh = set(fresh or ())
+    def record(self, row: Mapping[str, Any]) -> None:
+        """The events new to this consumer, read from the statement's `FRESH` column."""
+        self.fresh = set(row["fresh"] or ())
 
 
 class Tx:
@@ -76,11 +77,9 @@ class Tx:
         outgoing, self._unwritten = Outgoing.of(self._unwritten), []
         return outgoing
 
-    def wrote(self, outgoing: Outgoing, ids: Sequence[int] | None, event_ids: Sequence[Any] | None) -> list[Event]:
-        """Rows of `outgoing` that a statement wrote (its `outbox.result` columns), for the relay at commit; their events."""
-        self._written += outgoing.written(ids, event_ids)
-        of = {e.event_id: e for e in outgoing.events}
-        return [of[e] for e in event_ids or ()]
+    def wrote(self, outgoing: Outgoing, row: Mapping[str, Any]) -> None:
+        """Rows of `outgoing` that a statement wrote (read from its `outbox.result` columns), for the relay at commit."""
+        self._written += outgoing.written(row)
 
     @property
     def notify(self) -> bool:
@@ -184,6 +183,6 @@ class UnitOfWork:
 
 async def fresh_events(conn: asyncpg.Connection, inbox: Inbox) -> set[uuid.UUID]:
     """Record `inbox`'s events, in a statement of their own; those this consumer had not processed."""
-    inbox.record(await conn.fetchval(f"WITH {Inbox.cte(1)} SELECT {Inbox.FRESH}", *inbox.params()))
+    inbox.record(await conn.fetchrow(f"WITH {Inbox.cte(1)} SELECT {Inbox.FRESH}", *inbox.params()))
     return inbox.fresh or set()
 

@@ -90,7 +90,7 @@ async def claim_orders(tx: Tx, received: list[Received[Order]], venues: VenueRou
         [o.side.value for o in orders], [o.model_dump_json() for o in orders],
         [route.mode for route in route_of], instance_id, [o.event_id for o in orders],
     )
-    tx.inbox.record(row["fresh"])
+    tx.inbox.record(row)
     claimed = set(row["claimed"] or ())
     return [Claimed(r.event, route, r.trace, prices) for r, route in zip(fresh, route_of, strict=True) if r.event.order_id in claimed]
 
@@ -257,7 +257,7 @@ async def resolve_all(tx: Tx, items: list[Resolving], venues: VenueRouter) -> li
         *_position_columns([(items[n][0], items[n][2], answers[n][1]) for n in fills]),  # type: ignore[misc]
         *outgoing.params(),
     )
-    tx.wrote(outgoing, row["outbox_ids"], row["outbox_events"])
+    tx.wrote(outgoing, row)
     resolved = set(row["resolved"] or ())
     results: list[Execution | None] = []
     for n, (order, _, route, _) in enumerate(items):

@@ -110,7 +110,7 @@ class PolicyRepository:
             [i.status.value for i in intents], [orjson.dumps([r.model_dump() for r in i.reasons]).decode() for i in intents],
             [i.instrument for i in intents], [i.size_pct for i in intents], *outgoing.params(),
         )
-        tx.wrote(outgoing, row["outbox_ids"], row["outbox_events"])
+        tx.wrote(outgoing, row)
         return set(row["recorded"] or ())
 
     @staticmethod

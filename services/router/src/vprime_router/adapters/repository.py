@@ -90,8 +90,8 @@ class RouterRepository:
             [i.model_dump_json() for i, _, _ in attempts], [event_id for _, _, event_id in attempts],
             *outgoing.params(),
         )
-        tx.inbox.record(row["fresh"])
-        tx.wrote(outgoing, row["outbox_ids"], row["outbox_events"])
+        tx.inbox.record(row)
+        tx.wrote(outgoing, row)
         return set(row["recorded"] or ())
 
     # ---- intents under routing -----------------------------------------------------------------
