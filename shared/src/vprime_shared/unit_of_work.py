@@ -152,10 +152,10 @@ class Tx:
 
 
 class UnitOfWork:
-    def __init__(self, pool: asyncpg.Pool, consumer: str, relay: OutboxRelay | None = None) -> None:
+    def __init__(self, pool: asyncpg.Pool, consumer: str) -> None:
         self.pool = pool
         self.consumer = consumer
-        self.relay = relay
+        self.relay: OutboxRelay | None = None  # this process's relay, once it has started (`ServiceRuntime.start`)
 
     @asynccontextmanager
     async def begin(self) -> AsyncIterator[Tx]:
