@@ -17,7 +17,7 @@ from vprime_shared import db
 from vprime_shared.batches import Received
 from vprime_shared.contracts import RequestedVenue, RiskModel, Side, Signal, SignalOrigin, SizeModel
 from vprime_shared.contracts.base import utcnow
-from vprime_shared.unit_of_work import Tx
+from vprime_shared.unit_of_work import Inbox, Tx
 
 from vprime_policy.adapters.repository import PrunedEntries
 from vprime_policy.handlers import signals_received
@@ -50,8 +50,10 @@ async def test_a_batch_of_signals_is_decided_in_order_and_recorded_once(conn: as
     btc, eth, btc_again, doge, lost = (a_signal(agent, "BTC"), a_signal(agent, "ETH"), a_signal(agent, "BTC"),
                                        a_signal(agent, "DOGE"), a_signal(nobody, "BTC"))
 
-    async with Tx.on(conn) as tx:
-        await signals_received(tx, [btc, eth, btc, btc_again, doge, lost], SETTINGS, utcnow)
+    batch = [btc, eth, btc, btc_again, doge, lost]
+    async with Tx.on(conn, inbox=Inbox("policy", [r.event for r in batch]), transaction=False) as tx:  # as the service runs it
+        await signals_received(tx, batch, SETTINGS, utcnow)
+    assert tx.inbox is not None and tx.inbox.fresh == {r.event.event_id for r in batch}
 
     rows = await conn.fetch("SELECT signal_id, deployment_id, status, reasons FROM decisions "
                             "WHERE signal_id = ANY($1::uuid[])", [s.event.signal_id for s in (btc, eth, btc_again, doge, lost)])
@@ -72,7 +74,10 @@ async def test_a_batch_of_signals_is_decided_in_order_and_recorded_once(conn: as
     assert len(published) == 9
     assert all(r["headers"]["traceparent"].split("-")[1] == r["signal_id"].replace("-", "") for r in published)
 
-    async with Tx.on(conn) as tx:  # the whole batch again, as a redelivery: nothing is decided twice
+    async with Tx.on(conn, inbox=Inbox("policy", [r.event for r in batch]), transaction=False) as tx:  # redelivered
+        await signals_received(tx, batch, SETTINGS, utcnow)
+    assert tx.inbox is not None and tx.inbox.fresh == set()  # all seen: nothing read beyond that, nothing written
+    async with Tx.on(conn) as tx:  # the signals again, with no inbox to stop them: nothing is decided twice
         await signals_received(tx, [btc, eth, btc_again, doge, lost], SETTINGS, utcnow)
     assert await conn.fetchval("SELECT count(*) FROM outbox WHERE topic = 'intents.v1' AND "
                                "(convert_from(payload, 'UTF8')::jsonb ->> 'signal_id')::uuid = ANY($1::uuid[])",
@@ -85,22 +90,22 @@ async def test_the_prune_mark_advances_only_when_its_transaction_commits(infra: 
     cutoff = now - timedelta(seconds=SETTINGS.pending_entry_ttl_s)
     async with scratch_database(infra, "policy") as pool, pool.acquire() as conn:  # transactions that really commit
         await db.use_json_codecs(conn)
-        d = await deployment(conn, agent)
+        await deployment(conn, agent)
 
         with pytest.raises(RuntimeError):
             async with Tx.on(conn) as tx:
                 await signals_received(tx, [a_signal(agent, "BTC")], SETTINGS, lambda: now, pruned)
                 raise RuntimeError("the batch's transaction fails after the prune")
-        assert pruned.until(d) < cutoff  # its prune was rolled back: the next one reads the range again
+        assert pruned.until(agent) < cutoff  # its prune was rolled back: the next one reads the range again
 
         with pytest.raises(RuntimeError):
             async with conn.transaction():  # an outer transaction: the batch's own commit only releases a savepoint
                 async with Tx.on(conn) as tx:
                     await signals_received(tx, [a_signal(agent, "BTC")], SETTINGS, lambda: now, pruned)
-                assert pruned.until(d) < cutoff  # not committed yet, and never will be
+                assert pruned.until(agent) < cutoff  # not committed yet, and never will be
                 raise RuntimeError("the outer transaction rolls back")
-        assert pruned.until(d) < cutoff
+        assert pruned.until(agent) < cutoff
 
         async with Tx.on(conn) as tx:
             await signals_received(tx, [a_signal(agent, "BTC")], SETTINGS, lambda: now, pruned)
-        assert pruned.until(d) == cutoff
+        assert pruned.until(agent) == cutoff

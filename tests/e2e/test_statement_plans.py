@@ -1,21 +1,28 @@
-"""Why the router and the executor plan every statement for its parameters (`PG_CUSTOM_PLANS`): a prepared statement
+"""Why the router and the executor plan every statement for its parameters (`PG_PLAN_CACHE_MODE`): a prepared statement
 that joins a batch's keys against a table, run while the table is small, settles on a generic plan that keeps
-scanning the whole table once it has grown; planned for its parameters, it looks each key up."""
+scanning the whole table once it has grown; planned for its parameters, it looks each key up. And why policy may
+plan its statements once: its batch read, planned on empty tables, still reads them by index once they have grown."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import asyncpg
 import pytest
 
+from tests.e2e.helpers import scratch_database
+from tests.infra import Endpoints
 from vprime_executor.settings import ExecutorSettings
+from vprime_policy.adapters.repository import PolicyRepository
 from vprime_policy.settings import PolicySettings
 from vprime_router.settings import RouterSettings
 from vprime_shared import db
+from vprime_shared.contracts.base import utcnow
 
 pytestmark = pytest.mark.integration
 
+TTL = timedelta(minutes=2)
 RESOLVE = ("PREPARE resolve(uuid[]) AS UPDATE public.plan_probe SET done = true FROM unnest($1) AS k(id) "
            "WHERE plan_probe.id = k.id AND NOT done")
 
@@ -47,11 +54,42 @@ async def test_a_generic_plan_made_on_a_small_table_scans_it_whole_once_it_has_g
     assert "Seq Scan on plan_probe" not in custom and "plan_probe_pkey" in custom  # each key looked up
 
 
-async def test_the_router_and_the_executor_plan_for_their_parameters(infra: object) -> None:
-    assert RouterSettings().pg_custom_plans and ExecutorSettings().pg_custom_plans
-    assert not PolicySettings().pg_custom_plans  # its risk read is planned well either way, and costs more to plan
-    pool = await db.create_pool(infra.database_url("router"), custom_plans=True)  # type: ignore[attr-defined]
+async def test_each_service_plans_as_its_statements_need(infra: object) -> None:
+    assert RouterSettings().pg_plan_cache_mode == ExecutorSettings().pg_plan_cache_mode == "force_custom_plan"
+    assert PolicySettings().pg_plan_cache_mode == "force_generic_plan"
+    pool = await db.create_pool(infra.database_url("router"), plan_cache_mode="force_custom_plan")  # type: ignore[attr-defined]
     try:
         assert await pool.fetchval("SHOW plan_cache_mode") == "force_custom_plan"
     finally:
         await pool.close()
+
+
+async def test_policys_batch_read_planned_on_empty_tables_reads_them_by_index_once_they_have_grown(infra: Endpoints) -> None:
+    async with scratch_database(infra, "policy") as pool, pool.acquire() as conn:
+        await db.use_json_codecs(conn)
+        await conn.execute("SET plan_cache_mode = force_generic_plan")
+        agent, now = uuid.uuid4(), utcnow()
+        repo = PolicyRepository(conn)
+        await repo.batch_state([agent], now, TTL, 10_000.0)  # planned now, on empty tables, and kept
+        name = await conn.fetchval("SELECT name FROM pg_prepared_statements WHERE statement LIKE '%WITH deps AS%'")
+        await conn.execute(
+            """INSERT INTO deployments (deployment_id, agent_id, status, enabled_venues, updated_at, policy)
+               SELECT gen_random_uuid(), CASE WHEN n = 1 THEN $1 ELSE gen_random_uuid() END, 'ACTIVE', '{HYPERLIQUID}', now(),
+                      '{"cooldown_minutes": 5, "daily_loss_limit_pct": 5}'
+               FROM generate_series(1, 300) AS n""", agent)
+        await conn.execute(
+            """INSERT INTO decisions (intent_id, signal_id, deployment_id, status, reasons, instrument, size_pct)
+               SELECT gen_random_uuid(), gen_random_uuid(), deployment_id, 'APPROVED', '[]', 'BTC', 1
+               FROM deployments, generate_series(1, 100)""")
+        await conn.execute(
+            """INSERT INTO positions (position_id, intent_id, deployment_id, instrument, state, size_pct, equity_usd, opened_at,
+                   closed_at, updated_at)
+               SELECT gen_random_uuid(), gen_random_uuid(), deployment_id, 'BTC', 'CLOSED', 1, 10000, now(), now(), now()
+               FROM deployments, generate_series(1, 100)""")
+        literal = f"'{{{agent}}}', '{now - TTL}', '-infinity', '{now}', '-infinity', '{{}}', 'policy'"
+        plan = "\n".join(r[0] for r in await conn.fetch(f"EXPLAIN EXECUTE {name}({literal})"))
+        assert await conn.fetchval("SELECT generic_plans FROM pg_prepared_statements WHERE name = $1", name) >= 2
+    # 30,000 rows in each that grows with trading: a deployment's are looked up. (The running totals, a row per
+    # deployment, change with every batch, so autoanalyze reads them, and the plan is made again, every few minutes.)
+    for table in ("deployments", "pending_entries", "positions", "decisions"):
+        assert f"Seq Scan on {table}" not in plan, plan

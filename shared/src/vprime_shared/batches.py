@@ -9,9 +9,11 @@ batch's transaction fails for any other reason its events are handled one by one
 event that fails is dead-lettered. Each event keeps its own consumer span, a child of its producer's.
 
 A handler that writes a batch's inbox rows, state and outbox rows in one statement (`one_statement=True`: the
-router's intents, the executor's orders) is handed every event, with the inbox rows for its statement
-(`Tx.inbox`); the statement is the batch's transaction, so the BEGIN, the COMMIT and the inbox's own round trip
-are saved: on a machine that is busy, each round trip is also a wait for the CPU.
+router's intents, the executor's orders, policy's decisions after the read they are made on) is handed every event,
+with the inbox rows for its statement (`Tx.inbox`); the statement is the batch's transaction, so the BEGIN, the
+COMMIT and the inbox's own round trip are saved: on a machine that is busy, each round trip is also a wait for the
+CPU. A handler that reads first asks its read which events were handled before (`Inbox.seen`), and one that
+writes nothing says so (`Inbox.record(None)`).
 """
 
 from __future__ import annotations

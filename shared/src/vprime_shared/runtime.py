@@ -91,8 +91,8 @@ class ServiceRuntime:
         `together=True` hands the batch's new events to `handler(tx, received)` at once (`Received`: each event with
         its trace), for handlers that do their work in set-based statements rather than a round trip per event.
         `one_statement=True` (with `together`) is for a handler that writes the batch's inbox rows (`tx.inbox`), state
-        and outbox rows (`tx.outgoing`) in one statement: it is handed every event of the batch, and no explicit
-        transaction is opened (`UnitOfWork.statement`).
+        and outbox rows (`tx.outgoing`) in one statement (after reads of its own, if it needs them): it is handed every
+        event of the batch, and no explicit transaction is opened (`UnitOfWork.statement`).
         `gather_ms` is for consumers off the path from a signal to its position (records, read models): the broker
         holds each fetch up to that long for a fuller batch, so that a steady stream makes fewer, larger
         transactions than one per few events."""
@@ -135,7 +135,7 @@ class ServiceRuntime:
 
     async def start(self) -> None:
         s = self.settings
-        self._pool = await db.create_pool(s.database_url, custom_plans=s.pg_custom_plans)
+        self._pool = await db.create_pool(s.database_url, plan_cache_mode=s.pg_plan_cache_mode)
         applied = await db.migrate(self._pool, self.package)
         self._uow = UnitOfWork(self._pool, consumer=self.name)
         await ensure_topics(s.kafka_bootstrap_servers, partitions=s.kafka_topic_partitions)

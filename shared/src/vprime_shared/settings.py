@@ -18,8 +18,12 @@ Environment variables (no prefix, so one `.env` can serve a whole machine):
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PlanCacheMode = Literal["auto", "force_custom_plan", "force_generic_plan"]
 
 SERVICE_PORTS = {
     "control": 8000,
@@ -51,7 +55,7 @@ class ServiceSettings(BaseSettings):
     consumer_lag_interval_s: float = 15.0
     kafka_linger_ms: int = 0
     gc_gen0_threshold: int = Field(default=20_000, ge=0)
-    pg_custom_plans: bool = False
+    pg_plan_cache_mode: PlanCacheMode = "auto"  # PostgreSQL's plan_cache_mode for the service's connections (`db.create_pool`)
 
     def model_post_init(self, __context: object) -> None:
         if not self.database_url:

@@ -37,19 +37,32 @@ class Inbox:
     fresh: set[uuid.UUID] | None = field(default=None)  # set by `record` once the statement has run
 
     @staticmethod
-    def cte(first: int) -> str:
-        """`fresh`: the event ids (parameters `$first` to `$first+2`) this consumer had not processed, now recorded."""
+    def cte(first: int, *, when: str = "") -> str:
+        """`fresh`: the event ids (parameters `$first` to `$first+2`) this consumer had not processed, now recorded
+        (`when`: only if that condition of the statement holds)."""
         return (f"fresh AS (INSERT INTO inbox (event_id, consumer, topic) SELECT e, ${first + 1}, t "
-                f"FROM unnest(${first}::uuid[], ${first + 2}::text[]) AS u(e, t) ON CONFLICT DO NOTHING RETURNING event_id)")
+                f"FROM unnest(${first}::uuid[], ${first + 2}::text[]) AS u(e, t) {f'WHERE {when}' if when else ''} "
+                "ON CONFLICT DO NOTHING RETURNING event_id)")
 
     FRESH = "(SELECT array_agg(event_id) FROM fresh) AS fresh"  # the column `record` reads
+
+    @staticmethod
+    def seen(first: int) -> str:
+        """A column, `seen`: which of the events (parameters `$first` and `$first+1`, `seen_params`) this consumer has
+        processed, for a handler that reads before the statement that writes its inbox rows."""
+        return (f"(SELECT array_agg(event_id) FROM inbox WHERE consumer = ${first + 1} "
+                f"AND event_id = ANY(${first}::uuid[])) AS seen")
 
     def params(self) -> list[Any]:
         return [[e.event_id for e in self.events], self.consumer, [e.TOPIC for e in self.events]]
 
-    def record(self, row: Mapping[str, Any]) -> None:
-        """The events new to this consumer, read from the statement's `FRESH` column."""
-        self.fresh = set(row["fresh"] or ())
+    def seen_params(self) -> list[Any]:
+        return self.params()[:2]
+
+    def record(self, row: Mapping[str, Any] | None) -> None:
+        """The events new to this consumer, read from the statement's `FRESH` column (None: no statement wrote any,
+        all of them were seen before)."""
+        self.fresh = set((row or {}).get("fresh") or ())
 
 
 class Tx:

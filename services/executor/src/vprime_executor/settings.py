@@ -4,12 +4,12 @@ from typing import Literal
 from pydantic import Field
 
 from vprime_shared.reference import REFERENCE_PRICES as SHIPPED_REFERENCE_PRICES
-from vprime_shared.settings import ServiceSettings
+from vprime_shared.settings import PlanCacheMode, ServiceSettings
 
 
 class ExecutorSettings(ServiceSettings):
     service_name: str = "executor"
-    pg_custom_plans: bool = True  # its batch statements join growing tables by key (`db.create_pool`)
+    pg_plan_cache_mode: PlanCacheMode = "force_custom_plan"  # its batch statements join growing tables by key (`db.create_pool`)
     # Equity a paper account starts with; a signal's size_pct is a share of it (as margin).
     paper_equity_usd: float = 10_000.0
     # Paper fills cross half a spread plus this much slippage.

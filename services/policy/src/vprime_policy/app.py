@@ -29,7 +29,9 @@ async def on_position(tx: Tx, event: Position) -> None:
     await handlers.position_changed(tx, event)
 
 
-@runtime.batch_subscriber(Signal, together=True)
+# A batch of signals is read in one statement and written in another (decisions, inbox rows, intents), with no
+# transaction open between them: a deployment's version stands in for a lock (see `handlers.signals_received`).
+@runtime.batch_subscriber(Signal, together=True, one_statement=True)
 async def on_signals(tx: Tx, received: list[Received[Signal]]) -> None:
     await handlers.signals_received(tx, received, settings, utcnow, pruned)
 

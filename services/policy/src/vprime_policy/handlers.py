@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -15,7 +16,7 @@ from vprime_shared.reference import canonical_instruments
 from vprime_shared.telemetry import attached
 from vprime_shared.unit_of_work import Tx
 
-from vprime_policy.adapters.repository import PolicyRepository, PrunedEntries
+from vprime_policy.adapters.repository import BatchState, PolicyRepository, PrunedEntries
 from vprime_policy.domain.policy import decide, no_deployment
 from vprime_policy.settings import PolicySettings
 
@@ -23,6 +24,7 @@ Clock = Callable[[], datetime]
 log = logging.getLogger(__name__)
 REJECTIONS = Counter("vprime_policy_rejections_total", "Intents rejected, by the policy rule that fired", ["rule"])
 ASSET_CLASSES = canonical_instruments()
+MAX_DECIDE_ROUNDS = 20  # a batch decided again this often found another writer each time: something is wrong
 
 
 async def deployment_changed(tx: Tx, deployment: DeploymentState) -> None:
@@ -37,41 +39,69 @@ async def position_changed(tx: Tx, position: Position) -> None:
 async def signals_received(tx: Tx, received: list[Received[Signal]], settings: PolicySettings, clock: Clock,
                            pruned: PrunedEntries | None = None) -> None:
     """One intent per deployment of each signal's agent, approved or rejected with the rules that fired; a batch of
-    signals decided together, a statement or so for the batch rather than per signal. Signals for one deployment
-    are decided in the batch's order, each seeing the entries approved before it. A decision recorded before (a
-    re-run of the same drive, a redelivery) is not made again."""
+    signals decided together, on a state read in one statement and recorded in another, with the batch's inbox rows
+    (`tx.inbox`) and the intents published. Signals for one deployment are decided in the batch's order, each seeing
+    the entries approved before it. Nothing is locked from read to write: an agent's version says whether its
+    deployments changed meanwhile (another instance deciding for them, a registry update), and if one did, or a decision turns out
+    to be recorded before (a re-run of the same drive, a redelivery), the batch is decided again on what is there
+    now; what was recorded before is not made again."""
     repo = PolicyRepository(tx.conn)
-    by_agent = await repo.deployments_of_agents(r.event.agent_id for r in received)
-    for agent_id in {r.event.agent_id for r in received} - by_agent.keys():
-        if await repo.wait_for_deployments(agent_id, settings.registry_grace_s):
-            by_agent[agent_id] = await repo.deployments_of(agent_id)
-    # A stopped deployment is over: it takes no part. A paused one still answers, with the reason.
-    live = {agent: [d for d in ds if d.status != "STOPPED"] for agent, ds in by_agent.items()}
-    deployments = list({d.deployment_id: d for ds in live.values() for d in ds}.values())
-    now, ttl = clock(), timedelta(seconds=settings.pending_entry_ttl_s)
-    risk = await repo.risk_states(deployments, now, ttl, settings.default_equity_usd, pruned) if deployments else {}
-    if pruned is not None:
-        tx.on_commit(lambda: pruned.advance([d.deployment_id for d in deployments], now - ttl))
-    # Each signal's answers to give: one per live deployment of its agent, or the agent's rejection if it has none.
-    candidates = [(r, d, ids.intent_id(r.event.signal_id, d.deployment_id if d else None, r.event.drive))
-                  for r in received for d in live.get(r.event.agent_id) or [None]]
-    done = await repo.recorded(intent_id for *_, intent_id in candidates)
+    agents = {r.event.agent_id for r in received}
+    done: set[uuid.UUID] = set()  # decisions found recorded before
+    waited: set[uuid.UUID] = set()  # agents given the registry's grace already
+    for _ in range(MAX_DECIDE_ROUNDS):
+        now, ttl = clock(), timedelta(seconds=settings.pending_entry_ttl_s)
+        state = await repo.batch_state(agents, now, ttl, settings.default_equity_usd, pruned, tx.inbox)
+        if pruned is not None:
+            tx.on_commit(lambda now=now: pruned.advance(agents, now - ttl))
+        todo = [r for r in received if r.event.event_id not in state.seen]
+        if not todo:
+            if tx.inbox is not None:
+                tx.inbox.record(None)
+            return
+        unknown = {r.event.agent_id for r in todo} - state.deployments.keys() - waited
+        if unknown and settings.registry_grace_s > 0:  # registry events in flight: give them a moment, then read again
+            waited |= unknown
+            if any([await repo.wait_for_deployments(agent_id, settings.registry_grace_s) for agent_id in unknown]):
+                continue
+        intents = _decide_batch(todo, state, now, done)
+        for intent, trace in intents:
+            with attached(trace):
+                await tx.publish(intent, about=intent.intent_id)  # written with the decisions, if they are new
+        decided_for = {i.agent_id for i, _ in intents if i.deployment_id is not None}
+        recorded = await repo.record(tx, [intent for intent, _ in intents], {a: state.versions[a] for a in decided_for})
+        if recorded.written:
+            _announce(intents, recorded.new)
+            return
+        done |= recorded.before
+    raise RuntimeError(f"a batch of {len(received)} signals found its deployments changed {MAX_DECIDE_ROUNDS} times in a row")
+
+
+def _decide_batch(todo: list[Received[Signal]], state: BatchState, now: datetime,
+                  done: set[uuid.UUID]) -> list[tuple[Intent, dict[str, str]]]:
+    """Each signal's answers: one per live deployment of its agent, or the agent's rejection if it has none; a
+    signal twice in the batch, or a decision recorded before (`done`), once."""
+    risk = dict(state.risk)
+    live = {agent: [d for d in ds if d.status != "STOPPED"] for agent, ds in state.deployments.items()}
+    answered = set(done)
     intents: list[tuple[Intent, dict[str, str]]] = []
-    for r, deployment, intent_id in candidates:
-        if intent_id in done:
-            continue
-        done.add(intent_id)
-        if deployment is None:
-            intents.append((no_deployment(r.event), r.trace))
-            continue
-        intent = decide(r.event, deployment, risk[deployment.deployment_id], now, ASSET_CLASSES.get(r.event.instrument.upper()))
-        if intent.status is IntentStatus.APPROVED:
-            risk[deployment.deployment_id] = risk[deployment.deployment_id].with_entry(intent.instrument, intent.size_pct, now)
-        intents.append((intent, r.trace))
-    for intent, trace in intents:
-        with attached(trace):
-            await tx.publish(intent, about=intent.intent_id)  # written with the decisions, if they are new
-    new = await repo.record(tx, [intent for intent, _ in intents])  # deterministic ids: what another instance recorded meanwhile is not new
+    for r in todo:
+        for deployment in live.get(r.event.agent_id) or [None]:
+            intent_id = ids.intent_id(r.event.signal_id, deployment.deployment_id if deployment else None, r.event.drive)
+            if intent_id in answered:
+                continue
+            answered.add(intent_id)
+            if deployment is None:
+                intents.append((no_deployment(r.event), r.trace))
+                continue
+            intent = decide(r.event, deployment, risk[deployment.deployment_id], now, ASSET_CLASSES.get(r.event.instrument.upper()))
+            if intent.status is IntentStatus.APPROVED:
+                risk[deployment.deployment_id] = risk[deployment.deployment_id].with_entry(intent.instrument, intent.size_pct, now)
+            intents.append((intent, r.trace))
+    return intents
+
+
+def _announce(intents: list[tuple[Intent, dict[str, str]]], new: set[uuid.UUID]) -> None:
     for intent, _ in intents:
         if intent.intent_id in new:
             for reason in intent.reasons if intent.status is IntentStatus.REJECTED else ():

@@ -1,8 +1,9 @@
-from vprime_shared.settings import ServiceSettings
+from vprime_shared.settings import PlanCacheMode, ServiceSettings
 
 
 class PolicySettings(ServiceSettings):
     service_name: str = "policy"
+    pg_plan_cache_mode: PlanCacheMode = "force_generic_plan"  # its batch read costs more to plan than to run (`db.create_pool`)
     # A signal can overtake the registry event of a deployment created just before it (different
     # topics). For an agent policy has never seen a deployment of, wait this long before deciding
     # "no deployment".

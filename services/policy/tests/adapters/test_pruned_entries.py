@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from vprime_policy.adapters.repository import BEGINNING, PrunedEntries
 
 
-def test_a_deployment_never_pruned_is_read_from_the_beginning() -> None:
+def test_an_agent_never_pruned_is_read_from_the_beginning() -> None:
     assert PrunedEntries().since([uuid.uuid4()]) == BEGINNING
     assert PrunedEntries().since([]) == BEGINNING
 

@@ -1,14 +1,14 @@
 from typing import Literal
 
 from vprime_shared.reference import VENUE_MARKETS as SHIPPED_CATALOG
-from vprime_shared.settings import ServiceSettings
+from vprime_shared.settings import PlanCacheMode, ServiceSettings
 
 __all__ = ["SHIPPED_CATALOG", "RouterSettings"]
 
 
 class RouterSettings(ServiceSettings):
     service_name: str = "router"
-    pg_custom_plans: bool = True  # its batch statements join growing tables by key (`db.create_pool`)
+    pg_plan_cache_mode: PlanCacheMode = "force_custom_plan"  # its batch statements join growing tables by key (`db.create_pool`)
     # "sync": read each venue's catalog from its API (the simulator's by default); "fixture": route on
     # the shipped catalog, never synced (for a router without venue access).
     catalog_source: Literal["sync", "fixture"] = "sync"
