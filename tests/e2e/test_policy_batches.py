@@ -5,6 +5,7 @@ recorded and in the outbox under the trace of its signal."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import timedelta
 
@@ -109,3 +110,27 @@ async def test_the_prune_mark_advances_only_when_its_transaction_commits(infra: 
         async with Tx.on(conn) as tx:
             await signals_received(tx, [a_signal(agent, "BTC")], SETTINGS, lambda: now, pruned)
         assert pruned.until(agent) == cutoff
+
+
+async def test_batches_decided_at_once_by_several_instances_never_share_a_slot(infra: Endpoints) -> None:
+    """Ten batches for one agent, each by its own connection as if by its own policy instance, all read before any
+    writes: the deployment has one slot, and exactly one of them takes it; the others, finding the agent's version
+    moved, are decided again and see the entry."""
+    agent = uuid.uuid4()
+    async with scratch_database(infra, "policy") as pool:  # transactions that really commit
+        async with pool.acquire() as conn:
+            await db.use_json_codecs(conn)
+            await deployment(conn, agent, max_open_positions=1)
+        batches = [[a_signal(agent, "BTC")] for _ in range(10)]
+
+        async def instance(batch: list[Received[Signal]]) -> None:
+            async with pool.acquire() as conn:
+                await db.use_json_codecs(conn)
+                async with Tx.on(conn, inbox=Inbox("policy", [r.event for r in batch]), transaction=False) as tx:
+                    await signals_received(tx, batch, SETTINGS, utcnow)
+
+        await asyncio.gather(*(instance(b) for b in batches))
+        statuses = [r["status"] for r in await pool.fetch("SELECT status FROM decisions")]
+        version = await pool.fetchval("SELECT version FROM agent_versions WHERE agent_id = $1", agent)
+    assert len(statuses) == 10 and statuses.count("APPROVED") == 1
+    assert version >= 10  # each batch recorded advanced it once, and a batch decided again advanced it more
