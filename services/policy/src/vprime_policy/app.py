@@ -30,7 +30,7 @@ async def on_position(tx: Tx, event: Position) -> None:
 
 
 # A batch of signals is read in one statement and written in another (decisions, inbox rows, intents), with no
-# transaction open between them: a deployment's version stands in for a lock (see `handlers.signals_received`).
+# transaction open between them: each agent's version stands in for a lock (see `handlers.signals_received`).
 @runtime.batch_subscriber(Signal, together=True, one_statement=True)
 async def on_signals(tx: Tx, received: list[Received[Signal]]) -> None:
     await handlers.signals_received(tx, received, settings, utcnow, pruned)

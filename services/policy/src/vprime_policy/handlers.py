@@ -42,9 +42,9 @@ async def signals_received(tx: Tx, received: list[Received[Signal]], settings: P
     signals decided together, on a state read in one statement and recorded in another, with the batch's inbox rows
     (`tx.inbox`) and the intents published. Signals for one deployment are decided in the batch's order, each seeing
     the entries approved before it. Nothing is locked from read to write: an agent's version says whether its
-    deployments changed meanwhile (another instance deciding for them, a registry update), and if one did, or a decision turns out
-    to be recorded before (a re-run of the same drive, a redelivery), the batch is decided again on what is there
-    now; what was recorded before is not made again."""
+    deployments changed meanwhile (another instance deciding for them, a registry update), and if one did, or a
+    decision turns out to be recorded before (a re-run of the same drive, a redelivery), the batch is decided again
+    on what is there now; what was recorded before is not made again."""
     repo = PolicyRepository(tx.conn)
     agents = {r.event.agent_id for r in received}
     done: set[uuid.UUID] = set()  # decisions found recorded before
@@ -82,6 +82,7 @@ def _decide_batch(todo: list[Received[Signal]], state: BatchState, now: datetime
     """Each signal's answers: one per live deployment of its agent, or the agent's rejection if it has none; a
     signal twice in the batch, or a decision recorded before (`done`), once."""
     risk = dict(state.risk)
+    # A stopped deployment is over: it takes no part. A paused one still answers, with the reason.
     live = {agent: [d for d in ds if d.status != "STOPPED"] for agent, ds in state.deployments.items()}
     answered = set(done)
     intents: list[tuple[Intent, dict[str, str]]] = []

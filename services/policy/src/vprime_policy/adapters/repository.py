@@ -69,8 +69,8 @@ class BatchState:
 @dataclass(frozen=True, slots=True)
 class Recorded:
     """What `PolicyRepository.record` did: wrote the batch (`new`: the decisions it recorded), or nothing, because an
-    agent's deployments changed since they were read or some decisions were recorded before (`before`); then the batch is decided
-    again, on what is there now."""
+    agent's deployments changed since they were read or some decisions were recorded before (`before`); then the
+    batch is decided again, on what is there now."""
 
     written: bool
     new: set[uuid.UUID] = field(default_factory=set)
@@ -230,7 +230,7 @@ class PolicyRepository:
 
     async def wait_for_deployments(self, agent_id: uuid.UUID, grace_s: float) -> bool:
         """Give registry events in flight a moment to arrive for an agent with no known deployment (each
-        statement of the transaction sees what has committed since)."""
+        statement sees what has committed since)."""
         deadline = time.monotonic() + grace_s
         while time.monotonic() < deadline:
             if await self.conn.fetchval("SELECT true FROM deployments WHERE agent_id = $1 LIMIT 1", agent_id):
