@@ -13,7 +13,7 @@ Environment variables (no prefix, so one `.env` can serve a whole machine):
 | `CONSUMER_LAG_INTERVAL_S` | how often `vprime_consumer_lag` is sampled | `15` |
 | `KAFKA_LINGER_MS` | how long the producer waits to fill a batch (fewer, larger requests under load) | `0` |
 | `GC_GEN0_THRESHOLD` | allocations between the cyclic collector's young collections (`0`: Python's default, 700) | `20000` |
-| `PG_CUSTOM_PLANS` | plan every statement for its parameters, never a cached generic plan (`db.create_pool`) | router, executor: `true`; others `false` |
+| `PG_PLAN_CACHE_MODE` | PostgreSQL's `plan_cache_mode` for the service's connections: `force_custom_plan` plans every statement for its parameters, `force_generic_plan` once per connection (`db.create_pool`) | router, executor: `force_custom_plan`; policy: `force_generic_plan`; others `auto` |
 """
 
 from __future__ import annotations
