@@ -80,8 +80,9 @@ async def create_pool(url: str, *, min_size: int = 1, max_size: int = 10, attemp
     whole: the executor's resolution joined every order by hash (15,000 rows read to resolve 24: 36 ms instead of
     0.2), and the router's settle likewise, in some runs and not others, until an autoanalyze invalidated the plan.
     `force_generic_plan` plans each statement once per connection, for a service whose statements cost more to plan
-    than to run and read by index whatever the table sizes (policy: its batch read took 0.85 ms to plan and 0.3 to
-    run, and `auto` planned it every time, since its generic plan is costed for more deployments than a batch has)."""
+    than to run and whose generic plans read the tables that grow by index, whatever their sizes when planned
+    (policy: its batch read took 0.85 ms to plan and 0.3 to run, and `auto` planned it every time, since its generic
+    plan is costed for more deployments than a batch has; `tests/e2e/test_statement_plans.py`)."""
     settings = {"plan_cache_mode": plan_cache_mode} if plan_cache_mode != "auto" else None
     for attempt in range(1, attempts + 1):
         try:
