@@ -90,6 +90,6 @@ async def test_policys_batch_read_planned_on_empty_tables_reads_them_by_index_on
         plan = "\n".join(r[0] for r in await conn.fetch(f"EXPLAIN EXECUTE {name}({literal})"))
         assert await conn.fetchval("SELECT generic_plans FROM pg_prepared_statements WHERE name = $1", name) >= 2
     # 30,000 rows in each that grows with trading: a deployment's are looked up. (The running totals, a row per
-    # deployment, change with every batch, so autoanalyze reads them, and the plan is made again, every few minutes.)
+    # deployment, change with every batch, so autoanalyze reads them often, and each analyze has the plan made again.)
     for table in ("deployments", "pending_entries", "positions", "decisions"):
         assert f"Seq Scan on {table}" not in plan, plan
