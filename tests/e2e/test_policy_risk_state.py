@@ -11,12 +11,15 @@ import asyncpg
 import pytest
 
 from tests.e2e.helpers import rolled_back_schema
+from vprime_shared.batches import Received
 from vprime_shared.unit_of_work import Tx
 from vprime_shared.contracts import (
     DeploymentState,
     DeploymentStatus,
     Intent,
     IntentStatus,
+    Position,
+    PositionState,
     RequestedVenue,
     RiskModel,
     Side,
@@ -26,6 +29,7 @@ from vprime_shared.contracts.base import utcnow
 
 from vprime_policy.adapters.repository import BEGINNING, PolicyRepository, PrunedEntries
 from vprime_policy.domain.risk import RiskState
+from vprime_policy.handlers import positions_changed
 
 pytestmark = pytest.mark.integration
 TTL = timedelta(minutes=2)
@@ -220,3 +224,44 @@ async def test_a_batch_with_a_decision_recorded_before_writes_nothing_and_says_w
         again = await repo.record(tx, [old, new], (await repo.batch_state([agent], utcnow(), TTL, 10_000.0)).versions)
     assert not again.written and again.before == {old.intent_id}
     assert await conn.fetchval("SELECT count(*) FROM decisions WHERE intent_id = $1", new.intent_id) == 0
+
+
+class Statements:
+    """A connection that counts the statements sent through it."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn, self.sent = conn, 0
+
+    async def execute(self, query: str, *args: object) -> str:
+        self.sent += 1
+        return await self._conn.execute(query, *args)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._conn, name)
+
+
+def a_position(deployment: uuid.UUID, state: str, size_pct: float, *, like: Position | None = None) -> Position:
+    now = utcnow()
+    if like is not None:  # a later update of the same position
+        return like.model_copy(update={"state": PositionState(state), "event_id": uuid.uuid4(), "occurred_at": now,
+                                       "closed_at": now if state == "CLOSED" else None, "realized_pnl_usd": 1.0})
+    return Position(position_id=uuid.uuid4(), order_id=uuid.uuid4(), intent_id=uuid.uuid4(), signal_id=uuid.uuid4(),
+                    agent_id=uuid.uuid4(), deployment_id=deployment, venue=Venue.HYPERLIQUID, venue_symbol="BTC",
+                    instrument="BTC", side=Side.LONG, state=PositionState(state), entry_price=100.0, qty=1.0,
+                    notional_usd=100.0, size_pct=size_pct, equity_usd=20_000, leverage=1, opened_at=now)
+
+
+async def test_a_batch_of_positions_is_one_statement_and_the_totals_follow_its_latest_states(conn: asyncpg.Connection) -> None:
+    """A position opened and closed in one batch is written once, as closed; the totals move as if each update had
+    been applied in turn."""
+    d = await deployed(conn)
+    kept = a_position(d, "OPEN", 4)
+    brief = a_position(d, "OPEN", 6)
+    batch = [kept, brief, a_position(d, "CLOSED", 6, like=brief)]
+    counting = Statements(conn)
+    async with Tx.on(counting, transaction=False) as tx:  # type: ignore[arg-type]
+        await positions_changed(tx, [Received(p, {}) for p in batch])
+    assert counting.sent == 1
+    assert await conn.fetchval("SELECT state FROM positions WHERE position_id = $1", brief.position_id) == "CLOSED"
+    state = (await risk(conn, d))[d]
+    assert (state.open_positions, state.exposure_pct) == (1, 4)

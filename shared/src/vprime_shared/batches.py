@@ -13,7 +13,8 @@ router's intents, the executor's orders, policy's decisions after the read they 
 with the inbox rows for its statement (`Tx.inbox`); the statement is the batch's transaction, so the BEGIN, the
 COMMIT and the inbox's own round trip are saved: on a machine that is busy, each round trip is also a wait for the
 CPU. A handler that reads first asks its read which events were handled before (`Inbox.seen`), and one that
-writes nothing says so (`Inbox.record(None)`).
+writes nothing says so (`Inbox.record(None)`). Without an inbox (`inbox=False`), such a batch is handed to its
+handler whole and written by it in one statement, nothing more (policy's positions: a batch's upserts).
 """
 
 from __future__ import annotations
@@ -67,8 +68,8 @@ def first_of_each(items: Iterable[T], key: Callable[[T], Hashable]) -> list[T]:
 class BatchSubscription:
     def __init__(self, runtime: ServiceRuntime, events: Iterable[type[Event]], handler: Handler, after_commit: AfterCommit | None,
                  *, inbox: bool = True, together: bool = False, one_statement: bool = False) -> None:
-        if one_statement and not (together and inbox):
-            raise ValueError("a batch handled in one statement is handed whole (together=True) and writes its inbox rows")
+        if one_statement and not together:
+            raise ValueError("a batch handled in one statement is handed whole (together=True)")
         self.runtime = runtime
         self.inbox = inbox
         self.together = together  # the handler takes the whole batch (set-based statements), not one event at a time
@@ -112,9 +113,9 @@ class BatchSubscription:
     async def _together(self, events: list[Event]) -> list[Event]:
         uow = self.runtime.uow
         if self.one_statement:  # every event goes to the handler: its statement leaves out those in the inbox
-            async with uow.statement(events) as tx:
+            async with uow.statement(events if self.inbox else None) as tx:
                 await self.handler(tx, [self._received(event) for event in events])
-            return [e for e in events if e.event_id in (tx.inbox.fresh if tx.inbox else ())]
+            return [e for e in events if tx.inbox is None or e.event_id in (tx.inbox.fresh or ())]
         async with uow.pool.acquire() as conn, uow.on(conn) as tx:
             todo = events
             if self.inbox:

@@ -90,9 +90,9 @@ class ServiceRuntime:
         `inbox=False` is for handlers that are idempotent by themselves: redeliveries are handled again.
         `together=True` hands the batch's new events to `handler(tx, received)` at once (`Received`: each event with
         its trace), for handlers that do their work in set-based statements rather than a round trip per event.
-        `one_statement=True` (with `together`) is for a handler that writes the batch's inbox rows (`tx.inbox`), state
-        and outbox rows (`tx.outgoing`) in one statement (after reads of its own, if it needs them): it is handed every
-        event of the batch, and no explicit transaction is opened (`UnitOfWork.statement`).
+        `one_statement=True` (with `together`) is for a handler that writes the batch's inbox rows (`tx.inbox`, unless
+        `inbox=False`), state and outbox rows (`tx.outgoing`) in one statement (after reads of its own, if it needs
+        them): it is handed every event of the batch, and no explicit transaction is opened (`UnitOfWork.statement`).
         `gather_ms` is for consumers off the path from a signal to its position (records, read models): the broker
         holds each fetch up to that long for a fuller batch, so that a steady stream makes fewer, larger
         transactions than one per few events."""

@@ -21,12 +21,12 @@ async def on_deployment(event: DeploymentState) -> None:
     await runtime.once(event, handlers.deployment_changed)
 
 
-# Signals and positions come in bursts: a batch of them shares one transaction. Positions need no inbox: each
-# is an upsert that an older or repeated update leaves as it is, and the running totals its triggers keep
-# change only when a position is first inserted or its state or size really changes.
-@runtime.batch_subscriber(Position, inbox=False)
-async def on_position(tx: Tx, event: Position) -> None:
-    await handlers.position_changed(tx, event)
+# Signals and positions come in bursts. A batch of positions is one statement, with no transaction around it.
+# Positions need no inbox: each is an upsert that an older or repeated update leaves as it is, and the running
+# totals its triggers keep change only when a position is first inserted or its state or size really changes.
+@runtime.batch_subscriber(Position, inbox=False, together=True, one_statement=True)
+async def on_positions(tx: Tx, received: list[Received[Position]]) -> None:
+    await handlers.positions_changed(tx, received)
 
 
 # A batch of signals is read in one statement and written in another (decisions, inbox rows, intents), with no

@@ -31,9 +31,19 @@ async def deployment_changed(tx: Tx, deployment: DeploymentState) -> None:
     await PolicyRepository(tx.conn).save_deployment(deployment)
 
 
-async def position_changed(tx: Tx, position: Position) -> None:
-    """Risk state (open positions, exposure, entries, realised PnL) follows the executor's positions."""
-    PolicyRepository.save_position(tx, position)
+async def positions_changed(tx: Tx, received: list[Received[Position]]) -> None:
+    """Risk state (open positions, exposure, entries, realised PnL) follows the executor's positions: a batch's in one
+    statement. Of a position updated more than once in the batch, only its latest state is written: the running
+    totals move by what changed from the stored row to the new one, so skipping the states in between leaves them
+    where applying each would have (and a statement may change a row only once)."""
+    latest: dict[uuid.UUID, Position] = {}
+    for r in received:
+        p = r.event
+        if p.position_id not in latest or p.occurred_at >= latest[p.position_id].occurred_at:
+            latest[p.position_id] = p
+    for p in latest.values():
+        PolicyRepository.save_position(tx, p)
+    await tx.flush()
 
 
 async def signals_received(tx: Tx, received: list[Received[Signal]], settings: PolicySettings, clock: Clock,

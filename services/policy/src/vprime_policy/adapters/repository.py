@@ -218,7 +218,7 @@ class PolicyRepository:
 
     @staticmethod
     def save_position(tx: Tx, p: Position) -> None:
-        # Deferred: a batch of positions goes in one statement at commit (nothing reads it before).
+        # Deferred: a batch's positions go in one statement (`Tx.flush`, `handlers.positions_changed`).
         tx.insert("positions", dict(position_id=p.position_id, intent_id=p.intent_id, deployment_id=p.deployment_id,
                                     instrument=p.instrument.upper(), state=p.state, size_pct=p.size_pct, equity_usd=p.equity_usd,
                                     opened_at=p.opened_at, closed_at=p.closed_at, realized_pnl_usd=p.realized_pnl_usd,
