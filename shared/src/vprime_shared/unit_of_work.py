@@ -57,7 +57,7 @@ class Inbox:
         return [[e.event_id for e in self.events], self.consumer, [e.TOPIC for e in self.events]]
 
     def seen_params(self) -> list[Any]:
-        return self.params()[:2]
+        return [[e.event_id for e in self.events], self.consumer]
 
     def record(self, row: Mapping[str, Any] | None) -> None:
         """The events new to this consumer, read from the statement's `FRESH` column (None: no statement wrote any,
