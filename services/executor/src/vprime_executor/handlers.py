@@ -42,8 +42,7 @@ from vprime_shared.kafka import retry_transient
 from vprime_shared.telemetry import attached, current_trace_headers
 from vprime_shared.unit_of_work import Inbox, Tx, UnitOfWork
 
-from vprime_executor.adapters.credentials import sealed_of
-from vprime_executor.adapters.prices import PriceBook, Prices, PriceSnapshot, latest_of
+from vprime_executor.adapters.prices import PriceBook, Prices
 from vprime_executor.adapters.venues import VenueFill, VenueRefused, VenueUnavailable
 from vprime_executor.adapters.venues.paper.venue import NoPrice
 from vprime_executor.domain.stops import closes_on_ticks, evaluate, realized_pnl
@@ -65,47 +64,35 @@ async def claim_orders(tx: Tx, received: list[Received[Order]], venues: VenueRou
     """Phase one, for a batch of orders: each recorded SENDING and claimed by this instance, with the batch's inbox
     rows (`tx.inbox`), in one statement, which is its transaction. Returns the orders claimed now, each with the
     route it will take (paper, or the venue with the deployment's signer), its trace, and for paper the prices it
-    fills at. The same statement reads the keys and prices it needs: an order goes to its venue when its deployment
-    holds a key for it (and venues are on), and only the claimed orders' keys are unsealed. An order claimed before
-    (a redelivery, or its event already in the inbox), or twice in the batch, is left out."""
+    fills at; all of them read for the batch before it is claimed. An order claimed before (a redelivery, or its
+    event already in the inbox), or twice in the batch, is left out."""
     assert tx.inbox is not None, "a batch of orders is claimed in one statement, inbox rows and all"
     fresh = first_of_each(received, lambda r: r.event.order_id)
     orders = [r.event for r in fresh]
+    routes = await venues.routes(tx.conn, [(o.deployment_id, o.venue) for o in orders])
+    route_of = [routes[(o.deployment_id, o.venue)] for o in orders]
+    prices = await PriceBook(tx.conn).snapshot((o.venue.value, o.instrument) for o, route in zip(orders, route_of, strict=True)
+                                               if route.adapter is None)
     row = await tx.conn.fetchrow(
         f"""WITH {Inbox.cte(1)},
-           wanted AS (
-               SELECT * FROM unnest($4::uuid[], $5::text[], $6::uuid[], $7::uuid[], $8::text[], $9::text[], $10::text[],
-                                    $11::text[], $12::text[], $14::uuid[])
-                 AS u(order_id, client_order_id, intent_id, deployment_id, venue, venue_symbol, side, payload, instrument, event_id)),
-           keyed AS ({sealed_of("(SELECT DISTINCT deployment_id, venue FROM wanted WHERE $15::bool) AS w")}),
            claimed AS (
                INSERT INTO orders (order_id, client_order_id, intent_id, deployment_id, venue, venue_symbol, side, status, payload,
                    mode, claimed_by)
-               SELECT w.order_id, w.client_order_id, w.intent_id, w.deployment_id, w.venue, w.venue_symbol, w.side, 'SENDING',
-                   w.payload::jsonb,
-                   CASE WHEN EXISTS (SELECT FROM keyed k WHERE k.deployment_id = w.deployment_id AND k.venue = w.venue)
-                        THEN 'venue' ELSE 'paper' END,
-                   $13
-               FROM wanted w WHERE w.event_id IN (SELECT event_id FROM fresh)
-               ON CONFLICT (order_id) DO NOTHING RETURNING order_id, deployment_id, venue, mode),
-           priced AS ({latest_of("(SELECT DISTINCT w.venue, w.instrument FROM wanted w JOIN claimed c USING (order_id) "
-                                 "WHERE c.mode = 'paper') AS w")})
-           SELECT {Inbox.FRESH}, (SELECT array_agg(order_id) FROM claimed) AS claimed,
-               (SELECT array_agg(k) FROM keyed k
-                WHERE (k.deployment_id, k.venue) IN (SELECT deployment_id, venue FROM claimed WHERE mode = 'venue')) AS keys,
-               (SELECT array_agg(p) FROM priced p) AS prices""",
+               SELECT o, c, i, d, v, s, sd, 'SENDING', p::jsonb, m, $13
+               FROM unnest($4::uuid[], $5::text[], $6::uuid[], $7::uuid[], $8::text[], $9::text[], $10::text[], $11::text[],
+                           $12::text[], $14::uuid[]) AS u(o, c, i, d, v, s, sd, p, m, e)
+               WHERE e IN (SELECT event_id FROM fresh)
+               ON CONFLICT (order_id) DO NOTHING RETURNING order_id)
+           SELECT {Inbox.FRESH}, (SELECT array_agg(order_id) FROM claimed) AS claimed""",
         *tx.inbox.params(),
         [o.order_id for o in orders], [ids.client_order_id(o.order_id) for o in orders], [o.intent_id for o in orders],
         [o.deployment_id for o in orders], [o.venue.value for o in orders], [o.venue_symbol for o in orders],
-        [o.side.value for o in orders], [o.model_dump_json() for o in orders], [o.instrument.upper() for o in orders],
-        instance_id, [o.event_id for o in orders], venues.live,
+        [o.side.value for o in orders], [o.model_dump_json() for o in orders],
+        [route.mode for route in route_of], instance_id, [o.event_id for o in orders],
     )
     tx.inbox.record(row)
     claimed = set(row["claimed"] or ())
-    routes = venues.routes_with({(o.deployment_id, o.venue) for o in orders}, venues.credentials.unseal(row["keys"] or ()))
-    prices = PriceSnapshot.of(row["prices"] or ())
-    return [Claimed(r.event, routes[(r.event.deployment_id, r.event.venue)], r.trace, prices)
-            for r in fresh if r.event.order_id in claimed]
+    return [Claimed(r.event, route, r.trace, prices) for r, route in zip(fresh, route_of, strict=True) if r.event.order_id in claimed]
 
 
 @dataclass(frozen=True, slots=True)

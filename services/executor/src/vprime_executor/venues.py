@@ -65,20 +65,11 @@ class VenueRouter:
     async def route(self, conn: asyncpg.Connection | asyncpg.Pool, deployment_id: uuid.UUID, venue: Venue) -> Route:
         return (await self.routes(conn, [(deployment_id, venue)]))[(deployment_id, venue)]
 
-    @property
-    def live(self) -> bool:
-        """Whether orders can go to venues at all: a venue API is configured, and the executor has started."""
-        return bool(self.settings.venue_api_url) and self.http is not None
-
     async def routes(self, conn: asyncpg.Connection | asyncpg.Pool,
                      wanted: Iterable[tuple[uuid.UUID, Venue]]) -> dict[tuple[uuid.UUID, Venue], Route]:
         """The route of each (deployment, venue) pair, their keys read in one query."""
         pairs = set(wanted)
-        if not self.live:
+        if not self.settings.venue_api_url or self.http is None:
             return dict.fromkeys(pairs, PAPER)
-        return self.routes_with(pairs, await self.credentials.signers(conn, pairs))
-
-    def routes_with(self, pairs: Iterable[tuple[uuid.UUID, Venue]],
-                    signers: dict[tuple[uuid.UUID, Venue], Signer]) -> dict[tuple[uuid.UUID, Venue], Route]:
-        """The route of each pair, given the signers of those that hold a key: to the venue, or else to paper."""
+        signers = await self.credentials.signers(conn, pairs)
         return {(d, v): Route(self.adapter(v), signers[(d, v)]) if (d, v) in signers else PAPER for d, v in pairs}

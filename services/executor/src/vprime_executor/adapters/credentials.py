@@ -12,10 +12,9 @@ from __future__ import annotations
 import base64
 import os
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 from cryptography.exceptions import InvalidTag
@@ -129,23 +128,15 @@ class CredentialStore:
                       wanted: Iterable[tuple[uuid.UUID, Venue]]) -> dict[tuple[uuid.UUID, Venue], Signer]:
         """The signers of several (deployment, venue) pairs, in one query; a pair without a key is absent."""
         pairs = set(wanted)
-        rows = await conn.fetch(sealed_of("unnest($1::uuid[], $2::text[]) AS w(deployment_id, venue)"),
-                                [d for d, _ in pairs], [v.value for _, v in pairs])
-        return self.unseal(rows)
-
-    def unseal(self, rows: Iterable[Sequence[Any]]) -> dict[tuple[uuid.UUID, Venue], Signer]:
-        """The signers of the rows of a `sealed_of` query (records, or tuples in its column order: a statement's
-        `array_agg`), by (deployment, venue)."""
+        rows = await conn.fetch(
+            """SELECT c.deployment_id, c.venue, c.address, c.nonce, c.sealed_key
+               FROM credentials c JOIN unnest($1::uuid[], $2::text[]) AS w(deployment_id, venue)
+                 ON c.deployment_id = w.deployment_id AND c.venue = w.venue""",
+            [d for d, _ in pairs], [v.value for _, v in pairs],
+        )
         found = {}
-        for deployment_id, venue_name, address, nonce, sealed_key in rows:
-            venue = Venue(venue_name)
-            private_key = self._aead.decrypt(nonce, sealed_key, self._aad(deployment_id, venue)).decode()
-            found[(deployment_id, venue)] = Signer(address, Account.from_key(private_key))
+        for row in rows:
+            deployment_id, venue = row["deployment_id"], Venue(row["venue"])
+            private_key = self._aead.decrypt(row["nonce"], row["sealed_key"], self._aad(deployment_id, venue)).decode()
+            found[(deployment_id, venue)] = Signer(row["address"], Account.from_key(private_key))
         return found
-
-
-def sealed_of(wanted: str) -> str:
-    """A query of the sealed keys of each (deployment_id, venue) of `wanted` (a FROM item named `w`) that has one, for
-    `CredentialStore.unseal`. Also a part of statements that do more (the executor's claim)."""
-    return f"""SELECT c.deployment_id, c.venue, c.address, c.nonce, c.sealed_key
-               FROM credentials c JOIN {wanted} ON c.deployment_id = w.deployment_id AND c.venue = w.venue"""

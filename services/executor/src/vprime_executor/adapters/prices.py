@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Any, Protocol
+from collections.abc import Iterable
+from typing import Protocol
 
 import asyncpg
 
@@ -38,17 +38,14 @@ class PriceBook:
         pairs = {(v.upper(), i.upper()) for v, i in wanted}
         if not pairs:
             return PriceSnapshot({})
-        rows = await self.conn.fetch(latest_of("unnest($1::text[], $2::text[]) AS w(venue, instrument)"),
-                                     [v for v, _ in pairs], [i for _, i in pairs])
-        return PriceSnapshot.of(rows)
-
-
-def latest_of(wanted: str) -> str:
-    """A query of the latest mid of each (venue, instrument) of `wanted` (a FROM item named `w`, both upper case):
-    the venue's own, else the freshest of any venue. Also a part of statements that do more (the executor's claim)."""
-    return f"""SELECT DISTINCT ON (w.venue, w.instrument) w.venue, w.instrument, p.mid
-               FROM {wanted} JOIN prices p ON p.instrument = w.instrument AND p.venue IN (w.venue, '{ANY_VENUE}')
-               ORDER BY w.venue, w.instrument, (p.venue = w.venue) DESC"""
+        rows = await self.conn.fetch(
+            """SELECT DISTINCT ON (w.venue, w.instrument) w.venue, w.instrument, p.mid
+               FROM unnest($1::text[], $2::text[]) AS w(venue, instrument)
+               JOIN prices p ON p.instrument = w.instrument AND p.venue IN (w.venue, $3)
+               ORDER BY w.venue, w.instrument, (p.venue = w.venue) DESC""",
+            [v for v, _ in pairs], [i for _, i in pairs], ANY_VENUE,
+        )
+        return PriceSnapshot({(r["venue"], r["instrument"]): r["mid"] for r in rows})
 
 
 class PriceSnapshot:
@@ -56,11 +53,6 @@ class PriceSnapshot:
 
     def __init__(self, mids: dict[tuple[str, str], float]) -> None:
         self.mids = mids
-
-    @classmethod
-    def of(cls, rows: Iterable[Sequence[Any]]) -> PriceSnapshot:
-        """From the rows of a `latest_of` query (records, or tuples in its column order: a statement's `array_agg`)."""
-        return cls({(venue, instrument): mid for venue, instrument, mid in rows})
 
     async def latest(self, venue: str, instrument: str) -> float | None:
         return self.mids.get((venue.upper(), instrument.upper()))
