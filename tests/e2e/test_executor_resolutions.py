@@ -11,6 +11,7 @@ import uuid
 from types import SimpleNamespace
 
 import asyncpg
+import httpx
 import pytest
 
 from tests.e2e.helpers import rolled_back_schema
@@ -21,8 +22,10 @@ from vprime_shared.unit_of_work import Inbox, Tx
 from vprime_executor.adapters.venues import VenueFill, VenueRefused, VenueUnavailable
 from vprime_shared.batches import Received
 
+from vprime_executor.adapters.credentials import CredentialStore, load_kek, new_kek
 from vprime_executor.handlers import claim_orders, resolve_all
-from vprime_executor.venues import PAPER, Route
+from vprime_executor.settings import ExecutorSettings
+from vprime_executor.venues import PAPER, VenueRouter
 
 pytestmark = pytest.mark.integration
 VENUES = SimpleNamespace(settings=SimpleNamespace(paper_equity_usd=10_000.0))  # all resolve_all reads of the venues
@@ -31,16 +34,15 @@ VENUES = SimpleNamespace(settings=SimpleNamespace(paper_equity_usd=10_000.0))  #
 conn = rolled_back_schema("executor")
 
 
-class PaperOnly:
-    """The venue router, for deployments that hold no venue key: every order goes to paper."""
-
-    async def routes(self, conn: object, wanted: object) -> dict[object, Route]:
-        return dict.fromkeys(set(wanted), PAPER)  # type: ignore[call-overload]
+def paper_only() -> VenueRouter:
+    """The venue router of an executor without a venue API: every order goes to paper."""
+    return VenueRouter(ExecutorSettings(venue_api_url=""), None, CredentialStore(None))
 
 
-def an_order(*, stop: float | None = 0.05, instrument: str = "eth", venue: Venue = Venue.HYPERLIQUID) -> Order:
+def an_order(*, stop: float | None = 0.05, instrument: str = "eth", venue: Venue = Venue.HYPERLIQUID,
+             deployment_id: uuid.UUID | None = None) -> Order:
     return Order(order_id=uuid.uuid4(), intent_id=uuid.uuid4(), signal_id=uuid.uuid4(), agent_id=uuid.uuid4(),
-                 deployment_id=uuid.uuid4(), venue=venue, venue_symbol=instrument.upper(), instrument=instrument, side=Side.LONG,
+                 deployment_id=deployment_id or uuid.uuid4(), venue=venue, venue_symbol=instrument.upper(), instrument=instrument, side=Side.LONG,
                  size_pct=10, leverage=1, taker_fee_bps=4.5,
                  risk_model=RiskModel(type="trailing-stop" if stop else "none", stop=stop))
 
@@ -64,7 +66,7 @@ async def test_a_mixed_list_of_outcomes_resolves_in_one_statement(conn: asyncpg.
              (away, VenueUnavailable("timed out"), PAPER, {}), (recovered, fill, PAPER, {}), (filled, fill, PAPER, {})]
 
     async with Tx.on(conn, transaction=False) as tx:
-        results = await resolve_all(tx, items, VENUES)  # type: ignore[arg-type]
+        results = await resolve_all(tx, items, VENUES)
 
     assert [r.status.value if r else None for r in results] == ["FILLED", "REJECTED", "FAILED", None, None]
     assert results[1] is not None and results[1].venue_specific and not results[1].retryable
@@ -97,7 +99,7 @@ async def test_a_batch_of_orders_is_claimed_in_one_statement_with_its_prices(con
     instance = uuid.uuid4()
 
     async with Tx.on(conn, inbox=Inbox("executor", [r.event for r in batch]), transaction=False) as tx:
-        claimed = await claim_orders(tx, batch, PaperOnly(), instance)  # type: ignore[arg-type]
+        claimed = await claim_orders(tx, batch, paper_only(), instance)
     assert tx.inbox is not None and tx.inbox.fresh == {first.event_id, before.event_id, second.event_id}
 
     # Each order once, in the batch's order, with the trace of its first delivery; the one claimed before is left out.
@@ -115,8 +117,40 @@ async def test_a_batch_of_orders_is_claimed_in_one_statement_with_its_prices(con
 
     # The same batch again (a redelivery): its events are in the inbox, so nothing is claimed.
     async with Tx.on(conn, inbox=Inbox("executor", [r.event for r in batch]), transaction=False) as tx:
-        assert await claim_orders(tx, batch, PaperOnly(), instance) == []  # type: ignore[arg-type]
+        assert await claim_orders(tx, batch, paper_only(), instance) == []
     assert tx.inbox is not None and tx.inbox.fresh == set()
+
+
+async def test_an_order_goes_to_its_venue_only_when_its_deployment_holds_a_key(conn: asyncpg.Connection) -> None:
+    """The claim routes each order: a deployment with a key for the order's venue sends it there, signed by that key; one
+    without a key, or with a key for another venue, trades on paper, at the prices read for the batch. With venues off,
+    everything trades on paper."""
+    coin = f"T{uuid.uuid4().hex[:8]}".upper()
+    await conn.execute("INSERT INTO prices (venue, instrument, mid, ts) VALUES ('*', $1, 42.0, now())", coin)
+    keyed, unkeyed, other_venue = an_order(instrument=coin), an_order(instrument=coin), an_order(instrument=coin)
+    credentials = CredentialStore(load_kek(new_kek(), ""))
+    address = await credentials.generate(conn, keyed.deployment_id, keyed.venue)
+    await credentials.generate(conn, other_venue.deployment_id, Venue.GMX)
+    async with httpx.AsyncClient() as http:
+        venues = VenueRouter(ExecutorSettings(venue_api_url="http://127.0.0.1:9"), http, credentials)
+        batch = [Received(o, {}) for o in (keyed, unkeyed, other_venue)]
+        async with Tx.on(conn, inbox=Inbox("executor", [r.event for r in batch]), transaction=False) as tx:
+            claimed = {c.order.order_id: c for c in await claim_orders(tx, batch, venues, uuid.uuid4())}
+
+        route = claimed[keyed.order_id].route
+        assert route.mode == "venue" and route.signer is not None and route.signer.address == address
+        assert route.adapter is venues.adapter(keyed.venue)
+        assert claimed[unkeyed.order_id].route == PAPER and claimed[other_venue.order_id].route == PAPER
+        assert await claimed[unkeyed.order_id].prices.latest(unkeyed.venue.value, coin) == 42.0
+        modes = dict(await conn.fetch("SELECT order_id, mode FROM orders WHERE order_id = ANY($1::uuid[])", list(claimed)))
+        assert modes == {keyed.order_id: "venue", unkeyed.order_id: "paper", other_venue.order_id: "paper"}
+
+        # The same orders with venues off (no venue API): paper, key or not.
+        again = [Received(an_order(instrument=coin, deployment_id=keyed.deployment_id), {})]
+        venues.settings = ExecutorSettings(venue_api_url="")
+        async with Tx.on(conn, inbox=Inbox("executor", [r.event for r in again]), transaction=False) as tx:
+            [off] = await claim_orders(tx, again, venues, uuid.uuid4())
+        assert off.route == PAPER
 
 
 async def test_an_order_is_resolved_exactly_when_it_is_no_longer_sending(conn: asyncpg.Connection) -> None:
