@@ -42,8 +42,8 @@ def paper_only() -> VenueRouter:
 def an_order(*, stop: float | None = 0.05, instrument: str = "eth", venue: Venue = Venue.HYPERLIQUID,
              deployment_id: uuid.UUID | None = None) -> Order:
     return Order(order_id=uuid.uuid4(), intent_id=uuid.uuid4(), signal_id=uuid.uuid4(), agent_id=uuid.uuid4(),
-                 deployment_id=deployment_id or uuid.uuid4(), venue=venue, venue_symbol=instrument.upper(), instrument=instrument, side=Side.LONG,
-                 size_pct=10, leverage=1, taker_fee_bps=4.5,
+                 deployment_id=deployment_id or uuid.uuid4(), venue=venue, venue_symbol=instrument.upper(), instrument=instrument,
+                 side=Side.LONG, size_pct=10, leverage=1, taker_fee_bps=4.5,
                  risk_model=RiskModel(type="trailing-stop" if stop else "none", stop=stop))
 
 
@@ -66,7 +66,7 @@ async def test_a_mixed_list_of_outcomes_resolves_in_one_statement(conn: asyncpg.
              (away, VenueUnavailable("timed out"), PAPER, {}), (recovered, fill, PAPER, {}), (filled, fill, PAPER, {})]
 
     async with Tx.on(conn, transaction=False) as tx:
-        results = await resolve_all(tx, items, VENUES)
+        results = await resolve_all(tx, items, VENUES)  # type: ignore[arg-type]
 
     assert [r.status.value if r else None for r in results] == ["FILLED", "REJECTED", "FAILED", None, None]
     assert results[1] is not None and results[1].venue_specific and not results[1].retryable
@@ -145,7 +145,7 @@ async def test_an_order_goes_to_its_venue_only_when_its_deployment_holds_a_key(c
         modes = dict(await conn.fetch("SELECT order_id, mode FROM orders WHERE order_id = ANY($1::uuid[])", list(claimed)))
         assert modes == {keyed.order_id: "venue", unkeyed.order_id: "paper", other_venue.order_id: "paper"}
 
-        # The same orders with venues off (no venue API): paper, key or not.
+        # An order of the deployment with the key, with venues off (no venue API): paper.
         again = [Received(an_order(instrument=coin, deployment_id=keyed.deployment_id), {})]
         venues.settings = ExecutorSettings(venue_api_url="")
         async with Tx.on(conn, inbox=Inbox("executor", [r.event for r in again]), transaction=False) as tx:
