@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import asyncpg
@@ -14,10 +14,18 @@ import pytest_asyncio
 from tests.conftest import eventually
 from tests.infra import Endpoints
 from vprime_shared import db
+from vprime_shared.batches import Received
+from vprime_shared.unit_of_work import Inbox, Tx
 
 TERMINAL = {"EXECUTED", "FAILED", "SKIPPED", "REJECTED"}
 DEFAULT_GLOBAL_ROUTING = {"venue_priority": ["HYPERLIQUID", "OSTIUM", "GMX", "SPOT"], "routing_strategy": "FIRST_AVAILABLE",
                           "failover_enabled": True, "max_attempts": 3}
+
+
+def one_statement(conn: asyncpg.Connection, consumer: str, batch: Sequence[Received[Any]]) -> AbstractAsyncContextManager[Tx]:
+    """A batch's unit of work as a one-statement batch consumer runs it (`batch_subscriber(one_statement=True)`): no
+    transaction of its own (in these tests, inside the test's), the batch's inbox rows written by its statement."""
+    return Tx.on(conn, inbox=Inbox(consumer, [r.event for r in batch]), transaction=False)
 
 
 async def reset_global_routing(http: httpx.AsyncClient, control: str, router: str) -> None:

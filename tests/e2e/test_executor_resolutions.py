@@ -14,10 +14,10 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.e2e.helpers import rolled_back_schema
+from tests.e2e.helpers import one_statement, rolled_back_schema
 from vprime_shared import ids
 from vprime_shared.contracts import Order, RiskModel, Side, Venue
-from vprime_shared.unit_of_work import Inbox, Tx
+from vprime_shared.unit_of_work import Tx
 
 from vprime_executor.adapters.venues import VenueFill, VenueRefused, VenueUnavailable
 from vprime_shared.batches import Received
@@ -98,7 +98,7 @@ async def test_a_batch_of_orders_is_claimed_in_one_statement_with_its_prices(con
              Received(first, {"traceparent": "again"})]
     instance = uuid.uuid4()
 
-    async with Tx.on(conn, inbox=Inbox("executor", [r.event for r in batch]), transaction=False) as tx:
+    async with one_statement(conn, "executor", batch) as tx:
         claimed = await claim_orders(tx, batch, paper_only(), instance)
     assert tx.inbox is not None and tx.inbox.fresh == {first.event_id, before.event_id, second.event_id}
 
@@ -116,7 +116,7 @@ async def test_a_batch_of_orders_is_claimed_in_one_statement_with_its_prices(con
     assert await prices.latest("GMX", "NOTRADED") is None
 
     # The same batch again (a redelivery): its events are in the inbox, so nothing is claimed.
-    async with Tx.on(conn, inbox=Inbox("executor", [r.event for r in batch]), transaction=False) as tx:
+    async with one_statement(conn, "executor", batch) as tx:
         assert await claim_orders(tx, batch, paper_only(), instance) == []
     assert tx.inbox is not None and tx.inbox.fresh == set()
 
@@ -134,7 +134,7 @@ async def test_an_order_goes_to_its_venue_only_when_its_deployment_holds_a_key(c
     async with httpx.AsyncClient() as http:
         venues = VenueRouter(ExecutorSettings(venue_api_url="http://127.0.0.1:9"), http, credentials)
         batch = [Received(o, {}) for o in (keyed, unkeyed, other_venue)]
-        async with Tx.on(conn, inbox=Inbox("executor", [r.event for r in batch]), transaction=False) as tx:
+        async with one_statement(conn, "executor", batch) as tx:
             claimed = {c.order.order_id: c for c in await claim_orders(tx, batch, venues, uuid.uuid4())}
 
         route = claimed[keyed.order_id].route
@@ -148,7 +148,7 @@ async def test_an_order_goes_to_its_venue_only_when_its_deployment_holds_a_key(c
         # An order of the deployment with the key, with venues off (no venue API): paper.
         again = [Received(an_order(instrument=coin, deployment_id=keyed.deployment_id), {})]
         venues.settings = ExecutorSettings(venue_api_url="")
-        async with Tx.on(conn, inbox=Inbox("executor", [r.event for r in again]), transaction=False) as tx:
+        async with one_statement(conn, "executor", again) as tx:
             [off] = await claim_orders(tx, again, venues, uuid.uuid4())
         assert off.route == PAPER
 

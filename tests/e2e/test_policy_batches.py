@@ -12,13 +12,13 @@ from datetime import timedelta
 import asyncpg
 import pytest
 
-from tests.e2e.helpers import rolled_back_schema, scratch_database
+from tests.e2e.helpers import one_statement, rolled_back_schema, scratch_database
 from tests.infra import Endpoints
 from vprime_shared import db
 from vprime_shared.batches import Received
 from vprime_shared.contracts import RequestedVenue, RiskModel, Side, Signal, SignalOrigin, SizeModel
 from vprime_shared.contracts.base import utcnow
-from vprime_shared.unit_of_work import Inbox, Tx
+from vprime_shared.unit_of_work import Tx
 
 from vprime_policy.adapters.repository import PrunedEntries
 from vprime_policy.handlers import signals_received
@@ -52,7 +52,7 @@ async def test_a_batch_of_signals_is_decided_in_order_and_recorded_once(conn: as
                                        a_signal(agent, "DOGE"), a_signal(nobody, "BTC"))
 
     batch = [btc, eth, btc, btc_again, doge, lost]
-    async with Tx.on(conn, inbox=Inbox("policy", [r.event for r in batch]), transaction=False) as tx:  # as the service runs it
+    async with one_statement(conn, "policy", batch) as tx:  # as the service runs it
         await signals_received(tx, batch, SETTINGS, utcnow)
     assert tx.inbox is not None and tx.inbox.fresh == {r.event.event_id for r in batch}
 
@@ -75,7 +75,7 @@ async def test_a_batch_of_signals_is_decided_in_order_and_recorded_once(conn: as
     assert len(published) == 9
     assert all(r["headers"]["traceparent"].split("-")[1] == r["signal_id"].replace("-", "") for r in published)
 
-    async with Tx.on(conn, inbox=Inbox("policy", [r.event for r in batch]), transaction=False) as tx:  # redelivered
+    async with one_statement(conn, "policy", batch) as tx:  # redelivered
         await signals_received(tx, batch, SETTINGS, utcnow)
     assert tx.inbox is not None and tx.inbox.fresh == set()  # all seen: nothing read beyond that, nothing written
     async with Tx.on(conn) as tx:  # the signals again, with no inbox to stop them: nothing is decided twice
@@ -144,8 +144,7 @@ async def test_batches_decided_at_once_by_several_instances_never_share_a_slot(i
         async def instance(batch: list[Received[Signal]]) -> None:
             async with pool.acquire() as conn:
                 await db.use_json_codecs(conn)
-                inbox = Inbox("policy", [r.event for r in batch])
-                async with Tx.on(ReadsFirst(conn, everyone_read), inbox=inbox, transaction=False) as tx:  # type: ignore[arg-type]
+                async with one_statement(ReadsFirst(conn, everyone_read), "policy", batch) as tx:  # type: ignore[arg-type]
                     await signals_received(tx, batch, SETTINGS, utcnow)
 
         await asyncio.gather(*(instance(b) for b in batches))

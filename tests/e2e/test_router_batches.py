@@ -5,17 +5,15 @@ decision and its order in the outbox, in the batch's order, under the trace of t
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 import asyncpg
 import pytest
 
-from tests.e2e.helpers import rolled_back_schema
+from tests.e2e.helpers import one_statement, rolled_back_schema
 from vprime_shared.batches import Received
 from vprime_shared.contracts import Intent, IntentStatus, RequestedVenue, RiskModel, Side
 from vprime_shared.contracts.base import utcnow
-from vprime_shared.unit_of_work import Inbox, Tx
+from vprime_shared.unit_of_work import Tx
 
 from vprime_router.domain.catalog import fixture_catalogs
 from vprime_router.adapters.repository import RouterRepository
@@ -39,14 +37,6 @@ def traced(intent: Intent) -> Received[Intent]:
     return Received(intent, {"traceparent": f"00-{intent.intent_id.hex}-{'1' * 16}-01"})
 
 
-@asynccontextmanager
-async def one_statement(conn: asyncpg.Connection, batch: list[Received[Intent]]) -> AsyncIterator[Tx]:
-    """The batch's unit of work as the service runs it: no transaction of its own (here, inside the test's), the
-    batch's inbox rows written by its statement."""
-    async with Tx.on(conn, inbox=Inbox("router", [r.event for r in batch]), transaction=False) as tx:
-        yield tx
-
-
 async def outbox_rows(conn: asyncpg.Connection, *intents: Intent) -> int:
     """Outbox rows about `intents` (the live service writes to the same table)."""
     return await conn.fetchval("SELECT count(*) FROM outbox WHERE (convert_from(payload, 'UTF8')::jsonb ->> 'intent_id')::uuid "
@@ -58,12 +48,12 @@ async def test_a_batch_of_intents_is_routed_and_recorded_in_one_statement(conn: 
     state.catalogs = fixture_catalogs(utcnow())
     routed, twice, before, nowhere = an_intent(), an_intent("ETH"), an_intent(), an_intent("NOSUCHCOIN")
     rejected = an_intent(status=IntentStatus.REJECTED)
-    async with one_statement(conn, [traced(before)]) as tx:
+    async with one_statement(conn, "router", [traced(before)]) as tx:
         await intents_received(tx, [traced(before)], state, utcnow())  # taken up by an earlier batch
     before_taken = Intent(**{**before.model_dump(), "event_id": uuid.uuid4()})  # the same intent, published again
 
     batch = [traced(rejected), traced(routed), traced(twice), traced(before_taken), traced(nowhere), traced(twice)]
-    async with one_statement(conn, batch) as tx:
+    async with one_statement(conn, "router", batch) as tx:
         decisions = await intents_received(tx, batch, state, utcnow())
     assert tx.inbox is not None and tx.inbox.fresh == {r.event.event_id for r in batch}  # every event, once
 
@@ -92,7 +82,7 @@ async def test_a_batch_of_intents_is_routed_and_recorded_in_one_statement(conn: 
 
     # The same batch again (a redelivery): every event is in the inbox, so nothing is decided, recorded or published.
     written = await outbox_rows(conn, routed, twice, nowhere)
-    async with one_statement(conn, batch) as tx:
+    async with one_statement(conn, "router", batch) as tx:
         assert await intents_received(tx, batch, state, utcnow()) == []
     assert tx.inbox is not None and tx.inbox.fresh == set()
     assert await outbox_rows(conn, routed, twice, nowhere) == written == 5
@@ -102,10 +92,10 @@ async def test_work_without_a_transaction_refuses_to_leave_a_write_for_a_second_
     """Publishing after the statement (or leaving the inbox unwritten) would be a second transaction: refused."""
     intent = an_intent()
     with pytest.raises(RuntimeError, match="one statement"):
-        async with one_statement(conn, [traced(intent)]) as tx:
+        async with one_statement(conn, "router", [traced(intent)]) as tx:
             await tx.publish(intent)
     with pytest.raises(RuntimeError, match="one statement"):
-        async with one_statement(conn, [traced(intent)]):
+        async with one_statement(conn, "router", [traced(intent)]):
             pass
     assert await outbox_rows(conn, intent) == 0
 
@@ -114,7 +104,7 @@ async def test_fills_settle_their_intents_in_one_statement_only_for_the_latest_a
     state = RouterState(RouterSettings())
     state.catalogs = fixture_catalogs(utcnow())
     latest, older = an_intent(), an_intent("ETH")
-    async with one_statement(conn, [traced(latest), traced(older)]) as tx:
+    async with one_statement(conn, "router", [traced(latest), traced(older)]) as tx:
         await intents_received(tx, [traced(latest), traced(older)], state, utcnow())
     await conn.execute("UPDATE intents SET attempts = 2 WHERE intent_id = $1", older.intent_id)  # a failover routed it again
 

@@ -15,6 +15,8 @@ from importlib.resources.abc import Traversable
 import asyncpg
 import orjson
 
+from vprime_shared.settings import PlanCacheMode
+
 log = logging.getLogger(__name__)
 
 SERVICES = ("control", "signal", "policy", "router", "executor", "query")
@@ -70,7 +72,7 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
 
 
 async def create_pool(url: str, *, min_size: int = 1, max_size: int = 10, attempts: int = 30,
-                      plan_cache_mode: str = "auto") -> asyncpg.Pool:
+                      plan_cache_mode: PlanCacheMode = "auto") -> asyncpg.Pool:
     """A pool for the service's own role; waits (bounded) for Postgres to accept connections.
 
     `plan_cache_mode` is PostgreSQL's, for every connection of the pool. `force_custom_plan` plans every statement for
