@@ -15,15 +15,16 @@ import asyncpg
 import pytest
 import pytest_asyncio
 from aiokafka import AIOKafkaConsumer
-
-from tests.conftest import eventually
-from tests.infra import Endpoints
+from prometheus_client import REGISTRY
 from vprime_shared import outbox
 from vprime_shared.contracts import Event
 from vprime_shared.db import PLUMBING_SQL, create_pool
 from vprime_shared.kafka import ensure_topics, make_outbox_producer
 from vprime_shared.outbox import NOTIFY_CHANNEL, SETTLE_AFTER_S, OutboxRelay, Outgoing
 from vprime_shared.unit_of_work import Tx
+
+from tests.conftest import eventually
+from tests.infra import Endpoints
 
 pytestmark = pytest.mark.integration
 
@@ -185,6 +186,10 @@ async def write_through(pool: asyncpg.Pool, relay: OutboxRelay, notes: list[Note
             await tx.publish(note)
 
 
+def order_checks() -> float:
+    return REGISTRY.get_sample_value("vprime_outbox_order_checks_total", {"service": "relaytest"}) or 0.0
+
+
 async def leading(relay: OutboxRelay) -> bool:
     return relay.leading
 
@@ -211,8 +216,11 @@ async def test_the_leaders_own_commits_are_handed_over_without_a_notify_and_roll
     await publisher.start()
     try:
         await eventually(lambda: leading(publisher), timeout=10, interval=0.02, what="the relay leads")
-        for start in range(0, 30, 10):
-            await write_through(pool, publisher, notes("handed", ["e", "f"], range(start, start + 10)))
+        checks = order_checks()
+        for start in range(0, 30, 3):
+            await write_through(pool, publisher, notes("handed", ["e", "f"], range(start, start + 3)))
+        # Only while it has just taken the lead does it look for rows of other instances before its own.
+        assert order_checks() - checks <= 5, "its own commits, one after the other, went at once"
         with pytest.raises(RuntimeError):
             async with pool.acquire() as conn, Tx.on(conn, publisher) as tx:
                 await tx.publish(Note(test="handed", key="e", n=99))
@@ -239,16 +247,21 @@ async def test_another_instances_commits_reach_the_leader_by_notify_in_order_wit
         await eventually(lambda: leading(leader), timeout=10, interval=0.02, what="the first relay leads")
         await follower.start()
         try:
-            for start in range(0, 40, 10):  # the two processes take turns on the same keys
-                await write_through(pool, follower if start % 20 else leader, notes("turns", ["g", "h"], range(start, start + 10)))
-            seen = await read(topic, "turns", 40, [], then_s=0.5)
+            # Once the leader keeps up (its first publication, to a topic new to its producer, is slow): the two
+            # processes take turns on the same keys, each commit right after the other's, so the leader is handed
+            # its own rows while the NOTIFY of the other's, committed just before, may still be on its way.
+            await write_through(pool, leader, notes("turns-first", "g", [0]))
+            await read(topic, "turns-first", 1, [])
+            for start in range(0, 100, 2):
+                await write_through(pool, follower if start % 4 else leader, notes("turns", ["g", "h"], range(start, start + 2)))
+            seen = await read(topic, "turns", 100, [], then_s=0.5)
             assert not follower.leading
         finally:
             await follower.stop()
     finally:
         await leader.stop()
-    assert_each_once_in_order_per_key(seen, 40, "gh")
-    assert len(notifications) == 2, "one NOTIFY per commit of the instance that does not lead, none for the leader's"
+    assert_each_once_in_order_per_key(seen, 100, "gh")
+    assert len(notifications) == 25, "one NOTIFY per commit of the instance that does not lead, none for the leader's"
 
 
 async def _zero(count: Awaitable[int]) -> bool:

@@ -14,6 +14,14 @@ statement), or on its own within `settle_after_s`, or when the relay stops. The 
 they were written. Delivery is at least once: a leader that dies before settling what it sent has it sent again
 by the next one, and consumers drop what they have seen.
 
+Rows handed over are published at once only when nothing another instance committed can be owed before them
+(`PublishOrder`): their ids take up where the last published id left off, and every id skipped so far belongs to
+a transaction of this process still open. Otherwise the leader first makes one round trip on its listening
+connection, which delivers the NOTIFY of anything committed before it (PostgreSQL sends pending notifications
+before it is ready for the next query), and reads what is pending when one came. So a row whose commit came
+before the transaction of another row began (for one key: the instance that had it before a rebalance, then the
+one that has it now) is published first.
+
 The relay sends through its own aiokafka producer rather than the FastStream broker: a row is already
 encoded bytes with a topic and key, and the broker's per-message publish path (correlation id, two
 middlewares) cost a fifth of a service's CPU under load. What those middlewares gave is kept: a
@@ -30,7 +38,7 @@ import hashlib
 import logging
 import time
 from collections import Counter as tally
-from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -57,6 +65,12 @@ CONTENT_TYPE = ("content-type", b"application/json")
 # again (consumers drop what they have seen).
 SETTLE_AFTER_S = 0.05
 PUBLISHED = Counter("vprime_outbox_published_total", "Events the outbox relay published", ["service", "topic"])
+ORDER_CHECKS = Counter("vprime_outbox_order_checks_total",
+                       "Round trips the leading relay made before publishing rows handed over, for rows another "
+                       "instance may have committed before them", ["service"])
+# The current snapshot's oldest running and next transaction ids: when every transaction that may hold a skipped id
+# has ended.
+_SNAPSHOT = "SELECT pg_snapshot_xmin(s)::text::bigint, pg_snapshot_xmax(s)::text::bigint FROM pg_current_snapshot() AS s"
 
 
 @functools.lru_cache(maxsize=65_536)
@@ -147,6 +161,93 @@ async def add(conn: asyncpg.Connection, outgoing: Outgoing, *, notify: bool = Tr
 _NOTIFY = f", pg_notify('{NOTIFY_CHANNEL}_' || current_schema(), '')"
 
 
+class PublishOrder:
+    """What the leading relay knows of the outbox ids (one sequence per schema), to tell whether rows handed over
+    may be published before anything it has not seen.
+
+    A row committed before another's transaction began has the lower id (it took its id before it committed). So
+    rows handed over can owe nothing to another instance when their ids above the last one published (`high`)
+    follow on from it, and every id skipped so far (`holes`, and those the handed rows skip) is of a transaction of
+    this process still open (`ours`) or rolled back (`void`). Holes of other transactions are dropped once every
+    transaction that was running when they were found has ended (`snapshot`): by then each either rolled back or
+    committed, and a read of what is pending publishes what did. A relay that has just taken the lead knows no ids
+    (`blind`) until every transaction running then has ended."""
+
+    MAX_SKIPPED = 10_000  # more ids skipped at once than are worth listing: treated as not knowing any
+
+    high: int | None
+    holes: set[int]
+    void: set[int]
+    blind: bool
+    horizon: tuple[int, frozenset[int] | None] | None  # (xmax, the holes it covers; None: all ids)
+
+    def __init__(self) -> None:
+        self.ours: set[int] = set()
+        self.forget()
+
+    def forget(self) -> None:
+        """Not leading (yet, or any more): nothing is known of the ids but this process's open transactions."""
+        self.high, self.holes, self.void, self.blind, self.horizon = None, set(), set(), True, None
+
+    def writing(self, ids: Iterable[int]) -> None:
+        self.ours.update(ids)
+
+    def closed(self, ids: Iterable[int], *, rolled_back: bool) -> None:
+        ids = set(ids)
+        self.ours -= ids
+        if rolled_back:
+            self.holes -= ids
+            self.void |= {i for i in ids if self.high is None or i > self.high}
+
+    def _skipped(self, above: set[int]) -> set[int] | None:
+        """The ids between `high` and the highest of `above` that neither `above` nor `void` holds (None: too many)."""
+        assert self.high is not None
+        top = max(above, default=self.high)
+        if top - self.high - len(above) > self.MAX_SKIPPED:
+            return None
+        return set(range(self.high + 1, top + 1)) - above - self.void
+
+    def in_order(self, ids: Iterable[int]) -> bool:
+        if self.blind or self.high is None:
+            return False
+        ids = set(ids)
+        skipped = self._skipped({i for i in ids if i > self.high})
+        return skipped is not None and ((self.holes - ids) | skipped) <= self.ours
+
+    def published(self, ids: Iterable[int]) -> None:
+        ids = set(ids)
+        self.holes -= ids
+        above = {i for i in ids if self.high is None or i > self.high}
+        if not above:
+            return
+        if self.high is not None:
+            skipped = self._skipped(above)
+            if skipped is None:
+                self.blind, self.holes, self.horizon = True, set(), None
+            else:
+                self.holes |= skipped
+        self.high = max(above)
+        self.void = {i for i in self.void if i > self.high}
+
+    def snapshot(self, xmin: int, xmax: int) -> bool:
+        """A snapshot taken after pending notifications were delivered. True when holes were dropped: one of them may
+        have committed since the last read, so read what is pending."""
+        dropped = False
+        if self.horizon is not None and xmin >= self.horizon[0]:
+            covered = self.horizon[1]
+            if covered is None:
+                self.blind = False
+            else:
+                self.holes -= covered
+            self.horizon, dropped = None, True
+        if self.horizon is None:
+            if self.blind:
+                self.horizon = (xmax, None)
+            elif foreign := self.holes - self.ours:
+                self.horizon = (xmax, frozenset(foreign))
+        return dropped
+
+
 class OutboxRelay:
     def __init__(
         self,
@@ -175,6 +276,7 @@ class OutboxRelay:
         self._stray = False  # a NOTIFY came: another instance committed rows, read what is pending
         self._sent: dict[int, None] = {}  # ids published (acknowledged by Kafka) but still pending, in order
         self._sent_since = 0.0  # when the oldest of them was published
+        self._order = PublishOrder()
 
     async def start(self) -> None:
         await self._producer.start()
@@ -190,12 +292,26 @@ class OutboxRelay:
     async def backlog(self, conn: asyncpg.Connection | asyncpg.Pool | None = None) -> int:
         return await (conn or self._pool).fetchval("SELECT count(*) FROM outbox_pending")
 
+    def writing(self, rows: Sequence[Written]) -> None:
+        """Rows a transaction of this process has written and not yet committed: ids the leader may see skipped
+        without owing another instance anything."""
+        self._order.writing(row.id for row in rows)
+
     def committed(self, rows: Sequence[Written]) -> None:
         """Rows a transaction of this process has just committed. The leader publishes them as they are; any other
         relay leaves them to the leader, which their NOTIFY woke."""
+        self._order.closed((row.id for row in rows), rolled_back=False)
         if self.leading and rows:
             self._handed.extend(rows)
             self._wake.set()
+
+    def rolled_back(self, rows: Sequence[Written]) -> None:
+        self._order.closed((row.id for row in rows), rolled_back=True)
+
+    def released(self, rows: Sequence[Written]) -> None:
+        """Rows of a savepoint released inside a larger transaction: whether they commit is that transaction's to
+        say, and a read of what is pending finds them if they do."""
+        self._order.closed((row.id for row in rows), rolled_back=False)
 
     def _notified(self, *_: object) -> None:
         self._stray = True
@@ -234,6 +350,15 @@ class OutboxRelay:
                         self._handed = [row for row in self._handed if row.id not in read]
                         if len(read) < self._batch_size:
                             break
+                if self._handed and not self._order.in_order(row.id for row in self._handed):
+                    # One round trip on the listening connection first: the NOTIFY of anything another instance
+                    # committed before it arrives ahead of its answer, and its callback runs before this resumes.
+                    if not self._stray:  # (a NOTIFY already came: no need to ask)
+                        ORDER_CHECKS.labels(self._service).inc()
+                        if self._order.snapshot(*await conn.fetchrow(_SNAPSHOT)):
+                            self._stray = True
+                    if self._stray:
+                        continue  # read what is pending first: the rows handed over are among it
                 if self._handed:
                     handed, self._handed = self._handed, []
                     await self._publish([row for row in handed if row.id not in self._sent])
@@ -250,6 +375,7 @@ class OutboxRelay:
                     await asyncio.wait_for(self._wake.wait(), timeout=max(min(until_sweep, until_settle), 0.0))
         finally:
             self.leading, self._handed = False, []  # what was handed over and not sent is pending: the next leader's
+            self._order.forget()
             with _suppress_cancel():  # on the way out, so that the next publisher does not send it again
                 await self._settle_sent(conn)
             await conn.remove_listener(channel, self._notified)
@@ -295,6 +421,7 @@ class OutboxRelay:
         acks = [await self._producer.send_batch(builder, topic, partition=partition)
                 for (topic, partition), builders in batches.items() for builder in builders]
         await asyncio.gather(*acks)
+        self._order.published(row.id for row in rows)
         if not self._sent:
             self._sent_since = time.monotonic()
         self._sent.update((row.id, None) for row in rows)  # acknowledged: settled with the next read, or on its own

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Callable, Hashable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import asyncpg
 
@@ -92,7 +92,7 @@ class Tx:
 
     def wrote(self, outgoing: Outgoing, row: Mapping[str, Any]) -> None:
         """Rows of `outgoing` that a statement wrote (read from its `outbox.result` columns), for the relay at commit."""
-        self._written += outgoing.written(row)
+        self._wrote(outgoing.written(row))
 
     @property
     def notify(self) -> bool:
@@ -135,7 +135,12 @@ class Tx:
             for _, rows in rounds:
                 await self.conn.execute(statement, rows)
         self._deferred = {}
-        self._written += await outbox.add(self.conn, self.outgoing(), notify=self.notify)
+        self._wrote(await outbox.add(self.conn, self.outgoing(), notify=self.notify))
+
+    def _wrote(self, rows: list[Written]) -> None:
+        self._written += rows
+        if self._relay is not None:
+            self._relay.writing(rows)
 
     @classmethod
     @asynccontextmanager
@@ -145,19 +150,30 @@ class Tx:
         to `relay` (this process's) once it has. `transaction=False`: no explicit transaction, for work done in one
         statement, which writes its own outbox rows (`outgoing`) and `inbox`; whatever it left to `flush` would be
         a second transaction, so that is refused."""
-        if transaction:
-            async with conn.transaction():
-                tx = cls(conn, relay, inbox=inbox)
+        tx = cls(conn, relay, inbox=inbox)
+        try:
+            if transaction:
+                async with conn.transaction():
+                    yield tx
+                    await tx.flush()
+            else:
                 yield tx
-                await tx.flush()
-        else:
-            tx = cls(conn, relay, inbox=inbox)
-            yield tx
-            if tx._unwritten or tx._deferred or (inbox is not None and inbox.fresh is None):
-                raise RuntimeError("work without a transaction writes its inbox rows, state and outbox rows in one statement; "
-                                   "this left some for another")
+                if tx._unwritten or tx._deferred or (inbox is not None and inbox.fresh is None):
+                    raise RuntimeError("work without a transaction writes its inbox rows, state and outbox rows in one "
+                                       "statement; this left some for another")
+        except BaseException:
+            if relay is not None:
+                if transaction:
+                    relay.rolled_back(tx._written)
+                elif conn.is_in_transaction():
+                    relay.released(tx._written)
+                else:
+                    relay.committed(tx._written)  # its one statement committed on its own, whatever failed after it
+            raise
         if conn.is_in_transaction():  # a savepoint released, not a commit: whether it holds is the outer one's to say
-            return  # (its outbox rows reach the relay by its sweep; its callbacks are not called)
+            if relay is not None:  # (its outbox rows reach the relay by a read of what is pending; its callbacks are
+                relay.released(tx._written)  # not called)
+            return
         if relay is not None:
             relay.committed(tx._written)
         for callback in tx._committed:
