@@ -16,15 +16,15 @@ import pytest
 import pytest_asyncio
 from aiokafka import AIOKafkaConsumer
 from prometheus_client import REGISTRY
+
+from tests.conftest import eventually
+from tests.infra import Endpoints
 from vprime_shared import outbox
 from vprime_shared.contracts import Event
 from vprime_shared.db import PLUMBING_SQL, create_pool
 from vprime_shared.kafka import ensure_topics, make_outbox_producer
 from vprime_shared.outbox import NOTIFY_CHANNEL, SETTLE_AFTER_S, OutboxRelay, Outgoing
 from vprime_shared.unit_of_work import Tx
-
-from tests.conftest import eventually
-from tests.infra import Endpoints
 
 pytestmark = pytest.mark.integration
 
