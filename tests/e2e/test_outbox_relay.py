@@ -1,6 +1,7 @@
 """The outbox relay on real Postgres and Kafka: what transactions write to the outbox is published in write
 order and leaves the pending list. What a transaction of the leading relay's own process commits is handed to it
-(no NOTIFY, no read back); what another instance commits reaches it by NOTIFY. A batch the relay sent leaves it together with the relay's next read, on its
+(no NOTIFY, no read back); what another instance commits reaches it by NOTIFY; a commit whose answer was lost is
+not overtaken by the process's next. A batch the relay sent leaves it together with the relay's next read, on its
 own once the relay is idle, and when the relay stops, so a relay that takes over does not send it again. An
 outbox of the earlier shape (published rows marked in place) is carried over once, its unpublished rows pending."""
 
@@ -10,6 +11,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Iterable
 from typing import ClassVar
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
@@ -24,7 +26,7 @@ from vprime_shared.contracts import Event
 from vprime_shared.db import PLUMBING_SQL, create_pool
 from vprime_shared.kafka import ensure_topics, make_outbox_producer
 from vprime_shared.outbox import NOTIFY_CHANNEL, SETTLE_AFTER_S, OutboxRelay, Outgoing
-from vprime_shared.unit_of_work import Tx
+from vprime_shared.unit_of_work import NO_ANSWER, Tx
 
 pytestmark = pytest.mark.integration
 
@@ -262,6 +264,90 @@ async def test_another_instances_commits_reach_the_leader_by_notify_in_order_wit
         await leader.stop()
     assert_each_once_in_order_per_key(seen, 100, "gh")
     assert len(notifications) == 25, "one NOTIFY per commit of the instance that does not lead, none for the leader's"
+
+
+class AnswerSwallower:
+    """A TCP proxy in front of Postgres that, once armed, lets the next COMMIT through and then closes the client's
+    connection instead of passing Postgres's answer on: the transaction committed, and its client never hears so."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.upstream, self.armed, self.swallowed = (host, port), False, asyncio.Event()
+        self.server: asyncio.Server | None = None
+        self.port = 0
+
+    async def __aenter__(self) -> AnswerSwallower:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.port = self.server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.server is not None
+        self.server.close()
+
+    async def _serve(self, client_in: asyncio.StreamReader, client_out: asyncio.StreamWriter) -> None:
+        server_in, server_out = await asyncio.open_connection(*self.upstream)
+        committing = asyncio.Event()
+
+        async def to_server() -> None:
+            while data := await client_in.read(65536):
+                if self.armed and b"COMMIT" in data.upper():
+                    self.armed = False
+                    committing.set()
+                server_out.write(data)
+                await server_out.drain()
+
+        async def to_client() -> None:
+            while data := await server_in.read(65536):
+                if committing.is_set():  # Postgres's answer to the COMMIT: it has committed
+                    self.swallowed.set()
+                    return
+                client_out.write(data)
+                await client_out.drain()
+
+        pumps = [asyncio.create_task(to_server()), asyncio.create_task(to_client())]
+        await asyncio.wait(pumps, return_when=asyncio.FIRST_COMPLETED)
+        for pump in pumps:
+            pump.cancel()
+        for writer in (client_out, server_out):
+            writer.close()
+
+
+async def test_a_commit_whose_answer_was_lost_is_not_overtaken_by_a_later_commit(
+        infra: Endpoints, pool: asyncpg.Pool, topic: AIOKafkaConsumer) -> None:
+    # Long polls: a row the leader is not handed, and is not told of by a NOTIFY, would wait a minute for the sweep.
+    publisher = relay(infra, pool, poll_interval_s=60)
+    await publisher.start()
+    url = urlsplit(infra.admin_database_url)
+    schema = await pool.fetchval("SELECT current_schema()")
+    try:
+        await eventually(lambda: leading(publisher), timeout=10, interval=0.02, what="the relay leads")
+        # Until every transaction running when it took the lead has ended, the leader checks before it publishes
+        # what it is handed, and that check would find the lost commit's rows by itself: write until it no longer does.
+        warm: list[Note] = []
+        for n in range(10):
+            checks = order_checks()
+            await write_through(pool, publisher, notes("unsure-first", "u", [n]))
+            await read(topic, "unsure-first", n + 1, warm)
+            if order_checks() == checks:
+                break
+        else:
+            pytest.fail("the leader kept checking its own commits")
+        async with AnswerSwallower(url.hostname or "127.0.0.1", url.port or 5432) as proxy:
+            lossy = await create_pool(urlunsplit(url._replace(netloc=f"{url.username}:{url.password}@127.0.0.1:{proxy.port}",
+                                                              query=f"search_path={schema}&sslmode=disable")), min_size=1, max_size=1)
+            try:
+                proxy.armed = True
+                with pytest.raises(NO_ANSWER):
+                    await write_through(lossy, publisher, notes("unsure", "u", [0]))
+                assert proxy.swallowed.is_set(), "the COMMIT reached Postgres and its answer did not come back"
+            finally:
+                lossy.terminate()
+        # The process's next commit, on the same key, must not go out before the one whose answer was lost.
+        await write_through(pool, publisher, notes("unsure", "u", [1]))
+        seen = await read(topic, "unsure", 2, [], then_s=0.3)
+    finally:
+        await publisher.stop()
+    assert [note.n for note in seen] == [0, 1]
 
 
 async def _zero(count: Awaitable[int]) -> bool:

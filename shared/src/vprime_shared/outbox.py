@@ -308,6 +308,16 @@ class OutboxRelay:
     def rolled_back(self, rows: Sequence[Written]) -> None:
         self._order.closed((row.id for row in rows), rolled_back=True)
 
+    def unsure(self, rows: Sequence[Written]) -> None:
+        """A commit of this process whose outcome never came back (its connection lost, or the wait for it
+        cancelled), or a one-statement unit of work that failed with its statement perhaps under way (`rows` then
+        empty: their ids are unknown). Its rows may have committed with no NOTIFY (this process's relay was to be
+        handed them), so the leader reads what is pending before it publishes anything handed to it afterwards:
+        rows committed later must not overtake them, and the sweep would find them only a poll interval on."""
+        self._order.closed((row.id for row in rows), rolled_back=False)
+        self._stray = True
+        self._wake.set()
+
     def released(self, rows: Sequence[Written]) -> None:
         """Rows of a savepoint released inside a larger transaction: whether they commit is that transaction's to
         say, and a read of what is pending finds them if they do."""

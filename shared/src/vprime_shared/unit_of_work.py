@@ -10,6 +10,7 @@ the BEGIN and the COMMIT, two of a small batch's few round trips, each a wait fo
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable, Hashable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -25,6 +26,11 @@ from vprime_shared.telemetry import current_trace_headers
 
 if TYPE_CHECKING:
     from vprime_shared.outbox import OutboxRelay, Written
+
+
+# Failures that leave no answer from Postgres (the connection lost, or the wait for the answer cancelled): a COMMIT,
+# or a lone statement, under way when one came may have committed or not. An error Postgres sent means it did not.
+NO_ANSWER = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError, asyncio.CancelledError, TimeoutError)
 
 
 @dataclass(slots=True)
@@ -151,24 +157,32 @@ class Tx:
         statement, which writes its own outbox rows (`outgoing`) and `inbox`; whatever it left to `flush` would be
         a second transaction, so that is refused."""
         tx = cls(conn, relay, inbox=inbox)
+        nested = conn.is_in_transaction()  # a savepoint of a larger transaction: its RELEASE commits nothing
+        committing = False  # the work is done and its COMMIT (or RELEASE) under way
         try:
             if transaction:
                 async with conn.transaction():
                     yield tx
                     await tx.flush()
+                    committing = True
             else:
                 yield tx
                 if tx._unwritten or tx._deferred or (inbox is not None and inbox.fresh is None):
                     raise RuntimeError("work without a transaction writes its inbox rows, state and outbox rows in one "
                                        "statement; this left some for another")
-        except BaseException:
+        except BaseException as exc:
             if relay is not None:
-                if transaction:
+                lost = isinstance(exc, NO_ANSWER)
+                if transaction and committing and lost and not nested:
+                    relay.unsure(tx._written)
+                elif transaction:
                     relay.rolled_back(tx._written)
                 elif conn.is_in_transaction():
                     relay.released(tx._written)
-                else:
+                elif tx._written:
                     relay.committed(tx._written)  # its one statement committed on its own, whatever failed after it
+                elif lost:
+                    relay.unsure([])  # its one statement may have been under way
             raise
         if conn.is_in_transaction():  # a savepoint released, not a commit: whether it holds is the outer one's to say
             if relay is not None:  # (its outbox rows reach the relay by a read of what is pending; its callbacks are
