@@ -266,6 +266,20 @@ async def test_another_instances_commits_reach_the_leader_by_notify_in_order_wit
     assert len(notifications) == 25, "one NOTIFY per commit of the instance that does not lead, none for the leader's"
 
 
+async def test_the_leaders_connection_goes_back_to_the_pool_committing_as_every_other(infra: Endpoints, pool: asyncpg.Pool) -> None:
+    # The leader's own commits do not wait for the WAL flush; the services' must, on the same pool's connections.
+    schema = await pool.fetchval("SELECT current_schema()")
+    one = await create_pool(f"{infra.admin_database_url}?search_path={schema}", min_size=1, max_size=1)
+    publisher = OutboxRelay(one, make_outbox_producer(infra.bootstrap, "relaytest"), service="relaytest")
+    try:
+        await publisher.start()
+        await eventually(lambda: leading(publisher), timeout=10, interval=0.02, what="the relay leads")
+        await publisher.stop()
+        assert await one.fetchval("SHOW synchronous_commit") == "on"
+    finally:
+        await one.close()
+
+
 class AnswerSwallower:
     """A TCP proxy in front of Postgres that, once armed, lets the next COMMIT through and then closes the client's
     connection instead of passing Postgres's answer on: the transaction committed, and its client never hears so."""

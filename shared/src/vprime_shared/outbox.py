@@ -347,7 +347,7 @@ class OutboxRelay:
         await conn.add_listener(channel, self._notified)
         # The leader's only writes take published rows off the pending list. One lost in a crash of Postgres sends
         # them again (consumers drop what they have seen), so its commits need not wait for the WAL to reach the
-        # disk: fewer flushes for the commits that must wait for one, its own reads on the way of a NOTIFY included.
+        # disk: fewer flushes for the commits that must wait for one.
         await conn.execute("SET synchronous_commit = off")
         # From here this process's commits are handed over, not notified; what was committed before (here, or by
         # an instance that led before) is found by the first read.

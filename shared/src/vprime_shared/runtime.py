@@ -95,12 +95,15 @@ class ServiceRuntime:
         them): it is handed every event of the batch, and no explicit transaction is opened (`UnitOfWork.statement`).
         `gather_ms` is for consumers off the path from a signal to its position (records, read models): the broker
         holds each fetch up to that long for a fuller batch, so that a steady stream makes fewer, larger
-        transactions than one per few events."""
+        transactions than one per few events. The others are on that path, and the broker holds their empty fetches
+        for `KAFKA_FETCH_MAX_WAIT_MS` only."""
         if len(events) > 1 and group is None:
             raise ValueError("a consumer of several topics needs a group name")
         options = consumer_options(self.name, group or events[0].TOPIC)
         if gather_ms:
             options.update(fetch_max_wait_ms=gather_ms, fetch_min_bytes=GATHER_BYTES)
+        else:  # on a signal's way to its position (see `KAFKA_FETCH_MAX_WAIT_MS`)
+            options.update(fetch_max_wait_ms=self.settings.kafka_fetch_max_wait_ms)
         topics = [e.TOPIC for e in events]
         self.groups[options["group_id"]] = topics
 
