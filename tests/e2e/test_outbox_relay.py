@@ -270,7 +270,7 @@ async def test_the_leaders_connection_goes_back_to_the_pool_committing_as_every_
     # The leader's own commits do not wait for the WAL flush; the services' must, on the same pool's connections.
     schema = await pool.fetchval("SELECT current_schema()")
     one = await create_pool(f"{infra.admin_database_url}?search_path={schema}", min_size=1, max_size=1)
-    publisher = OutboxRelay(one, make_outbox_producer(infra.bootstrap, "relaytest"), service="relaytest")
+    publisher = relay(infra, one)
     try:
         await publisher.start()
         await eventually(lambda: leading(publisher), timeout=10, interval=0.02, what="the relay leads")

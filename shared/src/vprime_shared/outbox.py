@@ -315,8 +315,7 @@ class OutboxRelay:
         handed them), so the leader reads what is pending before it publishes anything handed to it afterwards:
         rows committed later must not overtake them, and the sweep would find them only a poll interval on."""
         self._order.closed((row.id for row in rows), rolled_back=False)
-        self._stray = True
-        self._wake.set()
+        self._notified()  # as if another instance had committed: read what is pending
 
     def released(self, rows: Sequence[Written]) -> None:
         """Rows of a savepoint released inside a larger transaction: whether they commit is that transaction's to

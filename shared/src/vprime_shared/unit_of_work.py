@@ -157,7 +157,7 @@ class Tx:
         statement, which writes its own outbox rows (`outgoing`) and `inbox`; whatever it left to `flush` would be
         a second transaction, so that is refused."""
         tx = cls(conn, relay, inbox=inbox)
-        nested = conn.is_in_transaction()  # a savepoint of a larger transaction: its RELEASE commits nothing
+        nested = conn.is_in_transaction()  # inside a larger transaction: what this does commits nothing by itself
         committing = False  # the work is done and its COMMIT (or RELEASE) under way
         try:
             if transaction:
@@ -177,14 +177,14 @@ class Tx:
                     relay.unsure(tx._written)
                 elif transaction:
                     relay.rolled_back(tx._written)
-                elif conn.is_in_transaction():
+                elif nested:
                     relay.released(tx._written)
                 elif tx._written:
                     relay.committed(tx._written)  # its one statement committed on its own, whatever failed after it
                 elif lost:
                     relay.unsure([])  # its one statement may have been under way
             raise
-        if conn.is_in_transaction():  # a savepoint released, not a commit: whether it holds is the outer one's to say
+        if nested:  # a savepoint released, not a commit: whether it holds is the outer one's to say
             if relay is not None:  # (its outbox rows reach the relay by a read of what is pending; its callbacks are
                 relay.released(tx._written)  # not called)
             return
