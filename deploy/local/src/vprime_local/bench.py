@@ -45,9 +45,10 @@ import orjson
 import uvloop
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from vprime_shared.contracts import MarketTick, RequestedVenue, RiskModel, Side, Signal, SignalOrigin, SizeModel
+from vprime_shared.contracts import Intent, MarketTick, RequestedVenue, RiskModel, Side, Signal, SignalOrigin, SizeModel
 from vprime_shared.contracts.base import utcnow
 from vprime_shared.db import SERVICES
+from vprime_shared.outbox import partition_of
 
 from vprime_local import ceiling, machine
 from vprime_local.infra import LocalInfra, say
@@ -196,6 +197,30 @@ class Watch:
 _EPOCH_OFFSET = time.time() - time.perf_counter()
 
 
+MAX_AGENTS_TRIED = 100
+
+
+class EvenSpread:
+    """Keys taken as they come, up to `want`, so that no partition holds more than its even share (rounded up)."""
+
+    def __init__(self, want: int, partitions: int) -> None:
+        self.want = want
+        self.share = -(-want // partitions)
+        self.counts = [0] * partitions
+        self.taken: list[str] = []
+
+    @property
+    def full(self) -> bool:
+        return len(self.taken) == self.want
+
+    def take(self, key: str, partition: int) -> bool:
+        if self.full or self.counts[partition] >= self.share:
+            return False
+        self.counts[partition] += 1
+        self.taken.append(key)
+        return True
+
+
 def perf_time(timestamp_ms: int) -> float:
     return timestamp_ms / 1e3 - _EPOCH_OFFSET
 
@@ -210,6 +235,7 @@ class Bench:
                                   database_urls={s: self.infra.database_url(s) for s in SERVICES}, ports=PORTS,
                                   extra_env={"LOG_LEVEL": "WARNING", "SIMULATOR_FEED_INSTRUMENTS": "", "SYNC_INTERVAL_S": "5"})
         self.agents: list[str] = []
+        self.partition_spread: dict[str, list[int]] = {}
         self.stop_agent = ""
         self.watch = Watch()
 
@@ -253,19 +279,39 @@ class Bench:
 
     async def _setup(self) -> None:
         control = self.stack.url("control")
+        signal_partitions = len(await self.producer.partitions_for(Signal.TOPIC))
         async with httpx.AsyncClient(timeout=20, headers=operator_headers(self.home)) as http:
-            for a in range(self.agents_n + 1):
-                wallet = f"0x{a + 1:040x}"
-                agent = (await http.post(f"{control}/api/v3/agents/create", json={
-                    "creator_wallet": wallet, "name": f"bench {a}", "profit_receiver_address": wallet})).raise_for_status().json()["agent"]
-                for d in range(self.fan_out if a < self.agents_n else 1):
-                    await http.post(f"{control}/api/v3/agents/deploy", json={
-                        "agent_id": agent["id"], "user_wallet": f"0x{d + 1:040x}",
-                        "enabled_venues": ["HYPERLIQUID", "OSTIUM", "GMX"]})
-                if a < self.agents_n:
-                    self.agents.append(agent["id"])
-                else:  # one more agent, one deployment: the stop-reaction probe
-                    self.stop_agent = agent["id"]
+            async def create_agent(n: int) -> str:
+                wallet = f"0x{n + 1:040x}"
+                return (await http.post(f"{control}/api/v3/agents/create", json={
+                    "creator_wallet": wallet, "name": f"bench {n}", "profit_receiver_address": wallet})).raise_for_status().json()["agent"]["id"]
+
+            async def deploy(agent: str, deployments: int) -> list[str]:
+                return [(await http.post(f"{control}/api/v3/agents/deploy", json={
+                    "agent_id": agent, "user_wallet": f"0x{d + 1:040x}", "enabled_venues": ["HYPERLIQUID", "OSTIUM", "GMX"]},
+                )).raise_for_status().json()["deployment"]["id"] for d in range(deployments)]
+
+            # Signals are keyed by agent: agents are taken so that each partition of signals.v1 carries as many as the
+            # others, give or take one (five random ids leave a partition without any in about two runs of five).
+            spread = EvenSpread(self.agents_n, signal_partitions)
+            deployments: list[str] = []
+            created = 0
+            while not spread.full:
+                if created == MAX_AGENTS_TRIED:
+                    raise RuntimeError(f"no even spread of {self.agents_n} agents over {signal_partitions} partitions in {created} agents")
+                agent = await create_agent(created)
+                created += 1
+                if spread.take(agent, partition_of(agent.encode(), signal_partitions)):
+                    deployments += await deploy(agent, self.fan_out)
+            self.agents = spread.taken
+            # Intents, decisions, orders and positions are keyed by deployment: how those spread is reported, not chosen.
+            intent_partitions = len(await self.producer.partitions_for(Intent.TOPIC))
+            self.partition_spread = {Signal.TOPIC: spread.counts, Intent.TOPIC: [
+                sum(partition_of(d.encode(), intent_partitions) == p for d in deployments) for p in range(intent_partitions)]}
+            say(f"agents per partition of {Signal.TOPIC}: {spread.counts}; deployments per partition of {Intent.TOPIC}: "
+                f"{self.partition_spread[Intent.TOPIC]} ({created} agents created for {self.agents_n} evenly spread)")
+            self.stop_agent = await create_agent(created)  # one more agent, one deployment: the stop-reaction probe
+            await deploy(self.stop_agent, 1)
         await asyncio.sleep(3)  # registry events reach policy
         # Kafka's JVM compiles its hot paths under load, over about its first minute of it (until then it spends up
         # to twice the CPU per message); the first rate should not pay for that.
@@ -475,7 +521,8 @@ async def main_async() -> dict[str, Any]:
     router = router_in_process()
     report = _aggregate(all_runs, rates, fan_out, seconds)
     report.update({"router_in_process": router, "scaling": scaled, "runs": runs, "seconds_per_rate": seconds,
-                   "total_s": round(time.monotonic() - started, 1), "machine": {"cpus": os.cpu_count(), "process_round_trip": exchanges}})
+                   "total_s": round(time.monotonic() - started, 1), "machine": {"cpus": os.cpu_count(), "process_round_trip": exchanges},
+                   "partition_spread": bench.partition_spread})
     (home / "bench.json").write_text(json.dumps(report, indent=2, default=str))
     _plot(all_runs, home / "bench.png")
     _print(report)
