@@ -21,7 +21,7 @@ from vprime_shared.contracts.base import utcnow
 from vprime_shared.unit_of_work import Tx
 
 from vprime_policy.adapters.repository import PrunedEntries
-from vprime_policy.handlers import signals_received
+from vprime_policy.handlers import MAX_DECIDE_ROUNDS, signals_received
 from vprime_policy.settings import PolicySettings
 
 pytestmark = pytest.mark.integration
@@ -152,3 +152,41 @@ async def test_batches_decided_at_once_by_several_instances_never_share_a_slot(i
         version = await pool.fetchval("SELECT version FROM agent_versions WHERE agent_id = $1", agent)
     assert len(statuses) == 10 and statuses.count("APPROVED") == 1
     assert version == 10  # advanced once by each batch written, never by a write that found it moved
+
+
+class AlwaysOvertaken:
+    """A connection whose every batch write finds the agent's version moved since its read: another writer (a registry
+    update, another instance) commits in between, each time."""
+
+    def __init__(self, conn: asyncpg.Connection, other: asyncpg.Connection, agent: uuid.UUID) -> None:
+        self._conn, self._other, self._agent, self.writes = conn, other, agent, 0
+
+    async def fetchrow(self, query: str, *args: object) -> asyncpg.Record | None:
+        if query.lstrip().startswith("WITH advanced"):
+            self.writes += 1
+            await self._other.execute("INSERT INTO agent_versions AS a (agent_id, version) VALUES ($1, 1) "
+                                      "ON CONFLICT (agent_id) DO UPDATE SET version = a.version + 1", self._agent)
+        return await self._conn.fetchrow(query, *args)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._conn, name)
+
+
+async def test_a_batch_overtaken_every_time_gives_up_after_its_rounds_and_writes_nothing(infra: Endpoints) -> None:
+    """Decided again each time its agent's version moved, a batch stops after `MAX_DECIDE_ROUNDS` with an error (the
+    batch's events are then handled one by one, and one that fails alone goes to the DLQ with that reason) and leaves
+    nothing behind: no decision, no intent, no inbox row."""
+    agent = uuid.uuid4()
+    async with scratch_database(infra, "policy") as pool:
+        async with pool.acquire() as conn, pool.acquire() as other:
+            await db.use_json_codecs(conn)
+            await deployment(conn, agent, max_open_positions=1)
+            batch = [a_signal(agent, "BTC")]
+            overtaken = AlwaysOvertaken(conn, other, agent)
+            with pytest.raises(RuntimeError, match=f"changed {MAX_DECIDE_ROUNDS} times in a row"):
+                async with one_statement(overtaken, "policy", batch) as tx:  # type: ignore[arg-type]
+                    await signals_received(tx, batch, SETTINGS, utcnow)
+            assert overtaken.writes == MAX_DECIDE_ROUNDS
+            left = await conn.fetchrow("SELECT (SELECT count(*) FROM decisions) AS decisions, (SELECT count(*) FROM outbox) AS outbox, "
+                                       "(SELECT count(*) FROM inbox) AS inbox")
+    assert dict(left) == {"decisions": 0, "outbox": 0, "inbox": 0}
