@@ -47,3 +47,28 @@ async def test_only_the_measured_streams_positions_are_counted_each_once() -> No
 
     watch.count({"s9": 0.0})  # the next stream starts from zero
     assert watch.counted == 0
+
+
+def test_no_collection_runs_while_a_stream_is_measured() -> None:
+    import gc
+
+    from vprime_local.bench import collector_paused
+
+    held = [[n] for n in range(1000)]  # what the bench holds of the streams before
+    collections = []
+
+    def counted(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            collections.append(info["generation"])
+
+    with collector_paused():
+        assert not gc.isenabled()
+        assert gc.get_freeze_count() >= len(held)  # frozen: no later full collection walks it
+        gc.callbacks.append(counted)
+        try:
+            made = [[n] for n in range(50_000)]  # far past the young generation's threshold
+        finally:
+            gc.callbacks.remove(counted)
+    assert collections == [] and len(made) == 50_000
+    assert gc.isenabled()
+    gc.unfreeze()
