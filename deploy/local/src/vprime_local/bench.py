@@ -2,7 +2,8 @@
 
 On its own infrastructure and stack (ports 27xxx, below the ephemeral range so that a client reconnecting
 while Kafka restarts never takes its port; state in .vprime/bench): agents with several paper deployments
-each (a fan-out: one signal, one intent per deployment) take signals at fixed rates.
+each (a fan-out: one signal, one intent per deployment), spread evenly over the partitions of signals.v1, take
+signals at fixed rates.
 
 - end-to-end latency, signal published to its position event received, p50/p95/p99 per rate;
 - where the time goes: signal → intent (policy), intent → routing decision (router), order →
