@@ -4,13 +4,14 @@ stream being measured counted as they arrive (the drain waits on that count, not
 from __future__ import annotations
 
 import asyncio
+import gc
 from types import SimpleNamespace
 from typing import Any
 
 import orjson
 import pytest
 
-from vprime_local.bench import LIVE, Watch
+from vprime_local.bench import LIVE, Watch, collector_paused
 
 
 def record(signal: str, intent: str, state: str = "OPEN") -> Any:
@@ -50,10 +51,6 @@ async def test_only_the_measured_streams_positions_are_counted_each_once() -> No
 
 
 def test_no_collection_runs_while_a_stream_is_measured() -> None:
-    import gc
-
-    from vprime_local.bench import collector_paused
-
     held = [[n] for n in range(1000)]  # what the bench holds of the streams before
     collections = []
 
@@ -61,14 +58,16 @@ def test_no_collection_runs_while_a_stream_is_measured() -> None:
         if phase == "start":
             collections.append(info["generation"])
 
-    with collector_paused():
-        assert not gc.isenabled()
-        assert gc.get_freeze_count() >= len(held)  # frozen: no later full collection walks it
-        gc.callbacks.append(counted)
-        try:
-            made = [[n] for n in range(50_000)]  # far past the young generation's threshold
-        finally:
-            gc.callbacks.remove(counted)
-    assert collections == [] and len(made) == 50_000
-    assert gc.isenabled()
-    gc.unfreeze()
+    try:
+        with collector_paused():
+            assert not gc.isenabled()
+            assert gc.get_freeze_count() >= len(held)  # frozen: no later full collection walks it
+            gc.callbacks.append(counted)
+            try:
+                made = [[n] for n in range(50_000)]  # far past the young generation's threshold
+            finally:
+                gc.callbacks.remove(counted)
+        assert collections == [] and len(made) == 50_000
+        assert gc.isenabled()
+    finally:
+        gc.unfreeze()  # the rest of the test session collects as before

@@ -112,21 +112,37 @@ async def test_the_prune_mark_advances_only_when_its_transaction_commits(infra: 
         assert pruned.until(agent) == cutoff
 
 
-class ReadsFirst:
-    """A connection whose first batch write waits until every instance has read: the ten batches are decided on the
-    same state, as instances in a rebalance can be."""
+class BeforeEachWrite:
+    """A policy connection that runs `before_write` ahead of each batch write (the statement that compares and advances
+    the agents' versions), to put something between a batch's read and its write."""
 
-    def __init__(self, conn: asyncpg.Connection, everyone_read: asyncio.Barrier) -> None:
-        self._conn, self._everyone_read, self._waited = conn, everyone_read, False
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
+
+    async def before_write(self) -> None:
+        raise NotImplementedError
 
     async def fetchrow(self, query: str, *args: object) -> asyncpg.Record | None:
-        if query.lstrip().startswith("WITH advanced") and not self._waited:
-            self._waited = True
-            await self._everyone_read.wait()
+        if query.lstrip().startswith("WITH advanced"):
+            await self.before_write()
         return await self._conn.fetchrow(query, *args)
 
     def __getattr__(self, name: str) -> object:
         return getattr(self._conn, name)
+
+
+class ReadsFirst(BeforeEachWrite):
+    """A connection whose first batch write waits until every instance has read: the ten batches are decided on the
+    same state, as instances in a rebalance can be."""
+
+    def __init__(self, conn: asyncpg.Connection, everyone_read: asyncio.Barrier) -> None:
+        super().__init__(conn)
+        self._everyone_read, self._waited = everyone_read, False
+
+    async def before_write(self) -> None:
+        if not self._waited:
+            self._waited = True
+            await self._everyone_read.wait()
 
 
 async def test_batches_decided_at_once_by_several_instances_never_share_a_slot(infra: Endpoints) -> None:
@@ -154,28 +170,24 @@ async def test_batches_decided_at_once_by_several_instances_never_share_a_slot(i
     assert version == 10  # advanced once by each batch written, never by a write that found it moved
 
 
-class AlwaysOvertaken:
+class AlwaysOvertaken(BeforeEachWrite):
     """A connection whose every batch write finds the agent's version moved since its read: another writer (a registry
     update, another instance) commits in between, each time."""
 
     def __init__(self, conn: asyncpg.Connection, other: asyncpg.Connection, agent: uuid.UUID) -> None:
-        self._conn, self._other, self._agent, self.writes = conn, other, agent, 0
+        super().__init__(conn)
+        self._other, self._agent, self.writes = other, agent, 0
 
-    async def fetchrow(self, query: str, *args: object) -> asyncpg.Record | None:
-        if query.lstrip().startswith("WITH advanced"):
-            self.writes += 1
-            await self._other.execute("INSERT INTO agent_versions AS a (agent_id, version) VALUES ($1, 1) "
-                                      "ON CONFLICT (agent_id) DO UPDATE SET version = a.version + 1", self._agent)
-        return await self._conn.fetchrow(query, *args)
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(self._conn, name)
+    async def before_write(self) -> None:
+        self.writes += 1
+        await self._other.execute("INSERT INTO agent_versions AS a (agent_id, version) VALUES ($1, 1) "
+                                  "ON CONFLICT (agent_id) DO UPDATE SET version = a.version + 1", self._agent)
 
 
 async def test_a_batch_overtaken_every_time_gives_up_after_its_rounds_and_writes_nothing(infra: Endpoints) -> None:
-    """Decided again each time its agent's version moved, a batch stops after `MAX_DECIDE_ROUNDS` with an error (the
-    batch's events are then handled one by one, and one that fails alone goes to the DLQ with that reason) and leaves
-    nothing behind: no decision, no intent, no inbox row."""
+    """Decided again each time its agent's version moved, a batch stops after `MAX_DECIDE_ROUNDS` with an error (as any
+    batch that fails, its events are then handled one by one, and one that fails alone goes to the DLQ with its reason)
+    and leaves nothing behind: no decision, no intent, no inbox row."""
     agent = uuid.uuid4()
     async with scratch_database(infra, "policy") as pool:
         async with pool.acquire() as conn, pool.acquire() as other:
