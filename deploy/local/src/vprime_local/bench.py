@@ -48,6 +48,7 @@ import httpx
 import orjson
 import uvloop
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 from vprime_shared.contracts import Intent, MarketTick, RequestedVenue, RiskModel, Side, Signal, SignalOrigin, SizeModel
 from vprime_shared.contracts.base import utcnow
@@ -223,6 +224,27 @@ class EvenSpread:
         self.counts[partition] += 1
         self.taken.append(key)
         return True
+
+
+async def stack_lag(bootstrap: str, prefix: str = "vprime.") -> int:
+    """Records the stack's consumer groups (those named with `prefix`) have yet to handle: each partition's end offset
+    minus the group's committed offset, over every partition a group has committed to."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="bench-lag")
+    probe = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await admin.start()
+    await probe.start()
+    try:
+        behind = 0
+        for group, *_ in await admin.list_consumer_groups():
+            if not group.startswith(prefix):
+                continue
+            committed = {tp: meta.offset for tp, meta in (await admin.list_consumer_group_offsets(group)).items() if meta.offset >= 0}
+            ends = await probe.end_offsets(list(committed)) if committed else {}
+            behind += sum(max(ends[tp] - offset, 0) for tp, offset in committed.items())
+        return behind
+    finally:
+        await probe.stop()
+        await admin.close()
 
 
 @contextlib.contextmanager
@@ -444,8 +466,21 @@ class Bench:
             f"lag growing {result['lag_growth_s_per_s']} s/s ({'sustained' if result['sustained'] else 'not sustained'})")
         return result
 
+    async def caught_up(self, timeout_s: float = 120.0) -> float:
+        """Wait until every consumer group of the stack has handled what was published (the rates before leave some of
+        them behind: the read models, the router's executions); the seconds it took."""
+        started = time.monotonic()
+        while (behind := await stack_lag(self.infra.bootstrap)) and time.monotonic() - started < timeout_s:
+            await asyncio.sleep(0.5)
+        waited = time.monotonic() - started
+        say(f"stack caught up in {waited:.1f} s" if not behind else f"stack still {behind} records behind after {waited:.0f} s")
+        return round(waited, 1)
+
     async def stop_reaction(self, cycles: int = 30) -> dict[str, Any]:
-        """Open a position with a 3 % trailing stop, publish a tick 10 % against it, time the CLOSED event."""
+        """Open a position with a 3 % trailing stop, publish a tick 10 % against it, time the CLOSED event; once the
+        stack has caught up with what the rates before left it (a stop that comes while a backlog drains waits
+        behind it: that is the backlog's latency, measured by the rates)."""
+        caught_up_s = await self.caught_up()
         samples: list[float] = []
         mid = 3000.0
         await self._tick(mid)
@@ -464,7 +499,7 @@ class Bench:
             closed_at = await self._wait(lambda: self.watch.closed.get(position))
             if closed_at is not None:
                 samples.append(closed_at - published)
-        result = {"cycles": cycles, **summary_ms(samples)}
+        result = {"cycles": cycles, "caught_up_s": caught_up_s, **summary_ms(samples)}
         say(f"stop reaction: tick → CLOSED p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms over {len(samples)} stops")
         return result
 
