@@ -45,10 +45,15 @@ class Note(Event):
         return self.key
 
 
+@pytest.fixture
+def schema() -> str:
+    """The test's own schema (`pool`'s), for connections of the test's own making."""
+    return f"relay_{uuid.uuid4().hex[:8]}"
+
+
 @pytest_asyncio.fixture
-async def pool(infra: Endpoints, admin_db: asyncpg.Pool) -> AsyncIterator[asyncpg.Pool]:
+async def pool(infra: Endpoints, admin_db: asyncpg.Pool, schema: str) -> AsyncIterator[asyncpg.Pool]:
     """A pool on a schema of its own with the outbox every service has."""
-    schema = f"relay_{uuid.uuid4().hex[:8]}"
     async with admin_db.acquire() as conn, conn.transaction():
         await conn.execute(f"CREATE SCHEMA {schema}; SET LOCAL search_path = {schema}; {PLUMBING_SQL}")
     await ensure_topics(infra.bootstrap, [Note.TOPIC], partitions=2)
@@ -197,7 +202,7 @@ async def leading(relay: OutboxRelay) -> bool:
 
 
 @pytest_asyncio.fixture
-async def notifications(infra: Endpoints, pool: asyncpg.Pool) -> AsyncIterator[list[str]]:
+async def notifications(infra: Endpoints, pool: asyncpg.Pool, schema: str) -> AsyncIterator[list[str]]:
     """The NOTIFYs sent on the test schema's outbox channel."""
     heard: list[str] = []
 
@@ -205,7 +210,7 @@ async def notifications(infra: Endpoints, pool: asyncpg.Pool) -> AsyncIterator[l
         heard.append(str(args[2]))
 
     async with pool.acquire() as conn:
-        channel = f"{NOTIFY_CHANNEL}_{await conn.fetchval('SELECT current_schema()')}"
+        channel = f"{NOTIFY_CHANNEL}_{schema}"
         await conn.add_listener(channel, hear)
         yield heard
         await conn.remove_listener(channel, hear)
@@ -266,9 +271,9 @@ async def test_another_instances_commits_reach_the_leader_by_notify_in_order_wit
     assert len(notifications) == 25, "one NOTIFY per commit of the instance that does not lead, none for the leader's"
 
 
-async def test_the_leaders_connection_goes_back_to_the_pool_committing_as_every_other(infra: Endpoints, pool: asyncpg.Pool) -> None:
+async def test_the_leaders_connection_goes_back_to_the_pool_committing_as_every_other(
+        infra: Endpoints, pool: asyncpg.Pool, schema: str) -> None:
     # The leader's own commits do not wait for the WAL flush; the services' must, on the same pool's connections.
-    schema = await pool.fetchval("SELECT current_schema()")
     one = await create_pool(f"{infra.admin_database_url}?search_path={schema}", min_size=1, max_size=1)
     publisher = relay(infra, one)
     try:
@@ -327,12 +332,11 @@ class AnswerSwallower:
 
 
 async def test_a_commit_whose_answer_was_lost_is_not_overtaken_by_a_later_commit(
-        infra: Endpoints, pool: asyncpg.Pool, topic: AIOKafkaConsumer) -> None:
+        infra: Endpoints, pool: asyncpg.Pool, schema: str, topic: AIOKafkaConsumer) -> None:
     # Long polls: a row the leader is not handed, and is not told of by a NOTIFY, would wait a minute for the sweep.
     publisher = relay(infra, pool, poll_interval_s=60)
     await publisher.start()
     url = urlsplit(infra.admin_database_url)
-    schema = await pool.fetchval("SELECT current_schema()")
     try:
         await eventually(lambda: leading(publisher), timeout=10, interval=0.02, what="the relay leads")
         # Until every transaction running when it took the lead has ended, the leader checks before it publishes
