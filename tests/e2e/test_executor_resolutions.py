@@ -87,6 +87,7 @@ async def test_a_mixed_list_of_outcomes_resolves_in_one_statement(conn: asyncpg.
     assert [(r["topic"], json.loads(r["payload"])["order_id"]) for r in published] == [
         ("executions.v1", str(filled.order_id)), ("positions.v1", str(filled.order_id)),
         ("executions.v1", str(refused.order_id)), ("executions.v1", str(away.order_id))]
+    assert json.loads(position["payload"]) == json.loads(published[1]["payload"])  # the position as published, encoded once
 
 
 async def test_a_batch_of_orders_is_claimed_in_one_statement_with_its_prices(conn: asyncpg.Connection) -> None:

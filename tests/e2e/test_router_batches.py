@@ -34,7 +34,7 @@ def an_intent(instrument: str = "BTC", status: IntentStatus = IntentStatus.APPRO
 
 
 def traced(intent: Intent) -> Received[Intent]:
-    return Received(intent, {"traceparent": f"00-{intent.intent_id.hex}-{'1' * 16}-01"})
+    return Received(intent, {"traceparent": f"00-{intent.intent_id.hex}-{'1' * 16}-01"}, intent.model_dump_json().encode())
 
 
 async def outbox_rows(conn: asyncpg.Connection, *intents: Intent) -> int:

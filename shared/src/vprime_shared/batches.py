@@ -55,6 +55,11 @@ class Received(Generic[E]):
 
     event: E
     trace: dict[str, str]
+    payload: bytes | None = None  # the record's value, as it arrived (None for an event handed over in process)
+
+    def json(self) -> str:
+        """The event's JSON: as it arrived, which parsed into `event`, rather than encoded again."""
+        return self.payload.decode() if self.payload is not None else self.event.model_dump_json()
 
 
 def first_of_each(items: Iterable[T], key: Callable[[T], Hashable]) -> list[T]:
@@ -131,11 +136,11 @@ class BatchSubscription:
 
     def _received(self, event: Event) -> Received[Event]:
         with self._span(event):  # the consumer span, for its place in the trace; the work is the batch's
-            return Received(event, current_trace_headers())
+            return Received(event, current_trace_headers(), self.records[event.event_id].value)
 
     async def _handle_one(self, tx: Tx, event: Event) -> None:
         """The handler, for one event (inside its span)."""
-        await self.handler(tx, [Received(event, current_trace_headers())] if self.together else event)
+        await self.handler(tx, [Received(event, current_trace_headers(), self.records[event.event_id].value)] if self.together else event)
 
     async def _alone(self, event: Event) -> bool:
         try:

@@ -254,7 +254,7 @@ async def resolve_all(tx: Tx, items: list[Resolving], venues: VenueRouter) -> li
         [items[n][0].order_id for n in todo], [answers[n][0].status.value for n in todo],
         ["filled" if answers[n][1] is not None else answers[n][0].reason for n in todo],
         [answers[n][0].fill_price for n in todo], [answers[n][0].qty for n in todo],
-        *_position_columns([(items[n][0], items[n][2], answers[n][1]) for n in fills]),  # type: ignore[misc]
+        *_position_columns([(items[n][0], items[n][2], answers[n][1]) for n in fills], outgoing),  # type: ignore[misc]
         *outgoing.params(),
     )
     tx.wrote(outgoing, row)
@@ -294,14 +294,16 @@ def _answer(order: Order, outcome: Outcome, route: Route, venues: VenueRouter) -
     return execution, position
 
 
-def _position_columns(opened: list[tuple[Order, Route, Position]]) -> list[list[Any]]:
-    """The positions table's columns for `opened`, one array each, in resolve_all's order."""
+def _position_columns(opened: list[tuple[Order, Route, Position]], outgoing: outbox.Outgoing) -> list[list[Any]]:
+    """The positions table's columns for `opened`, one array each, in resolve_all's order. A position's payload is
+    the JSON its outbox row carries (each opened position is published in the same statement), encoded once."""
+    payload = dict(zip((e.event_id for e in outgoing.events), outgoing.payloads, strict=True))
     return [
         [p.position_id for _, _, p in opened], [o.order_id for o, _, _ in opened], [o.deployment_id for o, _, _ in opened],
         [o.venue.value for o, _, _ in opened], [o.instrument.upper() for o, _, _ in opened], [o.side.value for o, _, _ in opened],
         [p.state.value for _, _, p in opened], [p.entry_price for _, _, p in opened], [p.qty for _, _, p in opened],
         [p.notional_usd for _, _, p in opened], [p.opened_at for _, _, p in opened], [o.risk_model.stop for o, _, _ in opened],
-        [p.model_dump_json() for _, _, p in opened], [r.mode for _, r, _ in opened], [closes_on_ticks(o.risk_model) for o, _, _ in opened],
+        [payload[p.event_id].decode() for _, _, p in opened], [r.mode for _, r, _ in opened], [closes_on_ticks(o.risk_model) for o, _, _ in opened],
     ]
 
 

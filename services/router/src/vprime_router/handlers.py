@@ -49,7 +49,7 @@ async def intents_received(tx: Tx, received: list[Received[Intent]], state: Rout
     for r, decision, choice in decided:
         with attached(r.trace):
             await _publish(tx, r.event, decision, choice, about=r.event.intent_id)
-    new = await RouterRepository(tx.conn).record_first_attempts(tx, [(r.event, decision, r.event.event_id) for r, decision, _ in decided])
+    new = await RouterRepository(tx.conn).record_first_attempts(tx, [(r, decision) for r, decision, _ in decided])
     recorded = []
     for r, decision, choice in decided:
         if decision.decision_id in new:

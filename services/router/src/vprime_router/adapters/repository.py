@@ -17,6 +17,7 @@ from vprime_router.domain.catalog import VenueCatalog
 from vprime_router.domain.health import CircuitBreaker
 
 if TYPE_CHECKING:
+    from vprime_shared.batches import Received
     from vprime_shared.unit_of_work import Tx
 
 
@@ -46,13 +47,13 @@ class RouterRepository:
         )
         return status.endswith("1")
 
-    async def record_first_attempts(self, tx: Tx, attempts: list[tuple[Intent, RoutingDecision, uuid.UUID]]) -> set[uuid.UUID]:
-        """A batch's whole work in one statement: its inbox rows (`tx.inbox`), each intent first seen now (its event,
-        the third of each attempt, new to the inbox) taken up for routing with its decision recorded, and the events
+    async def record_first_attempts(self, tx: Tx, attempts: list[tuple[Received[Intent], RoutingDecision]]) -> set[uuid.UUID]:
+        """A batch's whole work in one statement: its inbox rows (`tx.inbox`), each intent first seen now (its event
+        new to the inbox; the intent stored as it arrived) taken up for routing with its decision recorded, and the events
         published about the intents recorded now (`tx.outgoing`, each about its intent id). Returns the ids of the
         decisions recorded now (an intent taken up before adds nothing)."""
         assert tx.inbox is not None, "the router's intents are handled in one statement, inbox rows and all"
-        ds = [d for _, d, _ in attempts]
+        ds = [d for _, d in attempts]
         outgoing = tx.outgoing()
         row = await self.conn.fetchrow(
             f"""WITH {Inbox.cte(1)},
@@ -87,7 +88,7 @@ class RouterRepository:
             [orjson.dumps({k: v.model_dump() for k, v in d.venue_availability.items()}).decode() for d in ds],
             [d.strategy for d in ds], [d.duration_ms for d in ds],
             [orjson.dumps({k: v.model_dump() for k, v in d.costs.items()}).decode() for d in ds], [d.duration_us for d in ds],
-            [i.model_dump_json() for i, _, _ in attempts], [event_id for _, _, event_id in attempts],
+            [r.json() for r, _ in attempts], [r.event.event_id for r, _ in attempts],
             *outgoing.params(),
         )
         tx.inbox.record(row)
