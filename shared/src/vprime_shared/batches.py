@@ -136,11 +136,15 @@ class BatchSubscription:
 
     def _received(self, event: Event) -> Received[Event]:
         with self._span(event):  # the consumer span, for its place in the trace; the work is the batch's
-            return Received(event, current_trace_headers(), self.records[event.event_id].value)
+            return self._in_span(event)
+
+    def _in_span(self, event: Event) -> Received[Event]:
+        """`event` as received, with the trace headers of the span it is in and its record's bytes."""
+        return Received(event, current_trace_headers(), self.records[event.event_id].value)
 
     async def _handle_one(self, tx: Tx, event: Event) -> None:
         """The handler, for one event (inside its span)."""
-        await self.handler(tx, [Received(event, current_trace_headers(), self.records[event.event_id].value)] if self.together else event)
+        await self.handler(tx, [self._in_span(event)] if self.together else event)
 
     async def _alone(self, event: Event) -> bool:
         try:
