@@ -10,11 +10,12 @@ to `<topic>.dlq` with the reason, so the consumer moves on and nothing is lost.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import traceback
 from datetime import UTC, datetime
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 import asyncpg
@@ -99,15 +100,26 @@ async def ensure_topics(bootstrap: str, topics: list[str] | None = None, partiti
         await admin.close()
 
 
-async def consumer_lag(bootstrap: str, groups: dict[str, list[str]]) -> dict[tuple[str, str], int]:
-    """Lag per (group, topic): end offsets minus the group's committed offsets, summed over partitions."""
+@contextlib.asynccontextmanager
+async def offset_readers(bootstrap: str, client_id: str) -> AsyncIterator[tuple[AIOKafkaAdminClient, Any]]:
+    """What reads a lag: an admin client (consumer groups and their committed offsets) and a consumer that joins no
+    group (partitions and their end offsets)."""
     from aiokafka import AIOKafkaConsumer
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="vprime-lag")
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id=client_id)
     probe = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await admin.start()
     await probe.start()
     try:
+        yield admin, probe
+    finally:
+        await probe.stop()
+        await admin.close()
+
+
+async def consumer_lag(bootstrap: str, groups: dict[str, list[str]]) -> dict[tuple[str, str], int]:
+    """Lag per (group, topic): end offsets minus the group's committed offsets, summed over partitions."""
+    async with offset_readers(bootstrap, "vprime-lag") as (admin, probe):
         lag: dict[tuple[str, str], int] = {}
         for group, topic in ((g, t) for g, topics in groups.items() for t in topics):
             partitions = [TopicPartition(topic, p) for p in (probe.partitions_for_topic(topic) or set())]
@@ -119,9 +131,6 @@ async def consumer_lag(bootstrap: str, groups: dict[str, list[str]]) -> dict[tup
             lag[(group, topic)] = sum(max(end - (committed[tp].offset if tp in committed and committed[tp].offset >= 0 else 0), 0)
                                       for tp, end in ends.items())
         return lag
-    finally:
-        await probe.stop()
-        await admin.close()
 
 
 def consumer_options(service: str, name: str) -> dict[str, Any]:

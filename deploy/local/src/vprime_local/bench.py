@@ -48,11 +48,11 @@ import httpx
 import orjson
 import uvloop
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 
 from vprime_shared.contracts import Intent, MarketTick, RequestedVenue, RiskModel, Side, Signal, SignalOrigin, SizeModel
 from vprime_shared.contracts.base import utcnow
 from vprime_shared.db import SERVICES
+from vprime_shared.kafka import offset_readers
 from vprime_shared.outbox import partition_of
 
 from vprime_local import ceiling, machine
@@ -229,11 +229,7 @@ class EvenSpread:
 async def stack_lag(bootstrap: str, prefix: str = "vprime.") -> int:
     """Records the stack's consumer groups (those named with `prefix`) have yet to handle: each partition's end offset
     minus the group's committed offset, over every partition a group has committed to."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="bench-lag")
-    probe = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await admin.start()
-    await probe.start()
-    try:
+    async with offset_readers(bootstrap, "bench-lag") as (admin, probe):
         behind = 0
         for group, *_ in await admin.list_consumer_groups():
             if not group.startswith(prefix):
@@ -242,9 +238,6 @@ async def stack_lag(bootstrap: str, prefix: str = "vprime.") -> int:
             ends = await probe.end_offsets(list(committed)) if committed else {}
             behind += sum(max(ends[tp] - offset, 0) for tp, offset in committed.items())
         return behind
-    finally:
-        await probe.stop()
-        await admin.close()
 
 
 @contextlib.contextmanager
