@@ -25,3 +25,18 @@ def test_the_report_has_each_placement_the_machine_allows_and_says_so() -> None:
         assert f"{costs['two_cpus']['round_trip_us']} µs" in text
     else:
         assert "two_cpus" not in costs and "across" not in text
+
+
+def test_the_speed_probe_reports_only_the_samples_taken_within_a_window_and_stops_with_its_block(tmp_path) -> None:
+    import time
+
+    with machine.SpeedProbe(tmp_path / "speed.txt", interval_s=0.05, iterations=2_000) as probe:
+        before = time.monotonic()
+        time.sleep(1.0)
+        during = probe.between(before, time.monotonic())
+        assert probe.between(before - 60, before - 30) == {"samples": 0}
+    assert probe.process is not None and probe.process.poll() is not None
+    assert during["samples"] >= 5
+    assert 0 < during["p10_us"] <= during["p50_us"] <= during["p90_us"] < 1_000_000
+    lines = (tmp_path / "speed.txt").read_text().splitlines()
+    assert len(lines) >= during["samples"]  # every sample in the window was one the probe wrote

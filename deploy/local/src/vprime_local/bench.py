@@ -270,17 +270,20 @@ class Bench:
         self.partition_spread: dict[str, list[int]] = {}
         self.stop_agent = ""
         self.watch = Watch()
+        self.speed = machine.SpeedProbe(home / "speed.txt")
 
     async def __aenter__(self) -> Bench:
         await asyncio.to_thread(self.stack.down)  # whatever an interrupted run left behind
         await asyncio.to_thread(self.infra.down)
         for state in ("kafka-data", "pg-data", "logs", "run"):
             shutil.rmtree(self.home / state, ignore_errors=True)
+        self.speed.__enter__()
         try:
             await self._start()
         except BaseException:
             await asyncio.to_thread(self.stack.down)
             await asyncio.to_thread(self.infra.down)
+            self.speed.__exit__()
             raise
         return self
 
@@ -308,6 +311,7 @@ class Bench:
         await self.db.close()
         await asyncio.to_thread(self.stack.down)
         await asyncio.to_thread(self.infra.down)
+        self.speed.__exit__()
 
     async def _setup(self) -> None:
         control = self.stack.url("control")
@@ -388,7 +392,7 @@ class Bench:
         # The bench's collector is kept out of the stream: a full collection over what it holds of every intent so far
         # stopped it for up to 95 ms at a time, and positions arriving meanwhile were timed late.
         with collector_paused():
-            cpu_before = self.cpu()
+            cpu_before, since_s = self.cpu(), time.monotonic()
             self.watch.count(sent)
             started = time.perf_counter()
             for n in range(total):
@@ -405,6 +409,7 @@ class Bench:
             while time.perf_counter() < deadline and self.watch.counted < expected:
                 await asyncio.sleep(0.05)
             cpu_after, wall = self.cpu(), time.perf_counter() - started  # before reading back what was published
+            speed = self.speed.between(since_s, time.monotonic())
         db_after = dict(await self.db.fetchrow(MAINTENANCE))
         await self._read_published(since)
         result = self._report(label, rate, sent, started, stream_end, expected)
@@ -412,6 +417,10 @@ class Bench:
         result["database"] = (seen := maintenance(db_before, db_after, result["intents_completed"]))
         say(f"    postgres during it: {seen['checkpoints']} checkpoint(s), {seen['autovacuums']} autovacuum(s), "
             f"{seen['wal_kb_per_intent']} KB of WAL per intent ({seen['full_page_images_per_intent']} full-page images)")
+        result["machine_speed"] = speed
+        if speed["samples"]:
+            say(f"    the machine's speed meanwhile: the probe's work took {speed['p50_us']:g} µs (p10 {speed['p10_us']:g}, "
+                f"p90 {speed['p90_us']:g})")
         result["cpu"] = {name: {"cpu_s": round(cpu_after[name] - cpu_before.get(name, 0.0), 2),
                                 "cores": round((cpu_after[name] - cpu_before.get(name, 0.0)) / wall, 2),
                                 "ms_per_intent": round((cpu_after[name] - cpu_before.get(name, 0.0)) * 1e3 / per_intent, 2)}
@@ -602,6 +611,8 @@ def _aggregate(runs: list[dict[str, Any]], rates: list[float], fan_out: int, sec
             "streams_with_checkpoint": sum(o["database"]["checkpoints"] > 0 for o in ours),
             "streams_with_autovacuum": sum(o["database"]["autovacuums"] > 0 for o in ours),
             "wal_kb_per_intent": spread([o["database"]["wal_kb_per_intent"] for o in ours]),
+            # how long the speed probe's fixed work took during this rate's streams (the machine's speed, µs)
+            "machine_speed_p50_us": spread([o["machine_speed"]["p50_us"] for o in ours if o["machine_speed"]["samples"]] or [0.0]),
         })
     sustained = [row["completed_intents_per_s"]["median"] for row in table if row["sustained"]]
     best = max((row["completed_intents_per_s"]["median"] for row in table), default=0.0)
@@ -669,6 +680,9 @@ def _print(report: dict[str, Any]) -> None:
     print("postgres during the streams (in how many of the runs): " + "; ".join(
         f"{row['signals_per_s']:g}/s: checkpoint {row['streams_with_checkpoint']}, autovacuum {row['streams_with_autovacuum']}, "
         f"WAL {row['wal_kb_per_intent']['median']} KB/intent" for row in report["table"]))
+    print("the machine's speed during the streams (the probe's fixed work, µs; lower is faster): " + "; ".join(
+        f"{row['signals_per_s']:g}/s: {row['machine_speed_p50_us']['median']:g} ({row['machine_speed_p50_us']['min']:g}–"
+        f"{row['machine_speed_p50_us']['max']:g})" for row in report["table"]))
     print(f"max sustained: {report['max_sustained_intents_per_s']} intents/s; best completed {report['max_completed_intents_per_s']} "
           f"intents/s = {report['throughput_ratio_to_ceiling']} of the bare pipeline's {report['ceiling_max_messages_per_s']} messages/s")
     print("CPU at the highest rate (cores busy, and ms of CPU per completed intent):")

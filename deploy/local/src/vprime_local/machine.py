@@ -5,6 +5,9 @@ A process sends a small message over a loopback TCP connection and waits for the
 database: once with the two processes on one CPU, once on two. On a virtual machine, waking a process on another
 CPU can cost far more than the message itself (an inter-processor interrupt leaves the guest), so `make bench`
 reports both beside its figures.
+
+And how fast the machine runs at all, while the bench runs (`SpeedProbe`): on a virtual machine the same instructions
+take longer when the host is busier, whatever the guest does.
 """
 
 from __future__ import annotations
@@ -30,6 +33,23 @@ started = time.process_time()
 for _ in range(counted):
     c.sendall(c.recv(1))
 c.sendall(f"{time.process_time() - started}".encode())
+"""
+SPEED_PROBE = """
+import sys, time
+
+def work(iterations):  # in a function: its names are locals, as in the services' code
+    total = 0
+    for i in range(iterations):
+        total += i * i % 7
+    return total
+
+path, interval, iterations = sys.argv[1], float(sys.argv[2]), int(sys.argv[3])
+with open(path, "w", buffering=1) as out:
+    while True:
+        started = time.thread_time()
+        work(iterations)
+        out.write(f"{time.monotonic():.3f} {(time.thread_time() - started) * 1e6:.0f}\\n")
+        time.sleep(interval)
 """
 MESSAGE = b"x"  # one byte: it cannot arrive in pieces, so each receive is one whole message
 
@@ -94,3 +114,43 @@ def describe(costs: dict[str, Any]) -> str:
     if two := costs.get("two_cpus"):
         text += f", {two['round_trip_us']} µs ({two['cpu_us']} µs of CPU) across two"
     return text
+
+
+class SpeedProbe:
+    """How long a fixed piece of pure-Python work takes on this machine, timed every `interval_s` by a process of its
+    own for as long as the probe runs (`with SpeedProbe(path) as probe:`), in CPU time: a wait for the CPU does not
+    count, a slower CPU does. On a KVM guest the host's other load changes it: on an idle machine here, the same work
+    took about 850 µs in some seconds and about 1,450 µs in others, so two streams of the same code can differ by
+    what the machine was doing, not by what the stack did. The bench reports it for each stream (`between`).
+
+    It costs the machine its work once every `interval_s`: about 0.5 % of one CPU at the defaults."""
+
+    def __init__(self, path: Path, interval_s: float = 0.2, iterations: int = 20_000) -> None:
+        self.path, self.interval_s, self.iterations = path, interval_s, iterations
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> SpeedProbe:
+        self.path.unlink(missing_ok=True)
+        self.process = subprocess.Popen([sys.executable, "-c", SPEED_PROBE, str(self.path), str(self.interval_s),
+                                         str(self.iterations)])
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+    def between(self, since: float, until: float) -> dict[str, Any]:
+        """The work's time in the samples taken between two readings of `time.monotonic()`: p10, p50, p90 (µs)."""
+        samples = []
+        if self.path.exists():
+            for line in self.path.read_text().splitlines():
+                at, _, took = line.partition(" ")
+                if took and since <= float(at) <= until:
+                    samples.append(float(took))
+        if not samples:
+            return {"samples": 0}
+        samples.sort()
+        def at(q: float) -> float:
+            return samples[min(int(q * len(samples)), len(samples) - 1)]
+        return {"samples": len(samples), "p10_us": at(0.1), "p50_us": at(0.5), "p90_us": at(0.9)}
