@@ -265,7 +265,7 @@ class Bench:
         self.infra = LocalInfra(home=home, kafka_port=27192, kafka_controller_port=27193, pg_port=27532)
         self.stack = ServiceStack(home=home, bootstrap=self.infra.bootstrap,
                                   database_urls={s: self.infra.database_url(s) for s in SERVICES}, ports=PORTS,
-                                  extra_env={"LOG_LEVEL": "WARNING", "SIMULATOR_FEED_INSTRUMENTS": "", "SYNC_INTERVAL_S": "5"})
+                                  extra_env={"LOG_LEVEL": "WARNING", "SIMULATOR_FEED_INSTRUMENTS": ""})
         self.agents: list[str] = []
         self.partition_spread: dict[str, list[int]] = {}
         self.stop_agent = ""
