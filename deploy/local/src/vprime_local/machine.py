@@ -120,7 +120,7 @@ class SpeedProbe:
     """How long a fixed piece of pure-Python work takes on this machine, timed every `interval_s` by a process of its
     own for as long as the probe runs (`with SpeedProbe(path) as probe:`), in CPU time: a wait for the CPU does not
     count, a slower CPU does. On a KVM guest the host's other load changes it: on an idle machine here, the same work
-    took about 850 µs in some seconds and about 1,450 µs in others, so two streams of the same code can differ by
+    took 850–950 µs in most seconds and 1,200–1,700 µs in others, so two streams of the same code can differ by
     what the machine was doing, not by what the stack did. The bench reports it for each stream (`between`).
 
     It costs the machine its work once every `interval_s`: about 0.5 % of one CPU at the defaults."""
@@ -151,6 +151,8 @@ class SpeedProbe:
         if not samples:
             return {"samples": 0}
         samples.sort()
-        def at(q: float) -> float:
+
+        def quantile(q: float) -> float:
             return samples[min(int(q * len(samples)), len(samples) - 1)]
-        return {"samples": len(samples), "p10_us": at(0.1), "p50_us": at(0.5), "p90_us": at(0.9)}
+
+        return {"samples": len(samples), "p10_us": quantile(0.1), "p50_us": quantile(0.5), "p90_us": quantile(0.9)}
