@@ -271,6 +271,7 @@ class Bench:
         self.stop_agent = ""
         self.watch = Watch()
         self.speed = machine.SpeedProbe(home / "speed.txt")
+        self.tick_s = ceiling.TICK_S
 
     async def __aenter__(self) -> Bench:
         await asyncio.to_thread(self.stack.down)  # whatever an interrupted run left behind
@@ -395,9 +396,7 @@ class Bench:
             cpu_before, since_s = self.cpu(), time.monotonic()
             self.watch.count(sent)
             started = time.perf_counter()
-            for n in range(total):
-                if (wait := started + n / rate - time.perf_counter()) > 0:
-                    await asyncio.sleep(wait)
+            async for n in ceiling.paced(total, rate, started, self.tick_s):
                 s = Signal(agent_id=uuid.UUID(self.agents[n % len(self.agents)]), signal_id=uuid.uuid4(),
                            instrument=INSTRUMENTS[n % len(INSTRUMENTS)], side=Side.LONG if n % 2 else Side.SHORT,
                            size_model=SizeModel(value=1), risk_model=RiskModel(type="none"), confidence=0.9,

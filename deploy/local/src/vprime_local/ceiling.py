@@ -11,13 +11,30 @@ from __future__ import annotations
 import asyncio
 import json
 import multiprocessing
+import os
 import time
 import uuid
+from collections.abc import AsyncIterator
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 HOPS = 3
+# How often the bench wakes to send what fell due (`BENCH_TICK_MS`): see `paced`.
+TICK_S = float(os.environ.get("BENCH_TICK_MS", 10)) / 1e3
+
+
+async def paced(total: int, rate: float, started: float, tick_s: float = TICK_S) -> AsyncIterator[int]:
+    """0 … total − 1, each once it is due at `rate` a second from `started` (a late one does not push the next back).
+    The sender wakes at most once a `tick_s`, `tick_s` after the first of what is due: whatever fell due meanwhile goes
+    out together, in one produce request, as an upstream producer that batches would send it. Each is timed from when
+    it was sent, so none is counted earlier than it left. Sending each on its own wake-up (`tick_s` 0) spends the
+    machine a wake-up and a produce request per signal, in the bench and in Kafka: at 200 signals/s about 0.1 ms of
+    the machine's CPU per intent."""
+    for n in range(total):
+        if (wait := started + n / rate - time.perf_counter()) > 0:
+            await asyncio.sleep(wait + tick_s)
+        yield n
 
 
 def _topics(run: str) -> list[str]:
@@ -81,10 +98,7 @@ async def measure(bootstrap: str, rate: float, seconds: float, fan_out: int, par
 
         receiver = asyncio.create_task(receive())
         started = time.perf_counter()
-        for n in range(int(rate * seconds)):
-            due = started + n / rate
-            if (wait := due - time.perf_counter()) > 0:
-                await asyncio.sleep(wait)
+        async for _ in paced(int(rate * seconds), rate, started):
             sid = uuid.uuid4().hex
             sent[sid] = time.perf_counter()
             await producer.send(topics[0], json.dumps({"id": sid, "instrument": "ETH", "side": "LONG"}).encode(), key=sid[:8].encode())
