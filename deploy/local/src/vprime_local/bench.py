@@ -577,6 +577,7 @@ async def main_async() -> dict[str, Any]:
     router = router_in_process()
     report = _aggregate(all_runs, rates, fan_out, seconds)
     report.update({"router_in_process": router, "scaling": scaled, "runs": runs, "seconds_per_rate": seconds,
+                   "tick_ms": bench.tick_s * 1e3,
                    "total_s": round(time.monotonic() - started, 1), "machine": {"cpus": os.cpu_count(), "process_round_trip": exchanges},
                    "partition_spread": bench.partition_spread})
     (home / "bench.json").write_text(json.dumps(report, indent=2, default=str))
