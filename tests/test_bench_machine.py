@@ -40,3 +40,29 @@ def test_the_speed_probe_reports_only_the_samples_taken_within_a_window_and_stop
     assert 0 < during["p10_us"] <= during["p50_us"] <= during["p90_us"] < 1_000_000
     lines = (tmp_path / "speed.txt").read_text().splitlines()
     assert len(lines) >= during["samples"]  # every sample in the window was one the probe wrote
+
+
+def test_the_speed_probe_ends_when_the_process_that_started_it_is_gone(tmp_path) -> None:
+    import subprocess
+    import sys
+    import time
+
+    starter = subprocess.run([sys.executable, "-c", (
+        "import sys, time; from pathlib import Path; from vprime_local.machine import SpeedProbe; "
+        f"p = SpeedProbe(Path({str(tmp_path / 'speed.txt')!r}), interval_s=0.05, iterations=1000).__enter__(); "
+        "print(p.process.pid, flush=True); time.sleep(0.3)")],  # exits without stopping its probe, as a killed bench does
+        capture_output=True, text=True, timeout=30, check=True)
+    probe_pid = int(starter.stdout.split()[0])
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and _alive(probe_pid):
+        time.sleep(0.05)
+    assert not _alive(probe_pid)
+    assert (tmp_path / "speed.txt").read_text().strip()  # it did run while its starter lived
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(") ")[1][0] != "Z"  # a zombie has ended, only not been waited for
+    except FileNotFoundError:
+        return False

@@ -12,10 +12,13 @@ pytestmark = pytest.mark.integration
 
 
 def test_counts_are_differences_and_the_wal_is_per_completed_intent() -> None:
-    before = {"checkpoints": 3, "autovacuums": 10, "autoanalyzes": 4, "wal_bytes": 1_000_000.0, "wal_fpi": 100}
-    after = {"checkpoints": 4, "autovacuums": 12, "autoanalyzes": 4, "wal_bytes": 1_000_000.0 + 600 * 18 * 1024, "wal_fpi": 400}
+    before = {"checkpoints": 3, "autovacuums": 10, "autoanalyzes": 4, "wal_bytes": 1_000_000.0, "wal_fpi": 100,
+              "wal_segments_created": 5}
+    after = {"checkpoints": 4, "autovacuums": 12, "autoanalyzes": 4, "wal_bytes": 1_000_000.0 + 600 * 18 * 1024, "wal_fpi": 400,
+             "wal_segments_created": 7}
     seen = maintenance(before, after, intents=600)
-    assert seen == {"checkpoints": 1, "autovacuums": 2, "autoanalyzes": 0, "wal_kb_per_intent": 18.0, "full_page_images_per_intent": 0.5}
+    assert seen == {"checkpoints": 1, "autovacuums": 2, "autoanalyzes": 0, "wal_segments_created": 2, "wal_kb_per_intent": 18.0,
+                    "full_page_images_per_intent": 0.5}
     assert maintenance(before, before, intents=0)["wal_kb_per_intent"] == 0.0  # an empty stream divides by one, not zero
 
 
@@ -36,3 +39,4 @@ async def test_a_checkpoint_and_the_full_page_images_after_it_are_seen(admin_db:
     assert seen["checkpoints"] >= 1
     assert seen["full_page_images_per_intent"] >= 1  # bench_probe's pages, written whole once more
     assert seen["wal_kb_per_intent"] > 8
+    assert after["wal_segments_created"] >= before["wal_segments_created"] >= 0  # read from pg_stat_io on a real server

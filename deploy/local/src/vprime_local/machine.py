@@ -35,7 +35,7 @@ for _ in range(counted):
 c.sendall(f"{time.process_time() - started}".encode())
 """
 SPEED_PROBE = """
-import sys, time
+import os, sys, time
 
 def work(iterations):  # in a function: its names are locals, as in the services' code
     total = 0
@@ -44,8 +44,9 @@ def work(iterations):  # in a function: its names are locals, as in the services
     return total
 
 path, interval, iterations = sys.argv[1], float(sys.argv[2]), int(sys.argv[3])
+parent = os.getppid()
 with open(path, "w", buffering=1) as out:
-    while True:
+    while os.getppid() == parent:  # a bench that is killed takes its probe with it
         started = time.thread_time()
         work(iterations)
         out.write(f"{time.monotonic():.3f} {(time.thread_time() - started) * 1e6:.0f}\\n")
