@@ -620,6 +620,7 @@ def _aggregate(runs: list[dict[str, Any]], rates: list[float], fan_out: int, sec
             "streams_with_checkpoint": sum(o["database"]["checkpoints"] > 0 for o in ours),
             "streams_with_autovacuum": sum(o["database"]["autovacuums"] > 0 for o in ours),
             "wal_kb_per_intent": spread([o["database"]["wal_kb_per_intent"] for o in ours]),
+            "wal_segments_created": spread([o["database"]["wal_segments_created"] for o in ours]),
             # how long the speed probe's fixed work took during this rate's streams (the machine's speed, µs)
             "machine_speed_p50_us": spread([o["machine_speed"]["p50_us"] for o in ours if o["machine_speed"]["samples"]] or [0.0]),
         })
@@ -688,7 +689,8 @@ def _print(report: dict[str, Any]) -> None:
               f"{row['ceiling_messages_per_s']['median']:>10}  {stages}")
     print("postgres during the streams (in how many of the runs): " + "; ".join(
         f"{row['signals_per_s']:g}/s: checkpoint {row['streams_with_checkpoint']}, autovacuum {row['streams_with_autovacuum']}, "
-        f"WAL {row['wal_kb_per_intent']['median']} KB/intent" for row in report["table"]))
+        f"WAL {row['wal_kb_per_intent']['median']} KB/intent, WAL segment files created {row['wal_segments_created']['min']:g}–"
+        f"{row['wal_segments_created']['max']:g}" for row in report["table"]))
     print("the machine's speed during the streams (the probe's fixed work, µs; lower is faster): " + "; ".join(
         f"{row['signals_per_s']:g}/s: {row['machine_speed_p50_us']['median']:g} ({row['machine_speed_p50_us']['min']:g}–"
         f"{row['machine_speed_p50_us']['max']:g})" for row in report["table"]))
