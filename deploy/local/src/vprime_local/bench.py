@@ -113,7 +113,7 @@ def maintenance(before: dict[str, float], after: dict[str, float], intents: int)
     return {"checkpoints": int(after["checkpoints"] - before["checkpoints"]),
             "autovacuums": int(after["autovacuums"] - before["autovacuums"]),
             "autoanalyzes": int(after["autoanalyzes"] - before["autoanalyzes"]),
-            "wal_segments_created": int(after.get("wal_segments_created", 0) - before.get("wal_segments_created", 0)),
+            "wal_segments_created": int(after["wal_segments_created"] - before["wal_segments_created"]),
             "wal_kb_per_intent": round((after["wal_bytes"] - before["wal_bytes"]) / 1024 / n, 1),
             "full_page_images_per_intent": round((after["wal_fpi"] - before["wal_fpi"]) / n, 2)}
 
