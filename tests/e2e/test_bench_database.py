@@ -1,5 +1,6 @@
 """What the bench reports PostgreSQL did during a stream beside the statements it was sent: checkpoints, autovacuum
-runs, and the WAL written per intent with its full-page images, read from the server's statistics views."""
+runs, and the WAL written per intent with its full-page images, read from the server's statistics views; and why it
+vacuums the warm-up's tables before its checkpoint."""
 
 from __future__ import annotations
 
@@ -40,3 +41,38 @@ async def test_a_checkpoint_and_the_full_page_images_after_it_are_seen(admin_db:
     assert seen["full_page_images_per_intent"] >= 1  # bench_probe's pages, written whole once more
     assert seen["wal_kb_per_intent"] > 8
     assert after["wal_segments_created"] >= before["wal_segments_created"] >= 0  # read from pg_stat_io on a real server
+
+
+async def _fpi_of(conn: asyncpg.Connection, statement: str) -> int:
+    await conn.execute("SELECT pg_stat_force_next_flush()")
+    before = await conn.fetchval("SELECT wal_fpi FROM pg_stat_wal")
+    await conn.execute(statement)
+    await conn.execute("SELECT pg_stat_force_next_flush()")  # a backend reports its WAL at most once a second
+    await conn.execute("SELECT 1")
+    return await conn.fetchval("SELECT wal_fpi FROM pg_stat_wal") - before
+
+
+async def test_why_the_bench_vacuums_before_its_checkpoint(admin_db: asyncpg.Pool) -> None:
+    """A table filled before a checkpoint and first vacuumed after it has each of its pages written whole to the WAL
+    (with data checksums, marking a page all-visible is logged like a change); vacuumed before the checkpoint, the
+    vacuum after it has nothing left to mark."""
+    async with admin_db.acquire() as conn:
+        await conn.execute("DROP TABLE IF EXISTS public.bench_vacuum_probe; "
+                           "CREATE TABLE public.bench_vacuum_probe (n int, pad text) WITH (autovacuum_enabled = false)")
+        try:
+            fill = "INSERT INTO public.bench_vacuum_probe SELECT g, repeat('x', 100) FROM generate_series(1, 20000) g"
+            await conn.execute(fill)
+            pages = await conn.fetchval("SELECT pg_relation_size('public.bench_vacuum_probe') / current_setting('block_size')::int")
+            await conn.execute("CHECKPOINT")
+            late = await _fpi_of(conn, "VACUUM public.bench_vacuum_probe")
+
+            await conn.execute("TRUNCATE public.bench_vacuum_probe")
+            await conn.execute(fill)
+            await conn.execute("VACUUM public.bench_vacuum_probe")
+            await conn.execute("CHECKPOINT")
+            ahead = await _fpi_of(conn, "VACUUM public.bench_vacuum_probe")
+        finally:
+            await conn.execute("DROP TABLE IF EXISTS public.bench_vacuum_probe")
+    assert pages > 200
+    assert late >= 0.9 * pages, (late, pages)
+    assert ahead < 0.1 * pages, (ahead, pages)

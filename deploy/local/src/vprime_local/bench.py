@@ -358,9 +358,14 @@ class Bench:
         # to twice the CPU per message); the first rate should not pay for that.
         await self.stream(rate=float(os.environ.get("BENCH_WARMUP_RATE", 150)), seconds=float(os.environ.get("BENCH_WARMUP_S", 30)),
                           label="warm-up")
-        # A fresh database has no WAL segment to reuse: until its first checkpoint, each 16 MB of WAL is a new file that
-        # a committing backend fills with zeros while the others wait (at 50 signals/s, a stall of 0.2-0.4 s every 6-10
-        # s). A database that has run a while reuses the segments each checkpoint frees, and that is what is measured.
+        # A database that has run a while is what is measured, and a fresh one differs from it in two ways that stall
+        # commits. Its tables are not vacuumed: the first autovacuum of a table after the checkpoint below marks each
+        # page the warm-up filled all-visible, and with data checksums (PostgreSQL's default) that writes the whole
+        # page to the WAL, page after page, while every commit waits for the WAL behind it.
+        await self.db.execute("VACUUM (ANALYZE)")
+        # And it has no WAL segment to reuse: until its first checkpoint, each 16 MB of WAL is a new file that a
+        # committing backend fills with zeros while the others wait (at 50 signals/s, a stall of 0.2-0.4 s every 6-10
+        # s). A database that has run a while reuses the segments each checkpoint frees.
         await self.db.execute("CHECKPOINT")
 
     def cpu(self) -> dict[str, float]:
