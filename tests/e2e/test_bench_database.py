@@ -13,13 +13,13 @@ pytestmark = pytest.mark.integration
 
 
 def test_counts_are_differences_and_the_wal_is_per_completed_intent() -> None:
-    before = {"checkpoints": 3, "autovacuums": 10, "autoanalyzes": 4, "wal_bytes": 1_000_000.0, "wal_fpi": 100,
-              "wal_segments_created": 5}
-    after = {"checkpoints": 4, "autovacuums": 12, "autoanalyzes": 4, "wal_bytes": 1_000_000.0 + 600 * 18 * 1024, "wal_fpi": 400,
-             "wal_segments_created": 7}
+    before = {"checkpoints": 3, "autovacuums": 10, "autoanalyzes": 4, "autovacuum_ms": 2_000.0, "wal_bytes": 1_000_000.0,
+              "wal_fpi": 100, "wal_segments_created": 5}
+    after = {"checkpoints": 4, "autovacuums": 12, "autoanalyzes": 4, "autovacuum_ms": 3_250.0,
+             "wal_bytes": 1_000_000.0 + 600 * 18 * 1024, "wal_fpi": 400, "wal_segments_created": 7}
     seen = maintenance(before, after, intents=600)
-    assert seen == {"checkpoints": 1, "autovacuums": 2, "autoanalyzes": 0, "wal_segments_created": 2, "wal_kb_per_intent": 18.0,
-                    "full_page_images_per_intent": 0.5}
+    assert seen == {"checkpoints": 1, "autovacuums": 2, "autoanalyzes": 0, "autovacuum_s": 1.25, "wal_segments_created": 2,
+                    "wal_kb_per_intent": 18.0, "full_page_images_per_intent": 0.5}
     assert maintenance(before, before, intents=0)["wal_kb_per_intent"] == 0.0  # an empty stream divides by one, not zero
 
 
@@ -41,6 +41,23 @@ async def test_a_checkpoint_and_the_full_page_images_after_it_are_seen(admin_db:
     assert seen["full_page_images_per_intent"] >= 1  # bench_probe's pages, written whole once more
     assert seen["wal_kb_per_intent"] > 8
     assert after["wal_segments_created"] >= before["wal_segments_created"] >= 0  # read from pg_stat_io on a real server
+
+
+async def test_autovacuums_time_is_read_where_the_server_keeps_it(admin_db: asyncpg.Pool) -> None:
+    """`autovacuum_s` reads columns PostgreSQL 18 added to `pg_stat_all_tables`, by name from each row's JSON, so that
+    an older server reads 0 instead of failing: the names must be the server's."""
+    async with admin_db.acquire() as conn:
+        version = int(await conn.fetchval("SHOW server_version_num"))
+        keys = set(await conn.fetchval("SELECT array_agg(k) FROM (SELECT jsonb_object_keys(to_jsonb(a)) AS k "
+                                       "FROM (SELECT * FROM pg_stat_all_tables LIMIT 1) a) x"))
+        row = dict(await conn.fetchrow(MAINTENANCE))
+    assert row["autovacuum_ms"] >= 0
+    names = ("total_autovacuum_time", "total_autoanalyze_time")
+    assert all(f"'{name}'" in MAINTENANCE for name in names)
+    if version >= 180000:
+        assert set(names) <= keys
+    else:
+        assert row["autovacuum_ms"] == 0
 
 
 async def _fpi_of(conn: asyncpg.Connection, statement: str) -> int:

@@ -98,21 +98,28 @@ def lag_growth(points: list[tuple[float, float]], settle_s: float = 1.0) -> floa
 # first change to each page after it write the whole page to the WAL (full-page images), and autovacuum's first pass
 # over a table reads all of it. Either can fall inside one stream and not the next, so each stream reports both.
 # A WAL segment file created while a stream runs (`wal_segments_created`: no segment a checkpoint freed was there to
-# reuse) is 16 MB of zeros written and flushed by the backend that needs it, while every other commit waits.
+# reuse) is 16 MB of zeros written and flushed by the backend that needs it, while every other commit waits. How long
+# autovacuum ran (`autovacuum_s`, vacuums and analyzes together, counted when each run ends) is what its runs took from
+# a machine with no CPU to spare: at 200 signals/s a burst of them is what the slowest streams had in common. Servers
+# before PostgreSQL 18 do not keep that time; there it reads 0.
 MAINTENANCE = """SELECT c.num_timed + c.num_requested AS checkpoints, w.wal_bytes::float8 AS wal_bytes, w.wal_fpi,
-                        t.autovacuums, t.autoanalyzes, i.created AS wal_segments_created
+                        t.autovacuums, t.autoanalyzes, t.autovacuum_ms, i.created AS wal_segments_created
                    FROM pg_stat_checkpointer c, pg_stat_wal w,
-                        (SELECT coalesce(sum(autovacuum_count), 0) AS autovacuums, coalesce(sum(autoanalyze_count), 0) AS autoanalyzes
-                           FROM pg_stat_all_tables) t,
+                        (SELECT coalesce(sum(autovacuum_count), 0) AS autovacuums, coalesce(sum(autoanalyze_count), 0) AS autoanalyzes,
+                                coalesce(sum((to_jsonb(a) ->> 'total_autovacuum_time')::float8
+                                             + (to_jsonb(a) ->> 'total_autoanalyze_time')::float8), 0) AS autovacuum_ms
+                           FROM pg_stat_all_tables a) t,
                         (SELECT coalesce(sum(fsyncs), 0) AS created FROM pg_stat_io WHERE object = 'wal' AND context = 'init') i"""
 
 
 def maintenance(before: dict[str, float], after: dict[str, float], intents: int) -> dict[str, float]:
-    """Checkpoints and autovacuum runs during a stream, and the WAL it wrote per completed intent."""
+    """Checkpoints and autovacuum runs (and how long they took) during a stream, and the WAL it wrote per completed
+    intent."""
     n = max(intents, 1)
     return {"checkpoints": int(after["checkpoints"] - before["checkpoints"]),
             "autovacuums": int(after["autovacuums"] - before["autovacuums"]),
             "autoanalyzes": int(after["autoanalyzes"] - before["autoanalyzes"]),
+            "autovacuum_s": round((after["autovacuum_ms"] - before["autovacuum_ms"]) / 1000, 2),
             "wal_segments_created": int(after["wal_segments_created"] - before["wal_segments_created"]),
             "wal_kb_per_intent": round((after["wal_bytes"] - before["wal_bytes"]) / 1024 / n, 1),
             "full_page_images_per_intent": round((after["wal_fpi"] - before["wal_fpi"]) / n, 2)}
@@ -427,7 +434,8 @@ class Bench:
         result = self._report(label, rate, sent, started, stream_end, expected)
         per_intent = max(result["intents_completed"], 1)
         result["database"] = (seen := maintenance(db_before, db_after, result["intents_completed"]))
-        say(f"    postgres during it: {seen['checkpoints']} checkpoint(s), {seen['autovacuums']} autovacuum(s), "
+        say(f"    postgres during it: {seen['checkpoints']} checkpoint(s), {seen['autovacuums']} autovacuum(s) "
+            f"({seen['autovacuum_s']} s, analyzes included), "
             f"{seen['wal_kb_per_intent']} KB of WAL per intent ({seen['full_page_images_per_intent']} full-page images), "
             f"{seen['wal_segments_created']} WAL segment file(s) created")
         result["machine_speed"] = speed
@@ -626,6 +634,7 @@ def _aggregate(runs: list[dict[str, Any]], rates: list[float], fan_out: int, sec
             "streams_with_autovacuum": sum(o["database"]["autovacuums"] > 0 for o in ours),
             "wal_kb_per_intent": spread([o["database"]["wal_kb_per_intent"] for o in ours]),
             "wal_segments_created": spread([o["database"]["wal_segments_created"] for o in ours]),
+            "autovacuum_s": spread([o["database"]["autovacuum_s"] for o in ours]),
             # how long the speed probe's fixed work took during this rate's streams (the machine's speed, µs)
             "machine_speed_p50_us": spread([o["machine_speed"]["p50_us"] for o in ours if o["machine_speed"]["samples"]] or [0.0]),
         })
@@ -693,7 +702,8 @@ def _print(report: dict[str, Any]) -> None:
               f"{row['lag_growth_s_per_s']['median']:>8} {'yes' if row['sustained'] else 'no':>9}  {row['ceiling_p50_ms']['median']:>8} {row['ceiling_p99_ms']['median']:>8} "
               f"{row['ceiling_messages_per_s']['median']:>10}  {stages}")
     print("postgres during the streams (in how many of the runs): " + "; ".join(
-        f"{row['signals_per_s']:g}/s: checkpoint {row['streams_with_checkpoint']}, autovacuum {row['streams_with_autovacuum']}, "
+        f"{row['signals_per_s']:g}/s: checkpoint {row['streams_with_checkpoint']}, autovacuum {row['streams_with_autovacuum']} "
+        f"({row['autovacuum_s']['min']:g}–{row['autovacuum_s']['max']:g} s), "
         f"WAL {row['wal_kb_per_intent']['median']} KB/intent, WAL segment files created {row['wal_segments_created']['min']:g}–"
         f"{row['wal_segments_created']['max']:g}" for row in report["table"]))
     print("the machine's speed during the streams (the probe's fixed work, µs; lower is faster): " + "; ".join(
