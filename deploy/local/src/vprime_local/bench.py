@@ -99,9 +99,9 @@ def lag_growth(points: list[tuple[float, float]], settle_s: float = 1.0) -> floa
 # over a table reads all of it. Either can fall inside one stream and not the next, so each stream reports both.
 # A WAL segment file created while a stream runs (`wal_segments_created`: no segment a checkpoint freed was there to
 # reuse) is 16 MB of zeros written and flushed by the backend that needs it, while every other commit waits. How long
-# autovacuum ran (`autovacuum_s`, vacuums and analyzes together, counted when each run ends) is what its runs took from
-# a machine with no CPU to spare: at 200 signals/s a burst of them is what the slowest streams had in common. Servers
-# before PostgreSQL 18 do not keep that time; there it reads 0.
+# autovacuum's runs lasted (`autovacuum_s`: vacuums and analyzes together, their cost-based pauses included, each
+# counted when it ends) says how much of a stream shared the machine with them: at 200 signals/s, bursts of them fell
+# in the slowest streams. Servers before PostgreSQL 18 do not keep that time; there it reads 0.
 MAINTENANCE = """SELECT c.num_timed + c.num_requested AS checkpoints, w.wal_bytes::float8 AS wal_bytes, w.wal_fpi,
                         t.autovacuums, t.autoanalyzes, t.autovacuum_ms, i.created AS wal_segments_created
                    FROM pg_stat_checkpointer c, pg_stat_wal w,
