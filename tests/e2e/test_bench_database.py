@@ -12,6 +12,14 @@ from vprime_local.bench import MAINTENANCE, maintenance
 pytestmark = pytest.mark.integration
 
 
+async def reported(conn: asyncpg.Connection) -> dict[str, float]:
+    """What the bench reads, once this connection's own statistics are in: a backend reports its WAL at most once a
+    second, and `pg_stat_force_next_flush` makes its next statement report it."""
+    await conn.execute("SELECT pg_stat_force_next_flush()")
+    await conn.execute("SELECT 1")
+    return dict(await conn.fetchrow(MAINTENANCE))
+
+
 def test_counts_are_differences_and_the_wal_is_per_completed_intent() -> None:
     before = {"checkpoints": 3, "autovacuums": 10, "autoanalyzes": 4, "autovacuum_ms": 2_000.0, "wal_bytes": 1_000_000.0,
               "wal_fpi": 100, "wal_segments_created": 5}
@@ -31,9 +39,7 @@ async def test_a_checkpoint_and_the_full_page_images_after_it_are_seen(admin_db:
             before = dict(await conn.fetchrow(MAINTENANCE))
             await conn.execute("CHECKPOINT")
             await conn.execute("UPDATE public.bench_probe SET n = n + 1")  # the first change to each page since the checkpoint
-            await conn.execute("SELECT pg_stat_force_next_flush()")  # a backend reports its WAL at most once a second
-            await conn.execute("SELECT 1")
-            after = dict(await conn.fetchrow(MAINTENANCE))
+            after = await reported(conn)
         finally:
             await conn.execute("DROP TABLE public.bench_probe")
     seen = maintenance(before, after, intents=1)
@@ -61,12 +67,9 @@ async def test_autovacuums_time_is_read_where_the_server_keeps_it(admin_db: asyn
 
 
 async def _fpi_of(conn: asyncpg.Connection, statement: str) -> int:
-    await conn.execute("SELECT pg_stat_force_next_flush()")
-    before = await conn.fetchval("SELECT wal_fpi FROM pg_stat_wal")
+    before = await reported(conn)
     await conn.execute(statement)
-    await conn.execute("SELECT pg_stat_force_next_flush()")  # a backend reports its WAL at most once a second
-    await conn.execute("SELECT 1")
-    return await conn.fetchval("SELECT wal_fpi FROM pg_stat_wal") - before
+    return (await reported(conn))["wal_fpi"] - before["wal_fpi"]
 
 
 async def test_why_the_bench_vacuums_before_its_checkpoint(admin_db: asyncpg.Pool) -> None:
