@@ -112,6 +112,34 @@ MAINTENANCE = """SELECT c.num_timed + c.num_requested AS checkpoints, w.wal_byte
                         (SELECT coalesce(sum(fsyncs), 0) AS created FROM pg_stat_io WHERE object = 'wal' AND context = 'init') i"""
 
 
+# The server's WAL segment files: all of them, and those that wait to be reused (named after the current one: a
+# checkpoint renames so the files before it that `min_wal_size` or the WAL's pace says to keep, and removes the rest).
+WAL_FILES = """SELECT count(*) FILTER (WHERE name ~ '^[0-9A-F]{24}$') AS files,
+                      count(*) FILTER (WHERE name ~ '^[0-9A-F]{24}$' AND name > pg_walfile_name(pg_current_wal_lsn())) AS spare,
+                      pg_size_bytes(current_setting('wal_segment_size')) AS segment_bytes,
+                      pg_size_bytes(current_setting('min_wal_size')) AS keep_bytes
+                 FROM pg_ls_waldir()"""
+
+
+async def spare_wal_segments(db: asyncpg.Connection) -> int:
+    """How many WAL segment files wait to be reused."""
+    return int((await db.fetchrow(WAL_FILES))["spare"])
+
+
+async def make_spare_wal_segments(db: asyncpg.Connection, keep_bytes: int | None = None) -> int:
+    """Give the server the spare WAL segment files a database that has run a while at this load has (`keep_bytes` of
+    them, by default as many as `min_wal_size` keeps), once the next checkpoint has renamed them for reuse: every file
+    but the current one. Each is made by writing a WAL record and moving on to the next segment, which takes a spare
+    file or creates one. Returns how many files were created."""
+    row = await db.fetchrow(WAL_FILES)
+    wanted, files = (row["keep_bytes"] if keep_bytes is None else keep_bytes) // row["segment_bytes"], row["files"]
+    had = files
+    while files - 1 < wanted:
+        await db.execute("SELECT pg_logical_emit_message(false, 'vprime.bench', ''); SELECT pg_switch_wal()")
+        files = (await db.fetchrow(WAL_FILES))["files"]
+    return int(files - had)
+
+
 def maintenance(before: dict[str, float], after: dict[str, float], intents: int) -> dict[str, float]:
     """Checkpoints and autovacuum runs (and how long they took) during a stream, and the WAL it wrote per completed
     intent."""
@@ -370,10 +398,13 @@ class Bench:
         # page the warm-up filled all-visible, and with data checksums (PostgreSQL's default) that writes the whole
         # page to the WAL, page after page, while every commit waits for the WAL behind it.
         await self.db.execute("VACUUM (ANALYZE)")
-        # And it has no WAL segment to reuse: until its first checkpoint, each 16 MB of WAL is a new file that a
-        # committing backend fills with zeros while the others wait (at 50 signals/s, a stall of 0.2-0.4 s every 6-10
-        # s). A database that has run a while reuses the segments each checkpoint frees.
+        # And it has few WAL segment files to reuse: each 16 MB of WAL past them is a new file that a committing backend
+        # fills with zeros and flushes while the others wait (14-42 ms each here; at 200 signals/s, one every 1.5 s).
+        # A database that has run a while at this load has as many as `min_wal_size` keeps, renamed for reuse by each
+        # checkpoint; so has this one, after the checkpoint below.
+        made = await make_spare_wal_segments(self.db)
         await self.db.execute("CHECKPOINT")
+        say(f"WAL segment files ready for reuse: {await spare_wal_segments(self.db)} ({made} made after the warm-up)")
 
     def cpu(self) -> dict[str, float]:
         """CPU seconds so far: each Vprime service (all its instances), Kafka, PostgreSQL (every backend, and
