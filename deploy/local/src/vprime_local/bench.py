@@ -402,8 +402,14 @@ class Bench:
         # fills with zeros and flushes while the others wait (14-42 ms each here; at 200 signals/s, one every 1.5 s).
         # A database that has run a while at this load has as many as `min_wal_size` keeps, renamed for reuse by each
         # checkpoint; so has this one, after the checkpoint below.
+        counted = (await self.db.fetchrow(MAINTENANCE))["wal_segments_created"]
         made = await make_spare_wal_segments(self.db)
         await self.db.execute("CHECKPOINT")
+        # The files made are counted as created (`wal_segments_created`) when the backends that made them report their
+        # statistics, up to a second later: before the first stream, not in it.
+        deadline = time.monotonic() + 5
+        while (await self.db.fetchrow(MAINTENANCE))["wal_segments_created"] - counted < made and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
         say(f"WAL segment files ready for reuse: {await spare_wal_segments(self.db)} ({made} made after the warm-up)")
 
     def cpu(self) -> dict[str, float]:
