@@ -1,10 +1,12 @@
-"""The bench's verdict on a rate: sustained only if the lag stopped growing. A pipeline that completes less
-than it is offered falls behind by a fixed share of each second, which a 10 s stream's short drain hides."""
+"""The bench's verdicts: a rate of Vprime's is sustained only if the lag stopped growing (a pipeline that completes
+less than it is offered falls behind by a fixed share of each second, which a 10 s stream's short drain hides), and
+the bare pipeline's ceiling is measured at an offer it no longer keeps up with."""
 
 from __future__ import annotations
 
 import random
 
+from vprime_local import ceiling
 from vprime_local.bench import LAG_GROWTH_LIMIT_S_PER_S, lag_growth
 
 
@@ -39,3 +41,41 @@ def test_the_first_second_filling_the_pipeline_is_left_out() -> None:
 def test_too_few_points_give_no_growth() -> None:
     assert lag_growth([(2.0, 0.1)]) == 0.0
     assert lag_growth([(2.0, 0.1), (2.0, 0.3)]) == 0.0  # all sent at one instant: no slope to speak of
+
+
+def bare(offered_signals: float, capacity_messages: float, fan_out: int = 3, seconds: float = 10.0) -> dict:
+    """A bare-pipeline measurement of a pipeline that carries `capacity_messages` a second: what it has not carried
+    when the stream ends, it carries after it, and the rate counts the stream and its drain."""
+    signals = int(offered_signals * seconds)
+    expected = signals * fan_out
+    took = max(seconds, expected / capacity_messages)
+    measured = {"offered_signals_per_s": offered_signals, "signals": signals, "expected": expected,
+                "messages": expected, "completed_per_s": expected / took}
+    measured["saturated"] = ceiling.saturated(measured)
+    return measured
+
+
+def test_the_bare_pipeline_is_saturated_only_when_it_falls_short_of_the_offer() -> None:
+    assert not bare(3000, capacity_messages=20_000)["saturated"]  # 9,000 offered, all carried: the offer, not a ceiling
+    assert not bare(3000, capacity_messages=8_700)["saturated"]  # 97 % of the offer: within 5 % of it
+    assert bare(12000, capacity_messages=20_000)["saturated"]
+
+
+async def test_the_ceiling_is_searched_until_the_pipeline_no_longer_keeps_up() -> None:
+    offered: list[float] = []
+
+    async def measure(rate: float) -> dict:
+        offered.append(rate)
+        return bare(rate, capacity_messages=20_000)
+
+    found = await ceiling.find_ceiling(measure, start=3000, most=48000)
+    assert offered == [3000, 6000, 12000]  # 18,000 messages/s kept up; 36,000 did not
+    assert found["saturated"] and abs(found["completed_per_s"] - 20_000) < 1
+
+
+async def test_the_search_stops_at_its_largest_offer_and_says_it_kept_up() -> None:
+    async def measure(rate: float) -> dict:
+        return bare(rate, capacity_messages=1_000_000)
+
+    found = await ceiling.find_ceiling(measure, start=3000, most=10000)
+    assert found["offered_signals_per_s"] == 6000 and not found["saturated"]

@@ -14,7 +14,7 @@ import multiprocessing
 import os
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -35,6 +35,26 @@ async def paced(total: int, rate: float, started: float, tick_s: float = TICK_S)
         if (wait := started + n / rate - time.perf_counter()) > 0:
             await asyncio.sleep(wait + tick_s)
         yield n
+
+
+# A measurement is saturated when less than this share of what was offered came through over the stream and its drain
+# (as Vprime's rates are: a capacity above about 95 % of the offer keeps up).
+KEEPS_UP_SHARE = 0.95
+
+
+def saturated(measured: dict) -> bool:
+    """Whether the pipeline fell short of the offer: then what it completed per second is its ceiling."""
+    offered = measured["offered_signals_per_s"] * measured["expected"] / max(measured["signals"], 1)
+    return measured["completed_per_s"] < KEEPS_UP_SHARE * offered
+
+
+async def find_ceiling(measure: Callable[[float], Awaitable[dict]], start: float, most: float) -> dict:
+    """`measure` at `start` signals/s, the offer doubled until the pipeline no longer keeps up or the next offer would
+    pass `most`; the last measurement."""
+    rate = start
+    while not (measured := await measure(rate))["saturated"] and rate * 2 <= most:
+        rate *= 2
+    return measured
 
 
 def _topics(run: str) -> list[str]:
@@ -108,7 +128,7 @@ async def measure(bootstrap: str, rate: float, seconds: float, fan_out: int, par
         except TimeoutError:
             pass
         done = time.perf_counter()
-        return {"offered_signals_per_s": rate, "messages": len(latencies), "expected": expected,
+        return {"offered_signals_per_s": rate, "signals": int(rate * seconds), "messages": len(latencies), "expected": expected,
                 "completed_per_s": len(latencies) / max(done - started, 1e-9), "drain_s": done - stream_end,
                 "latencies_s": latencies}
     finally:
