@@ -15,7 +15,7 @@ signals at fixed rates.
 - stop reaction: a tick crossing a trailing stop published, to the position's CLOSED event;
 - the router's in-process decision latency (services/router/bench/decision_latency.py);
 - the ceiling: the same rates through a bare aiokafka pipeline with the same hops and fan-out and no
-  database (vprime_local.ceiling);
+  database (vprime_local.ceiling), then the offer doubled until it no longer keeps up: what it carries then;
 - scaling: the slowest stage's service at one and at two instances, at the highest rate;
 - the machine: what a round trip between two processes costs, on one CPU and across two (vprime_local.machine).
 
@@ -112,8 +112,9 @@ MAINTENANCE = """SELECT c.num_timed + c.num_requested AS checkpoints, w.wal_byte
                         (SELECT coalesce(sum(fsyncs), 0) AS created FROM pg_stat_io WHERE object = 'wal' AND context = 'init') i"""
 
 
-# The server's WAL segment files: all of them, and those that wait to be reused (named after the current one: a
-# checkpoint renames so the files before it that `min_wal_size` or the WAL's pace says to keep, and removes the rest).
+# The server's WAL segment files: all of them, and those that wait to be reused (named after the current one: at a
+# checkpoint, the files before it are renamed so, as many as `min_wal_size` or the WAL's recent pace calls for, and the
+# rest removed).
 WAL_FILES = """SELECT count(*) FILTER (WHERE name ~ '^[0-9A-F]{24}$') AS files,
                       count(*) FILTER (WHERE name ~ '^[0-9A-F]{24}$' AND name > pg_walfile_name(pg_current_wal_lsn())) AS spare,
                       pg_size_bytes(current_setting('wal_segment_size')) AS segment_bytes,
@@ -399,7 +400,7 @@ class Bench:
         # page to the WAL, page after page, while every commit waits for the WAL behind it.
         await self.db.execute("VACUUM (ANALYZE)")
         # And it has few WAL segment files to reuse: each 16 MB of WAL past them is a new file that a committing backend
-        # fills with zeros and flushes while the others wait (14-42 ms each here; at 200 signals/s, one every 1.5 s).
+        # fills with zeros and flushes while the others wait (14-42 ms each here; at 200 signals/s, one every 1.6 s).
         # A database that has run a while at this load has as many as `min_wal_size` keeps, renamed for reuse by each
         # checkpoint; so has this one, after the checkpoint below.
         counted = (await self.db.fetchrow(MAINTENANCE))["wal_segments_created"]

@@ -99,8 +99,8 @@ class LocalInfra:
     # How much WAL a checkpoint keeps, as segment files renamed for reuse, however quiet the spell before it was. Each
     # segment the WAL moves into that is not such a file is created then: 16 MB of zeros written and flushed by the
     # backend that needs it while every other commit waits (14-42 ms each here). With PostgreSQL's default (80 MB), a
-    # burst after a quiet spell creates them; with 2 GB, one of up to about 2 GB of WAL (about three minutes at 200 signals/s)
-    # reuses what earlier load left.
+    # burst after a quiet spell creates them; with 2 GB, a burst of up to about 2 GB of WAL (about three minutes at
+    # 200 signals/s) reuses what earlier load left.
     pg_min_wal_size: str = field(default_factory=lambda: os.environ.get("VPRIME_PG_MIN_WAL_SIZE", "2GB"))
     database: str = "vprime"
     extra_kafka_props: dict[str, str] = field(default_factory=dict)
