@@ -111,7 +111,6 @@ async def test_spare_wal_segments_are_reused_not_created(admin_db: asyncpg.Pool)
         files = "SELECT count(*) FROM pg_ls_waldir() WHERE name ~ '^[0-9A-F]{24}$'"
         had = await spare_wal_segments(conn)
         made = await make_spare_wal_segments(conn, keep_bytes=(had + 8) * segment)  # eight more than the server had
-        await conn.execute("CHECKPOINT")
         spare = await spare_wal_segments(conn)
         before = await conn.fetchval(files)
         await conn.execute("SELECT pg_logical_emit_message(false, 'vprime.test', repeat('x', 1048576)) "

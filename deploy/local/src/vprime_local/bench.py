@@ -129,16 +129,17 @@ async def spare_wal_segments(db: asyncpg.Connection) -> int:
 
 async def make_spare_wal_segments(db: asyncpg.Connection, keep_bytes: int | None = None) -> int:
     """Give the server the spare WAL segment files a database that has run a while at this load has (`keep_bytes` of
-    them, by default as many as `min_wal_size` keeps), once the next checkpoint has renamed them for reuse: every file
-    but the current one. Each is made by writing a WAL record and moving on to the next segment, which takes a spare
-    file or creates one. Returns how many files were created."""
+    them, by default as many as `min_wal_size` keeps), and a checkpoint, which renames them for reuse: every file but
+    the current one. Each is made by writing a WAL record and moving on to the next segment, which takes a spare file
+    or creates one (the checkpoint's own record opens the last). Returns how many files were created."""
     row = await db.fetchrow(WAL_FILES)
     wanted, files = (row["keep_bytes"] if keep_bytes is None else keep_bytes) // row["segment_bytes"], row["files"]
     had = files
     while files - 1 < wanted:
         await db.execute("SELECT pg_logical_emit_message(false, 'vprime.bench', ''); SELECT pg_switch_wal()")
         files = (await db.fetchrow(WAL_FILES))["files"]
-    return int(files - had)
+    await db.execute("CHECKPOINT")
+    return int((await db.fetchrow(WAL_FILES))["files"] - had)
 
 
 def maintenance(before: dict[str, float], after: dict[str, float], intents: int) -> dict[str, float]:
@@ -395,17 +396,16 @@ class Bench:
         await self.stream(rate=float(os.environ.get("BENCH_WARMUP_RATE", 150)), seconds=float(os.environ.get("BENCH_WARMUP_S", 30)),
                           label="warm-up")
         # A database that has run a while is what is measured, and a fresh one differs from it in two ways that stall
-        # commits. Its tables are not vacuumed: the first autovacuum of a table after the checkpoint below marks each
-        # page the warm-up filled all-visible, and with data checksums (PostgreSQL's default) that writes the whole
-        # page to the WAL, page after page, while every commit waits for the WAL behind it.
+        # commits. Its tables are not vacuumed: the first autovacuum of a table after the checkpoint that follows marks
+        # each page the warm-up filled all-visible, and with data checksums (PostgreSQL's default) that writes the
+        # whole page to the WAL, page after page, while every commit waits for the WAL behind it.
         await self.db.execute("VACUUM (ANALYZE)")
         # And it has few WAL segment files to reuse: each 16 MB of WAL past them is a new file that a committing backend
         # fills with zeros and flushes while the others wait (14-42 ms each here; at 200 signals/s, one every 1.6 s).
         # A database that has run a while at this load has as many as `min_wal_size` keeps, renamed for reuse by each
-        # checkpoint; so has this one, after the checkpoint below.
+        # checkpoint; so has this one, after the checkpoint that makes them spare.
         counted = (await self.db.fetchrow(MAINTENANCE))["wal_segments_created"]
         made = await make_spare_wal_segments(self.db)
-        await self.db.execute("CHECKPOINT")
         # The files made are counted as created (`wal_segments_created`) when the backends that made them report their
         # statistics, up to a second later: before the first stream, not in it.
         deadline = time.monotonic() + 5
