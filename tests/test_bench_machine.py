@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import time
 
 from vprime_local import machine
 
@@ -43,10 +46,6 @@ def test_the_speed_probe_reports_only_the_samples_taken_within_a_window_and_stop
 
 
 def test_the_speed_probe_ends_when_the_process_that_started_it_is_gone(tmp_path) -> None:
-    import subprocess
-    import sys
-    import time
-
     starter = subprocess.run([sys.executable, "-c", (
         "import sys, time; from pathlib import Path; from vprime_local.machine import SpeedProbe; "
         f"p = SpeedProbe(Path({str(tmp_path / 'speed.txt')!r}), interval_s=0.05, iterations=1000).__enter__(); "

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-from vprime_local.bench import MAINTENANCE, maintenance, make_spare_wal_segments, spare_wal_segments
+from vprime_local.bench import MAINTENANCE, WAL_FILES, maintenance, make_spare_wal_segments
 
 pytestmark = pytest.mark.integration
 
@@ -107,15 +107,14 @@ async def test_spare_wal_segments_are_reused_not_created(admin_db: asyncpg.Pool)
     """The bench gives the server spare WAL segment files after its warm-up, and its streams' WAL moves into them:
     no new file, so no commit waits while one is filled with zeros."""
     async with admin_db.acquire() as conn:
-        segment = int(await conn.fetchval("SELECT pg_size_bytes(current_setting('wal_segment_size'))"))
-        files = "SELECT count(*) FROM pg_ls_waldir() WHERE name ~ '^[0-9A-F]{24}$'"
-        had = await spare_wal_segments(conn)
+        start = await conn.fetchrow(WAL_FILES)
+        segment, had = start["segment_bytes"], start["spare"]
         made = await make_spare_wal_segments(conn, keep_bytes=(had + 8) * segment)  # eight more than the server had
-        spare = await spare_wal_segments(conn)
-        before = await conn.fetchval(files)
+        ready = await conn.fetchrow(WAL_FILES)
         await conn.execute("SELECT pg_logical_emit_message(false, 'vprime.test', repeat('x', 1048576)) "
                            "FROM generate_series(1, $1)", 4 * segment // 1048576)  # four segments' worth of WAL
         await conn.execute("SELECT pg_switch_wal()")
-        after = await conn.fetchval(files)
-    assert spare >= had + 8, (had, made, spare)  # `min_wal_size` (2 GB on local stacks) keeps them through the checkpoint
-    assert after <= before  # the WAL moved through four of them, renamed, not created
+        after = await conn.fetchrow(WAL_FILES)
+    # `min_wal_size` (2 GB on local stacks) keeps them through the checkpoint
+    assert ready["spare"] >= had + 8, (had, made, ready["spare"])
+    assert after["files"] <= ready["files"]  # the WAL moved through four of them, renamed, not created

@@ -122,11 +122,6 @@ WAL_FILES = """SELECT count(*) FILTER (WHERE name ~ '^[0-9A-F]{24}$') AS files,
                  FROM pg_ls_waldir()"""
 
 
-async def spare_wal_segments(db: asyncpg.Connection) -> int:
-    """How many WAL segment files wait to be reused."""
-    return int((await db.fetchrow(WAL_FILES))["spare"])
-
-
 async def make_spare_wal_segments(db: asyncpg.Connection, keep_bytes: int | None = None) -> int:
     """Give the server the spare WAL segment files a database that has run a while at this load has (`keep_bytes` of
     them, by default as many as `min_wal_size` keeps), and a checkpoint, which renames them for reuse: every file but
@@ -407,11 +402,12 @@ class Bench:
         counted = (await self.db.fetchrow(MAINTENANCE))["wal_segments_created"]
         made = await make_spare_wal_segments(self.db)
         # The files made are counted as created (`wal_segments_created`) when the backends that made them report their
-        # statistics, up to a second later: before the first stream, not in it.
+        # statistics, up to a second later: wait for them, so that the first stream does not count them. A backend that
+        # has gone idle may report later still, so the first stream can still count one or two.
         deadline = time.monotonic() + 5
         while (await self.db.fetchrow(MAINTENANCE))["wal_segments_created"] - counted < made and time.monotonic() < deadline:
             await asyncio.sleep(0.2)
-        say(f"WAL segment files ready for reuse: {await spare_wal_segments(self.db)} ({made} made after the warm-up)")
+        say(f"WAL segment files ready for reuse: {(await self.db.fetchrow(WAL_FILES))['spare']} ({made} made after the warm-up)")
 
     def cpu(self) -> dict[str, float]:
         """CPU seconds so far: each Vprime service (all its instances), Kafka, PostgreSQL (every backend, and
