@@ -65,3 +65,18 @@ def _alive(pid: int) -> bool:
             return stat.read().split(") ")[1][0] != "Z"  # a zombie has ended, only not been waited for
     except FileNotFoundError:
         return False
+
+
+STAT = """cpu  3874620 837 582251 3160608 65102 0 74839 16275 0 0
+cpu0 1891899 378 269789 1670971 14870 0 30167 7980 0 0
+"""
+
+
+def test_the_time_the_host_took_is_read_from_the_machines_counters_and_shared_out_of_every_tick() -> None:
+    steal, total = machine.cpu_times(STAT)
+    assert (steal, total) == (16275, 3874620 + 837 + 582251 + 3160608 + 65102 + 0 + 74839 + 16275)
+    later = machine.cpu_times(STAT.replace("16275", "16375").replace("3160608", "3161508"))  # 100 stolen of 1,000 more
+    assert machine.stolen((steal, total), later) == 10.0
+    assert machine.stolen(later, later) is None  # no time between them: nothing to share out
+    now = machine.cpu_times()
+    assert now[1] > 0 and 0 <= now[0] <= now[1]  # this machine's own

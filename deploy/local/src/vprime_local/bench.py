@@ -447,7 +447,7 @@ class Bench:
         # The bench's collector is kept out of the stream: a full collection over what it holds of every intent so far
         # stopped it for up to 95 ms at a time, and positions arriving meanwhile were timed late.
         with collector_paused():
-            cpu_before, since_s = self.cpu(), time.monotonic()
+            cpu_before, since_s, times_before = self.cpu(), time.monotonic(), machine.cpu_times()
             self.watch.count(sent)
             started = time.perf_counter()
             async for n in ceiling.paced(total, rate, started, self.tick_s):
@@ -463,6 +463,7 @@ class Bench:
                 await asyncio.sleep(0.05)
             cpu_after, wall = self.cpu(), time.perf_counter() - started  # before reading back what was published
             speed = self.speed.between(since_s, time.monotonic())
+            speed["stolen_pct"] = machine.stolen(times_before, machine.cpu_times())
         db_after = dict(await self.db.fetchrow(MAINTENANCE))
         await self._read_published(since)
         result = self._report(label, rate, sent, started, stream_end, expected)
@@ -475,7 +476,7 @@ class Bench:
         result["machine_speed"] = speed
         if speed["samples"]:
             say(f"    the machine's speed meanwhile: the probe's work took {speed['p50_us']:g} µs (p10 {speed['p10_us']:g}, "
-                f"p90 {speed['p90_us']:g})")
+                f"p90 {speed['p90_us']:g}); the host took {speed['stolen_pct']} % of the CPUs' time")
         result["cpu"] = {name: {"cpu_s": round(cpu_after[name] - cpu_before.get(name, 0.0), 2),
                                 "cores": round((cpu_after[name] - cpu_before.get(name, 0.0)) / wall, 2),
                                 "ms_per_intent": round((cpu_after[name] - cpu_before.get(name, 0.0)) * 1e3 / per_intent, 2)}
@@ -678,6 +679,8 @@ def _aggregate(runs: list[dict[str, Any]], rates: list[float], fan_out: int, sec
             "autovacuum_s": spread([o["database"]["autovacuum_s"] for o in ours]),
             # how long the speed probe's fixed work took during this rate's streams (the machine's speed, µs)
             "machine_speed_p50_us": spread([o["machine_speed"]["p50_us"] for o in ours if o["machine_speed"]["samples"]] or [0.0]),
+            # the share of the CPUs' time the host took from the machine meanwhile (steal, %)
+            "machine_stolen_pct": spread([o["machine_speed"].get("stolen_pct") or 0.0 for o in ours]),
         })
     sustained = [row["completed_intents_per_s"]["median"] for row in table if row["sustained"]]
     best = max((row["completed_intents_per_s"]["median"] for row in table), default=0.0)
@@ -749,9 +752,11 @@ def _print(report: dict[str, Any]) -> None:
         f"({row['autovacuum_s']['min']:g}–{row['autovacuum_s']['max']:g} s), "
         f"WAL {row['wal_kb_per_intent']['median']} KB/intent, WAL segment files created {row['wal_segments_created']['min']:g}–"
         f"{row['wal_segments_created']['max']:g}" for row in report["table"]))
-    print("the machine's speed during the streams (the probe's fixed work, µs; lower is faster): " + "; ".join(
+    print("the machine's speed during the streams (the probe's fixed work, µs; lower is faster; and the CPU time the host "
+          "took, %): " + "; ".join(
         f"{row['signals_per_s']:g}/s: {row['machine_speed_p50_us']['median']:g} ({row['machine_speed_p50_us']['min']:g}–"
-        f"{row['machine_speed_p50_us']['max']:g})" for row in report["table"]))
+        f"{row['machine_speed_p50_us']['max']:g}), {row['machine_stolen_pct']['median']:g} % ({row['machine_stolen_pct']['min']:g}–"
+        f"{row['machine_stolen_pct']['max']:g})" for row in report["table"]))
     print(f"max sustained: {report['max_sustained_intents_per_s']} intents/s; best completed {report['max_completed_intents_per_s']} "
           f"intents/s = {report['throughput_ratio_to_ceiling']} of the bare pipeline's {report['ceiling_max_messages_per_s']:.0f} messages/s"
           + ("" if report["ceiling_saturated"]["saturated"] else " (it kept up with the largest offer: its ceiling is higher, the share lower)"))

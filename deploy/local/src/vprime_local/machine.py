@@ -7,7 +7,8 @@ CPU can cost far more than the message itself (an inter-processor interrupt leav
 reports both beside its figures.
 
 And how fast the machine runs at all, while the bench runs (`SpeedProbe`): on a virtual machine the same instructions
-take longer when the host is busier, whatever the guest does.
+take longer when the host is busier, whatever the guest does; and how much of the time the guest's CPUs were ready to
+run, the host ran something else instead (`stolen`).
 """
 
 from __future__ import annotations
@@ -115,6 +116,25 @@ def describe(costs: dict[str, Any]) -> str:
     if two := costs.get("two_cpus"):
         text += f", {two['round_trip_us']} µs ({two['cpu_us']} µs of CPU) across two"
     return text
+
+
+def cpu_times(stat: str | None = None) -> tuple[int, int]:
+    """The machine's CPU time so far, all CPUs together, from `/proc/stat` (or its text, `stat`): the ticks the host
+    took from the guest while it had work to run (steal), and every tick counted (guest time is inside user time)."""
+    if stat is None:
+        try:
+            stat = Path("/proc/stat").read_text()
+        except OSError:  # not Linux: nothing is known of it
+            return 0, 0
+    fields = [int(v) for v in stat.split("\n", 1)[0].split()[1:]]
+    # user nice system idle iowait irq softirq steal [guest guest_nice]: the first eight add up to the whole
+    return (fields[7] if len(fields) > 7 else 0), sum(fields[:8])
+
+
+def stolen(before: tuple[int, int], after: tuple[int, int]) -> float | None:
+    """The share (%) of the machine's CPU time between two `cpu_times` that the host took (None: no time counted)."""
+    total = after[1] - before[1]
+    return round(100 * (after[0] - before[0]) / total, 2) if total > 0 else None
 
 
 class SpeedProbe:
