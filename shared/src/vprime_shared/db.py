@@ -64,16 +64,6 @@ async def use_json_codecs(conn: asyncpg.Connection) -> None:
         )
 
 
-# Plans that cannot read a whole table, or join two by hashing or sorting one, while an index can find the rows
-# instead. PostgreSQL still takes such a plan when it has no other (a table with no index that fits), so nothing fails.
-KEY_LOOKUPS = {"enable_seqscan": "off", "enable_hashjoin": "off", "enable_mergejoin": "off"}
-
-
-def planner_settings(plan_cache_mode: PlanCacheMode = "auto", *, key_lookups: bool = False) -> dict[str, str]:
-    """The planner's settings for a service's connections (`create_pool`), as PostgreSQL names them."""
-    return {**({"plan_cache_mode": plan_cache_mode} if plan_cache_mode != "auto" else {}), **(KEY_LOOKUPS if key_lookups else {})}
-
-
 async def _keep_session(conn: asyncpg.Connection) -> None:
     """What a connection goes through on its way back to the pool, besides asyncpg's own clean-up (an open
     transaction rolled back, listeners dropped). Services keep no session settings on pooled connections, so
@@ -82,24 +72,20 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
 
 
 async def create_pool(url: str, *, min_size: int = 1, max_size: int = 10, attempts: int = 30,
-                      plan_cache_mode: PlanCacheMode = "auto", key_lookups: bool = False) -> asyncpg.Pool:
+                      plan_cache_mode: PlanCacheMode = "auto") -> asyncpg.Pool:
     """A pool for the service's own role; waits (bounded) for Postgres to accept connections.
 
     `plan_cache_mode` is PostgreSQL's, for every connection of the pool. `force_custom_plan` plans every statement for
-    its parameters. `force_generic_plan` plans each statement once per connection: for policy, whose statements cost
-    more to plan than to run and whose generic plans read the tables that grow by index, whatever their sizes when
-    planned (its batch read took 0.85 ms to plan and 0.3 to run, and `auto` planned it every time, since its generic
-    plan is costed for more deployments than a batch has); and for the router and the executor with `key_lookups`.
-
-    Their statements join a batch's keys against tables that grow by thousands of rows a minute. After five runs of
-    a prepared statement Postgres may settle on a generic plan costed with the table sizes of that moment, and a plan
-    made while a table was small went on scanning it whole: the executor's resolution joined every order by hash
-    (15,000 rows read to resolve 24: 36 ms instead of 0.2), and the router's settle likewise, in some runs and not
-    others, until an autoanalyze invalidated the plan. Planned for their parameters every time, they spent 40–80 µs
-    of PostgreSQL's CPU per intent each on planning at 200 signals/s. `key_lookups` (`planner_settings`) keeps the
-    planner to index lookups joined by nested loops wherever a statement allows them, so the plan made once, while the
-    tables were small, still looks each key up once they have grown (`tests/e2e/test_statement_plans.py`)."""
-    settings = planner_settings(plan_cache_mode, key_lookups=key_lookups) or None
+    its parameters, for services whose statements join a batch's keys against tables that grow by thousands of rows
+    a minute (the router, the executor). After five runs of a prepared statement Postgres may settle on a generic
+    plan, costed with the table sizes of that moment, and a plan made while a table was small went on scanning it
+    whole: the executor's resolution joined every order by hash (15,000 rows read to resolve 24: 36 ms instead of
+    0.2), and the router's settle likewise, in some runs and not others, until an autoanalyze invalidated the plan.
+    `force_generic_plan` plans each statement once per connection, for a service whose statements cost more to plan
+    than to run and whose generic plans read the tables that grow by index, whatever their sizes when planned
+    (policy: its batch read took 0.85 ms to plan and 0.3 to run, and `auto` planned it every time, since its generic
+    plan is costed for more deployments than a batch has; `tests/e2e/test_statement_plans.py`)."""
+    settings = {"plan_cache_mode": plan_cache_mode} if plan_cache_mode != "auto" else None
     for attempt in range(1, attempts + 1):
         try:
             return await asyncpg.create_pool(url, min_size=min_size, max_size=max_size, init=use_json_codecs,

@@ -9,10 +9,7 @@ from vprime_shared.settings import PlanCacheMode, ServiceSettings
 
 class ExecutorSettings(ServiceSettings):
     service_name: str = "executor"
-    # Its batch statements join growing tables by key: planned once per connection, and kept to index lookups so that a
-    # plan made while the tables were small still looks keys up (`db.create_pool`).
-    pg_plan_cache_mode: PlanCacheMode = "force_generic_plan"
-    pg_key_lookups: bool = True
+    pg_plan_cache_mode: PlanCacheMode = "force_custom_plan"  # its batch statements join growing tables by key (`db.create_pool`)
     # Equity a paper account starts with; a signal's size_pct is a share of it (as margin).
     paper_equity_usd: float = 10_000.0
     # Paper fills cross half a spread plus this much slippage.

@@ -8,10 +8,7 @@ __all__ = ["SHIPPED_CATALOG", "RouterSettings"]
 
 class RouterSettings(ServiceSettings):
     service_name: str = "router"
-    # Its batch statements join growing tables by key: planned once per connection, and kept to index lookups so that a
-    # plan made while the tables were small still looks keys up (`db.create_pool`).
-    pg_plan_cache_mode: PlanCacheMode = "force_generic_plan"
-    pg_key_lookups: bool = True
+    pg_plan_cache_mode: PlanCacheMode = "force_custom_plan"  # its batch statements join growing tables by key (`db.create_pool`)
     # "sync": read each venue's catalog from its API (the simulator's by default); "fixture": route on
     # the shipped catalog, never synced (for a router without venue access).
     catalog_source: Literal["sync", "fixture"] = "sync"
