@@ -1,10 +1,12 @@
-"""Why the router and the executor plan every statement for its parameters (`PG_PLAN_CACHE_MODE`): a prepared statement
-that joins a batch's keys against a table, run while the table is small, settles on a generic plan that keeps
-scanning the whole table once it has grown; planned for its parameters, it looks each key up. And why policy may
-plan its statements once: its batch read, planned on empty tables, still reads them by index once they have grown."""
+"""How each service plans its statements (`PG_PLAN_CACHE_MODE`, `PG_PLAN_LIFETIME_S`). A prepared statement that joins
+a batch's keys against a table, planned once while the table is small, keeps scanning the whole table once it has
+grown; prepared again after its lifetime (the router, the executor), it is planned for the table as it is then and
+looks each key up. And why policy may plan its statements once and keep them: its batch read, planned on empty
+tables, still reads them by index once they have grown."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import timedelta
 
@@ -54,12 +56,47 @@ async def test_a_generic_plan_made_on_a_small_table_scans_it_whole_once_it_has_g
     assert "Seq Scan on plan_probe" not in custom and "plan_probe_pkey" in custom  # each key looked up
 
 
-async def test_each_service_plans_as_its_statements_need(infra: object) -> None:
-    assert RouterSettings().pg_plan_cache_mode == ExecutorSettings().pg_plan_cache_mode == "force_custom_plan"
-    assert PolicySettings().pg_plan_cache_mode == "force_generic_plan"
-    pool = await db.create_pool(infra.database_url("router"), plan_cache_mode="force_custom_plan")  # type: ignore[attr-defined]
+PROBE = "SELECT count(*) FROM public.plan_probe p JOIN unnest($1::uuid[]) AS k(id) ON p.id = k.id"
+
+
+async def probe_plan(conn: asyncpg.Connection) -> str:
+    """The plan `PROBE`'s statement, as this connection prepared it last, holds now (its generic plan)."""
+    name = await conn.fetchval("SELECT name FROM pg_prepared_statements WHERE statement = $1 ORDER BY prepare_time DESC LIMIT 1", PROBE)
+    return "\n".join(r[0] for r in await conn.fetch(f"EXPLAIN EXECUTE {name}('{{{uuid.uuid4()}}}')"))
+
+
+async def test_a_plan_made_on_a_small_table_is_made_again_for_the_grown_table_once_its_statement_has_lived(infra: Endpoints) -> None:
+    pool = await db.create_pool(infra.admin_database_url, plan_cache_mode="force_generic_plan", plan_lifetime_s=1.0)
     try:
-        assert await pool.fetchval("SHOW plan_cache_mode") == "force_custom_plan"
+        async with pool.acquire() as conn:
+            await conn.execute("DROP TABLE IF EXISTS public.plan_probe; "
+                               "CREATE TABLE public.plan_probe (id uuid PRIMARY KEY) WITH (autovacuum_enabled = false)")
+            try:
+                await conn.execute("INSERT INTO public.plan_probe (id) SELECT gen_random_uuid() FROM generate_series(1, 20); "
+                                   "ANALYZE public.plan_probe")
+                assert await conn.fetchval(PROBE, [uuid.uuid4()]) == 0  # prepared and planned now, on twenty rows
+                await conn.execute("INSERT INTO public.plan_probe (id) SELECT gen_random_uuid() FROM generate_series(1, 50000)")
+                keys = [r["id"] for r in await conn.fetch("SELECT id FROM public.plan_probe LIMIT 30")]
+                assert await conn.fetchval(PROBE, keys) == 30
+                kept = await probe_plan(conn)  # no analyze since: only a new plan sees the table's new size
+                await asyncio.sleep(1.5)
+                assert await conn.fetchval(PROBE, keys) == 30  # prepared again: its lifetime is over
+                made_again = await probe_plan(conn)
+            finally:
+                await conn.execute("DROP TABLE IF EXISTS public.plan_probe")
+    finally:
+        await pool.close()
+    assert "Seq Scan on plan_probe" in kept  # every row read, to find thirty
+    assert "Seq Scan on plan_probe" not in made_again and "plan_probe_pkey" in made_again  # each key looked up
+
+
+async def test_each_service_plans_as_its_statements_need(infra: Endpoints) -> None:
+    for settings in (RouterSettings(), ExecutorSettings()):
+        assert (settings.pg_plan_cache_mode, settings.pg_plan_lifetime_s) == ("force_generic_plan", 10.0)
+    assert (PolicySettings().pg_plan_cache_mode, PolicySettings().pg_plan_lifetime_s) == ("force_generic_plan", 300.0)
+    pool = await db.create_pool(infra.database_url("router"), plan_cache_mode="force_generic_plan", plan_lifetime_s=10.0)
+    try:
+        assert await pool.fetchval("SHOW plan_cache_mode") == "force_generic_plan"
     finally:
         await pool.close()
 

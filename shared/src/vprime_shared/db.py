@@ -72,24 +72,31 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
 
 
 async def create_pool(url: str, *, min_size: int = 1, max_size: int = 10, attempts: int = 30,
-                      plan_cache_mode: PlanCacheMode = "auto") -> asyncpg.Pool:
+                      plan_cache_mode: PlanCacheMode = "auto", plan_lifetime_s: float = 300.0) -> asyncpg.Pool:
     """A pool for the service's own role; waits (bounded) for Postgres to accept connections.
 
     `plan_cache_mode` is PostgreSQL's, for every connection of the pool. `force_custom_plan` plans every statement for
-    its parameters, for services whose statements join a batch's keys against tables that grow by thousands of rows
-    a minute (the router, the executor). After five runs of a prepared statement Postgres may settle on a generic
-    plan, costed with the table sizes of that moment, and a plan made while a table was small went on scanning it
-    whole: the executor's resolution joined every order by hash (15,000 rows read to resolve 24: 36 ms instead of
-    0.2), and the router's settle likewise, in some runs and not others, until an autoanalyze invalidated the plan.
-    `force_generic_plan` plans each statement once per connection, for a service whose statements cost more to plan
-    than to run and whose generic plans read the tables that grow by index, whatever their sizes when planned
-    (policy: its batch read took 0.85 ms to plan and 0.3 to run, and `auto` planned it every time, since its generic
-    plan is costed for more deployments than a batch has; `tests/e2e/test_statement_plans.py`)."""
+    its parameters. `force_generic_plan` plans each statement once, when it is prepared, with the tables' sizes of
+    that moment; `plan_lifetime_s` says how long a prepared statement is kept (asyncpg's statement cache) before it
+    is prepared again, and so planned again for the tables' sizes of then.
+
+    Policy, the router and the executor plan their statements once (`force_generic_plan`): theirs cost more to plan
+    than to run (policy's batch read took 0.85 ms to plan and 0.3 to run; the router and the executor spent 40–80 µs
+    of PostgreSQL's CPU per intent each on planning at 200 signals/s), and `auto` planned policy's every time, since
+    its generic plan is costed for more deployments than a batch has. The router's and the executor's statements
+    join a batch's keys against tables that grow by thousands of rows a minute, and a plan made while a table was
+    small reads it whole: the executor's resolution joined every order by hash (15,000 rows read to resolve 24: 36 ms
+    instead of 0.2), and the router's settle likewise, while their plans lived. So theirs live 10 s: on a table that
+    has grown past a few thousand rows, the plan made next looks each key up. (A batch of hundreds, as under a
+    backlog, runs somewhat slower on a plan made for any batch than on one made for it: see step 31 of
+    docs/performance.md.) Policy's generic plans read its growing tables by index whatever their sizes when planned
+    (`tests/e2e/test_statement_plans.py`)."""
     settings = {"plan_cache_mode": plan_cache_mode} if plan_cache_mode != "auto" else None
     for attempt in range(1, attempts + 1):
         try:
             return await asyncpg.create_pool(url, min_size=min_size, max_size=max_size, init=use_json_codecs,
-                                             reset=_keep_session, server_settings=settings)
+                                             reset=_keep_session, server_settings=settings,
+                                             max_cached_statement_lifetime=plan_lifetime_s)
         except (OSError, asyncpg.CannotConnectNowError, asyncpg.PostgresConnectionError) as exc:
             if attempt == attempts:
                 raise

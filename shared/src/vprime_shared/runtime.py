@@ -138,7 +138,7 @@ class ServiceRuntime:
 
     async def start(self) -> None:
         s = self.settings
-        self._pool = await db.create_pool(s.database_url, plan_cache_mode=s.pg_plan_cache_mode)
+        self._pool = await db.create_pool(s.database_url, plan_cache_mode=s.pg_plan_cache_mode, plan_lifetime_s=s.pg_plan_lifetime_s)
         applied = await db.migrate(self._pool, self.package)
         self._uow = UnitOfWork(self._pool, consumer=self.name)
         await ensure_topics(s.kafka_bootstrap_servers, partitions=s.kafka_topic_partitions)

@@ -9,7 +9,10 @@ from vprime_shared.settings import PlanCacheMode, ServiceSettings
 
 class ExecutorSettings(ServiceSettings):
     service_name: str = "executor"
-    pg_plan_cache_mode: PlanCacheMode = "force_custom_plan"  # its batch statements join growing tables by key (`db.create_pool`)
+    # Its statements are planned once and made again every 10 s, so a plan made while the tables were small is not kept
+    # once they have grown (`db.create_pool`).
+    pg_plan_cache_mode: PlanCacheMode = "force_generic_plan"
+    pg_plan_lifetime_s: float = 10.0
     # Equity a paper account starts with; a signal's size_pct is a share of it (as margin).
     paper_equity_usd: float = 10_000.0
     # Paper fills cross half a spread plus this much slippage.

@@ -8,7 +8,10 @@ __all__ = ["SHIPPED_CATALOG", "RouterSettings"]
 
 class RouterSettings(ServiceSettings):
     service_name: str = "router"
-    pg_plan_cache_mode: PlanCacheMode = "force_custom_plan"  # its batch statements join growing tables by key (`db.create_pool`)
+    # Its statements are planned once and made again every 10 s, so a plan made while the tables were small is not kept
+    # once they have grown (`db.create_pool`).
+    pg_plan_cache_mode: PlanCacheMode = "force_generic_plan"
+    pg_plan_lifetime_s: float = 10.0
     # "sync": read each venue's catalog from its API (the simulator's by default); "fixture": route on
     # the shipped catalog, never synced (for a router without venue access).
     catalog_source: Literal["sync", "fixture"] = "sync"
