@@ -15,7 +15,7 @@ Environment variables (no prefix, so one `.env` can serve a whole machine):
 | `KAFKA_FETCH_MAX_WAIT_MS` | how long the broker holds an empty fetch of a consumer on a signal's way to its position (policy's signals, the router's intents, the executor's orders) before answering it. A partition whose records waited more than 100 ms to be handled is left out of its consumer's next fetch, and once handled is fetched again only when that fetch returns: if the fetch held only idle partitions (signals are keyed by agent, so a few agents can leave one idle), that was after the whole wait, aiokafka's default 500 ms | `100` |
 | `GC_GEN0_THRESHOLD` | allocations between the cyclic collector's young collections (`0`: Python's default, 700) | `20000` |
 | `PG_PLAN_CACHE_MODE` | PostgreSQL's `plan_cache_mode` for the service's connections: `force_custom_plan` plans every statement for its parameters, `force_generic_plan` once per prepared statement (`db.create_pool`) | router, executor, policy: `force_generic_plan`; others `auto` |
-| `PG_PLAN_LIFETIME_S` | how long a prepared statement is kept before it is prepared (and so planned) again, for the tables' sizes of then (`db.create_pool`) | router, executor: `10`; others `300` |
+| `PG_PLAN_LIFETIME_S` | how long a prepared statement is kept before it is prepared (and so planned) again, for the tables' sizes of then; `0` keeps it for the connection's life (`db.create_pool`) | router, executor: `10`; others `300` |
 """
 
 from __future__ import annotations

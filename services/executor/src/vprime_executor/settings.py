@@ -9,8 +9,8 @@ from vprime_shared.settings import PlanCacheMode, ServiceSettings
 
 class ExecutorSettings(ServiceSettings):
     service_name: str = "executor"
-    # Its statements are planned once and made again every 10 s, so a plan made while the tables were small is not kept
-    # once they have grown (`db.create_pool`).
+    # Its statements are planned once when prepared, and prepared again every 10 s: a plan made while the tables were
+    # small is not kept once they have grown (`db.create_pool`).
     pg_plan_cache_mode: PlanCacheMode = "force_generic_plan"
     pg_plan_lifetime_s: float = 10.0
     # Equity a paper account starts with; a signal's size_pct is a share of it (as margin).

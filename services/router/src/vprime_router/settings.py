@@ -8,8 +8,8 @@ __all__ = ["SHIPPED_CATALOG", "RouterSettings"]
 
 class RouterSettings(ServiceSettings):
     service_name: str = "router"
-    # Its statements are planned once and made again every 10 s, so a plan made while the tables were small is not kept
-    # once they have grown (`db.create_pool`).
+    # Its statements are planned once when prepared, and prepared again every 10 s: a plan made while the tables were
+    # small is not kept once they have grown (`db.create_pool`).
     pg_plan_cache_mode: PlanCacheMode = "force_generic_plan"
     pg_plan_lifetime_s: float = 10.0
     # "sync": read each venue's catalog from its API (the simulator's by default); "fixture": route on
