@@ -7,7 +7,9 @@ tables, still reads them by index once they have grown."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import asyncpg
@@ -33,25 +35,41 @@ async def plan(conn: asyncpg.Connection, keys: list[uuid.UUID]) -> str:
     return "\n".join(r[0] for r in await conn.fetch(f"EXPLAIN EXECUTE resolve('{{{','.join(map(str, keys))}}}')"))
 
 
+@contextlib.asynccontextmanager
+async def probe_table(conn: asyncpg.Connection) -> AsyncIterator[None]:
+    """`public.plan_probe`, 20 rows analyzed, for as long as the block runs. No autovacuum: its analyze would
+    invalidate a plan, which is what a busy table waits minutes for."""
+    await conn.execute("DROP TABLE IF EXISTS public.plan_probe; "
+                       "CREATE TABLE public.plan_probe (id uuid PRIMARY KEY, done bool NOT NULL DEFAULT false) "
+                       "WITH (autovacuum_enabled = false)")
+    try:
+        await conn.execute("INSERT INTO public.plan_probe (id) SELECT gen_random_uuid() FROM generate_series(1, 20); "
+                           "ANALYZE public.plan_probe")
+        yield
+    finally:
+        await conn.execute("DROP TABLE IF EXISTS public.plan_probe")
+
+
+async def grow_probe_table(conn: asyncpg.Connection) -> list[uuid.UUID]:
+    """50,000 rows more, not analyzed; thirty of the table's keys."""
+    await conn.execute("INSERT INTO public.plan_probe (id) SELECT gen_random_uuid() FROM generate_series(1, 50000)")
+    return [r["id"] for r in await conn.fetch("SELECT id FROM public.plan_probe LIMIT 30")]
+
+
 async def test_a_generic_plan_made_on_a_small_table_scans_it_whole_once_it_has_grown(admin_db: asyncpg.Pool) -> None:
     async with admin_db.acquire() as conn:
-        # No autovacuum: its analyze would invalidate the plan, which is what a busy table waits minutes for.
-        await conn.execute("DROP TABLE IF EXISTS public.plan_probe; "
-                           "CREATE TABLE public.plan_probe (id uuid PRIMARY KEY, done bool NOT NULL DEFAULT false) "
-                           "WITH (autovacuum_enabled = false)")
         try:
-            await conn.execute("INSERT INTO public.plan_probe (id) SELECT gen_random_uuid() FROM generate_series(1, 20); ANALYZE public.plan_probe")
-            await conn.execute(RESOLVE)
-            for _ in range(6):  # past the five custom plans Postgres makes before it weighs a generic one
-                await conn.execute(f"EXECUTE resolve('{{{uuid.uuid4()}}}')")
-            await conn.execute("INSERT INTO public.plan_probe (id) SELECT gen_random_uuid() FROM generate_series(1, 50000)")
-            keys = [r["id"] for r in await conn.fetch("SELECT id FROM public.plan_probe LIMIT 30")]
+            async with probe_table(conn):
+                await conn.execute(RESOLVE)
+                for _ in range(6):  # past the five custom plans Postgres makes before it weighs a generic one
+                    await conn.execute(f"EXECUTE resolve('{{{uuid.uuid4()}}}')")
+                keys = await grow_probe_table(conn)
 
-            generic = await plan(conn, keys)
-            await conn.execute("SET plan_cache_mode = force_custom_plan")
-            custom = await plan(conn, keys)
+                generic = await plan(conn, keys)
+                await conn.execute("SET plan_cache_mode = force_custom_plan")
+                custom = await plan(conn, keys)
         finally:
-            await conn.execute("DEALLOCATE ALL; RESET plan_cache_mode; DROP TABLE IF EXISTS public.plan_probe")
+            await conn.execute("DEALLOCATE ALL; RESET plan_cache_mode")
     assert "Seq Scan on plan_probe" in generic  # every row read, to update thirty
     assert "Seq Scan on plan_probe" not in custom and "plan_probe_pkey" in custom  # each key looked up
 
@@ -68,22 +86,14 @@ async def probe_plan(conn: asyncpg.Connection) -> str:
 async def test_a_plan_made_on_a_small_table_is_made_again_for_the_grown_table_once_its_statement_has_lived(infra: Endpoints) -> None:
     pool = await db.create_pool(infra.admin_database_url, plan_cache_mode="force_generic_plan", plan_lifetime_s=1.0)
     try:
-        async with pool.acquire() as conn:
-            await conn.execute("DROP TABLE IF EXISTS public.plan_probe; "
-                               "CREATE TABLE public.plan_probe (id uuid PRIMARY KEY) WITH (autovacuum_enabled = false)")
-            try:
-                await conn.execute("INSERT INTO public.plan_probe (id) SELECT gen_random_uuid() FROM generate_series(1, 20); "
-                                   "ANALYZE public.plan_probe")
-                assert await conn.fetchval(PROBE, [uuid.uuid4()]) == 0  # prepared and planned now, on twenty rows
-                await conn.execute("INSERT INTO public.plan_probe (id) SELECT gen_random_uuid() FROM generate_series(1, 50000)")
-                keys = [r["id"] for r in await conn.fetch("SELECT id FROM public.plan_probe LIMIT 30")]
-                assert await conn.fetchval(PROBE, keys) == 30
-                kept = await probe_plan(conn)  # no analyze since: only a new plan sees the table's new size
-                await asyncio.sleep(1.5)
-                assert await conn.fetchval(PROBE, keys) == 30  # prepared again: its lifetime is over
-                made_again = await probe_plan(conn)
-            finally:
-                await conn.execute("DROP TABLE IF EXISTS public.plan_probe")
+        async with pool.acquire() as conn, probe_table(conn):
+            assert await conn.fetchval(PROBE, [uuid.uuid4()]) == 0  # prepared and planned now, on twenty rows
+            keys = await grow_probe_table(conn)
+            assert await conn.fetchval(PROBE, keys) == 30
+            kept = await probe_plan(conn)  # no analyze since: only a new plan sees the table's new size
+            await asyncio.sleep(1.5)
+            assert await conn.fetchval(PROBE, keys) == 30  # prepared again: its lifetime is over
+            made_again = await probe_plan(conn)
     finally:
         await pool.close()
     assert "Seq Scan on plan_probe" in kept  # every row read, to find thirty

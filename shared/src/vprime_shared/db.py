@@ -87,8 +87,8 @@ async def create_pool(url: str, *, min_size: int = 1, max_size: int = 10, attemp
     join a batch's keys against tables that grow by thousands of rows a minute, and a plan made while a table was
     small reads it whole: the executor's resolution joined every order by hash (15,000 rows read to resolve 24: 36 ms
     instead of 0.2), and the router's settle likewise, while their plans lived. So theirs live 10 s, and the plan
-    made next is made for the tables as they have grown: on a grown table it looks each key up. (A batch of hundreds, as under a
-    backlog, runs somewhat slower on a plan made for any batch than on one made for it: see step 31 of
+    made next is made for the tables as they have grown: on a grown table it looks each key up. (A batch of hundreds,
+    as under a backlog, runs somewhat slower on a plan made for any batch than on one made for it: see step 31 of
     docs/performance.md.) Policy's generic plans read its growing tables by index whatever their sizes when planned
     (`tests/e2e/test_statement_plans.py`)."""
     settings = {"plan_cache_mode": plan_cache_mode} if plan_cache_mode != "auto" else None
