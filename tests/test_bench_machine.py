@@ -73,10 +73,22 @@ cpu0 1891899 378 269789 1670971 14870 0 30167 7980 0 0
 
 
 def test_the_time_the_host_took_is_read_from_the_machines_counters_and_shared_out_of_every_tick() -> None:
-    steal, total = machine.cpu_times(STAT)
-    assert (steal, total) == (16275, 3874620 + 837 + 582251 + 3160608 + 65102 + 0 + 74839 + 16275)
+    times = machine.cpu_times(STAT)
+    assert times == (16275, 3160608 + 65102, 3874620 + 837 + 582251 + 3160608 + 65102 + 0 + 74839 + 16275)
     later = machine.cpu_times(STAT.replace("16275", "16375").replace("3160608", "3161508"))  # 100 stolen of 1,000 more
-    assert machine.stolen((steal, total), later) == 10.0
+    assert machine.stolen(times, later) == 10.0
     assert machine.stolen(later, later) is None  # no time between them: nothing to share out
     now = machine.cpu_times()
-    assert now[1] > 0 and 0 <= now[0] <= now[1]  # this machine's own
+    assert now.total > 0 and 0 <= now.steal <= now.total and 0 <= now.idle <= now.total  # this machine's own
+
+
+def test_how_busy_the_machine_was_is_the_share_of_its_cpus_time_not_idle_nor_waiting_for_io() -> None:
+    before = machine.cpu_times(STAT)
+    # 1,000 ticks more: 600 of user time, 300 idle, 100 waiting for I/O: busy 60 % of the time
+    later = machine.cpu_times(STAT.replace("3874620", "3875220").replace("3160608", "3160908").replace("65102", "65202"))
+    assert later.total - before.total == 1000
+    assert machine.busy(before, later) == 60.0
+    assert machine.busy(later, later) is None
+    # a machine with every tick idle is not busy at all; with none idle, fully busy
+    assert machine.busy(before, machine.cpu_times(STAT.replace("3160608", "3161608"))) == 0.0
+    assert machine.busy(before, machine.cpu_times(STAT.replace("3874620", "3875620"))) == 100.0

@@ -463,7 +463,8 @@ class Bench:
                 await asyncio.sleep(0.05)
             cpu_after, wall = self.cpu(), time.perf_counter() - started  # before reading back what was published
             speed = self.speed.between(since_s, time.monotonic())
-            speed["stolen_pct"] = machine.stolen(times_before, machine.cpu_times())
+            times_after = machine.cpu_times()
+            speed["stolen_pct"], speed["busy_pct"] = machine.stolen(times_before, times_after), machine.busy(times_before, times_after)
         db_after = dict(await self.db.fetchrow(MAINTENANCE))
         await self._read_published(since)
         result = self._report(label, rate, sent, started, stream_end, expected)
@@ -477,6 +478,7 @@ class Bench:
         if speed["samples"]:
             say(f"    the machine's speed meanwhile: the probe's work took {speed['p50_us']:g} µs (p10 {speed['p10_us']:g}, "
                 f"p90 {speed['p90_us']:g}); the host took {speed['stolen_pct']} % of the CPUs' time")
+        say(f"    the machine was {speed['busy_pct']} % busy (its CPUs' time with work to run, all processes)")
         result["cpu"] = {name: {"cpu_s": round(cpu_after[name] - cpu_before.get(name, 0.0), 2),
                                 "cores": round((cpu_after[name] - cpu_before.get(name, 0.0)) / wall, 2),
                                 "ms_per_intent": round((cpu_after[name] - cpu_before.get(name, 0.0)) * 1e3 / per_intent, 2)}
@@ -681,6 +683,8 @@ def _aggregate(runs: list[dict[str, Any]], rates: list[float], fan_out: int, sec
             "machine_speed_p50_us": spread([o["machine_speed"]["p50_us"] for o in ours if o["machine_speed"]["samples"]] or [0.0]),
             # the share of the CPUs' time the host took from the machine meanwhile (steal, %)
             "machine_stolen_pct": spread([o["machine_speed"].get("stolen_pct") or 0.0 for o in ours]),
+            # the share of the CPUs' time with work to run meanwhile (everything on the machine, %): how near saturation
+            "machine_busy_pct": spread([o["machine_speed"].get("busy_pct") or 0.0 for o in ours]),
         })
     sustained = [row["completed_intents_per_s"]["median"] for row in table if row["sustained"]]
     best = max((row["completed_intents_per_s"]["median"] for row in table), default=0.0)
@@ -757,6 +761,9 @@ def _print(report: dict[str, Any]) -> None:
         f"{row['signals_per_s']:g}/s: {row['machine_speed_p50_us']['median']:g} ({row['machine_speed_p50_us']['min']:g}–"
         f"{row['machine_speed_p50_us']['max']:g}), {row['machine_stolen_pct']['median']:g} % ({row['machine_stolen_pct']['min']:g}–"
         f"{row['machine_stolen_pct']['max']:g})" for row in report["table"]))
+    print("how busy the machine was during the streams (its CPUs' time with work to run, %): " + "; ".join(
+        f"{row['signals_per_s']:g}/s: {row['machine_busy_pct']['median']:g} ({row['machine_busy_pct']['min']:g}–"
+        f"{row['machine_busy_pct']['max']:g})" for row in report["table"]))
     print(f"max sustained: {report['max_sustained_intents_per_s']} intents/s; best completed {report['max_completed_intents_per_s']} "
           f"intents/s = {report['throughput_ratio_to_ceiling']} of the bare pipeline's {report['ceiling_max_messages_per_s']:.0f} messages/s"
           + ("" if report["ceiling_saturated"]["saturated"] else " (it kept up with the largest offer: its ceiling is higher, the share lower)"))

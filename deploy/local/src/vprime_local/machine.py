@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 ECHO = """
 import os, socket, sys, time
@@ -118,23 +118,38 @@ def describe(costs: dict[str, Any]) -> str:
     return text
 
 
-def cpu_times(stat: str | None = None) -> tuple[int, int]:
-    """The machine's CPU time so far, all CPUs together, from `/proc/stat` (or its text, `stat`): the ticks the host
-    took from the guest while it had work to run (steal), and every tick counted (guest time is inside user time)."""
+class CpuTimes(NamedTuple):
+    """The machine's CPU time so far, all CPUs together, in ticks (`/proc/stat`)."""
+
+    steal: int  # taken by the host while the guest had work to run
+    idle: int  # with nothing to run (idle and iowait)
+    total: int  # every tick counted (guest time is inside user time)
+
+
+def cpu_times(stat: str | None = None) -> CpuTimes:
+    """The machine's `CpuTimes` from `/proc/stat` (or its text, `stat`)."""
     if stat is None:
         try:
             stat = Path("/proc/stat").read_text()
         except OSError:  # not Linux: nothing is known of it
-            return 0, 0
+            return CpuTimes(0, 0, 0)
     fields = [int(v) for v in stat.split("\n", 1)[0].split()[1:]]
     # user nice system idle iowait irq softirq steal [guest guest_nice]: the first eight add up to the whole
-    return (fields[7] if len(fields) > 7 else 0), sum(fields[:8])
+    fields += [0] * (8 - len(fields))
+    return CpuTimes(steal=fields[7], idle=fields[3] + fields[4], total=sum(fields[:8]))
 
 
-def stolen(before: tuple[int, int], after: tuple[int, int]) -> float | None:
+def stolen(before: CpuTimes, after: CpuTimes) -> float | None:
     """The share (%) of the machine's CPU time between two `cpu_times` that the host took (None: no time counted)."""
-    total = after[1] - before[1]
-    return round(100 * (after[0] - before[0]) / total, 2) if total > 0 else None
+    total = after.total - before.total
+    return round(100 * (after.steal - before.steal) / total, 2) if total > 0 else None
+
+
+def busy(before: CpuTimes, after: CpuTimes) -> float | None:
+    """The share (%) of the machine's CPU time between two `cpu_times` in which its CPUs had work to run (everything on
+    the machine, the bench and the host's steal included): how near saturation the machine ran (None: no time counted)."""
+    total = after.total - before.total
+    return round(100 * (1 - (after.idle - before.idle) / total), 1) if total > 0 else None
 
 
 class SpeedProbe:
