@@ -62,7 +62,7 @@ def with_testcontainers() -> Iterator[Endpoints]:
         from testcontainers.postgres import PostgresContainer
 
     with KafkaContainer("confluentinc/cp-kafka:7.7.1").with_kraft() as kafka, PostgresContainer(
-        "postgres:17", username="postgres", password="postgres", dbname="postgres"
+        "postgres:18", username="postgres", password="postgres", dbname="postgres"
     ) as pg:
         host, port = pg.get_container_host_ip(), pg.get_exposed_port(5432)
         yield Endpoints(kafka.get_bootstrap_server(), f"postgresql://postgres:postgres@{host}:{port}/postgres", "testcontainers")

