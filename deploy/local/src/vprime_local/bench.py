@@ -478,7 +478,8 @@ class Bench:
         if speed["samples"]:
             say(f"    the machine's speed meanwhile: the probe's work took {speed['p50_us']:g} µs (p10 {speed['p10_us']:g}, "
                 f"p90 {speed['p90_us']:g}); the host took {speed['stolen_pct']} % of the CPUs' time")
-        say(f"    the machine was {speed['busy_pct']} % busy (its CPUs' time with work to run, all processes)")
+        if speed["busy_pct"] is not None:  # None where the machine's counters cannot be read
+            say(f"    the machine was {speed['busy_pct']} % busy (its CPUs' time with work to run, all processes)")
         result["cpu"] = {name: {"cpu_s": round(cpu_after[name] - cpu_before.get(name, 0.0), 2),
                                 "cores": round((cpu_after[name] - cpu_before.get(name, 0.0)) / wall, 2),
                                 "ms_per_intent": round((cpu_after[name] - cpu_before.get(name, 0.0)) * 1e3 / per_intent, 2)}
