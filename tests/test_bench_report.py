@@ -26,3 +26,8 @@ def test_each_rate_says_how_busy_the_machine_was_across_the_runs_beside_its_late
     assert row["machine_busy_pct"] == {"min": 84.3, "median": 85.0, "max": 93.9}
     assert row["p99_ms"] == {"min": 248.0, "median": 552.0, "max": 1285.0}
     assert row["machine_stolen_pct"]["median"] == 0.1
+
+
+def test_a_spread_prints_as_its_median_then_min_to_max() -> None:
+    assert bench._spread({"min": 84.3, "median": 85.0, "max": 93.9}) == "85 (84.3–93.9)"
+    assert bench._spread({"min": 0.0, "median": 0.05, "max": 0.1}, " %") == "0.05 % (0–0.1)"

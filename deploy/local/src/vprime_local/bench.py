@@ -743,6 +743,11 @@ def _plot(runs: list[dict[str, Any]], path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
+def _spread(values: dict[str, float], unit: str = "") -> str:
+    """A min/median/max spread as the summary prints it: the median, then min–max."""
+    return f"{values['median']:g}{unit} ({values['min']:g}–{values['max']:g})"
+
+
 def _print(report: dict[str, Any]) -> None:
     print(f"\n{'signals/s':>9} {'intents/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'done/s':>8} {'drain s':>8} {'lag s/s':>8} "
           f"{'sustained':>9}  {'bare p50':>8} {'bare p99':>8} {'bare msg/s':>10}  stages p50 ms")
@@ -759,12 +764,10 @@ def _print(report: dict[str, Any]) -> None:
         f"{row['wal_segments_created']['max']:g}" for row in report["table"]))
     print("the machine's speed during the streams (the probe's fixed work, µs; lower is faster; and the CPU time the host "
           "took, %): " + "; ".join(
-        f"{row['signals_per_s']:g}/s: {row['machine_speed_p50_us']['median']:g} ({row['machine_speed_p50_us']['min']:g}–"
-        f"{row['machine_speed_p50_us']['max']:g}), {row['machine_stolen_pct']['median']:g} % ({row['machine_stolen_pct']['min']:g}–"
-        f"{row['machine_stolen_pct']['max']:g})" for row in report["table"]))
+        f"{row['signals_per_s']:g}/s: {_spread(row['machine_speed_p50_us'])}, {_spread(row['machine_stolen_pct'], ' %')}"
+        for row in report["table"]))
     print("how busy the machine was during the streams (its CPUs' time with work to run, %): " + "; ".join(
-        f"{row['signals_per_s']:g}/s: {row['machine_busy_pct']['median']:g} ({row['machine_busy_pct']['min']:g}–"
-        f"{row['machine_busy_pct']['max']:g})" for row in report["table"]))
+        f"{row['signals_per_s']:g}/s: {_spread(row['machine_busy_pct'])}" for row in report["table"]))
     print(f"max sustained: {report['max_sustained_intents_per_s']} intents/s; best completed {report['max_completed_intents_per_s']} "
           f"intents/s = {report['throughput_ratio_to_ceiling']} of the bare pipeline's {report['ceiling_max_messages_per_s']:.0f} messages/s"
           + ("" if report["ceiling_saturated"]["saturated"] else " (it kept up with the largest offer: its ceiling is higher, the share lower)"))
