@@ -59,3 +59,25 @@ def test_logs_are_json_with_trace_ids_and_no_secrets(stack: ServiceStack) -> Non
         assert all({"ts", "level", "service", "msg"} <= r.keys() for r in records)
         traced += sum(1 for r in records if "trace_id" in r and len(r["trace_id"]) == 32)
     assert traced > 0  # log lines written inside a span carry its trace and span ids
+
+
+async def test_a_service_at_info_logs_its_decisions_not_a_line_per_message(http: httpx.AsyncClient, control_url: str,
+                                                                           query_url: str, stack: ServiceStack) -> None:
+    # FastStream's lines for each record consumed and handled are DEBUG: at INFO (the stack's level here) a service
+    # logs what it decided, not two lines for every tick it reads.
+    agent = await create_agent(http, control_url, name="quiet logs")
+    await deploy(http, control_url, agent["id"], enabled_venues=["HYPERLIQUID"])
+    await settled_timeline(http, query_url, (await signal(http, control_url, agent["id"], "ETH"))["id"])
+
+    async def ticks_consumed() -> float | None:  # the signal service reads the live feed (the busiest topic)
+        text = (await http.get(f"{stack.url('signal')}/metrics")).text
+        counts = [float(line.split()[-1]) for line in text.splitlines()
+                  if line.startswith("faststream_received_messages_total{") and "market.ticks.v1" in line]
+        return sum(counts) if sum(counts) >= 3 else None
+
+    await eventually(ticks_consumed, timeout=30, what="the signal service consuming ticks")
+    logged = {service: [json.loads(line) for line in (stack.home / "logs" / f"{service}.log").read_text().splitlines()
+                        if line.startswith("{")] for service in SERVICES}
+    per_message = {s: sum(r["msg"] in ("Received", "Processed") for r in records) for s, records in logged.items()}
+    assert per_message == dict.fromkeys(SERVICES, 0)
+    assert any(r["level"] == "INFO" and r["msg"].startswith("intent ") for r in logged["router"])  # its decisions

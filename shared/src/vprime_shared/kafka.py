@@ -281,6 +281,9 @@ def make_broker(bootstrap: str, service: str, dead_letters: DeadLetters, *, ling
         client_id=f"vprime-{service}",
         **producer_options(linger_ms),
         logger=logging.getLogger(f"vprime.{service}.broker"),  # through the service's JSON log handler
+        # FastStream's line per consumed message (or batch) and per handled one: DEBUG, so that a service at INFO logs
+        # what it decided (policy, router, executor) rather than two lines for every tick, signal and position it reads.
+        log_level=logging.DEBUG,
         middlewares=[
             # Consumer spans only when traces go somewhere: off, the middleware would still parse every record's
             # baggage and make a span nobody records.
