@@ -38,5 +38,7 @@ def configure(service: str, level: str = "INFO") -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     logging.Formatter.converter = __import__("time").gmtime
-    for noisy in ("aiokafka", "uvicorn.access"):
+    # A line per request (HTTP served, venue and simulator calls made) or per client event says nothing an operator
+    # needs at INFO: the decisions and orders are logged by the handlers, with their outcome.
+    for noisy in ("aiokafka", "uvicorn.access", "httpx"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
