@@ -67,7 +67,8 @@ def all_topics() -> list[str]:
 
 
 async def ensure_topics(bootstrap: str, topics: list[str] | None = None, partitions: int = 3) -> None:
-    """Create the topics (registry topics compacted) if missing. Safe to call from every instance."""
+    """Create the topics (registry topics compacted) if missing, and wait for the broker's group coordinator. Safe to
+    call from every instance."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="vprime-admin")
     for attempt in range(1, 61):
         try:
@@ -81,23 +82,42 @@ async def ensure_topics(bootstrap: str, topics: list[str] | None = None, partiti
     try:
         existing = set(await admin.list_topics())
         missing = [t for t in (topics or all_topics()) if t not in existing]
-        if not missing:
-            return
-        new = [
-            NewTopic(
-                name=t,
-                num_partitions=partitions,
-                replication_factor=1,
-                topic_configs={"cleanup.policy": "compact"} if t.startswith(COMPACTED_PREFIX) and not t.endswith(".dlq") else {},
-            )
-            for t in missing
-        ]
-        try:
-            await admin.create_topics(new)
-        except TopicAlreadyExistsError:
-            pass  # another instance created them first
+        if missing:
+            await _create(admin, missing, partitions)
+        await _group_coordinator(admin)
     finally:
         await admin.close()
+
+
+async def _create(admin: AIOKafkaAdminClient, missing: list[str], partitions: int) -> None:
+    new = [
+        NewTopic(
+            name=t,
+            num_partitions=partitions,
+            replication_factor=1,
+            topic_configs={"cleanup.policy": "compact"} if t.startswith(COMPACTED_PREFIX) and not t.endswith(".dlq") else {},
+        )
+        for t in missing
+    ]
+    try:
+        await admin.create_topics(new)
+    except TopicAlreadyExistsError:
+        pass  # another instance created them first
+
+
+async def _group_coordinator(admin: AIOKafkaAdminClient, timeout_s: float = 60.0) -> None:
+    """Wait until the broker has a group coordinator. A new broker makes its offsets topic when first asked for one,
+    and until it has, every consumer that asks logs an error (aiokafka's, at ERROR) and asks again: asked here first,
+    a fresh stack starts without them."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        try:
+            await admin.find_coordinator("vprime.startup")
+            return
+        except KafkaError as exc:
+            if not exc.retriable or asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.2)
 
 
 @contextlib.asynccontextmanager
