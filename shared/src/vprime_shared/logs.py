@@ -38,7 +38,7 @@ def configure(service: str, level: str = "INFO") -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     logging.Formatter.converter = __import__("time").gmtime
-    # A line per request (HTTP served, venue and simulator calls made) or per client event says nothing an operator
-    # needs at INFO: the decisions and orders are logged by the handlers, with their outcome.
+    # A line per HTTP request (served, or made to a venue or the simulator) or per Kafka client event says nothing an
+    # operator needs at INFO: the handlers log the decisions and orders, with their outcome.
     for noisy in ("aiokafka", "uvicorn.access", "httpx"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
