@@ -84,6 +84,7 @@ async def ensure_topics(bootstrap: str, topics: list[str] | None = None, partiti
         missing = [t for t in (topics or all_topics()) if t not in existing]
         if missing:
             await _create(admin, missing, partitions)
+            await wait_for_leaders(admin, missing)
         await _group_coordinator(admin)
     finally:
         await admin.close()
@@ -103,6 +104,21 @@ async def _create(admin: AIOKafkaAdminClient, missing: list[str], partitions: in
         await admin.create_topics(new)
     except TopicAlreadyExistsError:
         pass  # another instance created them first
+
+
+async def wait_for_leaders(admin: AIOKafkaAdminClient, topics: list[str], timeout_s: float = 30.0) -> None:
+    """Wait until every partition of `topics` (just created) has a leader. A consumer that starts before its
+    partitions have one is refused their offsets (NOT_LEADER_OR_FOLLOWER, which aiokafka logs at ERROR) until they do."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        described = await admin.describe_topics(topics)
+        if len(described) == len(topics) and all(
+                t["error_code"] == 0 and t["partitions"] and all(p["error_code"] == 0 and p["leader"] >= 0 for p in t["partitions"])
+                for t in described):
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise KafkaError(f"topics without a leader for every partition after {timeout_s:.0f}s: {', '.join(topics)}")
+        await asyncio.sleep(0.1)
 
 
 async def _group_coordinator(admin: AIOKafkaAdminClient, timeout_s: float = 60.0) -> None:

@@ -19,6 +19,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from vprime_shared.kafka import wait_for_leaders
+
 HOPS = 3
 # How often the bench wakes to send what fell due (`BENCH_TICK_MS`): see `paced`.
 TICK_S = float(os.environ.get("BENCH_TICK_MS", 10)) / 1e3
@@ -91,6 +93,7 @@ async def measure(bootstrap: str, rate: float, seconds: float, fan_out: int, par
     await admin.start()
     try:
         await admin.create_topics([NewTopic(t, partitions, 1) for t in topics])
+        await wait_for_leaders(admin, topics)
     finally:
         await admin.close()
     ctx = multiprocessing.get_context("spawn")
