@@ -84,9 +84,10 @@ async def test_a_service_at_info_logs_its_decisions_not_a_line_per_message(http:
     assert any(r["level"] == "INFO" and r["msg"].startswith("intent ") for r in logged["router"])  # its decisions
 
 
-def test_a_stack_on_a_new_broker_starts_without_coordinator_errors(stack: ServiceStack) -> None:
-    # The suite's broker is new, and its offsets topic is made when a group coordinator is first asked for; the
-    # services ask only once `ensure_topics` has waited for one, so none logs COORDINATOR_NOT_AVAILABLE meanwhile.
-    errors = [line for service in SERVICES for line in (stack.home / "logs" / f"{service}.log").read_text().splitlines()
-              if '"level":"ERROR"' in line and "group_coordinator" in line]
+def test_a_stack_on_a_new_broker_starts_without_kafka_errors(stack: ServiceStack) -> None:
+    # The suite's broker is new. Its offsets topic is made when a group coordinator is first asked for, and the
+    # services ask only once `ensure_topics` has waited for one (none logs COORDINATOR_NOT_AVAILABLE meanwhile); no
+    # process publishes to a topic before it is made (test_topics.py: the simulator's feed, which starts first).
+    errors = [line for process in (*SERVICES, "simulator") for line in (stack.home / "logs" / f"{process}.log").read_text().splitlines()
+              if '"level":"ERROR"' in line and ("group_coordinator" in line or "not found in cluster metadata" in line)]
     assert errors == []

@@ -1,16 +1,22 @@
-"""Topics made at start (`ensure_topics`): each partition led before anything consumes them, and a topic that never
-gets leaders is a clear error rather than a wait without end."""
+"""Topics made at start (`ensure_topics`): each partition led before anything consumes them, a topic that never
+gets leaders a clear error rather than a wait without end, and the simulator's tick topic made as the services make
+theirs."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import pytest
+from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
 from tests.infra import Endpoints
+from vprime_shared.contracts import MarketTick
 from vprime_shared.kafka import ensure_topics, wait_for_leaders
+from vprime_simulator.exchange import Exchange
+from vprime_simulator.feed import run_feed
 
 pytestmark = pytest.mark.integration
 
@@ -36,3 +42,20 @@ async def test_a_topic_without_leaders_is_an_error_that_names_it(infra: Endpoint
             await wait_for_leaders(admin, ["no such topic!"], timeout_s=0.5)  # an invalid name: never made, never led
     finally:
         await admin.close()
+
+
+async def test_the_simulators_feed_makes_its_topic_as_the_services_would(infra: Endpoints, monkeypatch: pytest.MonkeyPatch) -> None:
+    # It starts before the services: its topic is made with their partition count, not by the broker on the first
+    # tick (the broker's own default is 3).
+    monkeypatch.setenv("KAFKA_TOPIC_PARTITIONS", "5")
+    topic = f"ticks-probe-{uuid.uuid4().hex[:8]}"
+    feed = asyncio.create_task(run_feed(Exchange(seed=1), infra.bootstrap, ["BTC"], 0.05, topic=topic))
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=infra.bootstrap, auto_offset_reset="earliest")
+    await consumer.start()
+    try:
+        tick = await asyncio.wait_for(consumer.getone(), 30)
+        assert MarketTick.model_validate_json(tick.value).instrument == "BTC"
+        assert len(consumer.partitions_for_topic(topic) or ()) == 5
+    finally:
+        feed.cancel()
+        await consumer.stop()

@@ -10,16 +10,22 @@ from aiokafka import AIOKafkaProducer
 
 from vprime_shared.contracts import MarketTick
 from vprime_shared.contracts.base import utcnow
+from vprime_shared.kafka import ensure_topics
+from vprime_shared.settings import ServiceSettings
 
 from vprime_simulator.exchange import Exchange
 
 log = logging.getLogger(__name__)
 
 
-async def run_feed(exchange: Exchange, bootstrap: str, instruments: list[str], interval_s: float) -> None:
+async def run_feed(exchange: Exchange, bootstrap: str, instruments: list[str], interval_s: float,
+                   topic: str = MarketTick.TOPIC) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
     while True:
         try:
+            # The simulator starts before the services, which make every topic: the ticks topic is made here first, as
+            # they would make it, rather than by the broker on the first tick (with an error logged until it has a leader).
+            await ensure_topics(bootstrap, [topic], partitions=ServiceSettings().kafka_topic_partitions)
             await producer.start()
             break
         except Exception as exc:  # Kafka may come up after the simulator
@@ -37,7 +43,7 @@ async def run_feed(exchange: Exchange, bootstrap: str, instruments: list[str], i
                     unit = m.multiplier
                     tick = MarketTick(venue=venue, instrument=m.instrument, bid=book["bids"][0][0] / unit,
                                       ask=book["asks"][0][0] / unit, mid=exchange.mid(m) / unit, ts=utcnow())
-                    await producer.send(MarketTick.TOPIC, tick.model_dump_json().encode(), key=m.instrument.encode())
+                    await producer.send(topic, tick.model_dump_json().encode(), key=m.instrument.encode())
             await asyncio.sleep(interval_s)
     finally:
         await producer.stop()
