@@ -12,6 +12,7 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
+from tests.conftest import eventually
 from tests.infra import Endpoints
 from vprime_shared.contracts import MarketTick
 from vprime_shared.kafka import ensure_topics, wait_for_leaders
@@ -50,12 +51,21 @@ async def test_the_simulators_feed_makes_its_topic_as_the_services_would(infra: 
     monkeypatch.setenv("KAFKA_TOPIC_PARTITIONS", "5")
     topic = f"ticks-probe-{uuid.uuid4().hex[:8]}"
     feed = asyncio.create_task(run_feed(Exchange(seed=1), infra.bootstrap, ["BTC"], 0.05, topic=topic))
+    # Read only once the topic is there: a consumer's metadata request for a topic the broker does not have makes it.
+    admin = AIOKafkaAdminClient(bootstrap_servers=infra.bootstrap)
+    await admin.start()
     consumer = AIOKafkaConsumer(topic, bootstrap_servers=infra.bootstrap, auto_offset_reset="earliest")
-    await consumer.start()
     try:
+        await eventually(lambda: _has(admin, topic), timeout=30, what=f"{topic} made")
+        await consumer.start()
         tick = await asyncio.wait_for(consumer.getone(), 30)
         assert MarketTick.model_validate_json(tick.value).instrument == "BTC"
         assert len(consumer.partitions_for_topic(topic) or ()) == 5
     finally:
         feed.cancel()
         await consumer.stop()
+        await admin.close()
+
+
+async def _has(admin: AIOKafkaAdminClient, topic: str) -> bool:
+    return topic in await admin.list_topics()
