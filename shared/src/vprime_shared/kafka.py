@@ -109,31 +109,40 @@ async def _create(admin: AIOKafkaAdminClient, missing: list[str], partitions: in
 async def wait_for_leaders(admin: AIOKafkaAdminClient, topics: list[str], timeout_s: float = 30.0) -> None:
     """Wait until every partition of `topics` (just created) has a leader. A consumer that starts before its
     partitions have one is refused their offsets (NOT_LEADER_OR_FOLLOWER, which aiokafka logs at ERROR) until they do."""
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while True:
+
+    async def led() -> bool:
         described = await admin.describe_topics(topics)
-        if len(described) == len(topics) and all(
-                t["error_code"] == 0 and t["partitions"] and all(p["error_code"] == 0 and p["leader"] >= 0 for p in t["partitions"])
-                for t in described):
-            return
-        if asyncio.get_running_loop().time() > deadline:
-            raise KafkaError(f"topics without a leader for every partition after {timeout_s:.0f}s: {', '.join(topics)}")
-        await asyncio.sleep(0.1)
+        return len(described) == len(topics) and all(
+            t["error_code"] == 0 and t["partitions"] and all(p["error_code"] == 0 and p["leader"] >= 0 for p in t["partitions"])
+            for t in described)
+
+    await _until(led, f"topics without a leader for every partition: {', '.join(topics)}", timeout_s)
 
 
 async def _group_coordinator(admin: AIOKafkaAdminClient, timeout_s: float = 60.0) -> None:
     """Wait until the broker has a group coordinator. A new broker makes its offsets topic when first asked for one,
     and until it has, every consumer that asks logs an error (aiokafka's, at ERROR) and asks again: asked here first,
     a fresh stack starts without them."""
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while True:
+
+    async def found() -> bool:
         try:
             await admin.find_coordinator("vprime.startup")
-            return
         except KafkaError as exc:
-            if not exc.retriable or asyncio.get_running_loop().time() > deadline:
+            if not exc.retriable:
                 raise
-            await asyncio.sleep(0.2)
+            return False
+        return True
+
+    await _until(found, "no group coordinator", timeout_s, interval_s=0.2)
+
+
+async def _until(ready: Callable[[], Awaitable[bool]], what: str, timeout_s: float, interval_s: float = 0.1) -> None:
+    """Ask `ready()` every `interval_s` until it says yes; a `KafkaError` saying `what` after `timeout_s`."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while not await ready():
+        if asyncio.get_running_loop().time() > deadline:
+            raise KafkaError(f"{what} after {timeout_s:.0f}s")
+        await asyncio.sleep(interval_s)
 
 
 @contextlib.asynccontextmanager

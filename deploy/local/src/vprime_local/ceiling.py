@@ -17,9 +17,8 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from vprime_shared.kafka import wait_for_leaders
+from vprime_shared.kafka import ensure_topics
 
 HOPS = 3
 # How often the bench wakes to send what fell due (`BENCH_TICK_MS`): see `paced`.
@@ -89,13 +88,7 @@ async def measure(bootstrap: str, rate: float, seconds: float, fan_out: int, par
     """Offer `rate` signals/s for `seconds`; latency from publish to the last topic, per fanned-out message."""
     run = uuid.uuid4().hex[:8]
     topics = _topics(run)
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(t, partitions, 1) for t in topics])
-        await wait_for_leaders(admin, topics)
-    finally:
-        await admin.close()
+    await ensure_topics(bootstrap, topics, partitions)  # made, and led, before the relays and the sink consume them
     ctx = multiprocessing.get_context("spawn")
     relays = [ctx.Process(target=_relay_process, args=(bootstrap, topics[i], topics[i + 1], fan_out if i == 0 else 1), daemon=True)
               for i in range(HOPS)]
