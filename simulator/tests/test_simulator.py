@@ -15,9 +15,14 @@ from vprime_simulator.app import create_app
 from vprime_simulator.exchange import Exchange
 
 
+ADMIN_TOKEN = "sim-admin-test-token"
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
 @pytest.fixture
 def sim() -> TestClient:
-    return TestClient(create_app(Exchange(seed=1), timeout_s=0.01, keeper_delay_s=0.0))
+    """A client carrying the admin token (the venue-facing routes ignore it)."""
+    return TestClient(create_app(Exchange(seed=1), admin_token=ADMIN_TOKEN, timeout_s=0.01, keeper_delay_s=0.0), headers=ADMIN)
 
 
 def hl_order(wallet, *, asset: int = 1, size: str = "0.5", price: str = "3100", cloid: str = "0x" + "ab" * 16,
@@ -106,6 +111,89 @@ def test_admin_book_moves_prices_and_the_walk_is_seeded() -> None:
         a.step()
         b.step()
     assert a.prices == b.prices and a.prices["ETH"] != 3000
-    sim = TestClient(create_app(a))
+    sim = TestClient(create_app(a, admin_token=ADMIN_TOKEN), headers=ADMIN)
     moved = sim.post("/admin/book", json={"venue": "HYPERLIQUID", "instrument": "ETH", "mid": 2500, "spread_bps": 10}).json()
     assert moved["mid"] == 2500 and moved["spread_bps"] == 10
+
+
+ADMIN_CALLS = [
+    ("POST", "/admin/book", {"venue": "HYPERLIQUID", "instrument": "ETH", "mid": 1}),
+    ("POST", "/admin/market", {"venue": "HYPERLIQUID", "instrument": "ETH", "open": False}),
+    ("POST", "/admin/faults", {"venue": "HYPERLIQUID", "mode": "down"}),
+    ("POST", "/admin/accounts", {"venue": "HYPERLIQUID", "address": "0x" + "11" * 20, "equity_usd": 1e9}),
+    ("POST", "/admin/holdings", {"venue": "HYPERLIQUID", "address": "0x" + "11" * 20, "symbol": "ETH", "size": -5,
+                                 "entry_px": 1}),
+    ("GET", "/admin/orders", None),
+    ("GET", "/admin/state", None),
+]
+
+
+def test_every_admin_route_is_in_the_checked_list() -> None:
+    routes = {(m, r.path) for r in create_app(Exchange(seed=1)).routes if r.path.startswith("/admin")
+              for m in getattr(r, "methods", ())}
+    assert routes == {(m, p) for m, p, _ in ADMIN_CALLS}
+
+
+@pytest.mark.parametrize(("method", "path", "body"), ADMIN_CALLS)
+@pytest.mark.parametrize("authorization", [None, "Bearer wrong-token", f"Basic {ADMIN_TOKEN}", ADMIN_TOKEN, "Bearer ",
+                                           f"Bearer {ADMIN_TOKEN}x", "Bearer \u00e9t\u00e9".encode("latin-1")])
+def test_admin_routes_refuse_anonymous_and_wrong_tokens(method: str, path: str, body: dict | None,
+                                                         authorization: str | bytes | None) -> None:
+    exchange = Exchange(seed=1)
+    before = exchange.snapshot()
+    client = TestClient(create_app(exchange, admin_token=ADMIN_TOKEN))
+    headers = {} if authorization is None else {"Authorization": authorization}
+    r = client.request(method, path, json=body, headers=headers)
+    assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
+    assert exchange.snapshot() == before and not exchange.accounts
+
+
+@pytest.mark.parametrize(("method", "path", "body"), ADMIN_CALLS)
+def test_admin_routes_are_off_without_a_configured_token(method: str, path: str, body: dict | None) -> None:
+    exchange = Exchange(seed=1)
+    client = TestClient(create_app(exchange))  # no token configured
+    for headers in ({}, {"Authorization": "Bearer "}, ADMIN):
+        r = client.request(method, path, json=body, headers=headers)
+        assert r.status_code == 503
+        assert r.json() == {"error": "admin API disabled: SIMULATOR_ADMIN_TOKEN is not set"}
+
+
+@pytest.mark.parametrize(("method", "path", "body"), ADMIN_CALLS)
+def test_admin_routes_accept_the_configured_token(method: str, path: str, body: dict | None) -> None:
+    client = TestClient(create_app(Exchange(seed=1), admin_token=ADMIN_TOKEN))
+    assert client.request(method, path, json=body, headers={"Authorization": f"bearer {ADMIN_TOKEN}"}).status_code == 200
+
+
+def test_an_anonymous_book_change_changes_no_price() -> None:
+    exchange = Exchange(seed=1)
+    client = TestClient(create_app(exchange, admin_token=ADMIN_TOKEN))
+    eth = exchange.market("HYPERLIQUID", "ETH")
+    mid = exchange.mid(eth)
+    assert client.post("/admin/book", json={"venue": "HYPERLIQUID", "instrument": "ETH", "mid": 1}).status_code == 401
+    assert eth.mid_override is None and exchange.mid(eth) == mid
+    assert client.post("/admin/book", json={"venue": "HYPERLIQUID", "instrument": "ETH", "mid": 1},
+                       headers=ADMIN).json()["mid"] == 1
+
+
+def test_venue_routes_need_no_token() -> None:
+    client = TestClient(create_app(Exchange(seed=1)))  # admin API off; the venues still answer anyone
+    assert client.post("/hyperliquid/info", json={"type": "meta"}).status_code == 200
+    assert client.get("/gmx/ping").status_code == 200
+    assert client.get("/sim/hyperliquid/book", params={"symbol": "ETH"}).status_code == 200
+    assert client.get("/health").status_code == 200
+
+
+def test_the_simulator_binds_to_loopback_unless_told(monkeypatch: pytest.MonkeyPatch) -> None:
+    import vprime_simulator.__main__ as entry
+
+    seen: dict = {}
+    monkeypatch.setattr(entry.uvicorn, "run", lambda app, **kw: seen.update(kw, app=app))
+    monkeypatch.delenv("SIMULATOR_HOST", raising=False)
+    monkeypatch.setenv("SIMULATOR_FEED_INSTRUMENTS", "")
+    monkeypatch.setenv("SIMULATOR_ADMIN_TOKEN", ADMIN_TOKEN)
+    entry.main()
+    assert seen["host"] == "127.0.0.1"
+    assert TestClient(seen["app"]).get("/admin/state", headers=ADMIN).status_code == 200  # the token reaches the app
+    monkeypatch.setenv("SIMULATOR_HOST", "0.0.0.0")  # noqa: S104 (in a container, behind the compose port mapping)
+    entry.main()
+    assert seen["host"] == "0.0.0.0"  # noqa: S104

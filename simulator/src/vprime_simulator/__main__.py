@@ -1,8 +1,8 @@
 """Run the venue simulator: `python -m vprime_simulator`.
 
-Environment: SIMULATOR_HOST (127.0.0.1), SIMULATOR_PORT (8010), SIMULATOR_SEED (7),
-SIMULATOR_FEED_INSTRUMENTS (BTC,ETH,SOL,GOLD,EURUSD; empty: no feed), SIMULATOR_TICK_INTERVAL_S (1.0),
-SIMULATOR_TIMEOUT_S (30: how long the `timeout` fault hangs), KAFKA_BOOTSTRAP_SERVERS (127.0.0.1:9092).
+Environment: SIMULATOR_HOST (127.0.0.1), SIMULATOR_PORT (8010), SIMULATOR_ADMIN_TOKEN (the bearer the
+`/admin/*` routes want; none: they answer 503), SIMULATOR_SEED (7), SIMULATOR_FEED_INSTRUMENTS (BTC,ETH,SOL,GOLD,EURUSD;
+empty: no feed), SIMULATOR_TICK_INTERVAL_S (1.0), SIMULATOR_TIMEOUT_S (30: how long the `timeout` fault hangs), KAFKA_BOOTSTRAP_SERVERS (127.0.0.1:9092).
 """
 
 from __future__ import annotations
@@ -19,11 +19,14 @@ from vprime_simulator.app import create_app
 from vprime_simulator.exchange import Exchange
 from vprime_simulator.feed import run_feed
 
+DEFAULT_HOST = "127.0.0.1"
+
 
 def main() -> None:
     logs.configure("simulator", os.environ.get("LOG_LEVEL", "INFO"))
     exchange = Exchange(seed=int(os.environ.get("SIMULATOR_SEED", 7)))
-    app = create_app(exchange, timeout_s=float(os.environ.get("SIMULATOR_TIMEOUT_S", 30)))
+    app = create_app(exchange, admin_token=os.environ.get("SIMULATOR_ADMIN_TOKEN", "").strip(),
+                     timeout_s=float(os.environ.get("SIMULATOR_TIMEOUT_S", 30)))
     feed = os.environ.get("SIMULATOR_FEED_INSTRUMENTS", "BTC,ETH,SOL,GOLD,EURUSD")
     instruments = [i.strip().upper() for i in feed.split(",") if i.strip()]
     interval = float(os.environ.get("SIMULATOR_TICK_INTERVAL_S", 1.0))
@@ -37,8 +40,12 @@ def main() -> None:
             task.cancel()
 
     app.router.lifespan_context = lifespan
-    uvicorn.run(app, host=os.environ.get("SIMULATOR_HOST", "127.0.0.1"), port=int(os.environ.get("SIMULATOR_PORT", 8010)),
-                log_config=None, access_log=False)
+    uvicorn.run(app, host=bind_host(), port=int(os.environ.get("SIMULATOR_PORT", 8010)), log_config=None, access_log=False)
+
+
+def bind_host() -> str:
+    """Loopback unless SIMULATOR_HOST says otherwise: its admin API moves prices and funds accounts."""
+    return os.environ.get("SIMULATOR_HOST", "").strip() or DEFAULT_HOST
 
 
 if __name__ == "__main__":

@@ -13,12 +13,15 @@ Trading, in each venue's shape: see `trading.py`. Simulator-native: `GET /sim/{v
 (depth), `GET /sim/{venue}/accounts/{address}` (equity and positions, as a chain or account read would
 give), and the admin API: `POST /admin/book`, `POST /admin/market`, `POST /admin/faults`,
 `POST /admin/accounts` (approve and fund an agent wallet), `GET /admin/orders`, `GET /admin/state`.
+Every `/admin/*` call needs `Authorization: Bearer <SIMULATOR_ADMIN_TOKEN>`; with no token configured the
+admin API is off (503). The venue-facing routes need none, as the venues' public endpoints need none.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import time
 from typing import Any, Literal
 
@@ -27,6 +30,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from vprime_shared.orderbook import walk
+from vprime_shared.runtime import BodyLimit
 from vprime_simulator.exchange import FAULT_MODES, Exchange, SimMarket
 from vprime_simulator.trading import add_trading_routes
 
@@ -73,10 +77,38 @@ def address(*parts: str) -> str:
     return "0x" + hashlib.sha256("/".join(parts).encode()).hexdigest()[:40]
 
 
-def create_app(exchange: Exchange, *, timeout_s: float = 30.0, keeper_delay_s: float = 0.3) -> FastAPI:
+ADMIN_PREFIX = "/admin"
+ADMIN_DISABLED = "admin API disabled: SIMULATOR_ADMIN_TOKEN is not set"
+
+
+def is_admin_path(path: str) -> bool:
+    return path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/")
+
+
+def admin_allowed(authorization: str, token: str) -> bool:
+    """True only for `Bearer <token>` with the configured, non-empty token (compared in constant time)."""
+    scheme, _, given = authorization.partition(" ")
+    return bool(token) and scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
+
+
+def create_app(exchange: Exchange, *, admin_token: str = "", timeout_s: float = 30.0, keeper_delay_s: float = 0.3) -> FastAPI:
+    """Every `/admin/*` route answers 401 unless the request's bearer is `admin_token`, and 503 when `admin_token`
+    is empty; the venue-facing routes answer anyone."""
     app = FastAPI(title="Vprime venue simulator", description=__doc__)
     app.state.exchange = exchange
     add_trading_routes(app, exchange, keeper_delay_s=keeper_delay_s)
+
+    # By path rather than per route, so an admin route added later is covered without being told to be.
+    @app.middleware("http")
+    async def admin_auth(request: Request, call_next: Any) -> Any:
+        if not is_admin_path(request.scope["path"]):
+            return await call_next(request)
+        if not admin_token:
+            return JSONResponse({"error": ADMIN_DISABLED}, status_code=503)
+        if not admin_allowed(request.headers.get("authorization", ""), admin_token):
+            return JSONResponse({"error": "the simulator's admin API needs its bearer token"}, status_code=401,
+                                headers={"WWW-Authenticate": "Bearer"})
+        return await call_next(request)
 
     def venue_of(path: str) -> str | None:
         parts = path.strip("/").split("/")
@@ -263,4 +295,5 @@ def create_app(exchange: Exchange, *, timeout_s: float = 30.0, keeper_delay_s: f
     async def health() -> dict[str, str]:
         return {"service": "simulator", "status": "ok"}
 
+    app.add_middleware(BodyLimit)  # last, so outermost: a body over 64 KiB is refused before anything reads it
     return app
