@@ -18,8 +18,9 @@ class ExecutorSettings(ServiceSettings):
     # Paper fills cross half a spread plus this much slippage.
     paper_slippage_bps: float = 2.0
     reference_prices_path: Path = SHIPPED_REFERENCE_PRICES
-    # Where deployments with a venue account trade (the venue simulator locally); empty: everything is paper.
-    venue_api_url: str = "http://127.0.0.1:8010"
+    # Where deployments with a venue account trade; empty: everything is paper. No default venue: the local stack
+    # and compose point it at the venue simulator themselves.
+    venue_api_url: str = ""
     venue_timeout_s: float = 3.0
     slippage: float = 0.01  # IoC limits and acceptable prices within 1 % of the mid
     keeper_timeout_s: float = 10.0  # how long an Ostium/GMX keeper may take to execute
