@@ -112,3 +112,13 @@ def test_asyncapi_documents_in_the_repo_match_the_code(service: str) -> None:
     ).stdout
     kept = (REPO / "docs" / "asyncapi" / f"{service}.json").read_text()
     assert json.loads(generated) == json.loads(kept), f"docs/asyncapi/{service}.json is stale: run `make asyncapi`"
+
+
+def test_compose_and_kubernetes_give_control_a_sign_in_domain_it_accepts() -> None:
+    """Control listens beyond loopback in both, so it refuses to start without SIGN_IN_DOMAIN."""
+    from vprime_control.settings import ControlSettings
+
+    compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())["services"]["control"]["environment"]
+    config = next(m for m in manifests() if m["kind"] == "ConfigMap")["data"]
+    for domain in (re.sub(r"^\$\{[A-Z_]+:-(.*)\}$", r"\1", compose["SIGN_IN_DOMAIN"]), config["SIGN_IN_DOMAIN"]):
+        assert ControlSettings(http_host="0.0.0.0", sign_in_domain=domain).sign_in_uri == f"https://{domain}"

@@ -59,7 +59,7 @@ async def test_a_session_through_the_cli(stack: ServiceStack, infra: Endpoints) 
     assert as_user("agents", "pause", deployment["id"]).returncode == 0
     bad = as_user("signals", "send", "00000000-0000-0000-0000-000000000000", "ETH", "LONG")
     assert bad.returncode == 1 and "does not exist" in bad.stdout
-    wrong_policy = as_user("agents", "deploy", agent_id, "--wallet", "0x1", "--policy", "{not json")
+    wrong_policy = as_user("agents", "deploy", agent_id, "--wallet", wallet.address, "--policy", "{not json")
     assert wrong_policy.returncode == 2 and "not JSON" in wrong_policy.stdout
 
 

@@ -7,7 +7,7 @@ import uuid
 import httpx
 import pytest
 
-from tests.e2e.helpers import create_agent
+from tests.e2e.helpers import E2E_WALLET, create_agent
 
 pytestmark = pytest.mark.integration
 
@@ -16,10 +16,10 @@ pytestmark = pytest.mark.integration
     ("path", "body", "status", "mentions"),
     [
         ("/api/v3/agents/create", {}, 422, "creator_wallet"),
-        ("/api/v3/agents/create", {"creator_wallet": "0x1", "name": "x", "profit_receiver_address": "0x1", "venue": "BINANCE"}, 422, "venue"),
-        ("/api/v3/agents/create", {"creator_wallet": "0x1", "name": "x", "profit_receiver_address": "0x1", "colour": "red"}, 422, "colour"),
-        ("/api/v3/agents/deploy", {"agent_id": str(uuid.uuid4()), "user_wallet": "0x1"}, 404, "does not exist"),
-        ("/api/v3/agents/deploy", {"agent_id": "not-a-uuid", "user_wallet": "0x1"}, 422, "agent_id"),
+        ("/api/v3/agents/create", {"creator_wallet": E2E_WALLET, "name": "x", "profit_receiver_address": E2E_WALLET, "venue": "BINANCE"}, 422, "venue"),
+        ("/api/v3/agents/create", {"creator_wallet": E2E_WALLET, "name": "x", "profit_receiver_address": E2E_WALLET, "colour": "red"}, 422, "colour"),
+        ("/api/v3/agents/deploy", {"agent_id": str(uuid.uuid4()), "user_wallet": E2E_WALLET}, 404, "does not exist"),
+        ("/api/v3/agents/deploy", {"agent_id": "not-a-uuid", "user_wallet": E2E_WALLET}, 422, "agent_id"),
         ("/api/v3/signals/generate", {"agent_id": str(uuid.uuid4()), "token_symbol": "ETH", "side": "LONG"}, 404, "does not exist"),
         ("/api/v3/signals/generate", {"agent_id": str(uuid.uuid4()), "token_symbol": "ETH", "side": "UP"}, 422, "side"),
         ("/api/v3/execute/trade", {"signal_id": str(uuid.uuid4())}, 404, "does not exist"),
@@ -36,14 +36,14 @@ async def test_bad_requests_are_explained(http: httpx.AsyncClient, control_url: 
 async def test_deploy_rejects_unknown_or_repeated_venues(http: httpx.AsyncClient, control_url: str) -> None:
     agent = await create_agent(http, control_url)
     for venues, mentions in ((["HYPERLIQUID", "KRAKEN"], "enabled_venues"), (["GMX", "GMX"], "twice"), ([], "at least one")):
-        r = await http.post(f"{control_url}/api/v3/agents/deploy", json={"agent_id": agent["id"], "user_wallet": "0x1", "enabled_venues": venues})
+        r = await http.post(f"{control_url}/api/v3/agents/deploy", json={"agent_id": agent["id"], "user_wallet": E2E_WALLET, "enabled_venues": venues})
         assert r.status_code == 422, r.text
         assert mentions in r.json()["error"]
 
 
 async def test_fixed_venue_agent_cannot_be_deployed_elsewhere(http: httpx.AsyncClient, control_url: str) -> None:
     agent = await create_agent(http, control_url, venue="GMX")
-    r = await http.post(f"{control_url}/api/v3/agents/deploy", json={"agent_id": agent["id"], "user_wallet": "0x1", "enabled_venues": ["OSTIUM"]})
+    r = await http.post(f"{control_url}/api/v3/agents/deploy", json={"agent_id": agent["id"], "user_wallet": E2E_WALLET, "enabled_venues": ["OSTIUM"]})
     assert r.status_code == 409 and "only on GMX" in r.json()["error"]
 
 

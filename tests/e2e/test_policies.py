@@ -15,7 +15,7 @@ from vprime_local.stack import ServiceStack
 from vprime_shared.contracts import MarketTick
 from vprime_shared.contracts.base import utcnow
 from tests.conftest import eventually
-from tests.e2e.helpers import create_agent, deploy, settled_timeline, signal
+from tests.e2e.helpers import E2E_WALLET, create_agent, deploy, settled_timeline, signal
 
 pytestmark = pytest.mark.integration
 
@@ -122,7 +122,7 @@ async def test_pause_resume_and_policy_changes(http: httpx.AsyncClient, control_
 async def test_bad_policies_are_refused_with_the_reason(http: httpx.AsyncClient, control_url: str) -> None:
     agent = await create_agent(http, control_url)
     r = await http.post(f"{control_url}/api/v3/agents/deploy", json={
-        "agent_id": agent["id"], "user_wallet": "0x1", "policy": {"max_open_positions": -1}})
+        "agent_id": agent["id"], "user_wallet": E2E_WALLET, "policy": {"max_open_positions": -1}})
     assert r.status_code == 422 and "max_open_positions" in r.json()["error"]
     deployment = await deploy(http, control_url, agent["id"])
     r = await http.put(f"{control_url}/api/v3/deployments/{deployment['id']}/policy", json={"trading_hours": [{"start": "9am", "end": "5pm"}]})

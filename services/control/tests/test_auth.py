@@ -88,16 +88,57 @@ def test_only_the_creator_changes_an_agent_and_wallet_case_does_not_matter() -> 
         bob.may_create(ALICE.address)
 
 
-def test_a_deployment_is_changed_by_its_agent_creator_or_its_user_and_global_routing_by_operators() -> None:
+def test_a_deployment_is_changed_by_its_user_only_and_global_routing_by_operators() -> None:
     carol = Account.create()
     agent = agent_of(ALICE.address)
     deployment = deployment_of(agent, BOB.address)
-    auth.Principal(ALICE.address.lower()).may_change_deployment(agent, deployment)
-    auth.Principal(BOB.address.lower()).may_change_deployment(agent, deployment)
+    auth.Principal(BOB.address.lower()).may_change_deployment(deployment)
+    for outsider in (ALICE, carol):  # the agent's creator steers no follower's deployment
+        with pytest.raises(auth.Forbidden, match="belongs to"):
+            auth.Principal(outsider.address.lower()).may_change_deployment(deployment)
+    auth.Principal(ALICE.address.lower()).may_read_deployment(agent, deployment)  # the creator sees who follows
     with pytest.raises(auth.Forbidden):
-        auth.Principal(carol.address.lower()).may_change_deployment(agent, deployment)
+        auth.Principal(carol.address.lower()).may_read_deployment(agent, deployment)
     operator = auth.Principal(None, operator=True)
-    operator.may_change_deployment(agent, deployment)
+    operator.may_change_deployment(deployment)
     operator.may_change_global_routing()
     with pytest.raises(auth.Forbidden, match="operators"):
         auth.Principal(ALICE.address.lower()).may_change_global_routing()
+
+
+def test_a_wallet_deploys_published_agents_for_itself_and_its_own_drafts() -> None:
+    alice, bob = auth.Principal(ALICE.address.lower()), auth.Principal(BOB.address.lower())
+    published = agent_of(ALICE.address)
+    bob.may_deploy(published, BOB.address)
+    with pytest.raises(auth.Forbidden, match="deploys for itself"):
+        bob.may_deploy(published, ALICE.address)
+    with pytest.raises(auth.Forbidden, match="deploys for itself"):
+        alice.may_deploy(published, BOB.address)  # a creator cannot put a follower's wallet on its agent
+    draft = published.model_copy(update={"status": AgentStatus.DRAFT})
+    alice.may_deploy(draft, ALICE.address)
+    with pytest.raises(auth.Forbidden, match="DRAFT"):
+        bob.may_deploy(draft, BOB.address)
+    auth.Principal(None, operator=True).may_deploy(draft, BOB.address)
+
+
+@pytest.mark.parametrize("address", [ALICE.address, ALICE.address.lower(), "0x" + ALICE.address[2:].upper()])
+def test_addresses_in_one_case_or_checksummed_are_accepted(address: str) -> None:
+    assert auth.valid_address(address) == address
+
+
+def test_a_mixed_case_address_must_be_its_checksum() -> None:
+    checksummed = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"  # EIP-55's own example
+    assert auth.valid_address(checksummed) == checksummed
+    with pytest.raises(ValueError, match="EIP-55"):
+        auth.valid_address(checksummed.replace("aAeb", "aaeb"))
+
+
+@pytest.mark.parametrize("domain", ["app.vprime.example", "localhost:8000", "127.0.0.1:18000", "[::1]:8000", "a-b.c"])
+def test_sign_in_domains_are_authorities(domain: str) -> None:
+    assert auth.valid_domain(domain) == domain
+
+
+@pytest.mark.parametrize("domain", ["", "evil\tphish", "https://app.example", "app.example/path", "a b", "x" * 300, "-bad.example"])
+def test_other_sign_in_domains_are_refused(domain: str) -> None:
+    with pytest.raises(ValueError, match="SIGN_IN_DOMAIN"):
+        auth.valid_domain(domain)

@@ -18,13 +18,14 @@ from vprime_shared.contracts import (
     Signal,
     Venue,
 )
+from vprime_shared.outbox import EventTooLarge
 from vprime_shared.unit_of_work import UnitOfWork
 
 from vprime_control import auth, handlers
-from vprime_control.auth_api import Reader, Writer
+from vprime_control.auth_api import RateLimited, Reader, Writer
 from vprime_control.adapters.executor_client import KeyHandoffFailed
 from vprime_control.adapters.repository import ControlRepository
-from vprime_control.schemas import CreateAgent, DeployAgent, ExecuteTrade, GenerateSignal
+from vprime_control.schemas import CreateAgent, DeployAgent, ExecuteTrade, GenerateSignal, KeyImportRequest
 
 router = APIRouter(prefix="/api/v3")
 
@@ -33,24 +34,29 @@ def _uow(request: Request) -> UnitOfWork:
     return request.app.state.runtime.uow
 
 
-def agent_view(agent: AgentState, enabled_venues: list[str] | None = None) -> dict[str, Any]:
-    return {
+def agent_view(agent: AgentState, enabled_venues: list[str] | None = None, *, details: bool = True) -> dict[str, Any]:
+    """An agent card; `details` adds what its strategy is made of (its sources, weights and threshold)."""
+    card = {
         "id": str(agent.agent_id),
         "creator_wallet": agent.creator_wallet,
         "name": agent.name,
         "venue": agent.venue.value,
         "status": agent.status.value,
-        "x_account_ids": agent.x_account_ids,
-        "research_institute_ids": agent.research_institute_ids,
-        "weights": agent.weights,
-        "profit_receiver_address": agent.profit_receiver_address,
-        "signal_threshold": agent.signal_threshold,
         "enabled_venues": enabled_venues or [],
         "apr_30d": None,
         "apr_90d": None,
         "sharpe_30d": None,
         "created_at": agent.created_at.isoformat(),
     }
+    if details:
+        card |= {
+            "x_account_ids": agent.x_account_ids,
+            "research_institute_ids": agent.research_institute_ids,
+            "weights": agent.weights,
+            "profit_receiver_address": agent.profit_receiver_address,
+            "signal_threshold": agent.signal_threshold,
+        }
+    return card
 
 
 def deployment_view(d: DeploymentState) -> dict[str, Any]:
@@ -95,7 +101,7 @@ async def create_agent(body: CreateAgent, request: Request, actor: Writer) -> di
 @router.get("/agents/list", summary="List agents, newest first")
 async def list_agents(
     request: Request,
-    _: Reader,
+    access: Reader,
     creator_wallet: str | None = None,
     status: AgentStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
@@ -109,7 +115,7 @@ async def list_agents(
         venues = await repo.enabled_venues_by_agent([a.agent_id for a in agents])
     return {
         "success": True,
-        "agents": [agent_view(a, venues.get(a.agent_id)) for a in agents],
+        "agents": [agent_view(a, venues.get(a.agent_id), details=access.sees_details_of(a)) for a in agents],
         "count": len(agents),
         "total": total,
         "limit": limit,
@@ -118,27 +124,57 @@ async def list_agents(
     }
 
 
-@router.post("/agents/deploy", status_code=201, summary="Deploy an agent (its creator only) to a wallet on an ordered list of venues")
+@router.post("/agents/{agent_id}/pause", summary="Pause your agent: no signal of it reaches any deployment until resumed")
+async def pause_agent(agent_id: uuid.UUID, request: Request, actor: Writer) -> dict[str, Any]:
+    agent = await handlers.set_agent_status(_uow(request), actor, agent_id, AgentStatus.PAUSED)
+    return {"success": True, "agent": agent_view(agent)}
+
+
+@router.post("/agents/{agent_id}/resume", summary="Resume your paused agent")
+async def resume_agent(agent_id: uuid.UUID, request: Request, actor: Writer) -> dict[str, Any]:
+    agent = await handlers.set_agent_status(_uow(request), actor, agent_id, AgentStatus.ACTIVE)
+    return {"success": True, "agent": agent_view(agent)}
+
+
+@router.post("/agents/deploy", status_code=201,
+             summary="Deploy an agent for your own wallet (a published agent, or your own) on an ordered list of venues")
 async def deploy_agent(body: DeployAgent, request: Request, actor: Writer) -> dict[str, Any]:
     deployment = await handlers.deploy_agent(_uow(request), actor, body, request.app.state.agent_keys)
     return {"success": True, "deployment": deployment_view(deployment)}
 
 
+@router.post("/key-imports", status_code=201,
+             summary="A single-use nonce and the executor's import key, to seal venue agent keys for a deployment")
+async def key_import(body: KeyImportRequest, request: Request, actor: Writer) -> dict[str, Any]:
+    wallet = body.wallet or actor.wallet
+    if wallet is None:
+        raise HTTPException(422, "operators name the deployment's wallet: {\"wallet\": \"0x…\"}")
+    actor.require_owner(wallet, "a key import")
+    issued = await request.app.state.agent_keys.key_import(wallet.lower())
+    return {"success": True, **issued, "how": "seal each agent key to public_key with this nonce (docs/key-import.md, "
+                                              "or `vprime seal-key`), then deploy with key_import_nonce"}
+
+
 @router.post("/deployments/{deployment_id}/agent-wallets/{venue}", status_code=201,
              summary="Generate a venue agent wallet in the executor; approve the returned address on the venue")
-async def agent_wallet(deployment_id: uuid.UUID, venue: Venue, request: Request, actor: Writer) -> dict[str, Any]:
-    deployment = await handlers.create_agent_wallet(_uow(request), actor, deployment_id, venue, request.app.state.agent_keys)
+async def agent_wallet(deployment_id: uuid.UUID, venue: Venue, request: Request, actor: Writer,
+                       replace: Annotated[bool, Query(description="replace a key the deployment already has for the venue")] = False,
+                       ) -> dict[str, Any]:
+    deployment = await handlers.create_agent_wallet(_uow(request), actor, deployment_id, venue, request.app.state.agent_keys,
+                                                    replace=replace)
     address = deployment.venue_accounts[venue]
     return {"success": True, "venue": venue.value, "address": address, "deployment": deployment_view(deployment),
             "message": f"approve agent {address} for your {venue.value} account; the key stays in the executor"}
 
 
 @router.get("/deployments/{deployment_id}", summary="A deployment with its policy")
-async def get_deployment(deployment_id: uuid.UUID, request: Request, _: Reader) -> dict[str, Any]:
+async def get_deployment(deployment_id: uuid.UUID, request: Request, access: Reader) -> dict[str, Any]:
     async with _uow(request).begin() as tx:
-        deployment = await ControlRepository(tx.conn).deployment(deployment_id)
-    if deployment is None:
-        raise HTTPException(404, f"deployment {deployment_id} does not exist")
+        repo = ControlRepository(tx.conn)
+        deployment = await repo.deployment(deployment_id)
+        if deployment is None:
+            raise HTTPException(404, f"deployment {deployment_id} does not exist")
+        access.may_read_deployment(await handlers.find_agent(repo, deployment.agent_id), deployment)
     return {"success": True, "deployment": deployment_view(deployment)}
 
 
@@ -168,8 +204,8 @@ async def _change(request: Request, actor: auth.Principal, deployment_id: uuid.U
 
 
 @router.get("/routing/config", summary="The routing configuration in force (global, or an agent's)")
-async def get_routing_config(request: Request, _: Reader, agent_id: uuid.UUID | None = None) -> dict[str, Any]:
-    config, source = await handlers.routing_config(_uow(request), agent_id)
+async def get_routing_config(request: Request, access: Reader, agent_id: uuid.UUID | None = None) -> dict[str, Any]:
+    config, source = await handlers.routing_config(_uow(request), agent_id, access.may_read_agent)
     return {"success": True, "scope": str(agent_id) if agent_id else "global", "source": source, "config": config.model_dump(mode="json")}
 
 
@@ -216,9 +252,15 @@ def install_domain_errors(app: FastAPI) -> None:
     app.add_exception_handler(handlers.Conflict, answer(409))
     app.add_exception_handler(auth.Unauthenticated, answer(401, {"WWW-Authenticate": "Bearer"}))
     app.add_exception_handler(auth.Forbidden, answer(403))
+    app.add_exception_handler(EventTooLarge, answer(413))  # bounded bodies make it rare; never an outbox row Kafka refuses
 
     async def handoff_failed(_: Request, exc: Exception) -> JSONResponse:
-        status = 422 if isinstance(exc, KeyHandoffFailed) and exc.client_error else 503
+        status = exc.status if isinstance(exc, KeyHandoffFailed) else 503
         return JSONResponse({"success": False, "error": str(exc)}, status_code=status)
 
+    async def rate_limited(_: Request, exc: Exception) -> JSONResponse:
+        retry = exc.retry_after_s if isinstance(exc, RateLimited) else 60
+        return JSONResponse({"success": False, "error": str(exc)}, status_code=429, headers={"Retry-After": str(retry)})
+
     app.add_exception_handler(KeyHandoffFailed, handoff_failed)
+    app.add_exception_handler(RateLimited, rate_limited)

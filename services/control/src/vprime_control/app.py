@@ -29,3 +29,4 @@ api.install_domain_errors(app)
 app.state.runtime = runtime
 app.state.agent_keys = ExecutorKeys(settings.executor_url, settings.internal_api_token)
 app.state.authenticator = auth_api.Authenticator(runtime, settings)
+app.state.nonce_limit = auth_api.ClientRateLimit(settings.nonce_rate_per_minute)

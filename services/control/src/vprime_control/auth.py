@@ -2,11 +2,13 @@
 
 A caller is a `Principal`: a wallet that proved control of its key by signing a Sign-In with
 Ethereum message (EIP-4361 text, EIP-191 `personal_sign`), or an operator holding a configured
-token. Agents are changed and deployed only by their creator wallet; a deployment also by the
-wallet it trades for; the global routing configuration only by an operator.
+token. An agent is changed only by its creator; a deployment belongs to the wallet it trades for
+(copy-trading: any wallet deploys a published agent for itself), and only that wallet changes it;
+the global routing configuration is changed by operators only. Operators may do anything.
 
-The server writes the whole sign-in message and keeps it with its nonce, so verification is an
-exact comparison plus signer recovery (eth-account): nothing the client sends is parsed for trust.
+The server writes the whole sign-in message from its configuration (the domain, URI and chain id,
+never the request's `Host`) and the nonce row, so verification is an exact comparison plus signer
+recovery (eth-account): nothing the client sends is parsed for trust.
 """
 
 from __future__ import annotations
@@ -22,9 +24,12 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_utils import to_checksum_address
 
-from vprime_shared.contracts import AgentState, DeploymentState
+from vprime_shared.contracts import AgentState, AgentStatus, DeploymentState
 
 ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
+# An RFC 3986 authority without user info: a DNS name, an IPv4 address or a bracketed IPv6 one, and an optional port.
+DOMAIN = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
+                    r"|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?$")
 NONCE_LINE = re.compile(r"^Nonce: ([0-9A-Za-z]{8,64})$", re.MULTILINE)
 STATEMENT = "Sign in to Vprime control: create, deploy and change your agents."
 
@@ -44,6 +49,7 @@ class Forbidden(PermissionError):
 class Principal:
     wallet: str | None  # lower-case 0x address; None for an operator token
     operator: bool = False
+    session: bool = False  # signed in with the wallet (a `vps_` token), not a script's API token
 
     @property
     def name(self) -> str:
@@ -63,23 +69,51 @@ class Principal:
     def may_change_agent(self, agent: AgentState) -> None:
         self.require_owner(agent.creator_wallet, f"agent {agent.agent_id}")
 
-    def may_change_deployment(self, agent: AgentState, deployment: DeploymentState) -> None:
-        """The agent's creator or the wallet the deployment trades for."""
-        if not (self.owns(agent.creator_wallet) or self.owns(deployment.user_wallet)):
-            raise Forbidden(
-                f"deployment {deployment.deployment_id} belongs to {deployment.user_wallet} "
-                f"(agent creator {agent.creator_wallet}); signed in as {self.name}"
-            )
+    def may_deploy(self, agent: AgentState, user_wallet: str) -> None:
+        """A wallet deploys for itself: a published (ACTIVE) agent, or its own agent in any state but paused.
+        Its first deployment by its creator publishes a draft."""
+        if not self.owns(user_wallet):
+            raise Forbidden(f"user_wallet {user_wallet} is not the signed-in wallet {self.name}; a wallet deploys for itself")
+        if self.owns(agent.creator_wallet):
+            return
+        if agent.status is not AgentStatus.ACTIVE:
+            raise Forbidden(f"agent {agent.agent_id} is {agent.status.value}: only its creator deploys it until it is published")
+
+    def may_change_deployment(self, deployment: DeploymentState) -> None:
+        """Only the wallet the deployment trades for: an agent's creator does not steer its followers' deployments."""
+        self.require_owner(deployment.user_wallet, f"deployment {deployment.deployment_id}")
+
+    def may_read_deployment(self, agent: AgentState, deployment: DeploymentState) -> None:
+        """Its user, and the agent's creator (who sees who follows the agent, never changes it)."""
+        if not (self.owns(deployment.user_wallet) or self.owns(agent.creator_wallet)):
+            raise Forbidden(f"deployment {deployment.deployment_id} belongs to {deployment.user_wallet}; signed in as {self.name}")
 
     def may_change_global_routing(self) -> None:
         if not self.operator:
             raise Forbidden("the global routing configuration is changed by operators only; set an agent's with ?agent_id=")
 
 
+def valid_address(value: str, what: str = "wallet") -> str:
+    """`value` if it is a 0x-prefixed 20-byte hex address whose mixed case, if any, is its EIP-55 checksum."""
+    if not isinstance(value, str) or not ADDRESS.match(value):
+        shown = value if len(str(value)) <= 60 else f"{str(value)[:60]}…"
+        raise ValueError(f"{what} {shown!r} is not a 0x-prefixed 20-byte hex address")
+    body = value[2:]
+    if body != body.lower() and body != body.upper() and to_checksum_address(value) != value:
+        raise ValueError(f"{what} {value} has mixed case that is not its EIP-55 checksum ({to_checksum_address(value)}); "
+                         "check it was copied whole")
+    return value
+
+
 def checked_address(wallet: str) -> str:
-    if not ADDRESS.match(wallet):
-        raise ValueError(f"wallet {wallet!r} is not a 0x-prefixed 20-byte hex address")
-    return wallet.lower()
+    return valid_address(wallet).lower()
+
+
+def valid_domain(domain: str) -> str:
+    """The EIP-4361 `domain`: an RFC 3986 authority (host and optional port), no scheme, path or whitespace."""
+    if not domain or len(domain) > 253 or not DOMAIN.match(domain):
+        raise ValueError(f"SIGN_IN_DOMAIN {domain[:80]!r} is not a host[:port] authority such as app.vprime.example")
+    return domain
 
 
 def new_nonce() -> str:

@@ -2,18 +2,24 @@
 
     POST /api/v3/auth/nonce   {wallet}               -> the EIP-4361 message to sign
     POST /api/v3/auth/verify  {message, signature}   -> a session token (Bearer)
-    POST /api/v3/auth/tokens  {label, ttl_days}      -> a long-lived API token for scripts (shown once)
+    POST /api/v3/auth/tokens  {label, ttl_days}      -> an API token for scripts (shown once; sessions only)
+    DELETE /api/v3/auth/tokens                       -> revoke every token of the wallet
 """
 
 from __future__ import annotations
 
+import time
 import uuid
+from collections import OrderedDict
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import Field, field_validator
+
+from vprime_shared.contracts import AgentState, DeploymentState
 
 from vprime_shared.contracts.base import utcnow
 from vprime_shared.runtime import ServiceRuntime
@@ -45,10 +51,49 @@ class Authenticator:
         if auth.is_operator_token(token, self.operator_tokens):
             return auth.Principal(wallet=None, operator=True)
         async with self.runtime.uow.begin() as tx:
-            wallet = await AuthStore(tx.conn).wallet_for(auth.token_digest(token))
-        if wallet is None:
+            holder = await AuthStore(tx.conn).holder(auth.token_digest(token))
+        if holder is None:
             raise auth.Unauthenticated("unknown, expired or revoked token; sign in again at /api/v3/auth/nonce")
-        return auth.Principal(wallet=wallet)
+        return auth.Principal(wallet=holder["wallet"], session=holder["kind"] == "session")
+
+    def sign_in_config(self) -> handlers.SignInConfig:
+        s = self.settings
+        return handlers.SignInConfig(domain=s.sign_in_domain, uri=s.sign_in_uri, chain_id=s.sign_in_chain_id,
+                                     ttl=timedelta(seconds=s.nonce_ttl_s))
+
+
+class RateLimited(Exception):
+    """A client asked too often (429); `retry_after_s` says when it may ask again."""
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class ClientRateLimit:
+    """A token bucket per client address: `per_minute` requests at once, then one every 60/`per_minute` s.
+
+    Per process (each control instance counts its own). The buckets kept are bounded: the least recently
+    seen client is forgotten first, which can only let it ask again sooner.
+    """
+
+    def __init__(self, per_minute: int, *, clients: int = 65_536, clock=time.monotonic) -> None:  # noqa: ANN001
+        self.capacity, self.refill_per_s = float(per_minute), per_minute / 60.0
+        self.clients, self.clock = clients, clock
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+
+    def take(self, client: str, what: str) -> None:
+        now = self.clock()
+        tokens, seen = self._buckets.pop(client, (self.capacity, now))
+        tokens = min(self.capacity, tokens + (now - seen) * self.refill_per_s)
+        if tokens < 1:
+            self._buckets[client] = (tokens, now)
+            wait = (1 - tokens) / self.refill_per_s
+            raise RateLimited(f"too many {what} from {client}: at most {self.capacity:.0f} a minute; "
+                              f"try again in {wait:.0f} s", retry_after_s=max(1, round(wait)))
+        self._buckets[client] = (tokens - 1, now)
+        while len(self._buckets) > self.clients:
+            self._buckets.popitem(last=False)
 
 
 def _authenticator(request: Request) -> Authenticator:
@@ -60,16 +105,42 @@ async def writer(request: Request, credentials: Credentials) -> auth.Principal:
     return await _authenticator(request).principal(credentials)
 
 
-async def reader(request: Request, credentials: Credentials) -> auth.Principal | None:
-    """Reads are public unless `READ_ACCESS=token`."""
+@dataclass(frozen=True)
+class ReadAccess:
+    """Who reads, and whether reads are restricted (`READ_ACCESS=token`). Restricted, a wallet reads its own agents'
+    and deployments' details; agent cards (name, creator, venue, status) stay public."""
+
+    principal: auth.Principal | None
+    restricted: bool
+
+    def sees_details_of(self, agent: AgentState) -> bool:
+        return not self.restricted or (self.principal is not None and self.principal.owns(agent.creator_wallet))
+
+    def require(self) -> auth.Principal | None:
+        if self.restricted and self.principal is None:
+            raise auth.Unauthenticated("this read needs `Authorization: Bearer <token>` (READ_ACCESS=token)")
+        return self.principal
+
+    def may_read_deployment(self, agent: AgentState, deployment: DeploymentState) -> None:
+        if (principal := self.require()) is not None and self.restricted:
+            principal.may_read_deployment(agent, deployment)
+
+    def may_read_agent(self, agent: AgentState) -> None:
+        if (principal := self.require()) is not None and self.restricted:
+            principal.require_owner(agent.creator_wallet, f"agent {agent.agent_id}'s details")
+
+
+async def reader(request: Request, credentials: Credentials) -> ReadAccess:
+    """Reads are public unless `READ_ACCESS=token`; then a token, if given, must be valid."""
     authenticator = _authenticator(request)
     if authenticator.settings.read_access == "public":
-        return None
-    return await authenticator.principal(credentials)
+        return ReadAccess(None, restricted=False)
+    given = credentials is not None and bool(credentials.credentials)
+    return ReadAccess(await authenticator.principal(credentials) if given else None, restricted=True)
 
 
 Writer = Annotated[auth.Principal, Depends(writer)]
-Reader = Annotated[auth.Principal | None, Depends(reader)]
+Reader = Annotated[ReadAccess, Depends(reader)]
 
 router = APIRouter(prefix="/api/v3/auth", tags=["auth"])
 
@@ -90,24 +161,22 @@ class VerifyRequest(Body):
 
 class TokenRequest(Body):
     label: str = Field(default="", max_length=200)
-    ttl_days: int | None = Field(default=None, ge=1, le=3650, description="none: valid until revoked")
+    ttl_days: int | None = Field(default=None, ge=1, description="days until it expires; API_TOKEN_DEFAULT_DAYS (90) when left out")
 
 
 @router.post("/nonce", status_code=201, summary="Start a wallet sign-in: the EIP-4361 message to sign")
 async def nonce(body: NonceRequest, request: Request) -> dict[str, Any]:
-    settings = _authenticator(request).settings
-    domain = settings.sign_in_domain or request.headers.get("host") or request.url.netloc
-    issued = await handlers.issue_sign_in(
-        request.app.state.runtime.uow, body.wallet, domain=domain, uri=f"{request.url.scheme}://{domain}",
-        ttl=timedelta(seconds=settings.nonce_ttl_s),
-    )
+    request.app.state.nonce_limit.take(request.client.host if request.client else "unknown", "sign-in requests")
+    issued = await handlers.issue_sign_in(request.app.state.runtime.uow, body.wallet, _authenticator(request).sign_in_config())
     return {"success": True, **issued, "sign_with": "personal_sign (EIP-191) over `message`, then POST /api/v3/auth/verify"}
 
 
 @router.post("/verify", summary="Finish a wallet sign-in: a session token for the signing wallet")
 async def verify(body: VerifyRequest, request: Request) -> dict[str, Any]:
-    ttl = timedelta(seconds=_authenticator(request).settings.session_ttl_s)
-    session = await handlers.sign_in(request.app.state.runtime.uow, body.message, body.signature, ttl)
+    authenticator = _authenticator(request)
+    ttl = timedelta(seconds=authenticator.settings.session_ttl_s)
+    session = await handlers.sign_in(request.app.state.runtime.uow, body.message, body.signature, ttl,
+                                     authenticator.sign_in_config())
     return {"success": True, "token_type": "Bearer", **session}
 
 
@@ -116,11 +185,26 @@ async def me(actor: Writer) -> dict[str, Any]:
     return {"success": True, "wallet": actor.wallet, "operator": actor.operator}
 
 
-@router.post("/tokens", status_code=201, summary="Mint an API token for the signed-in wallet (shown once)")
+@router.post("/tokens", status_code=201, summary="Mint an API token for the signed-in wallet (shown once; needs a session token)")
 async def mint(body: TokenRequest, request: Request, actor: Writer) -> dict[str, Any]:
-    expires = utcnow() + timedelta(days=body.ttl_days) if body.ttl_days else None
-    token, row = await handlers.issue_token(request.app.state.runtime.uow, _wallet_of(actor), "api", body.label, expires)
+    wallet = _wallet_of(actor)
+    if not actor.session:
+        # A leaked script token must not be able to make itself permanent by minting more.
+        raise auth.Forbidden("API tokens are minted with a session token from a wallet sign-in, not with another API token")
+    settings = _authenticator(request).settings
+    days = body.ttl_days or settings.api_token_default_days
+    if days > settings.api_token_max_days:
+        raise HTTPException(422, f"ttl_days {days} is longer than the {settings.api_token_max_days} days a token may live")
+    token, row = await handlers.issue_token(request.app.state.runtime.uow, wallet, "api", body.label,
+                                            utcnow() + timedelta(days=days))
     return {"success": True, "token": token, "token_type": "Bearer", **_token_view(row)}
+
+
+@router.delete("/tokens", summary="Revoke every token of the signed-in wallet, sessions included")
+async def revoke_all(request: Request, actor: Writer) -> dict[str, Any]:
+    async with request.app.state.runtime.uow.begin() as tx:
+        revoked = await AuthStore(tx.conn).revoke_all(_wallet_of(actor))
+    return {"success": True, "revoked": revoked}
 
 
 @router.get("/tokens", summary="The signed-in wallet's live tokens (never the tokens themselves)")

@@ -4,7 +4,9 @@ changes control's state and records the events to publish (outbox)."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from collections.abc import Callable
 from typing import Any
 
 from vprime_shared.contracts import (
@@ -77,16 +79,20 @@ def choose_enabled_venues(agent: AgentState, cmd: DeployAgent) -> list[Venue]:
 
 
 async def deploy_agent(uow: UnitOfWork, actor: auth.Principal, cmd: DeployAgent, keys: AgentKeys) -> DeploymentState:
+    """Deploy an agent for the caller's own wallet (copy-trading). The creator's first deployment publishes a draft."""
     async with uow.begin() as tx:
         repo = ControlRepository(tx.conn)
-        agent = await _agent(repo, cmd.agent_id, for_update=True)
-        actor.may_change_agent(agent)
+        agent = await find_agent(repo, cmd.agent_id, for_update=True)
+        actor.may_deploy(agent, cmd.user_wallet)
+        if agent.status is AgentStatus.PAUSED:
+            raise Conflict(f"agent {agent.agent_id} is paused by its creator; it takes no new deployments until resumed")
         deployment_id = new_id()
         accounts = {v: a for v, a in cmd.credentialed_venues().items() if a}
         # Venue keys go to the executor, the only service that keeps them; control stores and publishes
         # none. Handed over inside this transaction: if the executor refuses, no deployment is created.
-        for venue, (address, encrypted, iv, tag) in cmd.venue_keys().items():
-            accounts[venue] = await keys.import_key(deployment_id, venue, address, encrypted, iv, tag)
+        for venue, sealed in cmd.venue_keys().items():
+            accounts[venue] = await keys.import_key(deployment_id, venue, sealed, wallet=cmd.user_wallet.lower(),
+                                                    nonce=str(cmd.key_import_nonce))
         deployment = DeploymentState(
             deployment_id=deployment_id,
             agent_id=agent.agent_id,
@@ -99,20 +105,40 @@ async def deploy_agent(uow: UnitOfWork, actor: auth.Principal, cmd: DeployAgent,
         )
         await repo.save_deployment(deployment)
         await tx.publish(deployment)
-        if agent.status != AgentStatus.ACTIVE:
-            agent = agent.model_copy(update={"status": AgentStatus.ACTIVE, "event_id": new_id(), "occurred_at": utcnow()})
-            await repo.save_agent(agent)
-            await tx.publish(agent)
+        if agent.status is AgentStatus.DRAFT:
+            await _set_agent_status(repo, tx, agent, AgentStatus.ACTIVE)
     return deployment
 
 
+async def set_agent_status(uow: UnitOfWork, actor: auth.Principal, agent_id: uuid.UUID, status: AgentStatus) -> AgentState:
+    """Its creator pauses an agent (no signal of it reaches any deployment: Agent What stops scoring for it and
+    manual signals are refused) or resumes it. A follower's deployments stay the follower's: they are not changed."""
+    async with uow.begin() as tx:
+        repo = ControlRepository(tx.conn)
+        agent = await find_agent(repo, agent_id, for_update=True)
+        actor.may_change_agent(agent)
+        if status is AgentStatus.ACTIVE and agent.status is AgentStatus.DRAFT:
+            raise Conflict(f"agent {agent_id} is a draft; deploy it to publish it")
+        if agent.status is not status:
+            agent = await _set_agent_status(repo, tx, agent, status)
+    return agent
+
+
+async def _set_agent_status(repo: ControlRepository, tx: Tx, agent: AgentState, status: AgentStatus) -> AgentState:
+    changed = agent.model_copy(update={"status": status, "event_id": new_id(), "occurred_at": utcnow()})
+    await repo.save_agent(changed)
+    await tx.publish(changed)
+    return changed
+
+
 async def create_agent_wallet(uow: UnitOfWork, actor: auth.Principal, deployment_id: uuid.UUID, venue: Venue,
-                              keys: AgentKeys) -> DeploymentState:
-    """Have the executor generate an agent wallet for the venue; the deployment names its address."""
+                              keys: AgentKeys, *, replace: bool = False) -> DeploymentState:
+    """Have the executor generate an agent wallet for the venue; the deployment names its address. A key the
+    deployment already has for the venue is replaced only when asked (the executor refuses otherwise)."""
     async with uow.begin() as tx:
         repo = ControlRepository(tx.conn)
         current = await _deployment(repo, actor, deployment_id)
-        address = await keys.generate(deployment_id, venue)
+        address = await keys.generate(deployment_id, venue, replace=replace)
         changed = current.model_copy(update={"venue_accounts": {**current.venue_accounts, venue: address},
                                              "event_id": new_id(), "occurred_at": utcnow()})
         await repo.save_deployment(changed)
@@ -144,12 +170,13 @@ async def change_deployment(uow: UnitOfWork, actor: auth.Principal, deployment_i
 DEFAULT_ROUTING = RoutingConfigBody(venue_priority=list(GLOBAL_VENUE_PRIORITY))
 
 
-async def routing_config(uow: UnitOfWork, agent_id: uuid.UUID | None) -> tuple[RoutingConfigBody, str]:
+async def routing_config(uow: UnitOfWork, agent_id: uuid.UUID | None,
+                         may_read: Callable[[AgentState], None] = lambda _: None) -> tuple[RoutingConfigBody, str]:
     """The configuration in force for the agent (or globally), and where it comes from."""
     async with uow.begin() as tx:
         repo = ControlRepository(tx.conn)
         if agent_id is not None:
-            await _agent(repo, agent_id)
+            may_read(await find_agent(repo, agent_id))
             if (own := await repo.routing_config(agent_id)) is not None:
                 return own, "agent"
         found = await repo.routing_config(None)
@@ -163,7 +190,7 @@ async def set_routing_config(uow: UnitOfWork, actor: auth.Principal, agent_id: u
         if agent_id is None:
             actor.may_change_global_routing()
         else:
-            actor.may_change_agent(await _agent(repo, agent_id))
+            actor.may_change_agent(await find_agent(repo, agent_id))
         config = RoutingConfig(agent_id=agent_id, **body.model_dump())
         await repo.save_routing_config(config)
         await tx.publish(config)
@@ -173,8 +200,9 @@ async def set_routing_config(uow: UnitOfWork, actor: auth.Principal, agent_id: u
 async def generate_signal(uow: UnitOfWork, actor: auth.Principal, cmd: GenerateSignal) -> Signal:
     async with uow.begin() as tx:
         repo = ControlRepository(tx.conn)
-        agent = await _agent(repo, cmd.agent_id)
+        agent = await find_agent(repo, cmd.agent_id)
         actor.may_change_agent(agent)
+        _takes_signals(agent)
         signal = Signal(
             signal_id=new_id(),
             agent_id=agent.agent_id,
@@ -200,7 +228,9 @@ async def redrive_signal(uow: UnitOfWork, actor: auth.Principal, signal_id: uuid
         previous = await repo.signal(signal_id, for_update=True)
         if previous is None:
             raise NotFound(f"signal {signal_id} does not exist")
-        actor.may_change_agent(await _agent(repo, previous.agent_id))
+        agent = await find_agent(repo, previous.agent_id)
+        actor.may_change_agent(agent)
+        _takes_signals(agent)
         signal = previous.model_copy(update={"drive": previous.drive + 1, "event_id": new_id(), "occurred_at": utcnow()})
         await repo.save_signal(signal)
         await tx.publish(signal)
@@ -221,11 +251,16 @@ async def record_signals(tx: Tx, signals: list[Signal]) -> None:
             raise PoisonEvent(f"signal {signal.signal_id} names agent {signal.agent_id}, which does not exist")
 
 
-async def _agent(repo: ControlRepository, agent_id: uuid.UUID, *, for_update: bool = False) -> AgentState:
+async def find_agent(repo: ControlRepository, agent_id: uuid.UUID, *, for_update: bool = False) -> AgentState:
     agent = await repo.agent(agent_id, for_update=for_update)
     if agent is None:
         raise NotFound(f"agent {agent_id} does not exist")
     return agent
+
+
+def _takes_signals(agent: AgentState) -> None:
+    if agent.status is AgentStatus.PAUSED:
+        raise Conflict(f"agent {agent.agent_id} is paused; resume it (POST /api/v3/agents/{agent.agent_id}/resume) to signal")
 
 
 async def _deployment(repo: ControlRepository, actor: auth.Principal, deployment_id: uuid.UUID) -> DeploymentState:
@@ -233,30 +268,45 @@ async def _deployment(repo: ControlRepository, actor: auth.Principal, deployment
     deployment = await repo.deployment(deployment_id, for_update=True)
     if deployment is None:
         raise NotFound(f"deployment {deployment_id} does not exist")
-    actor.may_change_deployment(await _agent(repo, deployment.agent_id), deployment)
+    actor.may_change_deployment(deployment)
     return deployment
 
 
-async def issue_sign_in(uow: UnitOfWork, wallet: str, *, domain: str, uri: str, ttl: timedelta) -> dict[str, Any]:
+@dataclass(frozen=True)
+class SignInConfig:
+    """What every sign-in message names besides its wallet and nonce: configuration, never the request."""
+
+    domain: str
+    uri: str
+    chain_id: int
+    ttl: timedelta
+
+    def message(self, wallet: str, nonce: str, issued_at: datetime) -> str:
+        return auth.sign_in_message(domain=self.domain, uri=self.uri, address=wallet, nonce=nonce, issued_at=issued_at,
+                                    ttl=self.ttl, chain_id=self.chain_id)
+
+
+async def issue_sign_in(uow: UnitOfWork, wallet: str, config: SignInConfig) -> dict[str, Any]:
     """A fresh nonce and the exact EIP-4361 message the wallet is to sign."""
-    nonce, issued_at = auth.new_nonce(), utcnow()
-    message = auth.sign_in_message(domain=domain, uri=uri, address=wallet, nonce=nonce, issued_at=issued_at, ttl=ttl)
+    nonce, issued_at = auth.new_nonce(), utcnow().replace(microsecond=0)
     async with uow.begin() as tx:
-        await AuthStore(tx.conn).save_nonce(nonce, wallet, message, issued_at, issued_at + ttl)
-    return {"wallet": wallet, "nonce": nonce, "message": message, "expires_at": (issued_at + ttl).isoformat()}
+        await AuthStore(tx.conn).save_nonce(nonce, wallet, issued_at, issued_at + config.ttl)
+    return {"wallet": wallet, "nonce": nonce, "message": config.message(wallet, nonce, issued_at),
+            "expires_at": (issued_at + config.ttl).isoformat()}
 
 
-async def sign_in(uow: UnitOfWork, message: str, signature: str, ttl: timedelta) -> dict[str, Any]:
+async def sign_in(uow: UnitOfWork, message: str, signature: str, ttl: timedelta, config: SignInConfig) -> dict[str, Any]:
     """Check a signed sign-in message and open a session for its wallet.
 
     The nonce is spent by the first attempt, right or wrong (its own transaction), so a message can
-    never be replayed and a failed attempt needs a new nonce.
+    never be replayed and a failed attempt needs a new nonce. The message must be the one this
+    control writes for the nonce's wallet and time under its own domain, URI and chain id.
     """
     async with uow.begin() as tx:
         issued = await AuthStore(tx.conn).use_nonce(auth.nonce_of(message))
     if issued is None:
         raise auth.Unauthenticated("unknown or already used nonce; ask /api/v3/auth/nonce for a new message")
-    if issued["message"] != message:
+    if config.message(issued["wallet"], issued["nonce"], issued["issued_at"]) != message:
         raise auth.Unauthenticated("the signed message differs from the one issued with this nonce")
     if issued["expires_at"] <= utcnow():
         raise auth.Unauthenticated(f"the sign-in message expired at {issued['expires_at'].isoformat()}")

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from vprime_shared.contracts import DeploymentPolicy, RequestedVenue, RiskModel, Side, SizeModel, Venue
+
+from vprime_control.adapters.executor_client import SealedKey
+from vprime_control.auth import valid_address
+
+# Every string and list a body takes is bounded, so what a request can make control store and publish stays well
+# under the most an event may be (a field that is not bounded is an outbox row Kafka refuses).
+Address = Annotated[str, AfterValidator(valid_address)]
+SourceId = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+SourceText = Annotated[str, StringConstraints(max_length=2_000)]
+SealedPart = Annotated[str, StringConstraints(min_length=1, max_length=512)]
 
 
 def _no_nul(value: Any, where: str = "") -> None:
@@ -33,39 +43,42 @@ class Body(BaseModel):
 
 
 class CreateAgent(Body):
-    creator_wallet: str = Field(min_length=1, examples=["0xYourWallet"])
+    creator_wallet: Address = Field(examples=["0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"])
     name: str = Field(min_length=1, max_length=200)
-    x_account_ids: list[str] = Field(default_factory=list)
-    research_institute_ids: list[str] = Field(default_factory=list)
-    weights: dict[str, float] = Field(default_factory=lambda: {"x": 0.5, "research": 0.5})
-    profit_receiver_address: str = Field(min_length=1)
+    x_account_ids: list[SourceId] = Field(default_factory=list, max_length=200)
+    research_institute_ids: list[SourceId] = Field(default_factory=list, max_length=200)
+    weights: dict[Annotated[str, StringConstraints(max_length=32)], float] = Field(
+        default_factory=lambda: {"x": 0.5, "research": 0.5}, max_length=8)
+    profit_receiver_address: Address
     venue: RequestedVenue = Field(default="MULTI", description="MULTI routes per trade; a venue name fixes the agent to it")
     signal_threshold: float = Field(default=0.6, ge=0, le=1, description="confidence Agent What needs before it signals")
 
 
 class DeployAgent(Body):
     agent_id: uuid.UUID
-    user_wallet: str = Field(min_length=1)
+    user_wallet: Address = Field(description="the wallet the deployment trades for: the signed-in wallet (operators: any)")
     enabled_venues: list[Venue] | None = Field(
         default=None, description="ordered venue priority; defaults to the venues given credentials, else the global priority"
     )
     policy: DeploymentPolicy = Field(default_factory=DeploymentPolicy, description="risk policy; empty approves every signal")
-    hyperliquid_agent_address: str | None = None
-    hyperliquid_agent_key_encrypted: str | None = None
-    hyperliquid_agent_key_iv: str | None = None
-    hyperliquid_agent_key_tag: str | None = None
-    ostium_agent_address: str | None = None
-    ostium_agent_key_encrypted: str | None = None
-    ostium_agent_key_iv: str | None = None
-    ostium_agent_key_tag: str | None = None
-    gmx_agent_address: str | None = None
-    gmx_agent_key_encrypted: str | None = None
-    gmx_agent_key_iv: str | None = None
-    gmx_agent_key_tag: str | None = None
-    spot_agent_address: str | None = None
-    spot_agent_key_encrypted: str | None = None
-    spot_agent_key_iv: str | None = None
-    spot_agent_key_tag: str | None = None
+    hyperliquid_agent_address: Address | None = None
+    hyperliquid_agent_key_encrypted: SealedPart | None = None
+    hyperliquid_agent_key_iv: SealedPart | None = None
+    hyperliquid_agent_key_tag: SealedPart | None = None
+    ostium_agent_address: Address | None = None
+    ostium_agent_key_encrypted: SealedPart | None = None
+    ostium_agent_key_iv: SealedPart | None = None
+    ostium_agent_key_tag: SealedPart | None = None
+    gmx_agent_address: Address | None = None
+    gmx_agent_key_encrypted: SealedPart | None = None
+    gmx_agent_key_iv: SealedPart | None = None
+    gmx_agent_key_tag: SealedPart | None = None
+    spot_agent_address: Address | None = None
+    spot_agent_key_encrypted: SealedPart | None = None
+    spot_agent_key_iv: SealedPart | None = None
+    spot_agent_key_tag: SealedPart | None = None
+    key_import_nonce: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{16,64}$")] | None = Field(
+        default=None, description="the nonce from POST /api/v3/key-imports the agent keys were sealed with (docs/key-import.md)")
 
     @field_validator("enabled_venues")
     @classmethod
@@ -84,17 +97,20 @@ class DeployAgent(Body):
             parts = [getattr(self, f"{prefix}_agent_key_{p}") for p in ("encrypted", "iv", "tag")]
             if any(parts) and not all(parts):
                 raise ValueError(f"{prefix}_agent_key_encrypted, _iv and _tag go together: give all three or none")
+        if self.venue_keys() and not self.key_import_nonce:
+            raise ValueError("agent keys are sealed with a key import nonce: ask POST /api/v3/key-imports for one, seal the keys "
+                             "with it and send it as key_import_nonce (docs/key-import.md)")
         return self
 
-    def venue_keys(self) -> dict[Venue, tuple[str | None, str, str, str]]:
-        """Per venue: (address, ciphertext, iv, tag) of an agent key encrypted under the executor's key."""
+    def venue_keys(self) -> dict[Venue, SealedKey]:
+        """Per venue: the agent key sealed to the executor's import key."""
         keys = {}
         for venue in Venue:
             prefix = venue.value.lower()
             encrypted = getattr(self, f"{prefix}_agent_key_encrypted")
             if encrypted:
-                keys[venue] = (getattr(self, f"{prefix}_agent_address"), encrypted, getattr(self, f"{prefix}_agent_key_iv"),
-                               getattr(self, f"{prefix}_agent_key_tag"))
+                keys[venue] = SealedKey(getattr(self, f"{prefix}_agent_address"), encrypted, getattr(self, f"{prefix}_agent_key_iv"),
+                                        getattr(self, f"{prefix}_agent_key_tag"))
         return keys
 
     def __repr__(self) -> str:  # the key fields stay out of any log line
@@ -119,8 +135,8 @@ class GenerateSignal(Body):
     size_model: SizeModel = Field(default_factory=lambda: SizeModel(value=10))
     risk_model: RiskModel = Field(default_factory=RiskModel)
     confidence: float = Field(default=1.0, ge=0, le=1)
-    source_tweets: list[str] = Field(default_factory=list)
-    source_research: list[str] = Field(default_factory=list)
+    source_tweets: list[SourceText] = Field(default_factory=list, max_length=50)
+    source_research: list[SourceText] = Field(default_factory=list, max_length=50)
 
     @field_validator("token_symbol")
     @classmethod
@@ -133,3 +149,7 @@ class GenerateSignal(Body):
 
 class ExecuteTrade(Body):
     signal_id: uuid.UUID
+
+
+class KeyImportRequest(Body):
+    wallet: Address | None = Field(default=None, description="the deployment's wallet; the signed-in wallet when left out")

@@ -5,6 +5,10 @@ from pydantic import Field
 
 from vprime_shared.settings import ServiceSettings
 
+from vprime_control.auth import valid_domain
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
 
 class ControlSettings(ServiceSettings):
     """Control's settings. Authentication:
@@ -15,7 +19,11 @@ class ControlSettings(ServiceSettings):
     | `READ_ACCESS` | `public`: GET endpoints need no token; `token`: any valid token | `public` |
     | `SESSION_TTL_S` | lifetime of a session token from a wallet sign-in | `86400` |
     | `NONCE_TTL_S` | how long a sign-in message can be signed | `600` |
-    | `SIGN_IN_DOMAIN` | the domain named in sign-in messages | the request's host |
+    | `SIGN_IN_DOMAIN` | the EIP-4361 domain the wallet shows (`host[:port]` of the web app); required unless control listens on loopback only | `127.0.0.1:<HTTP_PORT>` on loopback |
+    | `SIGN_IN_URI` | the EIP-4361 URI | `https://<domain>` (`http://` on loopback) |
+    | `SIGN_IN_CHAIN_ID` | the EIP-155 chain id in sign-in messages | `1` |
+    | `NONCE_RATE_PER_MINUTE` | sign-in messages one client address may ask for per minute (a burst of as many, then one every 60/n s) | `10` |
+    | `API_TOKEN_DEFAULT_DAYS` / `API_TOKEN_MAX_DAYS` | an API token's lifetime when none is asked for, and the longest one may ask for | `90` / `365` |
     """
 
     service_name: str = "control"
@@ -28,6 +36,28 @@ class ControlSettings(ServiceSettings):
     session_ttl_s: int = Field(default=86_400, gt=0)
     nonce_ttl_s: int = Field(default=600, gt=0)
     sign_in_domain: str = ""
+    sign_in_uri: str = ""
+    sign_in_chain_id: int = Field(default=1, ge=1)
+    nonce_rate_per_minute: int = Field(default=10, ge=1)
+    api_token_default_days: int = Field(default=90, ge=1)
+    api_token_max_days: int = Field(default=365, ge=1)
+
+    def model_post_init(self, __context: object) -> None:
+        """The sign-in domain is what a wallet shows its user; taken from a request it would be the phishing
+        site's own. So it is configuration, and only a control bound to loopback (no browser elsewhere can
+        reach it) may leave it to default."""
+        super().model_post_init(__context)
+        if not self.sign_in_domain:
+            if self.http_host not in LOOPBACK:
+                raise ValueError(f"SIGN_IN_DOMAIN must be set when control listens on {self.http_host}: it is the domain "
+                                 "wallets show when signing in (the web app's host[:port], e.g. app.vprime.example)")
+            self.sign_in_domain = f"{self.http_host}:{self.http_port}"
+        valid_domain(self.sign_in_domain)
+        if not self.sign_in_uri:
+            scheme = "http" if self.http_host in LOOPBACK else "https"
+            self.sign_in_uri = f"{scheme}://{self.sign_in_domain}"
+        if self.api_token_default_days > self.api_token_max_days:
+            raise ValueError("API_TOKEN_DEFAULT_DAYS is longer than API_TOKEN_MAX_DAYS")
 
     def operator_token_list(self) -> list[str]:
         found = [t.strip() for t in self.operator_tokens.split(",")]

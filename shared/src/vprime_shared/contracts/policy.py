@@ -4,14 +4,15 @@ optional; an empty policy approves every signal as it comes (the seed's pass-thr
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Annotated, Literal, get_args
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from vprime_shared.contracts.base import Contract
 from vprime_shared.contracts.common import Side, Venue
 
 AssetClass = Literal["crypto", "fx", "commodity", "index", "stocks"]
+Instrument = Annotated[str, StringConstraints(min_length=1, max_length=32)]
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
@@ -20,7 +21,7 @@ class TradingWindow(Contract):
 
     start: str = Field(examples=["13:30"])
     end: str = Field(examples=["20:00"])
-    days: list[int] = Field(default_factory=lambda: list(range(7)), description="0 = Monday … 6 = Sunday")
+    days: list[int] = Field(default_factory=lambda: list(range(7)), max_length=7, description="0 = Monday … 6 = Sunday")
 
     @field_validator("start", "end")
     @classmethod
@@ -38,8 +39,8 @@ class TradingWindow(Contract):
 
 
 class VenueBias(Contract):
-    preferred: list[Venue] = Field(default_factory=list, description="tried first, in this order")
-    excluded: list[Venue] = Field(default_factory=list, description="never used")
+    preferred: list[Venue] = Field(default_factory=list, max_length=len(Venue), description="tried first, in this order")
+    excluded: list[Venue] = Field(default_factory=list, max_length=len(Venue), description="never used")
 
     @model_validator(mode="after")
     def _disjoint(self) -> VenueBias:
@@ -50,10 +51,10 @@ class VenueBias(Contract):
 
 class DeploymentPolicy(Contract):
     min_confidence: float | None = Field(default=None, ge=0, le=1)
-    allowed_sides: list[Side] | None = Field(default=None, min_length=1, examples=[["LONG"]])
-    allowed_instruments: list[str] | None = Field(default=None, min_length=1)
-    denied_instruments: list[str] = Field(default_factory=list)
-    allowed_asset_classes: list[AssetClass] | None = Field(default=None, min_length=1)
+    allowed_sides: list[Side] | None = Field(default=None, min_length=1, max_length=len(Side), examples=[["LONG"]])
+    allowed_instruments: list[Instrument] | None = Field(default=None, min_length=1, max_length=500)
+    denied_instruments: list[Instrument] = Field(default_factory=list, max_length=500)
+    allowed_asset_classes: list[AssetClass] | None = Field(default=None, min_length=1, max_length=len(get_args(AssetClass)))
     max_position_pct: float | None = Field(default=None, gt=0, le=100, description="larger sizes are clamped")
     size_multiplier: float | None = Field(default=None, gt=0, le=10)
     max_leverage: float | None = Field(default=None, ge=1, le=100)
@@ -62,7 +63,7 @@ class DeploymentPolicy(Contract):
     cooldown_minutes: float | None = Field(default=None, gt=0, description="per instrument, after an entry")
     daily_loss_limit_pct: float | None = Field(default=None, gt=0, le=100)
     max_drawdown_pct: float | None = Field(default=None, gt=0, le=100)
-    trading_hours: list[TradingWindow] | None = Field(default=None, min_length=1)
+    trading_hours: list[TradingWindow] | None = Field(default=None, min_length=1, max_length=50)
     venue_bias: VenueBias | None = None
 
     @field_validator("allowed_instruments", "denied_instruments")

@@ -13,12 +13,12 @@ class AuthStore:
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
 
-    async def save_nonce(self, nonce: str, wallet: str, message: str, issued_at: datetime, expires_at: datetime) -> None:
+    async def save_nonce(self, nonce: str, wallet: str, issued_at: datetime, expires_at: datetime) -> None:
         # Expired nonces are cleared as new ones are issued, so the table stays the size of the sign-ins in flight.
-        await self.conn.execute("DELETE FROM auth_nonces WHERE expires_at < now() - interval '1 hour'")
+        await self.conn.execute("DELETE FROM auth_nonces WHERE expires_at < now()")
         await self.conn.execute(
-            "INSERT INTO auth_nonces (nonce, wallet, message, issued_at, expires_at) VALUES ($1,$2,$3,$4,$5)",
-            nonce, wallet, message, issued_at, expires_at,
+            "INSERT INTO auth_nonces (nonce, wallet, issued_at, expires_at) VALUES ($1,$2,$3,$4)",
+            nonce, wallet, issued_at, expires_at,
         )
 
     async def use_nonce(self, nonce: str) -> asyncpg.Record | None:
@@ -35,9 +35,10 @@ class AuthStore:
         )
         return dict(row)
 
-    async def wallet_for(self, digest: bytes) -> str | None:
-        return await self.conn.fetchval(
-            """SELECT wallet FROM auth_tokens WHERE digest = $1 AND revoked_at IS NULL
+    async def holder(self, digest: bytes) -> asyncpg.Record | None:
+        """The wallet and kind of a live token."""
+        return await self.conn.fetchrow(
+            """SELECT wallet, kind FROM auth_tokens WHERE digest = $1 AND revoked_at IS NULL
                  AND (expires_at IS NULL OR expires_at > now())""",
             digest,
         )
@@ -50,6 +51,13 @@ class AuthStore:
             wallet,
         )
         return [dict(r) for r in rows]
+
+    async def revoke_all(self, wallet: str) -> int:
+        """Revoke every live token of the wallet, sessions included; how many."""
+        done = await self.conn.execute(
+            "UPDATE auth_tokens SET revoked_at = now() WHERE wallet = $1 AND revoked_at IS NULL", wallet
+        )
+        return int(done.rsplit(" ", 1)[1])
 
     async def revoke(self, token_id: uuid.UUID, wallet: str) -> bool:
         done = await self.conn.execute(
