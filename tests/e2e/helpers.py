@@ -12,10 +12,11 @@ import httpx
 import pytest_asyncio
 
 from tests.conftest import eventually
-from tests.infra import Endpoints
+from tests.infra import TEST_HOME, Endpoints
 from vprime_shared import db
 from vprime_shared.batches import Received
 from vprime_shared.unit_of_work import Inbox, Tx
+from vprime_local.stack import simulator_admin_headers
 
 TERMINAL = {"EXECUTED", "FAILED", "SKIPPED", "REJECTED"}
 DEFAULT_GLOBAL_ROUTING = {"venue_priority": ["HYPERLIQUID", "OSTIUM", "GMX", "SPOT"], "routing_strategy": "FIRST_AVAILABLE",
@@ -26,6 +27,11 @@ def one_statement(conn: asyncpg.Connection, consumer: str, batch: Sequence[Recei
     """A batch's unit of work as a one-statement batch consumer runs it (`batch_subscriber(one_statement=True)`): no
     transaction of its own (in these tests, inside the test's), the batch's inbox rows written by its statement."""
     return Tx.on(conn, inbox=Inbox(consumer, [r.event for r in batch]), transaction=False)
+
+
+def sim_admin() -> dict[str, str]:
+    """The test stack's venue simulator admin header, for every call to its `/admin/*` routes."""
+    return simulator_admin_headers(TEST_HOME)
 
 
 async def reset_global_routing(http: httpx.AsyncClient, control: str, router: str) -> None:
@@ -70,7 +76,8 @@ async def trading_deployment(http: httpx.AsyncClient, control: str, sim: str, ve
         r = await http.post(f"{control}/api/v3/deployments/{deployment['id']}/agent-wallets/{venue}")
         assert r.status_code == 201, r.text
         deployment = r.json()["deployment"]
-        approved = await http.post(f"{sim}/admin/accounts", json={"venue": venue, "address": r.json()["address"], "equity_usd": equity_usd})
+        approved = await http.post(f"{sim}/admin/accounts", json={"venue": venue, "address": r.json()["address"],
+                                                                 "equity_usd": equity_usd}, headers=sim_admin())
         assert approved.status_code == 200, approved.text
     return a, deployment
 

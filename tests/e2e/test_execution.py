@@ -17,17 +17,19 @@ from vprime_shared import ids
 from vprime_shared.contracts import MarketTick
 from vprime_shared.contracts.base import utcnow
 from tests.conftest import eventually
-from tests.e2e.helpers import settled_timeline, signal, trading_deployment
+from tests.e2e.helpers import settled_timeline, signal, sim_admin, trading_deployment
 
 pytestmark = pytest.mark.integration
 
 
 async def venue_orders(http: httpx.AsyncClient, sim: str, client_order_id: str) -> int:
-    return (await http.get(f"{sim}/admin/orders", params={"client_order_id": client_order_id})).json()["count"]
+    r = await http.get(f"{sim}/admin/orders", params={"client_order_id": client_order_id}, headers=sim_admin())
+    assert r.status_code == 200, r.text
+    return r.json()["count"]
 
 
 async def set_price(http: httpx.AsyncClient, sim: str, venue: str, instrument: str, mid: float) -> None:
-    r = await http.post(f"{sim}/admin/book", json={"venue": venue, "instrument": instrument, "mid": mid})
+    r = await http.post(f"{sim}/admin/book", json={"venue": venue, "instrument": instrument, "mid": mid}, headers=sim_admin())
     assert r.status_code == 200, r.text
 
 
@@ -175,7 +177,7 @@ async def test_reconciliation_reports_what_the_venue_holds_that_we_did_not_open(
     agent, deployment = await trading_deployment(http, control_url, sim, ["HYPERLIQUID"], name="reconcile")
     address = deployment["venue_accounts"]["HYPERLIQUID"]
     r = await http.post(f"{sim}/admin/holdings", json={"venue": "HYPERLIQUID", "address": address, "symbol": "OP", "size": 42.0,
-                                                       "entry_px": 0.35})
+                                                       "entry_px": 0.35}, headers=sim_admin())
     assert r.status_code == 200
 
     async def reported() -> asyncpg.Record | None:

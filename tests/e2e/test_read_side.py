@@ -16,7 +16,7 @@ from vprime_local.stack import ServiceStack, operator_headers
 from vprime_shared.contracts import MarketTick
 from vprime_shared.contracts.base import utcnow
 from tests.conftest import Endpoints, eventually
-from tests.e2e.helpers import scratch_database, settled_timeline, signal, trading_deployment
+from tests.e2e.helpers import scratch_database, settled_timeline, signal, sim_admin, trading_deployment
 
 pytestmark = pytest.mark.integration
 
@@ -30,14 +30,14 @@ async def test_venue_route_and_agent_performance_agree_with_the_events(
 ) -> None:
     sim = stack.url("simulator")
     agent, deployment = await trading_deployment(http, control_url, sim, ["HYPERLIQUID", "OSTIUM"], name="performance")
-    await http.post(f"{sim}/admin/book", json={"venue": "HYPERLIQUID", "instrument": "APT", "mid": 5.0})
+    await http.post(f"{sim}/admin/book", json={"venue": "HYPERLIQUID", "instrument": "APT", "mid": 5.0}, headers=sim_admin())
     long_apt = await signal(http, control_url, agent["id"], "APT")
     gold = await signal(http, control_url, agent["id"], "GOLD")
     for s in (long_apt, gold):
         assert (await settled_timeline(http, query_url, s["id"]))["signal"]["status"] == "EXECUTED"
     # APT rallies then falls through its 3 % trailing stop: a realised gain.
     for mid in (5.5, 5.3):
-        await http.post(f"{sim}/admin/book", json={"venue": "HYPERLIQUID", "instrument": "APT", "mid": mid})
+        await http.post(f"{sim}/admin/book", json={"venue": "HYPERLIQUID", "instrument": "APT", "mid": mid}, headers=sim_admin())
         t = MarketTick(venue="HYPERLIQUID", instrument="APT", bid=mid, ask=mid, mid=mid, ts=utcnow())
         await producer.send_and_wait(MarketTick.TOPIC, t.model_dump_json().encode(), key=b"APT")
 

@@ -13,7 +13,7 @@ from aiokafka import AIOKafkaConsumer
 from vprime_local.stack import ServiceStack
 from vprime_shared.contracts import MarketCatalog, MarketTick
 from tests.conftest import Endpoints, eventually
-from tests.e2e.helpers import reset_global_routing, settled_timeline, signal, trading_deployment
+from tests.e2e.helpers import reset_global_routing, settled_timeline, signal, sim_admin, trading_deployment
 
 pytestmark = pytest.mark.integration
 
@@ -30,7 +30,7 @@ async def sim(http: httpx.AsyncClient, stack: ServiceStack):  # type: ignore[no-
     url = stack.url("simulator")
     yield url
     for venue in ("HYPERLIQUID", "OSTIUM", "GMX", "SPOT"):
-        await http.post(f"{url}/admin/faults", json={"venue": venue, "mode": "ok"})
+        await http.post(f"{url}/admin/faults", json={"venue": venue, "mode": "ok"}, headers=sim_admin())
 
 
 async def venues(http: httpx.AsyncClient, stack: ServiceStack) -> dict:
@@ -77,7 +77,8 @@ async def test_best_execution_follows_the_books(http: httpx.AsyncClient, control
     got = (await http.get(f"{control_url}/api/v3/routing/config", params={"agent_id": agent["id"]})).json()
     assert got["config"]["routing_strategy"] == "BEST_EXECUTION"
     # Hyperliquid's BTC book is wide and thin: Ostium is cheaper all in, though second in priority.
-    await http.post(f"{sim}/admin/book", json={"venue": "HYPERLIQUID", "instrument": "BTC", "spread_bps": 40, "depth_usd": 2_000})
+    await http.post(f"{sim}/admin/book", json={"venue": "HYPERLIQUID", "instrument": "BTC", "spread_bps": 40, "depth_usd": 2_000},
+                    headers=sim_admin())
     await asyncio.sleep(2.5)  # two sync rounds: the router reads the new book
     s = await signal(http, control_url, agent["id"], "BTC")
     timeline = await settled_timeline(http, query_url, s["id"])
@@ -88,7 +89,8 @@ async def test_best_execution_follows_the_books(http: httpx.AsyncClient, control
     assert costs["HYPERLIQUID"]["half_spread_bps"] == pytest.approx(20, abs=0.5)
     assert "lowest expected cost" in decision["reason"]
     assert timeline["positions"][0]["venue"] == "OSTIUM"
-    await http.post(f"{sim}/admin/book", json={"venue": "HYPERLIQUID", "instrument": "BTC", "spread_bps": 2, "depth_usd": 250_000})
+    await http.post(f"{sim}/admin/book", json={"venue": "HYPERLIQUID", "instrument": "BTC", "spread_bps": 2, "depth_usd": 250_000},
+                    headers=sim_admin())
 
 
 async def test_failover_across_three_venues_then_breaker_recovery(
@@ -97,7 +99,7 @@ async def test_failover_across_three_venues_then_breaker_recovery(
     agent, deployment = await trading_agent(http, control_url, ["HYPERLIQUID", "OSTIUM", "GMX"], name="failover")
     # Order placement fails on Hyperliquid and Ostium (their market data still answers).
     for venue in ("HYPERLIQUID", "OSTIUM"):
-        await http.post(f"{sim}/admin/faults", json={"venue": venue, "mode": "down", "scope": "orders"})
+        await http.post(f"{sim}/admin/faults", json={"venue": venue, "mode": "down", "scope": "orders"}, headers=sim_admin())
     s = await signal(http, control_url, agent["id"], "ETH")
     timeline = await settled_timeline(http, query_url, s["id"], timeout=90)
     decisions = sorted(timeline["routing_decisions"], key=lambda d: d["attempt"])
@@ -110,7 +112,7 @@ async def test_failover_across_three_venues_then_breaker_recovery(
     assert timeline["signal"]["status"] == "EXECUTED" and [p["venue"] for p in timeline["positions"]] == ["GMX"]
 
     # Now Hyperliquid is down altogether: failed syncs and orders open its breaker.
-    await http.post(f"{sim}/admin/faults", json={"venue": "HYPERLIQUID", "mode": "down"})
+    await http.post(f"{sim}/admin/faults", json={"venue": "HYPERLIQUID", "mode": "down"}, headers=sim_admin())
     state = await eventually(lambda: _breaker_is(http, stack, "HYPERLIQUID", "OPEN"), what="Hyperliquid's breaker to open")
     assert state["HYPERLIQUID"]["catalog"]["status"] == "DEGRADED"
     while_open = await signal(http, control_url, agent["id"], "SOL")
@@ -119,7 +121,7 @@ async def test_failover_across_three_venues_then_breaker_recovery(
     assert first["venue_availability"]["HYPERLIQUID"]["available"] is False
 
     for venue in ("HYPERLIQUID", "OSTIUM"):
-        await http.post(f"{sim}/admin/faults", json={"venue": venue, "mode": "ok"})
+        await http.post(f"{sim}/admin/faults", json={"venue": venue, "mode": "ok"}, headers=sim_admin())
     await eventually(lambda: _routable(http, stack, "HYPERLIQUID"), what="Hyperliquid's catalog to be fresh again")
     await asyncio.sleep(3.5)  # the breaker's open period ends: half-open
 
@@ -138,7 +140,7 @@ async def test_a_definitive_rejection_is_not_retried_elsewhere(
     http: httpx.AsyncClient, control_url: str, query_url: str, stack: ServiceStack, sim: str
 ) -> None:
     agent, _ = await trading_agent(http, control_url, ["GMX", "OSTIUM"], name="rejected")
-    await http.post(f"{sim}/admin/faults", json={"venue": "GMX", "mode": "reject"})
+    await http.post(f"{sim}/admin/faults", json={"venue": "GMX", "mode": "reject"}, headers=sim_admin())
     s = await signal(http, control_url, agent["id"], "LINK")
     t = await settled_timeline(http, query_url, s["id"])
     assert t["signal"]["status"] == "FAILED"
@@ -152,7 +154,7 @@ async def test_failover_can_be_switched_off(http: httpx.AsyncClient, control_url
                        json={"venue_priority": ["GMX"], "failover_enabled": False})
     assert r.status_code == 200
     await asyncio.sleep(1)  # the config reaches the router as a registry event
-    await http.post(f"{sim}/admin/faults", json={"venue": "GMX", "mode": "down", "scope": "orders"})
+    await http.post(f"{sim}/admin/faults", json={"venue": "GMX", "mode": "down", "scope": "orders"}, headers=sim_admin())
     s = await signal(http, control_url, agent["id"], "DOGE")
     t = await settled_timeline(http, query_url, s["id"], timeout=90)
     assert [(d["attempt"], d["selected_venue"]) for d in t["routing_decisions"]] == [(1, "GMX"), (2, None)]
@@ -162,7 +164,7 @@ async def test_failover_can_be_switched_off(http: httpx.AsyncClient, control_url
 
 async def test_closed_market_and_venue_specific_refusal(http: httpx.AsyncClient, control_url: str, query_url: str, stack: ServiceStack, sim: str) -> None:
     agent, _ = await trading_agent(http, control_url, ["OSTIUM", "HYPERLIQUID"], name="market hours")
-    await http.post(f"{sim}/admin/market", json={"venue": "OSTIUM", "instrument": "EURUSD", "open": False})
+    await http.post(f"{sim}/admin/market", json={"venue": "OSTIUM", "instrument": "EURUSD", "open": False}, headers=sim_admin())
     try:
         await asyncio.sleep(2.5)  # a sync round sees isMarketOpen false
         s = await signal(http, control_url, agent["id"], "EURUSD")
@@ -172,7 +174,7 @@ async def test_closed_market_and_venue_specific_refusal(http: httpx.AsyncClient,
         assert decision["venue_availability"]["OSTIUM"]["reason"] == "EUR-USD market is closed now"
         assert decision["venue_availability"]["HYPERLIQUID"]["reason"] == "EURUSD not listed"
     finally:
-        await http.post(f"{sim}/admin/market", json={"venue": "OSTIUM", "instrument": "EURUSD", "open": True})
+        await http.post(f"{sim}/admin/market", json={"venue": "OSTIUM", "instrument": "EURUSD", "open": True}, headers=sim_admin())
 
 
 async def test_the_simulator_feeds_live_ticks(infra: Endpoints, stack: ServiceStack) -> None:

@@ -9,7 +9,8 @@ from eth_account import Account
 
 from vprime_shared.sign_in import bearer, sign_in
 
-from vprime_local.infra import say
+from vprime_local.infra import LocalInfra, say
+from vprime_local.stack import simulator_admin_headers
 
 DEMO_SIGNALS = [
     ("ETH", "LONG"),    # on Hyperliquid: routed there first
@@ -20,7 +21,10 @@ DEMO_SIGNALS = [
 ]
 
 
-def run(control: str, query: str, simulator: str, timeout_s: float = 60) -> dict:
+def run(control: str, query: str, simulator: str, timeout_s: float = 60, *,
+        simulator_admin: dict[str, str] | None = None) -> dict:
+    """`simulator_admin`: the simulator's admin bearer header; by default the one of the local home (VPRIME_HOME)."""
+    simulator_admin = simulator_admin or simulator_admin_headers(LocalInfra.from_env().home)
     with httpx.Client(timeout=10) as http:
         # The demo user signs in with a fresh wallet (EIP-4361 message, EIP-191 signature): its agent is its own.
         wallet = Account.create()
@@ -43,7 +47,7 @@ def run(control: str, query: str, simulator: str, timeout_s: float = 60) -> dict
             agent_wallet = http.post(f"{control}/api/v3/deployments/{deployment['id']}/agent-wallets/{venue}").raise_for_status().json()
             # On a real venue the user approves the agent wallet on the venue's site; here the simulator does.
             http.post(f"{simulator}/admin/accounts", json={"venue": venue, "address": agent_wallet["address"],
-                                                           "equity_usd": 10_000}).raise_for_status()
+                                                           "equity_usd": 10_000}, headers=simulator_admin).raise_for_status()
             say(f"agent wallet for {venue}: {agent_wallet['address']} (approved on the simulator; its key stays in the executor)")
         ids = []
         for instrument, side in DEMO_SIGNALS:

@@ -50,7 +50,7 @@ from vprime_shared.sign_in import bearer, sign_in_async
 
 from vprime_local.audit import fuzz, role_breaches, secret_hits
 from vprime_local.infra import LocalInfra, say, stop_pid
-from vprime_local.stack import ServiceStack, operator_headers
+from vprime_local.stack import ServiceStack, operator_headers, simulator_admin_headers
 
 PORTS = {"control": 28000, "query": 28001, "signal": 28002, "policy": 28003, "router": 28004, "executor": 28005, "simulator": 28010}
 INSTRUMENTS = ["ETH", "BTC", "SOL", "GOLD", "EURUSD", "LINK", "DOGE", "AVAX", "MAGIC"]  # MAGIC: on no enabled venue
@@ -171,7 +171,8 @@ async def venue_fault_scenario(ctx: Run, total: int, phase_s: float = 12.0) -> S
     seen_open: set[str] = set()
 
     async def set_fault(venue: str, mode: str, scope: str = "all") -> None:
-        (await ctx.http.post(f"{sim}/admin/faults", json={"venue": venue, "mode": mode, "scope": scope})).raise_for_status()
+        (await ctx.http.post(f"{sim}/admin/faults", json={"venue": venue, "mode": mode, "scope": scope},
+                             headers=simulator_admin_headers(ctx.stack.home))).raise_for_status()
 
     async def watch_breakers(seconds: float) -> None:
         end = time.monotonic() + seconds
@@ -340,7 +341,8 @@ async def _setup(ctx: Run, label: str, venue_sets: tuple[list[str], ...], *, age
             if trade_on_venues or a % 2 == 0:
                 for venue in venues:
                     w = (await ctx.http.post(f"{control}/api/v3/deployments/{dep['id']}/agent-wallets/{venue}")).raise_for_status().json()
-                    await ctx.http.post(f"{sim}/admin/accounts", json={"venue": venue, "address": w["address"], "equity_usd": 1e9})
+                    (await ctx.http.post(f"{sim}/admin/accounts", json={"venue": venue, "address": w["address"], "equity_usd": 1e9},
+                                         headers=simulator_admin_headers(ctx.stack.home))).raise_for_status()
             deployments.append({"agent_id": agent["id"], "deployment_id": dep["id"]})
     await asyncio.sleep(3)  # registry events reach policy
     return deployments
@@ -420,7 +422,8 @@ async def _audit(ctx: Run, deployments: list[dict], sent: list[Signal], timeout_
     dup_positions = await db.fetchval(
         "SELECT count(*) FROM (SELECT o.intent_id FROM executor.positions p JOIN executor.orders o USING (order_id) "
         "GROUP BY 1 HAVING count(*) > 1) x")
-    venue_orders = (await ctx.http.get(f"{ctx.stack.url('simulator')}/admin/orders")).json()["count"]
+    venue_orders = (await ctx.http.get(f"{ctx.stack.url('simulator')}/admin/orders",
+                                       headers=simulator_admin_headers(ctx.stack.home))).json()["count"]
     client_ids = await db.fetchval("SELECT count(DISTINCT client_order_id) FROM executor.orders WHERE mode = 'venue'")
     in_flight = await db.fetchval("SELECT count(*) FROM executor.orders WHERE status = 'SENDING'")
     query_positions = await db.fetchval("SELECT count(*) FROM query.positions WHERE signal_id = ANY($1::uuid[])", ids)

@@ -19,7 +19,7 @@ from vprime_shared.db import SERVICES
 from vprime_shared.settings import SERVICE_PORTS
 from vprime_shared.sign_in import bearer
 
-from vprime_local.infra import InfraError, pid_alive, port_open, say, stop_pid
+from vprime_local.infra import InfraError, pid_alive, port_open, say, secret, stop_pid
 
 # The venue simulator comes first: the router reads its catalogs at start.
 PROCESSES = ("simulator", *SERVICES)
@@ -41,6 +41,16 @@ def operator_headers(home: Path) -> dict[str, str]:
     return bearer(operator_token_path(home).read_text().strip())
 
 
+def simulator_admin_token_path(home: Path) -> Path:
+    return home / "secrets" / "simulator-admin.token"
+
+
+def simulator_admin_headers(home: Path) -> dict[str, str]:
+    """The bearer header the local venue simulator's `/admin/*` routes want (its token is made with the stack's
+    other secrets), for whatever drives them: the demo, reliability runs, the tests."""
+    return bearer(secret(simulator_admin_token_path(home)))
+
+
 @dataclass
 class ServiceStack:
     home: Path
@@ -58,18 +68,15 @@ class ServiceStack:
         return f"http://127.0.0.1:{self.port(service, instance)}"
 
     def secrets(self) -> dict[str, str]:
-        """Made once per home: the executor's credentials key (a file only it is told about), the internal
-        API token (control to executor) and the local operator token (control's writes, for the CLI and demo)."""
+        """Made once per home (mode 0600 in `secrets/`): the executor's credentials key (a file only it is told about),
+        the internal API token (control to executor), the local operator token (control's writes, for the CLI and
+        demo) and the simulator's admin token (for the tools that set venues up)."""
         folder = self.home / "secrets"
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        key, token, operator = folder / "credentials.key", folder / "internal-api.token", operator_token_path(self.home)
-        for path, make in ((key, lambda: base64.b64encode(secrets.token_bytes(32)).decode()),
-                           (token, lambda: secrets.token_urlsafe(32)), (operator, lambda: "vpo_" + secrets.token_urlsafe(32))):
-            if not path.exists():
-                path.write_text(make())
-                path.chmod(0o600)
-        return {"key_file": str(key), "token": token.read_text().strip(), "operator_file": str(operator),
-                "operator_token": operator.read_text().strip()}
+        key, operator = folder / "credentials.key", operator_token_path(self.home)
+        secret(key, lambda: base64.b64encode(secrets.token_bytes(32)).decode())
+        return {"key_file": str(key), "token": secret(folder / "internal-api.token"), "operator_file": str(operator),
+                "operator_token": secret(operator, lambda: "vpo_" + secrets.token_urlsafe(32)),
+                "simulator_admin_token": secret(simulator_admin_token_path(self.home))}
 
     def env(self, service: str) -> dict[str, str]:
         found = self.secrets()
@@ -77,8 +84,11 @@ class ServiceStack:
         shared = {"INTERNAL_API_TOKEN": found["token"]} if service in ("control", "executor") else {}
         if service == "control":
             private = {"OPERATOR_TOKEN_FILE": found["operator_file"]}
+        if service == "simulator":
+            private = {"SIMULATOR_ADMIN_TOKEN": found["simulator_admin_token"]}
+        inherited = {k: v for k, v in os.environ.items() if k != "SIMULATOR_ADMIN_TOKEN"}  # the simulator's alone
         return {
-            **os.environ,
+            **inherited,
             "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
             "DATABASE_URL": self.database_urls.get(service, ""),
             "HTTP_HOST": "127.0.0.1",
