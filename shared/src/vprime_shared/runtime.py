@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar, Union
 
@@ -22,6 +22,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from faststream.specification import AsyncAPI
 from prometheus_client import REGISTRY, CONTENT_TYPE_LATEST, Gauge, generate_latest
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vprime_shared import db, logs
 from vprime_shared.batches import BatchSubscription
@@ -197,7 +199,10 @@ class ServiceRuntime:
     def asyncapi(self) -> dict[str, object]:
         return AsyncAPI(self.broker, title=f"Vprime {self.name}", schema_version="3.0.0").to_specification().to_jsonable()
 
-    def http_app(self, *routers: APIRouter, title: str | None = None, description: str = "") -> FastAPI:
+    def http_app(self, *routers: APIRouter, title: str | None = None, description: str = "",
+                 body_limits: Mapping[str, int] | None = None) -> FastAPI:
+        """The service's HTTP app. A request body may be `HTTP_MAX_BODY_BYTES` long, or what `body_limits` (path
+        prefix → bytes) gives the longest prefix of its path (see `BodyLimit`)."""
         runtime = self
 
         @asynccontextmanager
@@ -229,6 +234,7 @@ class ServiceRuntime:
             return runtime.asyncapi()
 
         install_error_handlers(app)
+        app.add_middleware(BodyLimit, max_bytes=self.settings.http_max_body_bytes, limits=body_limits)
         instrument_app(app)
         for router in routers:
             app.include_router(router)
@@ -285,3 +291,69 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
         return JSONResponse({"success": False, "error": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+
+class BodyTooLarge(Exception):
+    """Raised to the app by `BodyLimit` in place of the chunk that took a body past its limit."""
+
+
+class BodyLimit:
+    """Pure ASGI: a request body longer than its limit is answered 413 (the error envelope) and never reaches the
+    app whole. When `Content-Length` declares more, the answer comes at once and nothing of the body is read; otherwise
+    bytes are counted as the app reads them, and the read that passes the limit raises `BodyTooLarge` instead of
+    handing them over (what the app makes of that is not sent: the 413 is). No more than one server chunk beyond the
+    limit is ever held. The limit is `max_bytes`, or that of the longest prefix of the path in `limits`."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int = 64 * 1024, limits: Mapping[str, int] | None = None) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.limits = sorted((limits or {}).items(), key=lambda item: len(item[0]), reverse=True)
+
+    def limit_for(self, path: str) -> int:
+        return next((limit for prefix, limit in self.limits if path.startswith(prefix)), self.max_bytes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.limit_for(scope["path"])
+        declared = Headers(scope=scope).get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await too_large(limit)(scope, receive, send)
+            return
+
+        received = 0
+        over = False  # the body passed the limit before the app had started its response
+        started = False
+
+        async def receive_within_limit() -> Message:
+            nonlocal received, over
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    over = not started
+                    raise BodyTooLarge(f"request body is larger than {limit:,} bytes")
+            return message
+
+        async def send_unless_over(message: Message) -> None:
+            nonlocal started
+            if over:
+                return  # the app's answer to the failed read; the 413 goes instead
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive_within_limit, send_unless_over)
+        except Exception:
+            if not over:
+                raise
+        if over:
+            await too_large(limit)(scope, receive, send)
+
+
+def too_large(limit: int) -> JSONResponse:
+    """The 413 in the error envelope, saying the limit."""
+    detail = {"field": "body", "message": f"at most {limit:,} bytes", "limit_bytes": limit}
+    return JSONResponse({"success": False, "error": f"request body is larger than {limit:,} bytes", "details": [detail]},
+                        status_code=413)

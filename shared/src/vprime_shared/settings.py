@@ -7,6 +7,7 @@ Environment variables (no prefix, so one `.env` can serve a whole machine):
 | `KAFKA_BOOTSTRAP_SERVERS` | Kafka bootstrap list | `127.0.0.1:9092` |
 | `DATABASE_URL` | the service's own Postgres role and database | `postgresql://vprime_<service>:vprime_<service>@127.0.0.1:5432/vprime` |
 | `HTTP_HOST` / `HTTP_PORT` | where `/health` (and the API, for control and query) listens | `127.0.0.1` / per service |
+| `HTTP_MAX_BODY_BYTES` | the longest request body HTTP accepts; a longer one is answered 413 before it is read (`runtime.BodyLimit`) | `65536` |
 | `LOG_LEVEL` | Python log level | `INFO` |
 | `OUTBOX_POLL_INTERVAL_S` | how often the leading relay reads what is pending besides what it is handed or notified of | `1.0` |
 | `KAFKA_TOPIC_PARTITIONS` | partitions for topics the service creates | `3` |
@@ -51,6 +52,7 @@ class ServiceSettings(BaseSettings):
     database_url: str = ""
     http_host: str = "127.0.0.1"
     http_port: int = 0
+    http_max_body_bytes: int = Field(default=64 * 1024, ge=1)  # a longer request body is answered 413 (`runtime.BodyLimit`)
     log_level: str = "INFO"
     outbox_poll_interval_s: float = 1.0
     kafka_topic_partitions: int = 3

@@ -12,6 +12,7 @@ from fastapi.responses import StreamingResponse
 from vprime_query.adapters import stats
 
 from vprime_query.adapters.read_models import BadCursor, ReadModels
+from vprime_query.stream import EventStreamResponse, StreamLimit
 
 router = APIRouter(prefix="/api/v3")
 
@@ -83,10 +84,17 @@ async def performance(agent_id: uuid.UUID, request: Request) -> dict[str, Any]:
     return {"success": True, **found}
 
 
-@router.get("/stream/decisions", summary="Live routing decisions (server-sent events)")
+@router.get("/stream/decisions", summary="Live routing decisions (server-sent events)",
+            responses={429: {"description": "the client's or the service's cap on open streams is reached"}})
 async def decision_stream(request: Request) -> StreamingResponse:
-    return StreamingResponse(request.app.state.feed.stream(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    settings = request.app.state.runtime.settings
+    try:
+        stream = request.app.state.feed.open(request.client.host if request.client else "unknown",
+                                             max_per_client=settings.stream_max_per_client,
+                                             max_clients=settings.stream_max_clients)
+    except StreamLimit as exc:
+        raise HTTPException(429, str(exc)) from exc
+    return EventStreamResponse(stream)
 
 
 @router.get("/signals", summary="Signals, newest first, with their evidence (sources and score breakdown)")

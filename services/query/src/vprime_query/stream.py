@@ -1,41 +1,108 @@
-"""Live routing decisions for dashboards: each projected decision is fanned out to every open
-server-sent-events stream (bounded queues: a slow client loses old decisions, never the service)."""
+"""Live routing decisions for dashboards, as server-sent events.
+
+Each projected decision is rendered once, to the bytes of one event, and those same bytes are queued for every open
+stream. Streams are capped per client address and in total (`DecisionFeed.open`). A stream's queue is bounded: when a
+slow client's queue is full, it loses its oldest decision to make room for the newest; the service never waits for it.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
+from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Any
 
+from starlette.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
+
+CONNECTED = b": connected\n\n"
+KEEPALIVE = b": keep-alive\n\n"
+
+
+class StreamLimit(Exception):
+    """Opening a stream would pass a cap; the message says which."""
+
 
 class DecisionFeed:
+    """Every open stream is counted against its client's cap and the total from `open` until it is closed."""
+
     def __init__(self, queue_size: int = 256) -> None:
-        self._clients: set[asyncio.Queue[dict[str, Any]]] = set()
+        self._streams: set[DecisionStream] = set()
+        self._per_client: Counter[str] = Counter()
         self.queue_size = queue_size
 
     @property
     def listening(self) -> bool:
         """Whether any stream is open: with none, a decision need not be rendered for it."""
-        return bool(self._clients)
+        return bool(self._streams)
+
+    def open(self, client: str, *, max_per_client: int, max_clients: int) -> DecisionStream:
+        """A new stream for `client` (its address), or `StreamLimit` when either cap is reached."""
+        if len(self._streams) >= max_clients:
+            raise StreamLimit(f"{max_clients} decision streams are open, the most this service serves; try again later")
+        if self._per_client[client] >= max_per_client:
+            raise StreamLimit(f"{client} has {max_per_client} decision streams open, the most one client may have")
+        stream = DecisionStream(self, client)
+        self._streams.add(stream)
+        self._per_client[client] += 1
+        return stream
+
+    def _close(self, stream: DecisionStream) -> None:
+        if stream in self._streams:
+            self._streams.discard(stream)
+            self._per_client[stream.client] -= 1
+            if not self._per_client[stream.client]:
+                del self._per_client[stream.client]
 
     def publish(self, decision: dict[str, Any]) -> None:
-        for queue in list(self._clients):
-            if queue.full():
-                queue.get_nowait()  # drop the oldest for this slow client
-            queue.put_nowait(decision)
+        """Render `decision` once; every open stream is handed the same bytes."""
+        if not self._streams:
+            return
+        event = b"event: decision\ndata: " + json.dumps(decision, default=str).encode() + b"\n\n"
+        for stream in self._streams:
+            stream.offer(event)
 
-    async def stream(self, keepalive_s: float = 15.0) -> AsyncIterator[str]:
-        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(self.queue_size)
-        self._clients.add(queue)
+
+class DecisionStream:
+    """One client's stream: a bounded queue of rendered events, holding a place in its feed until `close`."""
+
+    def __init__(self, feed: DecisionFeed, client: str) -> None:
+        self.feed = feed
+        self.client = client
+        self.queue: asyncio.Queue[bytes] = asyncio.Queue(feed.queue_size)
+
+    def offer(self, event: bytes) -> None:
+        if self.queue.full():
+            self.queue.get_nowait()  # a slow client loses its oldest decision, not the service its memory
+        self.queue.put_nowait(event)
+
+    def close(self) -> None:
+        self.feed._close(self)
+
+    async def events(self, keepalive_s: float = 15.0) -> AsyncIterator[bytes]:
         try:
-            yield ": connected\n\n"
+            yield CONNECTED
             while True:
                 try:
-                    decision = await asyncio.wait_for(queue.get(), timeout=keepalive_s)
+                    yield await asyncio.wait_for(self.queue.get(), timeout=keepalive_s)
                 except TimeoutError:
-                    yield ": keep-alive\n\n"
-                    continue
-                yield f"event: decision\ndata: {json.dumps(decision, default=str)}\n\n"
+                    yield KEEPALIVE
         finally:
-            self._clients.discard(queue)
+            self.close()
+
+
+class EventStreamResponse(StreamingResponse):
+    """`stream`'s events; its place in the feed is given up when the response ends, however it ends (also when the
+    client leaves before the first event, and the events were never started)."""
+
+    def __init__(self, stream: DecisionStream, keepalive_s: float = 15.0) -> None:
+        super().__init__(stream.events(keepalive_s), media_type="text/event-stream",
+                         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        self.stream = stream
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.stream.close()
