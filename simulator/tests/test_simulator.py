@@ -188,6 +188,7 @@ def test_the_simulator_binds_to_loopback_unless_told(monkeypatch: pytest.MonkeyP
 
     seen: dict = {}
     monkeypatch.setattr(entry.uvicorn, "run", lambda app, **kw: seen.update(kw, app=app))
+    monkeypatch.setattr(entry.logs, "configure", lambda *a, **kw: None)  # leave the test run's logging alone
     monkeypatch.delenv("SIMULATOR_HOST", raising=False)
     monkeypatch.setenv("SIMULATOR_FEED_INSTRUMENTS", "")
     monkeypatch.setenv("SIMULATOR_ADMIN_TOKEN", ADMIN_TOKEN)
