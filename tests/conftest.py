@@ -51,6 +51,7 @@ def stack(infra: Endpoints, spans: SpanSink) -> Iterator[ServiceStack]:
         extra_env={
             "OUTBOX_POLL_INTERVAL_S": "0.5",
             "LOG_LEVEL": "INFO",
+            "NONCE_RATE_PER_MINUTE": "600",  # every test signs in from 127.0.0.1; the limit itself is tested on its own
             # Fast clocks for routing health: sync every second, breakers open after 2 failures for 3 s.
             "SYNC_INTERVAL_S": "1",
             "STALE_AFTER_S": "20",

@@ -18,6 +18,8 @@ from vprime_shared.batches import Received
 from vprime_shared.unit_of_work import Inbox, Tx
 from vprime_local.stack import simulator_admin_headers
 
+# The wallet the suite's agents and deployments are made for (by the operator token), a valid address.
+E2E_WALLET = "0x" + "e2e".rjust(40, "0")
 TERMINAL = {"EXECUTED", "FAILED", "SKIPPED", "REJECTED"}
 DEFAULT_GLOBAL_ROUTING = {"venue_priority": ["HYPERLIQUID", "OSTIUM", "GMX", "SPOT"], "routing_strategy": "FIRST_AVAILABLE",
                           "failover_enabled": True, "max_attempts": 3}
@@ -47,12 +49,12 @@ async def reset_global_routing(http: httpx.AsyncClient, control: str, router: st
 
 async def create_agent(http: httpx.AsyncClient, control: str, **overrides: Any) -> dict[str, Any]:
     body = {
-        "creator_wallet": "0xE2E",
+        "creator_wallet": E2E_WALLET,
         "name": "e2e agent",
         "x_account_ids": ["1234567890"],
         "research_institute_ids": ["inst_xyz"],
         "weights": {"x": 0.6, "research": 0.4},
-        "profit_receiver_address": "0xE2E",
+        "profit_receiver_address": E2E_WALLET,
         **overrides,
     }
     r = await http.post(f"{control}/api/v3/agents/create", json=body)
@@ -61,7 +63,7 @@ async def create_agent(http: httpx.AsyncClient, control: str, **overrides: Any) 
 
 
 async def deploy(http: httpx.AsyncClient, control: str, agent_id: str, **body: Any) -> dict[str, Any]:
-    r = await http.post(f"{control}/api/v3/agents/deploy", json={"agent_id": agent_id, "user_wallet": "0xE2E", **body})
+    r = await http.post(f"{control}/api/v3/agents/deploy", json={"agent_id": agent_id, "user_wallet": E2E_WALLET, **body})
     assert r.status_code == 201, r.text
     return r.json()["deployment"]
 

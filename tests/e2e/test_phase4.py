@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from tests.conftest import eventually
-from tests.e2e.helpers import create_agent, deploy, settled_timeline, signal
+from tests.e2e.helpers import E2E_WALLET, create_agent, deploy, settled_timeline, signal
 
 pytestmark = pytest.mark.integration
 
@@ -92,11 +92,11 @@ async def test_fixed_venue_agent_routes_only_to_its_venue(http: httpx.AsyncClien
 
 async def test_deploy_defaults_to_venues_with_credentials(http: httpx.AsyncClient, control_url: str) -> None:
     agent = await create_agent(http, control_url)
-    deployment = await deploy(http, control_url, agent["id"], ostium_agent_address="0xOstiumAgent")
+    deployment = await deploy(http, control_url, agent["id"], ostium_agent_address="0x" + "05" * 20)
     assert deployment["enabled_venues"] == ["OSTIUM"]
     other = await deploy(http, control_url, agent["id"])
     assert other["enabled_venues"] == ["HYPERLIQUID", "OSTIUM", "GMX", "SPOT"]
-    listed = (await http.get(f"{control_url}/api/v3/agents/list", params={"creator_wallet": "0xe2e", "status": "ACTIVE"})).json()
+    listed = (await http.get(f"{control_url}/api/v3/agents/list", params={"creator_wallet": E2E_WALLET.upper().replace("0X", "0x"), "status": "ACTIVE"})).json()
     assert listed["success"] is True and listed["version"] == "V3"
     mine = next(a for a in listed["agents"] if a["id"] == agent["id"])
     assert mine["status"] == "ACTIVE" and set(mine["enabled_venues"]) == {"HYPERLIQUID", "OSTIUM", "GMX", "SPOT"}

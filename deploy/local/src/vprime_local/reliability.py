@@ -14,7 +14,9 @@ paper) and streams signals into `signals.v1`:
 5. bad input: malformed, mistyped, unknown-field, newer-schema, oversized and unknown-agent events:
    each is dead-lettered with its reason by every consumer that refuses it, and a good signal
    behind them still completes;
-6. security: control writes without a token or for another wallet are refused; each database role
+6. security: each attack of the security review fails for the attacker (a phishing Host, writes without
+   a token or for another wallet, a creator steering a follower's deployment, a replayed key envelope,
+   oversized bodies and fields, the simulator's admin API without its token); each database role
    reaches its own schema only; a venue key brought at deploy is in no other table, topic, DLQ or
    log, and the credentials key and bearer tokens are in no log;
 7. HTTP fuzz: schemathesis against both OpenAPI documents finds no 5xx and no hang.
@@ -264,49 +266,72 @@ async def bad_input_scenario(ctx: Run) -> Scenario:
 
 
 async def security_scenario(ctx: Run) -> Scenario:
-    """Writes need the owner's wallet; each role stays in its schema; keys and tokens only where they belong."""
+    """Each attack of the security review, tried on the running stack, fails for the attacker; each role stays in
+    its schema; keys and tokens turn up only where they belong."""
     from eth_account import Account
 
-    from vprime_executor.adapters.credentials import encrypt_for_executor
+    from vprime_shared.key_envelope import seal_agent_key
 
-    scenario = Scenario("security: control authentication and ownership, role isolation, where keys and tokens turn up")
+    scenario = Scenario("security: sign-in, ownership, key envelopes, request and event sizes, simulator admin, roles, secrets")
     control = ctx.stack.url("control")
-    alice, mallory = Account.create(), Account.create()
+    alice, bob, mallory, venue_key = Account.create(), Account.create(), Account.create(), Account.create()
     body = {"creator_wallet": alice.address, "name": "alice's", "profit_receiver_address": alice.address}
+    private_hex = venue_key.key.hex()
     async with httpx.AsyncClient(timeout=20) as anon:
         refused = await anon.post(f"{control}/api/v3/agents/create", json=body)
-        mallory_token = await sign_in_async(anon, control, mallory.key)
-        alice_token = await sign_in_async(anon, control, alice.key)
-        impostor = await anon.post(f"{control}/api/v3/agents/create", json=body, headers=bearer(mallory_token))
-        created = await anon.post(f"{control}/api/v3/agents/create", json=body, headers=bearer(alice_token))
-        agent_id = created.json()["agent"]["id"]
-        deploy = {"agent_id": agent_id, "user_wallet": mallory.address, "enabled_venues": ["HYPERLIQUID"]}
-        hijack = await anon.post(f"{control}/api/v3/agents/deploy", json=deploy, headers=bearer(mallory_token))
-        # Alice deploys with a venue key she brings (sealed for the executor) and one the executor makes.
-        kek = (ctx.stack.home / "secrets" / "credentials.key").read_text().strip()
-        venue_key = Account.create()
-        private_hex = venue_key.key.hex()
-        sealed = encrypt_for_executor(kek, private_hex)
-        deployed = await anon.post(f"{control}/api/v3/agents/deploy", headers=bearer(alice_token), json={
-            **deploy, "hyperliquid_agent_address": venue_key.address, "hyperliquid_agent_key_encrypted": sealed["encrypted"],
-            "hyperliquid_agent_key_iv": sealed["iv"], "hyperliquid_agent_key_tag": sealed["tag"]})
-        wallet = await anon.post(f"{control}/api/v3/deployments/{deployed.json()['deployment']['id']}/agent-wallets/OSTIUM",
-                                 headers=bearer(alice_token))
+        phished = (await anon.post(f"{control}/api/v3/auth/nonce", json={"wallet": alice.address},
+                                   headers={"Host": "evil-phish.example"})).json()["message"]
+        tokens = {who: await sign_in_async(anon, control, account.key) for who, account in
+                  (("alice", alice), ("bob", bob), ("mallory", mallory))}
+        as_ = {who: bearer(token) for who, token in tokens.items()}
+        impostor = await anon.post(f"{control}/api/v3/agents/create", json=body, headers=as_["mallory"])
+        agent_id = (await anon.post(f"{control}/api/v3/agents/create", json=body, headers=as_["alice"])).json()["agent"]["id"]
+        published = await anon.post(f"{control}/api/v3/agents/deploy", headers=as_["alice"],
+                                    json={"agent_id": agent_id, "user_wallet": alice.address})
+        enrol = {"agent_id": agent_id, "user_wallet": bob.address, "enabled_venues": ["HYPERLIQUID"]}
+        pushed = await anon.post(f"{control}/api/v3/agents/deploy", json=enrol, headers=as_["alice"])
+        # Bob follows Alice's agent with a venue key he seals for his wallet (and one the executor makes).
+        issued = (await anon.post(f"{control}/api/v3/key-imports", json={}, headers=as_["bob"])).json()
+        sealed = seal_agent_key(issued["public_key"], private_hex, wallet=issued["wallet"], venue="HYPERLIQUID", nonce=issued["nonce"])
+        envelope = {"key_import_nonce": issued["nonce"], "hyperliquid_agent_address": venue_key.address,
+                    **{f"hyperliquid_agent_key_{part}": sealed[part] for part in ("encrypted", "iv", "tag")}}
+        followed = await anon.post(f"{control}/api/v3/agents/deploy", json={**enrol, **envelope}, headers=as_["bob"])
+        deployment = followed.json()["deployment"]["id"]
+        wallet = await anon.post(f"{control}/api/v3/deployments/{deployment}/agent-wallets/OSTIUM", headers=as_["bob"])
+        # Mallory replays Bob's envelope into a deployment of her own; Alice tries to steer Bob's deployment.
+        replayed = await anon.post(f"{control}/api/v3/agents/deploy", headers=as_["mallory"],
+                                   json={**enrol, **envelope, "user_wallet": mallory.address})
+        steered = [await anon.post(f"{control}/api/v3/deployments/{deployment}/{action}", headers=as_["alice"])
+                   for action in ("pause", "stop")]
+        # An oversized body, an oversized field, the simulator's admin API without its token.
+        big_body = await anon.post(f"{control}/api/v3/auth/nonce", content=b'{"wallet": "' + b"0" * 1_000_000 + b'"}',
+                                   headers={"Content-Type": "application/json"})
+        big_field = await anon.post(f"{control}/api/v3/agents/create", headers=as_["alice"],
+                                    json={**body, "x_account_ids": ["x" * 60] * 1000})
+        admin = await anon.post(f"{ctx.stack.url('simulator')}/admin/book", json={"venue": "HYPERLIQUID", "instrument": "ETH", "mid": 1})
     scenario.check("a write without a token: 401", refused.status_code == 401)
+    scenario.check("a phishing Host is not the sign-in domain", "evil-phish" not in phished)
     scenario.check("an agent for another wallet: 403", impostor.status_code == 403)
-    scenario.check("deploying someone else's agent: 403", hijack.status_code == 403)
-    scenario.check("the creator deploys with a sealed venue key: 201", deployed.status_code == 201 and wallet.status_code == 201)
+    scenario.check("a creator enrolling another wallet: 403", published.status_code == 201 and pushed.status_code == 403)
+    scenario.check("a follower deploys a published agent with a sealed venue key: 201",
+                   followed.status_code == 201 and wallet.status_code == 201)
+    scenario.check("an envelope replayed into another deployment: refused", replayed.status_code in (403, 422))
+    scenario.check("the creator pausing or stopping a follower's deployment: 403", [r.status_code for r in steered] == [403, 403])
+    scenario.check("a 1 MB body: 413", big_body.status_code == 413)
+    scenario.check("an agent with 1,000 source ids: 422", big_field.status_code == 422)
+    scenario.check("the simulator's admin API without its token: 401", admin.status_code == 401)
     breaches = await role_breaches(ctx.infra.database_url)
     scenario.check("each database role reaches its own schema only (30 cross-schema reads refused)", not breaches)
     await asyncio.sleep(3)  # the deployment's events reach every consumer, and their logs
     needles = [private_hex, private_hex.removeprefix("0x"), sealed["encrypted"]]
+    kek = (ctx.stack.home / "secrets" / "credentials.key").read_text().strip()
     operator = operator_headers(ctx.stack.home)["Authorization"].removeprefix("Bearer ")
-    hits = await secret_hits(ctx.db, ctx.infra.bootstrap, ctx.stack.home / "logs", needles, [kek, operator, alice_token, mallory_token])
-    responses = deployed.text + wallet.text
+    hits = await secret_hits(ctx.db, ctx.infra.bootstrap, ctx.stack.home / "logs", needles, [kek, operator, *tokens.values()])
+    responses = followed.text + wallet.text + replayed.text
     scenario.check("the venue key is in no other table, topic, DLQ or log; the KEK and tokens in no log", not hits)
     scenario.check("API responses carry no key material", not any(n in responses for n in needles))
     scenario.notes.update({"breaches": breaches, "secret hits": hits})
-    scenario.events = 4 + 30 + 1
+    scenario.events = 13 + 30 + 1
     scenario.lost = len(breaches) + len(hits)
     return scenario
 

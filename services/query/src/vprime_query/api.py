@@ -11,8 +11,9 @@ from fastapi.responses import StreamingResponse
 
 from vprime_query.adapters import stats
 
-from vprime_query.adapters.read_models import BadCursor, ReadModels
-from vprime_query.stream import EventStreamResponse, StreamLimit
+from vprime_query.access import Access
+from vprime_query.adapters.read_models import BadCursor, NotYours, ReadModels
+from vprime_query.stream import EventStreamResponse, StreamLimit, Visible
 
 router = APIRouter(prefix="/api/v3")
 
@@ -32,6 +33,7 @@ async def overview(request: Request) -> dict[str, Any]:
 @router.get("/stats/routing-history", summary="Routing decisions, newest first, with a per-venue summary")
 async def routing_history(
     request: Request,
+    access: Access,
     token_symbol: Annotated[str | None, Query(min_length=1, max_length=32, pattern=INSTRUMENT, description="instrument")] = None,
     selected_venue: Annotated[VenueFilter | None, Query(description="a venue, or NONE for intents no venue could take")] = None,
     agent_id: uuid.UUID | None = None,
@@ -50,7 +52,7 @@ async def routing_history(
         result = await _read(request).routing_history(
             token_symbol=token_symbol.upper() if token_symbol else None, selected_venue=selected_venue, agent_id=agent_id,
             deployment_id=deployment_id, limit=limit, offset=offset, strategy=strategy, outcome=outcome, since=since,
-            until=until, cursor=cursor,
+            until=until, cursor=cursor, wallet=access.wallet_filter,
         )
     except BadCursor as exc:
         raise HTTPException(422, str(exc)) from exc
@@ -86,12 +88,16 @@ async def performance(agent_id: uuid.UUID, request: Request) -> dict[str, Any]:
 
 @router.get("/stream/decisions", summary="Live routing decisions (server-sent events)",
             responses={429: {"description": "the client's or the service's cap on open streams is reached"}})
-async def decision_stream(request: Request) -> StreamingResponse:
+async def decision_stream(request: Request, access: Access) -> StreamingResponse:
     settings = request.app.state.runtime.settings
+    only = None
+    if (wallet := access.wallet_filter) is not None:
+        agents, deployments = await _read(request).visible_to(wallet)
+        only = Visible(frozenset(agents), frozenset(deployments))
     try:
         stream = request.app.state.feed.open(request.client.host if request.client else "unknown",
                                              max_per_client=settings.stream_max_per_client,
-                                             max_clients=settings.stream_max_clients)
+                                             max_clients=settings.stream_max_clients, only=only)
     except StreamLimit as exc:
         raise HTTPException(429, str(exc)) from exc
     return EventStreamResponse(stream)
@@ -100,6 +106,7 @@ async def decision_stream(request: Request) -> StreamingResponse:
 @router.get("/signals", summary="Signals, newest first, with their evidence (sources and score breakdown)")
 async def signals(
     request: Request,
+    access: Access,
     agent_id: uuid.UUID | None = None,
     token_symbol: Annotated[str | None, Query(min_length=1, max_length=32, pattern=INSTRUMENT)] = None,
     side: Literal["LONG", "SHORT"] | None = None,
@@ -113,7 +120,7 @@ async def signals(
     try:
         page = await _read(request).signals(
             agent_id=agent_id, token_symbol=token_symbol.upper() if token_symbol else None, side=side,
-            since=since, until=until, limit=limit, cursor=cursor,
+            since=since, until=until, limit=limit, cursor=cursor, wallet=access.wallet_filter,
         )
     except BadCursor as exc:
         raise HTTPException(422, str(exc)) from exc
@@ -121,8 +128,11 @@ async def signals(
 
 
 @router.get("/signals/{signal_id}/timeline", summary="A signal's whole path: intents, routing, orders, positions")
-async def timeline(signal_id: uuid.UUID, request: Request) -> dict[str, Any]:
-    found = await _read(request).timeline(signal_id)
+async def timeline(signal_id: uuid.UUID, request: Request, access: Access) -> dict[str, Any]:
+    try:
+        found = await _read(request).timeline(signal_id, wallet=access.wallet_filter)
+    except NotYours as exc:
+        raise HTTPException(403, str(exc)) from exc
     if found is None:
         raise HTTPException(404, f"signal {signal_id} is not known (yet): it may still be on its way")
     return {"success": True, **found}

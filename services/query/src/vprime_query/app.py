@@ -12,6 +12,7 @@ from vprime_shared.unit_of_work import Tx
 
 from vprime_query import api, projections
 from vprime_query.projections import PROJECTIONS
+from vprime_query.access import TokenCheck
 from vprime_query.settings import QuerySettings
 from vprime_query.stream import DecisionFeed
 
@@ -47,6 +48,9 @@ async def on_tick(event: MarketTick) -> None:
 app = runtime.http_app(api.router, title="Vprime query API", description="Stats, routing history, signal timelines and the dashboard.")
 app.state.runtime = runtime
 app.state.feed = feed
+settings = runtime.settings
+app.state.token_check = (TokenCheck(settings.control_url, ttl_s=settings.token_cache_s)
+                         if settings.read_access == "token" else None)
 app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
 

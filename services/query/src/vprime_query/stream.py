@@ -11,6 +11,7 @@ import asyncio
 import json
 from collections import Counter
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.responses import StreamingResponse
@@ -22,6 +23,17 @@ KEEPALIVE = b": keep-alive\n\n"
 
 class StreamLimit(Exception):
     """Opening a stream would pass a cap; the message says which."""
+
+
+@dataclass(frozen=True)
+class Visible:
+    """The agents a reader created (all their decisions) and the deployments it trades for."""
+
+    agents: frozenset[str]
+    deployments: frozenset[str]
+
+    def sees(self, decision: dict[str, Any]) -> bool:
+        return str(decision.get("agent_id")) in self.agents or str(decision.get("deployment_id")) in self.deployments
 
 
 class DecisionFeed:
@@ -37,13 +49,15 @@ class DecisionFeed:
         """Whether any stream is open: with none, a decision need not be rendered for it."""
         return bool(self._streams)
 
-    def open(self, client: str, *, max_per_client: int, max_clients: int) -> DecisionStream:
-        """A new stream for `client` (its address), or `StreamLimit` when either cap is reached."""
+    def open(self, client: str, *, max_per_client: int, max_clients: int,
+             only: Visible | None = None) -> DecisionStream:
+        """A new stream for `client` (its address), or `StreamLimit` when either cap is reached. `only`: the agents
+        and deployments whose decisions it carries (READ_ACCESS=token, as they were when it opened); None: all."""
         if len(self._streams) >= max_clients:
             raise StreamLimit(f"{max_clients} decision streams are open, the most this service serves; try again later")
         if self._per_client[client] >= max_per_client:
             raise StreamLimit(f"{client} has {max_per_client} decision streams open, the most one client may have")
-        stream = DecisionStream(self, client)
+        stream = DecisionStream(self, client, only)
         self._streams.add(stream)
         self._per_client[client] += 1
         return stream
@@ -61,15 +75,17 @@ class DecisionFeed:
             return
         event = b"event: decision\ndata: " + json.dumps(decision, default=str).encode() + b"\n\n"
         for stream in self._streams:
-            stream.offer(event)
+            if stream.only is None or stream.only.sees(decision):
+                stream.offer(event)
 
 
 class DecisionStream:
     """One client's stream: a bounded queue of rendered events, holding a place in its feed until `close`."""
 
-    def __init__(self, feed: DecisionFeed, client: str) -> None:
+    def __init__(self, feed: DecisionFeed, client: str, only: Visible | None = None) -> None:
         self.feed = feed
         self.client = client
+        self.only = only
         self.queue: asyncio.Queue[bytes] = asyncio.Queue(feed.queue_size)
 
     def offer(self, event: bytes) -> None:

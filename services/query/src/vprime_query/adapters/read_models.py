@@ -24,6 +24,17 @@ class BadCursor(ValueError):
     pass
 
 
+class NotYours(PermissionError):
+    """A restricted read of data that belongs to other wallets (403)."""
+
+
+# What a wallet may read under READ_ACCESS=token: the deployments it trades for, and every deployment of the agents it
+# created. `{wallet}` is the statement's parameter holding the lower-case wallet (NULL: no limit).
+VISIBLE_TO = """({wallet}::text IS NULL
+     OR {alias}deployment_id IN (SELECT deployment_id FROM deployments WHERE lower(user_wallet) = {wallet})
+     OR {alias}agent_id IN (SELECT agent_id FROM agents WHERE lower(creator_wallet) = {wallet}))"""
+
+
 def encode_cursor(created_at: datetime, signal_id: str | uuid.UUID) -> str:
     return base64.urlsafe_b64encode(f"{created_at.isoformat()}|{signal_id}".encode()).decode()
 
@@ -115,7 +126,8 @@ class ReadModels:
     async def routing_history(self, *, token_symbol: str | None, selected_venue: str | None, agent_id: uuid.UUID | None,
                               deployment_id: uuid.UUID | None, limit: int, offset: int, strategy: str | None = None,
                               outcome: str | None = None, since: datetime | None = None, until: datetime | None = None,
-                              cursor: str | None = None) -> dict[str, Any]:
+                              cursor: str | None = None, wallet: str | None = None) -> dict[str, Any]:
+        """`wallet`: only what that wallet may read (READ_ACCESS=token)."""
         where = """WHERE ($1::text IS NULL OR instrument = $1)
                      AND ($2::text IS NULL OR coalesce(selected_venue, 'NONE') = $2)
                      AND ($3::uuid IS NULL OR agent_id = $3)
@@ -123,8 +135,9 @@ class ReadModels:
                      AND ($5::text IS NULL OR strategy = $5)
                      AND ($6::text IS NULL OR ($6 = 'routed') = (selected_venue IS NOT NULL))
                      AND ($7::timestamptz IS NULL OR decided_at >= $7)
-                     AND ($8::timestamptz IS NULL OR decided_at < $8)"""
-        args = (token_symbol, selected_venue, agent_id, deployment_id, strategy, outcome, since, until)
+                     AND ($8::timestamptz IS NULL OR decided_at < $8)
+                     AND """ + VISIBLE_TO.format(wallet="$9", alias="")
+        args = (token_symbol, selected_venue, agent_id, deployment_id, strategy, outcome, since, until, wallet)
         after = decode_cursor(cursor) if cursor else None
         async with self.pool.acquire() as conn:
             rows = await conn.fetch(
@@ -133,8 +146,8 @@ class ReadModels:
                            strategy, attempt, failed_venues, costs, duration_ms AS routing_duration_ms,
                            duration_us AS routing_duration_us, decided_at AS created_at
                     FROM routing_decisions {where}
-                      AND ($11::timestamptz IS NULL OR (decided_at, decision_id) < ($11, $12::uuid))
-                    ORDER BY decided_at DESC, decision_id DESC LIMIT $9 OFFSET $10""",
+                      AND ($12::timestamptz IS NULL OR (decided_at, decision_id) < ($12, $13::uuid))
+                    ORDER BY decided_at DESC, decision_id DESC LIMIT $10 OFFSET $11""",
                 *args, limit + 1, offset, after[0] if after else None, after[1] if after else None,
             )
             counts = await conn.fetch(
@@ -152,8 +165,10 @@ class ReadModels:
         return {"history": [_row(r) for r in page], "summary": summary, "limit": limit, "offset": offset, "next_cursor": next_cursor}
 
     async def signals(self, *, agent_id: uuid.UUID | None, token_symbol: str | None, side: str | None,
-                      since: datetime | None, until: datetime | None, limit: int, cursor: str | None) -> dict[str, Any]:
-        """Signals newest first with their evidence; keyset pagination on (created_at, signal_id)."""
+                      since: datetime | None, until: datetime | None, limit: int, cursor: str | None,
+                      wallet: str | None = None) -> dict[str, Any]:
+        """Signals newest first with their evidence; keyset pagination on (created_at, signal_id). `wallet`: only
+        the signals of agents it created or follows (READ_ACCESS=token)."""
         after = decode_cursor(cursor) if cursor else None
         rows = await self.pool.fetch(
             f"""SELECT {SIGNAL_COLUMNS}
@@ -162,14 +177,20 @@ class ReadModels:
                   AND ($3::text IS NULL OR s.side = $3) AND ($4::timestamptz IS NULL OR s.created_at >= $4)
                   AND ($5::timestamptz IS NULL OR s.created_at < $5)
                   AND ($6::timestamptz IS NULL OR (s.created_at, s.signal_id) < ($6, $7::uuid))
+                  AND ($9::text IS NULL
+                       OR s.agent_id IN (SELECT agent_id FROM deployments WHERE lower(user_wallet) = $9)
+                       OR s.agent_id IN (SELECT agent_id FROM agents WHERE lower(creator_wallet) = $9))
                 ORDER BY s.created_at DESC, s.signal_id DESC LIMIT $8""",
             agent_id, token_symbol, side, since, until, after[0] if after else None, after[1] if after else None, limit + 1,
+            wallet,
         )
         page = rows[:limit]
         next_cursor = encode_cursor(page[-1]["created_at"], page[-1]["id"]) if len(rows) > limit else None
         return {"signals": [_row(r) for r in page], "count": len(page), "next_cursor": next_cursor}
 
-    async def timeline(self, signal_id: uuid.UUID) -> dict[str, Any] | None:
+    async def timeline(self, signal_id: uuid.UUID, *, wallet: str | None = None) -> dict[str, Any] | None:
+        """`wallet`: its agent's creator reads it whole, a follower the parts of its own deployments, others nothing
+        (`NotYours`)."""
         async with self.pool.acquire() as conn:
             signal = await conn.fetchrow(
                 f"SELECT {SIGNAL_COLUMNS} FROM signals s JOIN signal_status st USING (signal_id) WHERE s.signal_id = $1",
@@ -177,6 +198,7 @@ class ReadModels:
             )
             if signal is None:
                 return None
+            visible = await self._visible_deployments(conn, signal["agent_id"], wallet) if wallet is not None else None
             intents = await conn.fetch(
                 "SELECT * FROM intents WHERE signal_id = $1 ORDER BY decided_at, intent_id", signal_id
             )
@@ -185,10 +207,33 @@ class ReadModels:
             )
             orders = await conn.fetch("SELECT * FROM orders WHERE signal_id = $1 ORDER BY created_at, order_id", signal_id)
             positions = await conn.fetch("SELECT * FROM positions WHERE signal_id = $1 ORDER BY opened_at, position_id", signal_id)
+        def seen(rows: list[asyncpg.Record]) -> list[dict[str, Any]]:
+            return [_row(r) for r in rows if visible is None or r["deployment_id"] in visible]
+
         return {
             "signal": _row(signal),
-            "intents": [_row(r) for r in intents],
-            "routing_decisions": [_row(r) for r in decisions],
-            "orders": [_row(r) for r in orders],
-            "positions": [_row(r) for r in positions],
+            "intents": seen(intents),
+            "routing_decisions": seen(decisions),
+            "orders": seen(orders),
+            "positions": seen(positions),
         }
+
+    async def visible_to(self, wallet: str) -> tuple[set[str], set[str]]:
+        """The agents the wallet created and the deployments it trades for, as text ids."""
+        rows = await self.pool.fetch(
+            """SELECT 'agent' AS kind, agent_id::text AS id FROM agents WHERE lower(creator_wallet) = $1
+               UNION ALL SELECT 'deployment', deployment_id::text FROM deployments WHERE lower(user_wallet) = $1""",
+            wallet,
+        )
+        return {r["id"] for r in rows if r["kind"] == "agent"}, {r["id"] for r in rows if r["kind"] == "deployment"}
+
+    @staticmethod
+    async def _visible_deployments(conn: asyncpg.Connection, agent_id: uuid.UUID, wallet: str) -> set[uuid.UUID] | None:
+        """None: all (the wallet created the agent); else the wallet's own deployments of it, at least one."""
+        if await conn.fetchval("SELECT lower(creator_wallet) = $2 FROM agents WHERE agent_id = $1", agent_id, wallet):
+            return None
+        own = {r["deployment_id"] for r in await conn.fetch(
+            "SELECT deployment_id FROM deployments WHERE agent_id = $1 AND lower(user_wallet) = $2", agent_id, wallet)}
+        if not own:
+            raise NotYours(f"agent {agent_id} is not {wallet}'s and {wallet} follows it with no deployment")
+        return own
