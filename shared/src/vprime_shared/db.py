@@ -140,7 +140,8 @@ def migration_files(package: str) -> list[Traversable]:
 # The outbox itself is append-only: what is still to be published is the narrow `outbox_pending`, one id per
 # event, deleted once Kafka acknowledged it. Marking a row of the outbox published instead rewrote the whole
 # row, payload included, into the WAL and left it for vacuum. An outbox of the earlier shape (a `published_at`
-# column) is carried over once.
+# column) is carried over once. A row Kafka refused for good leaves the pending list for `outbox_dead_letters`
+# (`outbox.OutboxRelay`), which says why; its event stays in the outbox, under the same id.
 PLUMBING_SQL = """
 CREATE TABLE IF NOT EXISTS outbox (
     id            BIGSERIAL PRIMARY KEY,
@@ -153,6 +154,13 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 CREATE TABLE IF NOT EXISTS outbox_pending (
     id            BIGINT PRIMARY KEY
+);
+CREATE TABLE IF NOT EXISTS outbox_dead_letters (
+    id            BIGINT PRIMARY KEY,
+    topic         TEXT NOT NULL,
+    key           TEXT NOT NULL,
+    reason        TEXT NOT NULL,
+    failed_at     TIMESTAMPTZ NOT NULL DEFAULT now()
 );
 DO $$ BEGIN
     IF EXISTS (SELECT FROM information_schema.columns

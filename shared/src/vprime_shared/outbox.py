@@ -27,6 +27,10 @@ encoded bytes with a topic and key, and the broker's per-message publish path (c
 middlewares) cost a fifth of a service's CPU under load. What those middlewares gave is kept: a
 producer span per event under the trace the row carries (when tracing is on), and a published count
 per topic.
+
+An event is refused before it reaches the outbox when it is larger than a consumer accepts (`EventTooLarge`). A row
+Kafka refuses for good all the same (too large for a topic's own limit, a topic it will never take) leaves the pending
+list for `outbox_dead_letters`, and the rows behind it are published in order: one row must not hold up the rest.
 """
 
 from __future__ import annotations
@@ -44,10 +48,21 @@ from typing import TYPE_CHECKING, Any
 
 import asyncpg
 import orjson
+from aiokafka.errors import (
+    InvalidTopicError,
+    MessageSizeTooLargeError,
+    OutOfOrderSequenceNumber,
+    RecordListTooLargeError,
+    RecordTooLargeError,
+    TopicAuthorizationFailedError,
+)
 from aiokafka.partitioner import murmur2
+from aiokafka.producer.transaction_manager import NO_PRODUCER_EPOCH, NO_PRODUCER_ID, PidAndEpoch
+from aiokafka.util import create_future
 from opentelemetry import propagate, trace
 from prometheus_client import Counter
 
+from vprime_shared import kafka
 from vprime_shared.contracts.base import Event
 from vprime_shared.telemetry import tracing_enabled
 
@@ -68,6 +83,23 @@ PUBLISHED = Counter("vprime_outbox_published_total", "Events the outbox relay pu
 ORDER_CHECKS = Counter("vprime_outbox_order_checks_total",
                        "Round trips the leading relay made before publishing rows handed over, for rows another "
                        "instance may have committed before them", ["service"])
+DEAD_LETTERED = Counter("vprime_outbox_dead_letters_total",
+                        "Outbox rows Kafka refused for good, moved to outbox_dead_letters", ["service", "topic"])
+
+# The most an event may be (value, key and headers): what every consumer accepts (`kafka.refuse_oversized` dead-letters
+# a larger value unread), well under Kafka's default limit of a record batch (1 MiB). A larger event would be
+# published only to be dead-lettered by each of its consumers.
+MAX_EVENT_BYTES = kafka.MAX_EVENT_BYTES
+
+# What Kafka answers about a record batch that sending it again cannot change: a batch too large for the broker or the
+# topic (the batch, or one of its rows), a topic it will never take. An idempotent producer retries every error
+# aiokafka calls retriable itself, so whatever reaches the relay is one aiokafka does not; but most of those are not
+# the row's doing (a sequence number out of order, a sender task that died, the whole cluster refusing this client, an
+# error code aiokafka does not know): taken as refusals, they would move sound rows, perhaps the whole outbox, to the
+# dead letters. Those are retried, as a broker outage is.
+REFUSED_RECORDS: tuple[type[Exception], ...] = (MessageSizeTooLargeError, RecordListTooLargeError, RecordTooLargeError)
+REFUSED_TOPICS: tuple[type[Exception], ...] = (InvalidTopicError, TopicAuthorizationFailedError)
+REFUSED = REFUSED_RECORDS + REFUSED_TOPICS
 # The current snapshot's oldest running and next transaction ids: when every transaction that may hold a skipped id
 # has ended.
 _SNAPSHOT = "SELECT pg_snapshot_xmin(s)::text::bigint, pg_snapshot_xmax(s)::text::bigint FROM pg_current_snapshot() AS s"
@@ -83,6 +115,15 @@ def partition_of(key: bytes, partitions: int) -> int:
 
 def encode(event: Event) -> bytes:
     return event.model_dump_json().encode()
+
+
+class EventTooLarge(ValueError):
+    """An event larger than `MAX_EVENT_BYTES` (value, key and headers): refused before the outbox, so that no row Kafka
+    or a consumer would refuse is ever written."""
+
+    def __init__(self, event: Event, size: int, limit: int) -> None:
+        self.event_type, self.size, self.limit = type(event).__name__, size, limit
+        super().__init__(f"{self.event_type} event is {size:,} bytes; the most an event may be is {limit:,}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,17 +147,28 @@ class Outgoing:
     about: list[str | None]
     keys: list[str]
     payloads: list[bytes]
+    headers_json: list[str]  # `headers` as the outbox stores them
 
     @classmethod
     def of(cls, unwritten: Sequence[tuple[Event, dict[str, str], Hashable]]) -> Outgoing:
+        """The events encoded, each no larger than `MAX_EVENT_BYTES` (else `EventTooLarge`)."""
         events = [e for e, _, _ in unwritten]
-        return cls(events, [h for _, h, _ in unwritten], [None if a is None else str(a) for _, _, a in unwritten],
-                   [e.partition_key() for e in events], [encode(e) for e in events])
+        headers = [h for _, h, _ in unwritten]
+        keys, payloads = [e.partition_key() for e in events], [encode(e) for e in events]
+        headers_json = [orjson.dumps(h).decode() for h in headers]
+        # Sizes from the encoding the outbox stores (the headers' JSON counts a few bytes of punctuation more than
+        # Kafka does); the sum first, so that a batch well under the limit costs three C loops.
+        if sum(map(len, payloads)) + sum(map(len, keys)) + sum(map(len, headers_json)) > MAX_EVENT_BYTES:
+            for event, key, payload, text in zip(events, keys, payloads, headers_json, strict=True):
+                if (size := len(payload) + len(key) + len(text)) > MAX_EVENT_BYTES:
+                    raise EventTooLarge(event, size, MAX_EVENT_BYTES)
+        return cls(events, headers, [None if a is None else str(a) for _, _, a in unwritten], keys, payloads,
+                   headers_json)
 
     def params(self) -> list[list[Any]]:
         """The six parameters `ctes` reads, in its order."""
         return [[e.event_id for e in self.events], [e.TOPIC for e in self.events], self.keys, self.payloads,
-                [orjson.dumps(h).decode() for h in self.headers], self.about]
+                self.headers_json, self.about]
 
     def written(self, row: Mapping[str, Any]) -> list[Written]:
         """The rows a statement wrote, read from its `result` columns, in write order."""
@@ -159,6 +211,18 @@ async def add(conn: asyncpg.Connection, outgoing: Outgoing, *, notify: bool = Tr
 
 
 _NOTIFY = f", pg_notify('{NOTIFY_CHANNEL}_' || current_schema(), '')"
+# A refused row leaves the pending list and enters the dead letters in one statement. One put back on the pending list
+# and refused again keeps its latest reason.
+_DEAD_LETTER = ("WITH dead AS (INSERT INTO outbox_dead_letters (id, topic, key, reason) "
+                "SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[]) "
+                "ON CONFLICT (id) DO UPDATE SET reason = excluded.reason, failed_at = excluded.failed_at) "
+                "DELETE FROM outbox_pending WHERE id = ANY($1::bigint[])")
+
+
+def _reason(error: BaseException) -> str:
+    """Why Kafka refused a row, for the dead letters and the log: the error and what it means, never the row."""
+    description = getattr(error, "description", "")
+    return f"{error}: {description}"[:1000] if description else str(error)[:1000]
 
 
 class PublishOrder:
@@ -374,7 +438,7 @@ class OutboxRelay:
                         continue  # read what is pending first: the rows handed over are among it
                 if self._handed:
                     handed, self._handed = self._handed, []
-                    await self._publish([row for row in handed if row.id not in self._sent])
+                    await self._publish(conn, [row for row in handed if row.id not in self._sent])
                 if self._on_backlog is not None and time.monotonic() - self._backlog_sampled > 1.0:
                     # A gauge, sampled at most once a second: not a count(*) per wake-up under load.
                     self._backlog_sampled = time.monotonic()
@@ -408,18 +472,30 @@ class OutboxRelay:
             self._batch_size, list(self._sent),
         )
         self._sent = {}
-        await self._publish([Written(r["id"], r["topic"], r["key"], r["payload"], r["headers"] or {}) for r in rows])
+        await self._publish(conn, [Written(r["id"], r["topic"], r["key"], r["payload"], r["headers"] or {})
+                                   for r in rows])
         return {r["id"] for r in rows}
 
-    async def _publish(self, rows: list[Written]) -> None:
-        """Send `rows` and wait for Kafka's acks; they stay pending until settled."""
+    async def _publish(self, conn: asyncpg.Connection, rows: list[Written]) -> None:
+        """Send `rows` and wait for Kafka's acks; they stay pending until settled. A row Kafka refuses for good
+        leaves the pending list for the dead letters instead, and the rows behind it go all the same
+        (`_after_failures`)."""
         if not rows:
             return
+        sent = await self._send(rows)
+        acks = await asyncio.gather(*(ack for _, ack in sent), return_exceptions=True)
+        if any(isinstance(ack, BaseException) for ack in acks):
+            await self._after_failures(conn, [(batch, ack) for (batch, _), ack in zip(sent, acks, strict=True)])
+        else:
+            self._published(rows)
+
+    async def _send(self, rows: list[Written]) -> list[tuple[list[Written], asyncio.Future[Any]]]:
+        """Queue `rows` for Kafka: each record batch's rows, with the future of its ack."""
         # Each partition's rows go as record batches of the relay's own making, in order (one partition, one
         # batch in flight: the producer keeps them in order), then every ack is awaited. Per event, `send` found
         # the topic's metadata, hashed the key and queued a future: about 8 % of the router's CPU in a profile at
         # 200 signals/s.
-        batches: dict[tuple[str, int], list[BatchBuilder]] = {}
+        batches: dict[tuple[str, int], list[tuple[BatchBuilder, list[Written]]]] = {}
         partitions: dict[str, int] = {}
         for row in rows:
             key = row.key.encode()
@@ -429,18 +505,100 @@ class OutboxRelay:
                 record = {"timestamp": None, "key": key, "value": row.payload,
                           "headers": [*((k, v.encode()) for k, v in headers.items()), CONTENT_TYPE]}
             builders = batches.setdefault((row.topic, partition_of(key, partitions[row.topic])), [])
-            if not builders or builders[-1].append(**record) is None:  # none yet for this partition, or full
-                builders.append(self._producer.create_batch())
-                builders[-1].append(**record)
-        acks = [await self._producer.send_batch(builder, topic, partition=partition)
-                for (topic, partition), builders in batches.items() for builder in builders]
-        await asyncio.gather(*acks)
+            if not builders or builders[-1][0].append(**record) is None:  # none yet for this partition, or full
+                builders.append((self._producer.create_batch(), []))
+                builders[-1][0].append(**record)
+            builders[-1][1].append(row)
+        return [(batch, await self._producer.send_batch(builder, topic, partition=partition))
+                for (topic, partition), builders in batches.items() for builder, batch in builders]
+
+    def _published(self, rows: Sequence[Written]) -> None:
+        """`rows` acknowledged: settled with the next read, or on their own."""
         self._order.published(row.id for row in rows)
         if not self._sent:
             self._sent_since = time.monotonic()
-        self._sent.update((row.id, None) for row in rows)  # acknowledged: settled with the next read, or on its own
+        self._sent.update((row.id, None) for row in rows)
         for topic, n in tally(row.topic for row in rows).items():
             PUBLISHED.labels(self._service, topic).inc(n)
+
+    async def _after_failures(self, conn: asyncpg.Connection, outcomes: list[tuple[list[Written], object]]) -> None:
+        """After a round in which Kafka failed record batches (`outcomes`: each batch's rows, and its ack or error).
+        When one was refused for good (`REFUSED_RECORDS`, `REFUSED_TOPICS`), the failed rows are sent again one at
+        a time, in write order: each one refused alone goes to the dead letters, the others are published. Otherwise,
+        or on an error in between, the error is raised, and the rows not yet published are sent again from the
+        pending list, as after a broker outage.
+
+        Rows of a partition after a failed batch were not published either: the producer is idempotent, so the
+        broker refuses the batches behind a missing one as out of order. So sending the failed rows again, in
+        write order, keeps each key's order."""
+        failed: list[Written] = []
+        errors: list[BaseException] = []
+        refused: dict[int, BaseException] = {}  # rows refused in a batch of their own: why
+        topics: dict[str, BaseException] = {}  # topics refused whatever the row: why
+        for batch, ack in outcomes:
+            if not isinstance(ack, BaseException):
+                self._published(batch)
+                continue
+            failed += batch
+            errors.append(ack)
+            if isinstance(ack, REFUSED_TOPICS):
+                topics[batch[0].topic] = ack
+            elif isinstance(ack, REFUSED_RECORDS) and len(batch) == 1:
+                refused[batch[0].id] = ack
+        self._restart_sequences()  # every ack is in: nothing of this producer's is in flight
+        if not any(isinstance(e, REFUSED) for e in errors):
+            raise errors[0]
+        if other := [e for e in errors if not isinstance(e, (*REFUSED, OutOfOrderSequenceNumber))]:
+            raise other[0]  # (out of order: behind a refused batch)
+        dead: list[tuple[Written, BaseException]] = []
+        try:
+            for row in sorted(failed, key=lambda r: r.id):
+                why = topics.get(row.topic, refused.get(row.id))
+                if why is None:
+                    [(_, ack)] = await self._send([row])
+                    try:
+                        await ack
+                    except REFUSED as exc:
+                        why = exc
+                        if isinstance(exc, REFUSED_TOPICS):
+                            topics[row.topic] = exc
+                        self._restart_sequences()
+                    except Exception:
+                        self._restart_sequences()
+                        raise
+                    else:
+                        self._published([row])
+                        continue
+                dead.append((row, why))
+        except Exception:
+            await self._dead_letter(conn, dead)  # what was refused stays refused; the rest is sent again
+            raise
+        await self._dead_letter(conn, dead)
+
+    async def _dead_letter(self, conn: asyncpg.Connection, dead: list[tuple[Written, BaseException]]) -> None:
+        """Move `dead` from the pending list to `outbox_dead_letters` (the outbox keeps the rows themselves)."""
+        if not dead:
+            return
+        reasons = [_reason(why) for _, why in dead]
+        await conn.execute(_DEAD_LETTER, [row.id for row, _ in dead], [row.topic for row, _ in dead],
+                           [row.key for row, _ in dead], reasons)
+        self._order.published(row.id for row, _ in dead)  # off the pending list: nothing to wait for
+        for (row, _), reason in zip(dead, reasons, strict=True):
+            DEAD_LETTERED.labels(self._service, row.topic).inc()
+            log.error("outbox row %d (%s) refused by Kafka, moved to outbox_dead_letters: %s",
+                      row.id, row.topic, reason)
+
+    def _restart_sequences(self) -> None:
+        """Have the producer take a new producer id before its next batch, its sequence numbers starting again at
+        zero on every partition. aiokafka numbers each batch as it sends it and does not take the numbers back when
+        the batch fails, so the broker would refuse every later batch of that partition as out of order, whatever it
+        holds. Only between rounds: a batch still in flight keeps the id it was sent with."""
+        txn = self._producer._txn_manager
+        if txn is None or txn.transactional_id is not None:  # not idempotent, or transactional: nothing to restart
+            return
+        txn._pid_and_epoch = PidAndEpoch(NO_PRODUCER_ID, NO_PRODUCER_EPOCH)
+        txn._pid_waiter = create_future()
+        txn._sequence_numbers.clear()
 
     async def _settle_sent(self, conn: asyncpg.Connection) -> None:
         if self._sent:

@@ -87,7 +87,9 @@ class Tx:
     async def publish(self, event: Event, *, about: Hashable = None) -> None:
         """Publish `event` once this transaction commits (transactional outbox). The outbox rows of a
         transaction are written together by `flush`, just before it commits: one statement, not one per event; or
-        by a statement of the handler's own (`outgoing`), where `about` says which of its writes the event tells of."""
+        by a statement of the handler's own (`outgoing`), where `about` says which of its writes the event tells of.
+        Events are encoded there too, and one larger than `outbox.MAX_EVENT_BYTES` fails the unit of work with
+        `outbox.EventTooLarge` before anything of it is written."""
         self._unwritten.append((event, current_trace_headers(), about))  # the trace of the work that produced it
 
     def outgoing(self) -> Outgoing:
