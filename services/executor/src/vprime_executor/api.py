@@ -1,29 +1,47 @@
-"""The executor's internal HTTP API: venue agent keys in, addresses out. Key material never leaves."""
+"""The executor's internal HTTP API: key import nonces and venue agent keys in, addresses out. Key material never leaves."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from vprime_shared.contracts import Venue
 from vprime_shared.internal import require_internal_token
 
-from vprime_executor.adapters.credentials import CredentialError, CredentialsDisabled, CredentialStore
+from vprime_executor.adapters.credentials import CredentialConflict, CredentialError, CredentialsDisabled, CredentialStore, SealedKey
+
+WALLET = r"^0x[0-9a-fA-F]{40}$"
+
+
+class KeyImportRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    wallet: str = Field(pattern=WALLET)
 
 
 class ImportedKey(BaseModel):
+    """An agent key sealed for (wallet, venue, nonce) in the `vprime-x25519-aes256gcm-v1` envelope."""
+
     model_config = ConfigDict(extra="forbid")
 
-    address: str | None = None
-    key_encrypted: str = Field(min_length=1)
-    key_iv: str = Field(min_length=1)
-    key_tag: str = Field(min_length=1)
+    address: str | None = Field(default=None, pattern=WALLET)
+    key_encrypted: str = Field(min_length=1, max_length=256)
+    key_iv: str = Field(min_length=1, max_length=64)
+    key_tag: str = Field(min_length=1, max_length=64)
+    wallet: str = Field(pattern=WALLET)
+    nonce: str = Field(min_length=1, max_length=64)
+    replace: bool = False
 
     def __repr__(self) -> str:
-        return f"ImportedKey(address={self.address!r}, key=<sealed>)"
+        return f"ImportedKey(address={self.address!r}, wallet={self.wallet!r}, key=<sealed>)"
+
+    __str__ = __repr__
+
+    def sealed(self) -> SealedKey:
+        return SealedKey(self.key_encrypted, self.key_iv, self.key_tag)
 
 
 def internal_api(store: CredentialStore, token: str) -> APIRouter:
@@ -32,25 +50,39 @@ def internal_api(store: CredentialStore, token: str) -> APIRouter:
     def pool(request: Request):  # type: ignore[no-untyped-def]
         return request.app.state.runtime.pool
 
-    @api.put("/deployments/{deployment_id}/credentials/{venue}", summary="Store an agent key encrypted under the executor's key")
+    @api.post("/key-imports", status_code=201, summary="Issue a key import nonce for a wallet, with the public key to seal to")
+    async def key_import(body: KeyImportRequest, request: Request) -> dict[str, Any]:
+        try:
+            async with pool(request).acquire() as conn:
+                issued = await store.issue_key_import(conn, body.wallet)
+        except CredentialsDisabled as exc:
+            raise HTTPException(503, str(exc)) from exc
+        return issued.as_dict()
+
+    @api.put("/deployments/{deployment_id}/credentials/{venue}", summary="Store an agent key sealed for a wallet, venue and nonce")
     async def import_key(deployment_id: uuid.UUID, venue: Venue, body: ImportedKey, request: Request) -> dict[str, Any]:
-        async with pool(request).acquire() as conn:
-            try:
-                address = await store.import_key(conn, deployment_id, venue, address=body.address, encrypted=body.key_encrypted,
-                                                 iv=body.key_iv, tag=body.key_tag)
-            except CredentialError as exc:
-                raise HTTPException(422, str(exc)) from exc
-            except CredentialsDisabled as exc:
-                raise HTTPException(503, str(exc)) from exc
+        try:
+            async with pool(request).acquire() as conn:
+                address = await store.import_key(conn, deployment_id, venue, body.sealed(), wallet=body.wallet, nonce=body.nonce,
+                                                 address=body.address, replace=body.replace)
+        except CredentialError as exc:
+            raise HTTPException(422, str(exc)) from None
+        except CredentialConflict as exc:
+            raise HTTPException(409, str(exc)) from None
+        except CredentialsDisabled as exc:
+            raise HTTPException(503, str(exc)) from None
         return {"deployment_id": str(deployment_id), "venue": venue.value, "address": address, "source": "imported"}
 
     @api.post("/deployments/{deployment_id}/agent-wallets/{venue}", summary="Generate an agent wallet; only its address leaves")
-    async def generate(deployment_id: uuid.UUID, venue: Venue, request: Request) -> dict[str, Any]:
-        async with pool(request).acquire() as conn:
-            try:
-                address = await store.generate(conn, deployment_id, venue)
-            except CredentialsDisabled as exc:
-                raise HTTPException(503, str(exc)) from exc
+    async def generate(deployment_id: uuid.UUID, venue: Venue, request: Request,
+                       replace: bool = Query(False, description="replace the venue's key if the deployment has one")) -> dict[str, Any]:
+        try:
+            async with pool(request).acquire() as conn:
+                address = await store.generate(conn, deployment_id, venue, replace=replace)
+        except CredentialConflict as exc:
+            raise HTTPException(409, str(exc)) from None
+        except CredentialsDisabled as exc:
+            raise HTTPException(503, str(exc)) from None
         return {"deployment_id": str(deployment_id), "venue": venue.value, "address": address, "source": "generated"}
 
     @api.get("/deployments/{deployment_id}/agent-wallets", summary="Which venues have an agent key (addresses only)")

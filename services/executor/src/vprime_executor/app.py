@@ -27,7 +27,8 @@ RECONCILIATION_DIFFERENCES = Gauge("vprime_reconciliation_differences", "Venue p
 settings = ExecutorSettings()
 runtime = ServiceRuntime(settings, package="vprime_executor")
 runtime.publishes(Execution, Position)
-credentials = CredentialStore(load_kek(settings.credentials_key, settings.credentials_key_file))
+credentials = CredentialStore(load_kek(settings.credentials_key, settings.credentials_key_file),
+                              key_import_ttl_s=settings.key_import_ttl_s)
 venues = VenueRouter(settings, None, credentials)
 in_flight: set[uuid.UUID] = set()
 # Claimed in the batch being handled (with its route, trace and prices); sent once the batch commits.

@@ -37,4 +37,6 @@ class ExecutorSettings(ServiceSettings):
     # The key-encryption key for venue agent keys (AES-256-GCM): base64 in CREDENTIALS_KEY, or a file.
     credentials_key: str = Field(default="", repr=False)
     credentials_key_file: str = ""
+    # How long a key import nonce (`POST /internal/key-imports`) may seal agent keys.
+    key_import_ttl_s: float = Field(default=900.0, gt=0)
     internal_api_token: str = Field(default="", repr=False)

@@ -1,31 +1,45 @@
 """Venue agent keys, per deployment and venue, encrypted at rest with AES-256-GCM.
 
-The key-encryption key comes from `CREDENTIALS_KEY` (base64, 32 bytes) or `CREDENTIALS_KEY_FILE`. A key
-arrives either encrypted under that same key (the seed's deploy body: ciphertext, iv, tag), or is
-generated here, in which case only its address ever leaves. Each stored key is sealed again with a
-fresh nonce and its (deployment, venue) as associated data, so a row cannot be swapped for another.
-Nothing here logs, returns or publishes key material.
+The key-encryption key (KEK) comes from `CREDENTIALS_KEY` (base64, 32 bytes) or `CREDENTIALS_KEY_FILE`.
+A key arrives sealed to the executor's import key (`vprime_shared.key_envelope`, derived from the KEK)
+and bound to a wallet, a venue and a key import nonce this store issued, or is generated here, in which
+case only its address ever leaves. A nonce serves one deployment only (any of its venues), and an agent
+address belongs to one deployment only (`agent_addresses`). Each stored key is sealed again under the
+KEK with a fresh nonce and its (deployment, venue) as associated data, so a row cannot be swapped for
+another. Nothing here logs, returns or publishes key material.
 """
 
 from __future__ import annotations
 
 import base64
 import os
+import re
+import secrets
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import asyncpg
-from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from eth_account import Account
 
 from vprime_shared.contracts import Venue
+from vprime_shared.key_envelope import FORMAT, EnvelopeError, import_key_pair, open_agent_key, public_key_b64
+
+WALLET = re.compile(r"^0x[0-9a-fA-F]{40}$")
+DISABLED = "no credentials key configured (CREDENTIALS_KEY or CREDENTIALS_KEY_FILE): venue keys cannot be stored"
 
 
 class CredentialError(ValueError):
-    """A key that cannot be accepted (wrong encryption, wrong address). The message never holds key material."""
+    """A key that cannot be accepted (wrong envelope, wrong address, unusable nonce). The message never holds key material."""
+
+
+class CredentialConflict(ValueError):
+    """A key that would clash with one already held: by another deployment, or by this one for the venue."""
 
 
 class CredentialsDisabled(RuntimeError):
@@ -46,12 +60,30 @@ def new_kek() -> str:
     return base64.b64encode(AESGCM.generate_key(bit_length=256)).decode()
 
 
-def encrypt_for_executor(kek_b64: str, private_key_hex: str) -> dict[str, str]:
-    """What a client sends in the deploy body: the agent key under the executor's key (no associated data)."""
-    iv = os.urandom(12)
-    sealed = AESGCM(base64.b64decode(kek_b64)).encrypt(iv, private_key_hex.encode(), None)
-    return {"encrypted": base64.b64encode(sealed[:-16]).decode(), "iv": base64.b64encode(iv).decode(),
-            "tag": base64.b64encode(sealed[-16:]).decode()}
+@dataclass(frozen=True)
+class KeyImport:
+    """A key import nonce issued for a wallet, with the public key to seal to."""
+
+    nonce: str
+    wallet: str
+    expires_at: datetime
+    public_key: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"format": FORMAT, "public_key": self.public_key, "nonce": self.nonce, "wallet": self.wallet,
+                "expires_at": self.expires_at.isoformat()}
+
+
+@dataclass(frozen=True)
+class SealedKey:
+    """An agent key as a client sent it: a `vprime-x25519-aes256gcm-v1` envelope."""
+
+    encrypted: str
+    iv: str
+    tag: str
+
+    def __repr__(self) -> str:  # never show the envelope
+        return "SealedKey(<sealed>)"
 
 
 @dataclass(frozen=True)
@@ -65,15 +97,44 @@ class Signer:
         return f"Signer({self.address})"
 
 
+def check_nonce(row: Mapping[str, Any] | None, *, wallet: str, deployment_id: uuid.UUID) -> None:
+    """A nonce seals keys only for the wallet it was issued to, until it expires, and for one deployment:
+    the first that used it."""
+    if row is None:
+        raise CredentialError("unknown key import nonce; ask for a new one")
+    if row["expired"]:
+        raise CredentialError("this key import nonce has expired; ask for a new one")
+    if row["wallet"] != wallet.lower():
+        raise CredentialError("this key import nonce was issued for another wallet")
+    if row["deployment_id"] is not None and row["deployment_id"] != deployment_id:
+        raise CredentialError("this key import nonce was used for another deployment; ask for a new one")
+
+
 class CredentialStore:
-    def __init__(self, kek: bytes | None) -> None:
+    def __init__(self, kek: bytes | None, *, key_import_ttl_s: float = 900.0) -> None:
         self._kek_aead = AESGCM(kek) if kek else None
+        self._import_key = import_key_pair(kek) if kek else None
+        self.key_import_ttl_s = key_import_ttl_s
+
+    def __repr__(self) -> str:
+        return f"CredentialStore(enabled={self._kek_aead is not None})"
 
     @property
     def _aead(self) -> AESGCM:
         if self._kek_aead is None:
-            raise CredentialsDisabled("no credentials key configured (CREDENTIALS_KEY or CREDENTIALS_KEY_FILE): venue keys cannot be stored")
+            raise CredentialsDisabled(DISABLED)
         return self._kek_aead
+
+    @property
+    def _opener(self) -> X25519PrivateKey:
+        if self._import_key is None:
+            raise CredentialsDisabled(DISABLED)
+        return self._import_key
+
+    @property
+    def public_key(self) -> str:
+        """The import public key clients seal agent keys to (base64, raw 32 bytes)."""
+        return public_key_b64(self._opener)
 
     @staticmethod
     def _aad(deployment_id: uuid.UUID, venue: Venue) -> bytes:
@@ -83,38 +144,87 @@ class CredentialStore:
         nonce = os.urandom(12)
         return nonce, self._aead.encrypt(nonce, private_key.encode(), self._aad(deployment_id, venue))
 
-    def open_client_ciphertext(self, encrypted: str, iv: str, tag: str) -> str:
+    def open_import(self, sealed: SealedKey, *, wallet: str, venue: Venue, nonce: str, address: str | None) -> tuple[str, str]:
+        """(address, private key) of an envelope sealed for this wallet, venue and nonce; the address, if
+        given, must be the key's."""
         try:
-            return self._aead.decrypt(base64.b64decode(iv), base64.b64decode(encrypted) + base64.b64decode(tag), None).decode()
-        except (InvalidTag, ValueError) as exc:
-            raise CredentialError("the agent key does not decrypt under the executor's credentials key") from exc
-
-    async def import_key(self, conn: asyncpg.Connection, deployment_id: uuid.UUID, venue: Venue, *, address: str | None,
-                         encrypted: str, iv: str, tag: str) -> str:
-        private_key = self.open_client_ciphertext(encrypted, iv, tag)
-        try:
-            derived = Account.from_key(private_key).address
-        except (ValueError, TypeError) as exc:
-            raise CredentialError("the decrypted agent key is not a valid secp256k1 private key") from exc
+            private_key = open_agent_key(self._opener, sealed.encrypted, sealed.iv, sealed.tag, wallet=wallet, venue=venue,
+                                         nonce=nonce)
+        except EnvelopeError as exc:
+            raise CredentialError(str(exc)) from None
+        derived = Account.from_key(private_key).address
         if address and address.lower() != derived.lower():
             raise CredentialError(f"the agent key belongs to {derived}, not to the given address {address}")
-        await self._store(conn, deployment_id, venue, derived, private_key, "imported")
+        return derived, private_key
+
+    async def issue_key_import(self, conn: asyncpg.Connection, wallet: str) -> KeyImport:
+        """A fresh nonce for `wallet`, valid `key_import_ttl_s`; expired ones are pruned on the way."""
+        public_key = self.public_key
+        if not WALLET.match(wallet):
+            raise CredentialError("the wallet must be 0x followed by 40 hex digits")
+        nonce = secrets.token_hex(16)
+        async with conn.transaction():
+            await conn.execute("DELETE FROM key_import_nonces WHERE expires_at < now()")
+            expires_at = await conn.fetchval(
+                """INSERT INTO key_import_nonces (nonce, wallet, expires_at) VALUES ($1, $2, now() + make_interval(secs => $3))
+                   RETURNING expires_at""", nonce, wallet.lower(), float(self.key_import_ttl_s))
+        return KeyImport(nonce, wallet.lower(), expires_at, public_key)
+
+    async def import_key(self, conn: asyncpg.Connection, deployment_id: uuid.UUID, venue: Venue, sealed: SealedKey, *,
+                         wallet: str, nonce: str, address: str | None = None, replace: bool = False) -> str:
+        """Store the key an envelope holds for the deployment and venue, in one transaction: the nonce is
+        locked and checked, the envelope opened for (wallet, venue, nonce), the address claimed for this
+        deployment, and the nonce bound to it. Returns the key's address."""
+        async with conn.transaction():
+            row = await conn.fetchrow(
+                """SELECT wallet, deployment_id, expires_at <= now() AS expired FROM key_import_nonces WHERE nonce = $1
+                   FOR UPDATE""", nonce)
+            check_nonce(row, wallet=wallet, deployment_id=deployment_id)
+            derived, private_key = self.open_import(sealed, wallet=wallet, venue=venue, nonce=nonce, address=address)
+            await self._claim(conn, deployment_id, derived)
+            await self._store(conn, deployment_id, venue, derived, private_key, "imported", replace=replace)
+            await conn.execute("UPDATE key_import_nonces SET deployment_id = $2 WHERE nonce = $1", nonce, deployment_id)
         return derived
 
-    async def generate(self, conn: asyncpg.Connection, deployment_id: uuid.UUID, venue: Venue) -> str:
+    async def generate(self, conn: asyncpg.Connection, deployment_id: uuid.UUID, venue: Venue, *, replace: bool = False) -> str:
         account = Account.create()
-        await self._store(conn, deployment_id, venue, account.address, account.key.hex(), "generated")
+        async with conn.transaction():
+            await self._claim(conn, deployment_id, account.address)
+            await self._store(conn, deployment_id, venue, account.address, account.key.hex(), "generated", replace=replace)
         return account.address
 
+    @staticmethod
+    async def _claim(conn: asyncpg.Connection, deployment_id: uuid.UUID, address: str) -> None:
+        """An agent address is held by one deployment at most (the primary key of `agent_addresses` says so,
+        also between concurrent imports: the second waits for the first and then sees its row)."""
+        await conn.execute("INSERT INTO agent_addresses (address, deployment_id) VALUES ($1, $2) ON CONFLICT (address) DO NOTHING",
+                           address.lower(), deployment_id)
+        holder = await conn.fetchval("SELECT deployment_id FROM agent_addresses WHERE address = $1", address.lower())
+        if holder != deployment_id:
+            raise CredentialConflict(f"agent key {address} is already held by another deployment")
+
     async def _store(self, conn: asyncpg.Connection, deployment_id: uuid.UUID, venue: Venue, address: str, private_key: str,
-                     source: str) -> None:
+                     source: str, *, replace: bool) -> None:
+        previous = await conn.fetchval("SELECT address FROM credentials WHERE deployment_id = $1 AND venue = $2 FOR UPDATE",
+                                       deployment_id, venue.value)
+        if previous is not None and not replace:
+            raise CredentialConflict(f"deployment {deployment_id} already has a {venue.value} agent key; pass replace to change it")
         nonce, sealed = self._seal(deployment_id, venue, private_key)
-        await conn.execute(
+        status = await conn.execute(
             """INSERT INTO credentials (deployment_id, venue, address, nonce, sealed_key, source) VALUES ($1,$2,$3,$4,$5,$6)
                ON CONFLICT (deployment_id, venue) DO UPDATE SET address = EXCLUDED.address, nonce = EXCLUDED.nonce,
-                 sealed_key = EXCLUDED.sealed_key, source = EXCLUDED.source, updated_at = now()""",
-            deployment_id, venue.value, address, nonce, sealed, source,
+                 sealed_key = EXCLUDED.sealed_key, source = EXCLUDED.source, updated_at = now()
+               WHERE $7::boolean""",
+            deployment_id, venue.value, address, nonce, sealed, source, replace,
         )
+        if status.endswith(" 0"):  # another import for this venue committed between the check and the insert
+            raise CredentialConflict(f"deployment {deployment_id} already has a {venue.value} agent key; pass replace to change it")
+        if previous is not None and previous.lower() != address.lower():
+            # The replaced address is free again, unless another of this deployment's venues still uses it.
+            await conn.execute(
+                """DELETE FROM agent_addresses a WHERE a.address = lower($2) AND a.deployment_id = $1
+                   AND NOT EXISTS (SELECT FROM credentials c WHERE c.deployment_id = $1 AND lower(c.address) = lower($2))""",
+                deployment_id, previous)
 
     async def address(self, conn: asyncpg.Connection | asyncpg.Pool, deployment_id: uuid.UUID, venue: Venue) -> str | None:
         if self._kek_aead is None:
