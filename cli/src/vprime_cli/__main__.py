@@ -37,6 +37,7 @@ app.add_typer(routing, name="routing")
 app.add_typer(context, name="context")
 app.add_typer(dlq, name="dlq")
 console = Console()
+errors = Console(stderr=True)
 JsonFlag = Annotated[bool, typer.Option("--json", help="print the API's JSON instead of a table")]
 Bootstrap = Annotated[str, typer.Option(envvar="KAFKA_BOOTSTRAP_SERVERS")]
 
@@ -159,6 +160,44 @@ def agents_deploy(agent_id: str, wallet: Annotated[str, typer.Option(help="the u
     dep = d["deployment"]
     show(d, as_json, grid("deployed", ["deployment", "agent", "venues", "status"],
                           [[dep["id"], dep["agent_id"], " → ".join(dep["enabled_venues"]), dep["status"]]]))
+
+
+@app.command("seal-key")
+def seal_key(
+    wallet: Annotated[str, typer.Option(help="the deploying user's wallet (0x…): the keys open only for its deployments")],
+    key: Annotated[list[str], typer.Option("--key", help="VENUE=path to a file holding the venue agent's hex private key "
+                                                           "(repeatable, e.g. HYPERLIQUID=hl.key)")],
+) -> None:
+    """Seal venue agent keys for a deploy body and print its fields as one JSON object.
+
+    Asks control for a key import nonce for the wallet, seals each key to the executor's import key for
+    that wallet, venue and nonce (docs/key-import.md), and prints user_wallet, key_import_nonce and each
+    venue's <venue>_agent_address, _agent_key_encrypted, _iv and _tag. Keys are read from files, never
+    flags, and never printed.
+    """
+    from vprime_shared.key_envelope import EnvelopeError
+
+    from vprime_cli.seal import SealError, check_wallet, deploy_fields, read_keys
+
+    try:
+        keys = read_keys(key)
+        check_wallet(wallet)
+    except SealError as exc:
+        errors.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    try:
+        issued = state.api.call("control", "POST", "/api/v3/key-imports", json={"wallet": wallet})
+        fields = deploy_fields(issued, wallet, keys)
+    except ApiError as exc:
+        errors.print(f"[red]error:[/red] no key import nonce from control: {exc}")
+        raise typer.Exit(1) from None
+    except KeyError as exc:
+        errors.print(f"[red]error:[/red] control's key import answer has no {exc}")
+        raise typer.Exit(1) from None
+    except (SealError, EnvelopeError) as exc:
+        errors.print(f"[red]error:[/red] cannot seal with control's answer: {exc}")
+        raise typer.Exit(1) from None
+    print(json.dumps(fields, indent=2))
 
 
 @agents.command("pause")
