@@ -140,6 +140,24 @@ async def test_bad_keys_are_refused_and_nothing_is_created(http: httpx.AsyncClie
     assert next(a for a in listed if a["id"] == agent["id"])["status"] == "DRAFT"  # no deployment was created
 
 
+async def test_a_failed_deploy_leaves_its_keys_free_for_the_next_attempt(http: httpx.AsyncClient, control_url: str,
+                                                                          admin_db: asyncpg.Pool) -> None:
+    """The first venue's key is handed over, the second is refused: no deployment, and the executor forgets the
+    first, so the same key deploys on the next attempt instead of being held by a deployment that never was."""
+    agent = await create_agent(http, control_url, name="retried keys")
+    good = Account.create()
+    issued = await key_import(http, control_url, E2E_WALLET)
+    body = {"agent_id": agent["id"], "user_wallet": E2E_WALLET, "key_import_nonce": issued["nonce"],
+            **sealed_fields(issued, "HYPERLIQUID", good.key.hex(), good.address)}
+    refused = await http.post(f"{control_url}/api/v3/agents/deploy", json={
+        **body, **sealed_fields(issued, "OSTIUM", Account.create().key.hex(), Account.create().address)})
+    assert refused.status_code == 422 and "not to the given address" in refused.json()["error"]
+    assert await admin_db.fetchval("SELECT count(*) FROM executor.credentials WHERE address = $1", good.address) == 0
+    retried = await http.post(f"{control_url}/api/v3/agents/deploy", json=body)  # the same envelope and nonce
+    assert retried.status_code == 201, retried.text
+    assert retried.json()["deployment"]["venue_accounts"] == {"HYPERLIQUID": good.address}
+
+
 async def test_a_key_is_replaced_only_when_asked(http: httpx.AsyncClient, control_url: str) -> None:
     agent = await create_agent(http, control_url, name="replaced keys")
     r = await http.post(f"{control_url}/api/v3/agents/deploy", json={"agent_id": agent["id"], "user_wallet": E2E_WALLET})

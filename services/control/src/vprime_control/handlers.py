@@ -3,10 +3,11 @@ changes control's state and records the events to publish (outbox)."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 from vprime_shared.contracts import (
@@ -32,6 +33,8 @@ from vprime_control.adapters.auth_store import AuthStore
 from vprime_control.adapters.executor_client import AgentKeys
 from vprime_control.adapters.repository import ControlRepository
 from vprime_control.schemas import CreateAgent, DeployAgent, GenerateSignal
+
+log = logging.getLogger(__name__)
 
 
 class NotFound(LookupError):
@@ -79,35 +82,52 @@ def choose_enabled_venues(agent: AgentState, cmd: DeployAgent) -> list[Venue]:
 
 
 async def deploy_agent(uow: UnitOfWork, actor: auth.Principal, cmd: DeployAgent, keys: AgentKeys) -> DeploymentState:
-    """Deploy an agent for the caller's own wallet (copy-trading). The creator's first deployment publishes a draft."""
-    async with uow.begin() as tx:
-        repo = ControlRepository(tx.conn)
-        agent = await find_agent(repo, cmd.agent_id, for_update=True)
-        actor.may_deploy(agent, cmd.user_wallet)
-        if agent.status is AgentStatus.PAUSED:
-            raise Conflict(f"agent {agent.agent_id} is paused by its creator; it takes no new deployments until resumed")
-        deployment_id = new_id()
-        accounts = {v: a for v, a in cmd.credentialed_venues().items() if a}
-        # Venue keys go to the executor, the only service that keeps them; control stores and publishes
-        # none. Handed over inside this transaction: if the executor refuses, no deployment is created.
-        for venue, sealed in cmd.venue_keys().items():
-            accounts[venue] = await keys.import_key(deployment_id, venue, sealed, wallet=cmd.user_wallet.lower(),
-                                                    nonce=str(cmd.key_import_nonce))
-        deployment = DeploymentState(
-            deployment_id=deployment_id,
-            agent_id=agent.agent_id,
-            user_wallet=cmd.user_wallet,
-            status=DeploymentStatus.ACTIVE,
-            enabled_venues=choose_enabled_venues(agent, cmd),
-            venue_accounts=accounts,
-            policy=cmd.policy,
-            created_at=utcnow(),
-        )
-        await repo.save_deployment(deployment)
-        await tx.publish(deployment)
-        if agent.status is AgentStatus.DRAFT:
-            await _set_agent_status(repo, tx, agent, AgentStatus.ACTIVE)
+    """Deploy an agent for the caller's own wallet (copy-trading). The creator's first deployment publishes a draft.
+
+    Venue keys go to the executor, the only service that keeps them; control stores and publishes none. They are
+    handed over inside this transaction: if the executor refuses one, no deployment is created, and if anything
+    fails once a key was handed over, the executor is told to forget the deployment's keys (so the user can try
+    again with the same keys rather than find them held by a deployment that does not exist)."""
+    deployment_id, handed_over = new_id(), False
+    try:
+        async with uow.begin() as tx:
+            repo = ControlRepository(tx.conn)
+            agent = await find_agent(repo, cmd.agent_id, for_update=True)
+            actor.may_deploy(agent, cmd.user_wallet)
+            if agent.status is AgentStatus.PAUSED:
+                raise Conflict(f"agent {agent.agent_id} is paused by its creator; it takes no new deployments until resumed")
+            accounts = {v: a for v, a in cmd.credentialed_venues().items() if a}
+            for venue, sealed in cmd.venue_keys().items():
+                handed_over = True  # before the call: a lost answer may still have stored it
+                accounts[venue] = await keys.import_key(deployment_id, venue, sealed, wallet=cmd.user_wallet.lower(),
+                                                        nonce=str(cmd.key_import_nonce))
+            deployment = DeploymentState(
+                deployment_id=deployment_id,
+                agent_id=agent.agent_id,
+                user_wallet=cmd.user_wallet,
+                status=DeploymentStatus.ACTIVE,
+                enabled_venues=choose_enabled_venues(agent, cmd),
+                venue_accounts=accounts,
+                policy=cmd.policy,
+                created_at=utcnow(),
+            )
+            await repo.save_deployment(deployment)
+            await tx.publish(deployment)
+            if agent.status is AgentStatus.DRAFT:
+                await _set_agent_status(repo, tx, agent, AgentStatus.ACTIVE)
+    except BaseException:
+        if handed_over:
+            await _abandon_keys(keys, deployment_id)
+        raise
     return deployment
+
+
+async def _abandon_keys(keys: AgentKeys, deployment_id: uuid.UUID) -> None:
+    try:
+        await keys.abandon(deployment_id)
+    except Exception as exc:  # the deploy's own error is the one to report; this one is logged
+        log.warning("deployment %s was not created, and the executor could not be told to forget its keys: %s",
+                    deployment_id, exc)
 
 
 async def set_agent_status(uow: UnitOfWork, actor: auth.Principal, agent_id: uuid.UUID, status: AgentStatus) -> AgentState:

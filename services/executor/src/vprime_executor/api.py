@@ -85,6 +85,16 @@ def internal_api(store: CredentialStore, token: str) -> APIRouter:
             raise HTTPException(503, str(exc)) from None
         return {"deployment_id": str(deployment_id), "venue": venue.value, "address": address, "source": "generated"}
 
+    @api.delete("/deployments/{deployment_id}/credentials",
+                summary="Forget the keys of a deployment that was never created (control's deploy failed after handing them over)")
+    async def abandon(deployment_id: uuid.UUID, request: Request) -> dict[str, Any]:
+        try:
+            async with pool(request).acquire() as conn:
+                forgotten = await store.abandon(conn, deployment_id)
+        except CredentialConflict as exc:
+            raise HTTPException(409, str(exc)) from None
+        return {"deployment_id": str(deployment_id), "forgotten": forgotten}
+
     @api.get("/deployments/{deployment_id}/agent-wallets", summary="Which venues have an agent key (addresses only)")
     async def wallets(deployment_id: uuid.UUID, request: Request) -> dict[str, Any]:
         rows = await pool(request).fetch("SELECT venue, address, source FROM credentials WHERE deployment_id = $1", deployment_id)

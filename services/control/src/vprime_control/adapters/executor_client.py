@@ -40,6 +40,8 @@ class AgentKeys(Protocol):
 
     async def generate(self, deployment_id: uuid.UUID, venue: Venue, *, replace: bool = False) -> str: ...
 
+    async def abandon(self, deployment_id: uuid.UUID) -> None: ...
+
 
 class ExecutorKeys:
     def __init__(self, base_url: str, token: str, timeout_s: float = 5.0) -> None:
@@ -70,3 +72,6 @@ class ExecutorKeys:
     async def generate(self, deployment_id: uuid.UUID, venue: Venue, *, replace: bool = False) -> str:
         path = f"/internal/deployments/{deployment_id}/agent-wallets/{venue.value}"
         return (await self._call("POST", path, params={"replace": "true" if replace else "false"}))["address"]
+
+    async def abandon(self, deployment_id: uuid.UUID) -> None:
+        await self._call("DELETE", f"/internal/deployments/{deployment_id}/credentials")

@@ -194,6 +194,19 @@ class CredentialStore:
         return account.address
 
     @staticmethod
+    async def abandon(conn: asyncpg.Connection, deployment_id: uuid.UUID) -> int:
+        """Forget the keys of a deployment control failed to create: its address claims are released and its key
+        import nonces unbound, so the user can deploy again with the same keys. Refused (`CredentialConflict`) once
+        the deployment has an order: then it exists. Returns how many keys were forgotten."""
+        async with conn.transaction():
+            if await conn.fetchval("SELECT EXISTS (SELECT FROM orders WHERE deployment_id = $1)", deployment_id):
+                raise CredentialConflict(f"deployment {deployment_id} has orders; its keys are not abandoned")
+            forgotten = await conn.execute("DELETE FROM credentials WHERE deployment_id = $1", deployment_id)
+            await conn.execute("DELETE FROM agent_addresses WHERE deployment_id = $1", deployment_id)
+            await conn.execute("UPDATE key_import_nonces SET deployment_id = NULL WHERE deployment_id = $1", deployment_id)
+        return int(forgotten.rsplit(" ", 1)[1])
+
+    @staticmethod
     async def _claim(conn: asyncpg.Connection, deployment_id: uuid.UUID, address: str) -> None:
         """An agent address is held by one deployment at most (the primary key of `agent_addresses` says so,
         also between concurrent imports: the second waits for the first and then sees its row)."""
