@@ -11,6 +11,7 @@ RUN pip install --no-cache-dir uv==0.13.8 && useradd --system --uid 10001 --no-c
 WORKDIR /app
 COPY pyproject.toml uv.lock ./
 COPY shared ./shared
+COPY venues ./venues
 COPY services ./services
 COPY deploy/local ./deploy/local
 COPY cli ./cli

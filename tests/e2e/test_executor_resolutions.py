@@ -19,7 +19,7 @@ from vprime_shared import ids
 from vprime_shared.contracts import Order, RiskModel, Side, Venue
 from vprime_shared.unit_of_work import Tx
 
-from vprime_executor.adapters.venues import VenueFill, VenueRefused, VenueUnavailable
+from vprime_venues.execution import VenueFill, VenueRefused, VenueUnavailable
 from vprime_shared.batches import Received
 
 from vprime_executor.adapters.credentials import CredentialStore, load_kek, new_kek

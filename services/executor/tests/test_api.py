@@ -56,7 +56,7 @@ class FakeStore:
             raise self.fail
         return "0x" + "12" * 20
 
-    async def generate(self, conn: None, deployment_id: uuid.UUID, venue: Any, *, replace: bool = False) -> str:
+    async def generate(self, conn: None, deployment_id: uuid.UUID, venue: Any, *, replace: bool = False, account: str | None = None) -> str:
         self.calls.append(("generate", {"deployment_id": deployment_id, "venue": venue, "replace": replace}))
         if self.fail:
             raise self.fail

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 
 from vprime_shared import ids
 from vprime_shared.contracts import Intent, IntentStatus, RequestedVenue, RiskModel, RoutingStrategy, Side, Venue
-from vprime_router.domain.books import Book
+from vprime_shared.orderbook import Book
 from vprime_router.domain.catalog import fixture_catalogs
 from vprime_router.domain.routing import DEFAULT_CONFIG, RoutingContext, candidate_venues, route
 

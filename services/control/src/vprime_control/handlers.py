@@ -100,7 +100,7 @@ async def deploy_agent(uow: UnitOfWork, actor: auth.Principal, cmd: DeployAgent,
             for venue, sealed in cmd.venue_keys().items():
                 handed_over = True  # before the call: a lost answer may still have stored it
                 accounts[venue] = await keys.import_key(deployment_id, venue, sealed, wallet=cmd.user_wallet.lower(),
-                                                        nonce=str(cmd.key_import_nonce))
+                                                        nonce=str(cmd.key_import_nonce), account=cmd.trading_account(venue))
             deployment = DeploymentState(
                 deployment_id=deployment_id,
                 agent_id=agent.agent_id,
@@ -158,7 +158,7 @@ async def create_agent_wallet(uow: UnitOfWork, actor: auth.Principal, deployment
     async with uow.begin() as tx:
         repo = ControlRepository(tx.conn)
         current = await _deployment(repo, actor, deployment_id)
-        address = await keys.generate(deployment_id, venue, replace=replace)
+        address = await keys.generate(deployment_id, venue, replace=replace, account=current.user_wallet)
         changed = current.model_copy(update={"venue_accounts": {**current.venue_accounts, venue: address},
                                              "event_id": new_id(), "occurred_at": utcnow()})
         await repo.save_deployment(changed)

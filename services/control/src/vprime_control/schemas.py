@@ -77,6 +77,9 @@ class DeployAgent(Body):
     spot_agent_key_encrypted: SealedPart | None = None
     spot_agent_key_iv: SealedPart | None = None
     spot_agent_key_tag: SealedPart | None = None
+    hyperliquid_account_address: Address | None = Field(
+        default=None, description="the Hyperliquid account (or vault or sub-account) the agent key trades for; user_wallet "
+                                  "when left out. Given with a hyperliquid agent key")
     key_import_nonce: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{16,64}$")] | None = Field(
         default=None, description="the nonce from POST /api/v3/key-imports the agent keys were sealed with (docs/key-import.md)")
 
@@ -97,6 +100,9 @@ class DeployAgent(Body):
             parts = [getattr(self, f"{prefix}_agent_key_{p}") for p in ("encrypted", "iv", "tag")]
             if any(parts) and not all(parts):
                 raise ValueError(f"{prefix}_agent_key_encrypted, _iv and _tag go together: give all three or none")
+        if self.hyperliquid_account_address and Venue.HYPERLIQUID not in self.venue_keys():
+            raise ValueError("hyperliquid_account_address goes with a hyperliquid agent key (a generated agent wallet trades "
+                             "for user_wallet)")
         if self.venue_keys() and not self.key_import_nonce:
             raise ValueError("agent keys are sealed with a key import nonce: ask POST /api/v3/key-imports for one, seal the keys "
                              "with it and send it as key_import_nonce (docs/key-import.md)")
@@ -112,6 +118,12 @@ class DeployAgent(Body):
                 keys[venue] = SealedKey(getattr(self, f"{prefix}_agent_address"), encrypted, getattr(self, f"{prefix}_agent_key_iv"),
                                         getattr(self, f"{prefix}_agent_key_tag"))
         return keys
+
+    def trading_account(self, venue: Venue) -> str:
+        """The venue account a key for `venue` trades for: the deployment's wallet unless the deploy body names one."""
+        if venue is Venue.HYPERLIQUID and self.hyperliquid_account_address:
+            return self.hyperliquid_account_address.lower()
+        return self.user_wallet.lower()
 
     def __repr__(self) -> str:  # the key fields stay out of any log line
         return f"DeployAgent(agent_id={self.agent_id}, user_wallet={self.user_wallet!r}, venues={self.enabled_venues})"

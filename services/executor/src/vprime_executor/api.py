@@ -34,6 +34,7 @@ class ImportedKey(BaseModel):
     wallet: str = Field(pattern=WALLET)
     nonce: str = Field(min_length=1, max_length=64)
     replace: bool = False
+    account: str | None = Field(default=None, pattern=WALLET, description="the venue account the key trades for")
 
     def __repr__(self) -> str:
         return f"ImportedKey(address={self.address!r}, wallet={self.wallet!r}, key=<sealed>)"
@@ -64,7 +65,7 @@ def internal_api(store: CredentialStore, token: str) -> APIRouter:
         try:
             async with pool(request).acquire() as conn:
                 address = await store.import_key(conn, deployment_id, venue, body.sealed(), wallet=body.wallet, nonce=body.nonce,
-                                                 address=body.address, replace=body.replace)
+                                                 address=body.address, replace=body.replace, account=body.account)
         except CredentialError as exc:
             raise HTTPException(422, str(exc)) from None
         except CredentialConflict as exc:
@@ -75,10 +76,12 @@ def internal_api(store: CredentialStore, token: str) -> APIRouter:
 
     @api.post("/deployments/{deployment_id}/agent-wallets/{venue}", summary="Generate an agent wallet; only its address leaves")
     async def generate(deployment_id: uuid.UUID, venue: Venue, request: Request,
-                       replace: bool = Query(False, description="replace the venue's key if the deployment has one")) -> dict[str, Any]:
+                       replace: bool = Query(False, description="replace the venue's key if the deployment has one"),
+                       account: str | None = Query(None, pattern=WALLET, description="the venue account it trades for"),
+                       ) -> dict[str, Any]:
         try:
             async with pool(request).acquire() as conn:
-                address = await store.generate(conn, deployment_id, venue, replace=replace)
+                address = await store.generate(conn, deployment_id, venue, replace=replace, account=account)
         except CredentialConflict as exc:
             raise HTTPException(409, str(exc)) from None
         except CredentialsDisabled as exc:

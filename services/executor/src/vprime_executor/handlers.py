@@ -42,9 +42,10 @@ from vprime_shared.kafka import retry_transient
 from vprime_shared.telemetry import attached, current_trace_headers
 from vprime_shared.unit_of_work import Inbox, Tx, UnitOfWork
 
-from vprime_executor.adapters.prices import PriceBook, Prices
-from vprime_executor.adapters.venues import VenueFill, VenueRefused, VenueUnavailable
-from vprime_executor.adapters.venues.paper.venue import NoPrice
+from vprime_venues.execution import VenueFill, VenueRefused, VenueUnavailable, VenueUnknown
+from vprime_venues.paper.execution import NoPrice, Prices
+
+from vprime_executor.adapters.prices import PriceBook
 from vprime_executor.domain.stops import closes_on_ticks, evaluate, realized_pnl
 from vprime_executor.venues import Route, VenueRouter
 
@@ -52,6 +53,8 @@ log = logging.getLogger(__name__)
 ORDERS = Counter("vprime_orders_total", "Orders resolved, by venue and outcome", ["venue", "outcome"])
 OPEN_POSITIONS = Gauge("vprime_open_positions", "Open positions, by venue", ["venue"])
 Outcome = VenueFill | VenueRefused | VenueUnavailable | NoPrice
+LOOKUP_WINDOW_S = 60.0  # how long an order whose answer was lost is looked up before it counts as never placed, when
+                        # its venue does not say (`lookup_window_s` on the adapter)
 
 
 def close_client_id(position_id: Any) -> str:
@@ -128,7 +131,20 @@ async def send_order(uow: UnitOfWork, order: Order, route: Route, venues: VenueR
     async with venue_calls or contextlib.nullcontext():
         outcome = await _place(order, route, venues, prices or PriceBook(uow.pool))
     _crash_if(crash == "after_send", order)
+    if isinstance(outcome, VenueUnknown):
+        await mark_unknown(uow, order, outcome)
+        return None
     return await resolutions.resolve(order, outcome, route)
+
+
+async def mark_unknown(uow: UnitOfWork, order: Order, outcome: VenueUnknown) -> None:
+    """The order's answer was lost: it may be on the venue, so it is neither failed nor sent again. It stays
+    unresolved (no execution is published, so the router does not fail over) and `recover` looks it up."""
+    ORDERS.labels(order.venue.value, "UNKNOWN").inc()
+    log.warning("order %s on %s: %s", order.order_id, order.venue.value, outcome)
+    await retry_transient(lambda: uow.pool.execute(
+        "UPDATE orders SET unknown_since = coalesce(unknown_since, now()), reason = $2 WHERE order_id = $1 AND resolved_at IS NULL",
+        order.order_id, str(outcome)), "recording an order whose answer was lost")
 
 
 class Resolutions:
@@ -187,7 +203,7 @@ def _crash_if(crash: bool, order: Order) -> None:
         os._exit(70)
 
 
-async def _place(order: Order, route: Route, venues: VenueRouter, prices: Prices) -> Outcome:
+async def _place(order: Order, route: Route, venues: VenueRouter, prices: Prices) -> Outcome | VenueUnknown:
     cid = ids.client_order_id(order.order_id)
     try:
         notional = await notional_for(order, route, venues)
@@ -196,7 +212,7 @@ async def _place(order: Order, route: Route, venues: VenueRouter, prices: Prices
             return VenueFill(fill.price, fill.qty, fill.notional_usd, fill.fee_usd, venue_order_id)
         assert route.signer is not None
         return await route.adapter.place(route.signer, order, notional, cid)
-    except (VenueRefused, VenueUnavailable, NoPrice) as exc:
+    except (VenueRefused, VenueUnavailable, VenueUnknown, NoPrice) as exc:
         return exc
 
 
@@ -274,7 +290,7 @@ async def resolve_all(tx: Tx, items: list[Resolving], venues: VenueRouter) -> li
 def _answer(order: Order, outcome: Outcome, route: Route, venues: VenueRouter) -> tuple[Execution, Position | None]:
     """What the venue's answer means: the order's execution and, on a fill, the position it opens."""
     base = dict(order_id=order.order_id, intent_id=order.intent_id, signal_id=order.signal_id, deployment_id=order.deployment_id,
-                venue=order.venue, client_order_id=ids.client_order_id(order.order_id))
+                venue=order.venue, client_order_id=ids.client_order_id(order.order_id), attempt=order.attempt)
     if not isinstance(outcome, VenueFill):
         unavailable = isinstance(outcome, VenueUnavailable)
         status = ExecutionStatus.FAILED if unavailable else ExecutionStatus.REJECTED
@@ -316,14 +332,18 @@ async def heartbeat(pool: asyncpg.Pool, instance_id: Any) -> None:
 
 async def recover(uow: UnitOfWork, venues: VenueRouter, in_flight: set, grace: timedelta, instance_id: Any = None,
                   dead_after: timedelta = timedelta(seconds=30), resend_within: timedelta = timedelta(minutes=2)) -> int:
-    """Resolve orders a crash left SENDING, by asking the venue about their client order id; and closes left CLOSING.
-    Only orders claimed by this instance or by one that stopped beating: never one another live instance is sending.
+    """Resolve orders left SENDING (a crash, or an answer lost), by asking the venue about their client order id; and
+    closes left CLOSING. Only orders claimed by this instance or by one that stopped beating: never one another live
+    instance is sending.
 
-    An order the venue never received is sent now, as the crashed sender would have (same client order
-    id), so a crash changes no outcome; unless it is older than `resend_within`, when the market it was
-    priced for is gone and it fails instead."""
+    Whatever the venue says is recorded: filled (never sent again), refused. While it says the order is in flight,
+    or does not answer, it is asked again next round. An order whose answer was lost and that the venue does not know
+    fails (retryable: the router may fail over) only once the venue's lookup window has passed since. One a crash
+    kept from the venue is sent now, as the crashed sender would have (same client order id), so a crash changes no
+    outcome; unless it is older than `resend_within`, when the market it was priced for is gone and it fails
+    instead."""
     rows = await uow.pool.fetch(
-        """SELECT o.payload, o.claimed_by FROM orders o LEFT JOIN instances i ON i.instance_id = o.claimed_by
+        """SELECT o.payload, o.claimed_by, o.unknown_since FROM orders o LEFT JOIN instances i ON i.instance_id = o.claimed_by
            WHERE o.status = 'SENDING' AND o.payload IS NOT NULL AND o.created_at < $1
              AND (o.claimed_by IS NULL OR o.claimed_by = $2 OR i.beat_at IS NULL OR i.beat_at < $3)""",
         utcnow() - grace, instance_id, utcnow() - dead_after,
@@ -340,23 +360,32 @@ async def recover(uow: UnitOfWork, venues: VenueRouter, in_flight: set, grace: t
         ):
             continue
         route = await venues.route(uow.pool, order.deployment_id, order.venue)
-        outcome: Outcome
+        outcome: Outcome | VenueUnknown
         if route.adapter is None:
             outcome = await _place(order, route, venues, PriceBook(uow.pool))  # paper has no venue side: fill it now
         else:
             assert route.signer is not None
             try:
                 found = await route.adapter.status(route.signer, order, ids.client_order_id(order.order_id))
-            except VenueUnavailable:
+            except (VenueUnavailable, VenueUnknown):
                 continue  # ask again next round
             except VenueRefused as exc:
                 found = exc  # type: ignore[assignment]
+            window = timedelta(seconds=getattr(route.adapter, "lookup_window_s", LOOKUP_WINDOW_S))
             if found is not None:
                 outcome = found
+            elif row["unknown_since"] is not None:
+                if utcnow() - row["unknown_since"] < window:
+                    continue  # it may still show up on the venue
+                outcome = VenueUnavailable(f"{order.venue.value}: the order's answer was lost and the venue has not known it "
+                                           f"for {window.total_seconds():g} s: it never reached the venue")
             elif utcnow() - order.occurred_at <= resend_within:
                 outcome = await _place(order, route, venues, PriceBook(uow.pool))
             else:
                 outcome = VenueUnavailable(f"{order.venue.value}: the order never reached the venue and is too old to send now")
+        if isinstance(outcome, VenueUnknown):  # sent again, and again no answer
+            await mark_unknown(uow, order, outcome)
+            continue
         async with uow.begin() as tx:
             if await resolve(tx, order, outcome, route, venues):
                 resolved += 1
@@ -412,8 +441,8 @@ async def close_on_venue(uow: UnitOfWork, venues: VenueRouter, position: Positio
         return None
     try:
         fill = await route.adapter.close(route.signer, position, close_client_id(position.position_id))
-    except VenueUnavailable as exc:
-        log.warning("close of %s not sent (%s); retried by recovery", position.position_id, exc)
+    except (VenueUnavailable, VenueUnknown) as exc:
+        log.warning("close of %s not done (%s); retried by recovery", position.position_id, exc)
         return None
     except VenueRefused as exc:
         log.error("close of %s refused: %s", position.position_id, exc)

@@ -13,14 +13,15 @@ import httpx
 from vprime_shared.contracts import Venue
 from vprime_shared.reference import reference_prices
 
-from vprime_executor.adapters.credentials import CredentialStore, Signer
-from vprime_executor.adapters.prices import Prices
-from vprime_executor.adapters.venues import VenueAdapter
-from vprime_executor.adapters.venues.gmx import GmxVenue
-from vprime_executor.adapters.venues.hyperliquid import HyperliquidVenue
-from vprime_executor.adapters.venues.ostium import OstiumVenue
-from vprime_executor.adapters.venues.paper import PaperVenue
-from vprime_executor.adapters.venues.spot import SpotVenue
+from vprime_venues.execution import ExecutionAdapter as VenueAdapter, Signer
+from vprime_venues.gmx.execution import GmxVenue
+from vprime_venues.hyperliquid.execution import HyperliquidVenue
+from vprime_venues.ostium.execution import OstiumVenue
+from vprime_venues.paper.execution import PaperVenue, Prices
+from vprime_venues.spot.execution import SpotVenue
+
+from vprime_executor.adapters.credentials import CredentialStore
+
 from vprime_executor.settings import ExecutorSettings
 
 

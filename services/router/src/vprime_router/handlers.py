@@ -72,7 +72,8 @@ async def execution_received(tx: Tx, execution: Execution, state: RouterState, n
 
     if execution.status is ExecutionStatus.FILLED:
         # The common case, in one statement: the fill settles the intent if it answers the latest attempt.
-        attempt = next((a for a in range(1, MAX_ATTEMPTS + 1) if ids.order_id(execution.intent_id, a) == execution.order_id), 0)
+        attempt = execution.attempt or next(  # events written before executions carried their attempt
+            (a for a in range(1, MAX_ATTEMPTS + 1) if ids.order_id(execution.intent_id, a) == execution.order_id), 0)
         RouterRepository.settle(tx, execution.intent_id, attempt)
         return None
     found = await repo.intent(execution.intent_id)

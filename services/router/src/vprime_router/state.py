@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from vprime_shared.contracts import RoutingConfigBody, Venue
 
-from vprime_router.domain.books import Book
+from vprime_shared.orderbook import Book
 from vprime_router.domain.catalog import Catalogs
 from vprime_router.domain.health import CircuitBreaker
 from vprime_router.domain.routing import DEFAULT_CONFIG, RoutingContext

@@ -14,12 +14,13 @@ from vprime_shared.contracts import CatalogStatus, MarketCatalog, Venue
 from vprime_shared.contracts.base import utcnow
 from vprime_shared.unit_of_work import UnitOfWork
 
+from vprime_venues.catalog import CatalogReader as VenueSync
+from vprime_venues.gmx.catalog import GmxSync
+from vprime_venues.hyperliquid.catalog import HyperliquidSync
+from vprime_venues.ostium.catalog import OstiumSync
+from vprime_venues.spot.catalog import SpotSync
+
 from vprime_router.adapters.repository import RouterRepository
-from vprime_router.adapters.venues import VenueSync
-from vprime_router.adapters.venues.gmx import GmxSync
-from vprime_router.adapters.venues.hyperliquid import HyperliquidSync
-from vprime_router.adapters.venues.ostium import OstiumSync
-from vprime_router.adapters.venues.spot import SpotSync
 from vprime_router.domain.catalog import VenueCatalog
 from vprime_router.settings import RouterSettings
 from vprime_router.state import RouterState

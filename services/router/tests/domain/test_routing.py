@@ -19,7 +19,7 @@ from vprime_shared.contracts import (
     Side,
     Venue,
 )
-from vprime_router.domain.books import Book
+from vprime_shared.orderbook import Book
 from vprime_router.domain.catalog import Catalogs, fixture_catalogs
 from vprime_router.domain.health import CircuitBreaker
 from vprime_router.domain.routing import DEFAULT_CONFIG, RoutingContext, candidate_venues, route

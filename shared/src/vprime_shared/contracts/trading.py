@@ -187,6 +187,7 @@ class Execution(Event):
     fee: float | None = None
     venue_order_id: str | None = None
     client_order_id: str
+    attempt: int = Field(default=0, ge=0, description="the order's attempt for its intent (1 = first venue); 0: not said")
     retryable: bool = False
     venue_specific: bool = Field(default=False, description="the refusal is about this venue; another may take it")
     reason: str = ""

@@ -36,9 +36,10 @@ class SealedKey:
 class AgentKeys(Protocol):
     async def key_import(self, wallet: str) -> dict: ...
 
-    async def import_key(self, deployment_id: uuid.UUID, venue: Venue, sealed: SealedKey, *, wallet: str, nonce: str) -> str: ...
+    async def import_key(self, deployment_id: uuid.UUID, venue: Venue, sealed: SealedKey, *, wallet: str, nonce: str,
+                         account: str) -> str: ...
 
-    async def generate(self, deployment_id: uuid.UUID, venue: Venue, *, replace: bool = False) -> str: ...
+    async def generate(self, deployment_id: uuid.UUID, venue: Venue, *, account: str, replace: bool = False) -> str: ...
 
     async def abandon(self, deployment_id: uuid.UUID) -> None: ...
 
@@ -64,14 +65,16 @@ class ExecutorKeys:
     async def key_import(self, wallet: str) -> dict:
         return await self._call("POST", "/internal/key-imports", {"wallet": wallet})
 
-    async def import_key(self, deployment_id: uuid.UUID, venue: Venue, sealed: SealedKey, *, wallet: str, nonce: str) -> str:
+    async def import_key(self, deployment_id: uuid.UUID, venue: Venue, sealed: SealedKey, *, wallet: str, nonce: str,
+                         account: str) -> str:
         body = {"address": sealed.address, "key_encrypted": sealed.encrypted, "key_iv": sealed.iv, "key_tag": sealed.tag,
-                "wallet": wallet, "nonce": nonce}
+                "wallet": wallet, "nonce": nonce, "account": account}
         return (await self._call("PUT", f"/internal/deployments/{deployment_id}/credentials/{venue.value}", body))["address"]
 
-    async def generate(self, deployment_id: uuid.UUID, venue: Venue, *, replace: bool = False) -> str:
+    async def generate(self, deployment_id: uuid.UUID, venue: Venue, *, account: str, replace: bool = False) -> str:
         path = f"/internal/deployments/{deployment_id}/agent-wallets/{venue.value}"
-        return (await self._call("POST", path, params={"replace": "true" if replace else "false"}))["address"]
+        params = {"replace": "true" if replace else "false", "account": account}
+        return (await self._call("POST", path, params=params))["address"]
 
     async def abandon(self, deployment_id: uuid.UUID) -> None:
         await self._call("DELETE", f"/internal/deployments/{deployment_id}/credentials")

@@ -29,6 +29,7 @@ from eth_account import Account
 
 from vprime_shared.contracts import Venue
 from vprime_shared.key_envelope import FORMAT, EnvelopeError, import_key_pair, open_agent_key, public_key_b64
+from vprime_venues.execution import Signer
 
 WALLET = re.compile(r"^0x[0-9a-fA-F]{40}$")
 DISABLED = "no credentials key configured (CREDENTIALS_KEY or CREDENTIALS_KEY_FILE): venue keys cannot be stored"
@@ -84,17 +85,6 @@ class SealedKey:
 
     def __repr__(self) -> str:  # never show the envelope
         return "SealedKey(<sealed>)"
-
-
-@dataclass(frozen=True)
-class Signer:
-    """An agent wallet, unsealed for the moment of signing."""
-
-    address: str
-    account: object  # eth_account LocalAccount
-
-    def __repr__(self) -> str:  # never show the key
-        return f"Signer({self.address})"
 
 
 def check_nonce(row: Mapping[str, Any] | None, *, wallet: str, deployment_id: uuid.UUID) -> None:
@@ -171,7 +161,8 @@ class CredentialStore:
         return KeyImport(nonce, wallet.lower(), expires_at, public_key)
 
     async def import_key(self, conn: asyncpg.Connection, deployment_id: uuid.UUID, venue: Venue, sealed: SealedKey, *,
-                         wallet: str, nonce: str, address: str | None = None, replace: bool = False) -> str:
+                         wallet: str, nonce: str, address: str | None = None, replace: bool = False,
+                         account: str | None = None) -> str:
         """Store the key an envelope holds for the deployment and venue, in one transaction: the nonce is
         locked and checked, the envelope opened for (wallet, venue, nonce), the address claimed for this
         deployment, and the nonce bound to it. Returns the key's address."""
@@ -182,16 +173,20 @@ class CredentialStore:
             check_nonce(row, wallet=wallet, deployment_id=deployment_id)
             derived, private_key = self.open_import(sealed, wallet=wallet, venue=venue, nonce=nonce, address=address)
             await self._claim(conn, deployment_id, derived)
-            await self._store(conn, deployment_id, venue, derived, private_key, "imported", replace=replace)
+            await self._store(conn, deployment_id, venue, derived, private_key, "imported", replace=replace, account=account)
             await conn.execute("UPDATE key_import_nonces SET deployment_id = $2 WHERE nonce = $1", nonce, deployment_id)
         return derived
 
-    async def generate(self, conn: asyncpg.Connection, deployment_id: uuid.UUID, venue: Venue, *, replace: bool = False) -> str:
-        account = Account.create()
+    async def generate(self, conn: asyncpg.Connection, deployment_id: uuid.UUID, venue: Venue, *, replace: bool = False,
+                       account: str | None = None) -> str:
+        """A new agent wallet for the deployment on `venue`, trading for `account` (the venue account that approves
+        it; None: its own address). Only its address leaves."""
+        agent = Account.create()
         async with conn.transaction():
-            await self._claim(conn, deployment_id, account.address)
-            await self._store(conn, deployment_id, venue, account.address, account.key.hex(), "generated", replace=replace)
-        return account.address
+            await self._claim(conn, deployment_id, agent.address)
+            await self._store(conn, deployment_id, venue, agent.address, agent.key.hex(), "generated", replace=replace,
+                              account=account)
+        return agent.address
 
     @staticmethod
     async def abandon(conn: asyncpg.Connection, deployment_id: uuid.UUID) -> int:
@@ -217,18 +212,20 @@ class CredentialStore:
             raise CredentialConflict(f"agent key {address} is already held by another deployment")
 
     async def _store(self, conn: asyncpg.Connection, deployment_id: uuid.UUID, venue: Venue, address: str, private_key: str,
-                     source: str, *, replace: bool) -> None:
+                     source: str, *, replace: bool, account: str | None = None) -> None:
         previous = await conn.fetchval("SELECT address FROM credentials WHERE deployment_id = $1 AND venue = $2 FOR UPDATE",
                                        deployment_id, venue.value)
         if previous is not None and not replace:
             raise CredentialConflict(f"deployment {deployment_id} already has a {venue.value} agent key; pass replace to change it")
         nonce, sealed = self._seal(deployment_id, venue, private_key)
         status = await conn.execute(
-            """INSERT INTO credentials (deployment_id, venue, address, nonce, sealed_key, source) VALUES ($1,$2,$3,$4,$5,$6)
+            """INSERT INTO credentials (deployment_id, venue, address, nonce, sealed_key, source, account_address)
+               VALUES ($1,$2,$3,$4,$5,$6,$8)
                ON CONFLICT (deployment_id, venue) DO UPDATE SET address = EXCLUDED.address, nonce = EXCLUDED.nonce,
-                 sealed_key = EXCLUDED.sealed_key, source = EXCLUDED.source, updated_at = now()
+                 sealed_key = EXCLUDED.sealed_key, source = EXCLUDED.source, updated_at = now(),
+                 account_address = coalesce(EXCLUDED.account_address, credentials.account_address)
                WHERE $7::boolean""",
-            deployment_id, venue.value, address, nonce, sealed, source, replace,
+            deployment_id, venue.value, address, nonce, sealed, source, replace, account.lower() if account else None,
         )
         if status.endswith(" 0"):  # another import for this venue committed between the check and the insert
             raise CredentialConflict(f"deployment {deployment_id} already has a {venue.value} agent key; pass replace to change it")
@@ -252,7 +249,7 @@ class CredentialStore:
         """The signers of several (deployment, venue) pairs, in one query; a pair without a key is absent."""
         pairs = set(wanted)
         rows = await conn.fetch(
-            """SELECT c.deployment_id, c.venue, c.address, c.nonce, c.sealed_key
+            """SELECT c.deployment_id, c.venue, c.address, c.nonce, c.sealed_key, c.account_address
                FROM credentials c JOIN unnest($1::uuid[], $2::text[]) AS w(deployment_id, venue)
                  ON c.deployment_id = w.deployment_id AND c.venue = w.venue""",
             [d for d, _ in pairs], [v.value for _, v in pairs],
@@ -261,5 +258,5 @@ class CredentialStore:
         for row in rows:
             deployment_id, venue = row["deployment_id"], Venue(row["venue"])
             private_key = self._aead.decrypt(row["nonce"], row["sealed_key"], self._aad(deployment_id, venue)).decode()
-            found[(deployment_id, venue)] = Signer(row["address"], Account.from_key(private_key))
+            found[(deployment_id, venue)] = Signer(row["address"], Account.from_key(private_key), row["account_address"] or "")
         return found

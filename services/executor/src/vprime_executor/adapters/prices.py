@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Protocol
 
 import asyncpg
 
 from vprime_shared.contracts import MarketTick
 
 ANY_VENUE = "*"
-
-
-class Prices(Protocol):
-    async def latest(self, venue: str, instrument: str) -> float | None: ...
 
 
 class PriceBook:

@@ -34,7 +34,7 @@ from vprime_shared.contracts import (
     VenueCost,
 )
 
-from vprime_router.domain.books import Book
+from vprime_shared.orderbook import Book
 from vprime_router.domain.catalog import Catalogs
 from vprime_router.domain.health import CircuitBreaker
 

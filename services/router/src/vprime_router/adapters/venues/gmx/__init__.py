@@ -1,3 +1,0 @@
-from vprime_router.adapters.venues.gmx.sync import GmxSync
-
-__all__ = ["GmxSync"]

@@ -1,3 +1,0 @@
-from vprime_router.adapters.venues.hyperliquid.sync import HyperliquidSync
-
-__all__ = ["HyperliquidSync"]

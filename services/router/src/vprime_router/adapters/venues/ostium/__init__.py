@@ -1,3 +1,0 @@
-from vprime_router.adapters.venues.ostium.sync import OstiumSync
-
-__all__ = ["OstiumSync"]

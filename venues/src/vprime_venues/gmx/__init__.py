@@ -1,0 +1,1 @@
+"""GMX: its constants, catalog reader and execution adapter."""

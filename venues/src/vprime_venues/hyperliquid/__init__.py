@@ -1,0 +1,1 @@
+"""HYPERLIQUID: its constants, catalog reader and execution adapter."""

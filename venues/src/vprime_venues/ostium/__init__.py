@@ -1,0 +1,1 @@
+"""OSTIUM: its constants, catalog reader and execution adapter."""

@@ -1,0 +1,1 @@
+"""PAPER: fills on live ticks, for deployments without a venue key."""

@@ -1,0 +1,1 @@
+"""SPOT: its constants, catalog reader and execution adapter."""
