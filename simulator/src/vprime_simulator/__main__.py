@@ -2,7 +2,9 @@
 
 Environment: SIMULATOR_HOST (127.0.0.1), SIMULATOR_PORT (8010), SIMULATOR_ADMIN_TOKEN (the bearer the
 `/admin/*` routes want; none: they answer 503), SIMULATOR_SEED (7), SIMULATOR_FEED_INSTRUMENTS (BTC,ETH,SOL,GOLD,EURUSD;
-empty: no feed), SIMULATOR_TICK_INTERVAL_S (1.0), SIMULATOR_TIMEOUT_S (30: how long the `timeout` fault hangs), KAFKA_BOOTSTRAP_SERVERS (127.0.0.1:9092).
+empty: no feed), SIMULATOR_TICK_INTERVAL_S (1.0), SIMULATOR_TIMEOUT_S (30: how long the `timeout` fault hangs), KAFKA_BOOTSTRAP_SERVERS (127.0.0.1:9092),
+SIMULATOR_HYPERLIQUID_NETWORK (testnet: the network whose signatures Hyperliquid takes, mainnet or testnet),
+SIMULATOR_HYPERLIQUID_WEIGHT_PER_MINUTE (1200, the venue's: request weight each client address may spend a minute).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from vprime_shared import logs
 from vprime_simulator.app import create_app
 from vprime_simulator.exchange import Exchange
 from vprime_simulator.feed import run_feed
+from vprime_simulator.hyperliquid_api import DEFAULT_WEIGHT_PER_MINUTE
 
 DEFAULT_HOST = "127.0.0.1"
 
@@ -26,7 +29,10 @@ def main() -> None:
     logs.configure("simulator", os.environ.get("LOG_LEVEL", "INFO"))
     exchange = Exchange(seed=int(os.environ.get("SIMULATOR_SEED", 7)))
     app = create_app(exchange, admin_token=os.environ.get("SIMULATOR_ADMIN_TOKEN", "").strip(),
-                     timeout_s=float(os.environ.get("SIMULATOR_TIMEOUT_S", 30)))
+                     timeout_s=float(os.environ.get("SIMULATOR_TIMEOUT_S", 30)),
+                     hyperliquid_network=os.environ.get("SIMULATOR_HYPERLIQUID_NETWORK", "").strip().lower() or "testnet",
+                     hyperliquid_weight_per_minute=int(os.environ.get("SIMULATOR_HYPERLIQUID_WEIGHT_PER_MINUTE",
+                                                                      DEFAULT_WEIGHT_PER_MINUTE)))
     feed = os.environ.get("SIMULATOR_FEED_INSTRUMENTS", "BTC,ETH,SOL,GOLD,EURUSD")
     instruments = [i.strip().upper() for i in feed.split(",") if i.strip()]
     interval = float(os.environ.get("SIMULATOR_TICK_INTERVAL_S", 1.0))

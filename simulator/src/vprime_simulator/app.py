@@ -1,7 +1,8 @@
 """The simulator's HTTP surface.
 
 Venue shapes (what the router's sync adapters read):
-- Hyperliquid  `POST /hyperliquid/info` with `{"type": "meta" | "metaAndAssetCtxs" | "l2Book" | "allMids"}`.
+- Hyperliquid  `POST /hyperliquid/info` and `POST /hyperliquid/exchange`, the venue's own API: see
+               `hyperliquid_api.py` (HTTP, signatures, rate limits) and `hyperliquid.py` (the clearinghouse).
 - Ostium       `POST /ostium/subgraph` (GraphQL `pairs`: id, from, to, group, maxLeverage in PRECISION_2,
                makerFeeP/takerFeeP in PRECISION_6 percent), `GET /ostium/PricePublish/latest-prices`
                (bid, mid, ask, isMarketOpen per pair).
@@ -9,12 +10,18 @@ Venue shapes (what the router's sync adapters read):
                `GET /gmx/ping`.
 - SPOT         `GET /spot/tokenlist.json` (a Uniswap-style token list), `GET /spot/quote`.
 
-Trading, in each venue's shape: see `trading.py`. Simulator-native: `GET /sim/{venue}/book?symbol=`
-(depth), `GET /sim/{venue}/accounts/{address}` (equity and positions, as a chain or account read would
-give), and the admin API: `POST /admin/book`, `POST /admin/market`, `POST /admin/faults`,
-`POST /admin/accounts` (approve and fund an agent wallet), `GET /admin/orders`, `GET /admin/state`.
-Every `/admin/*` call needs `Authorization: Bearer <SIMULATOR_ADMIN_TOKEN>`; with no token configured the
-admin API is off (503). The venue-facing routes need none, as the venues' public endpoints need none.
+Trading, in each venue's shape: see `trading.py`. Simulator-native, for the venues other than Hyperliquid (which
+answers only what the real venue answers): `GET /sim/{venue}/book?symbol=` (depth), `GET /sim/{venue}/accounts/{address}`
+(equity and positions, as a chain or account read would give). The admin API: `POST /admin/book`,
+`POST /admin/market`, `POST /admin/faults`, `POST /admin/accounts` (fund an account; on Hyperliquid also approve an
+API wallet for it), `POST /admin/holdings`, `GET /admin/orders`, `GET /admin/state`. Every `/admin/*` call needs
+`Authorization: Bearer <SIMULATOR_ADMIN_TOKEN>`; with no token configured the admin API is off (503). The
+venue-facing routes need none, as the venues' public endpoints need none.
+
+Faults, per venue, for every endpoint (`scope: "all"`) or only order placement (`"orders"`): `ok`, `down` (503),
+`timeout` (hangs, then 504), `reject` (orders refused), and, on Hyperliquid only, `lose_answer`: the request is
+carried out in full (an order is placed and filled) and its answer replaced by HTTP 500, plain text, until the
+mode is set back to `ok`.
 """
 
 from __future__ import annotations
@@ -26,12 +33,13 @@ import time
 from typing import Any, Literal
 
 from fastapi import FastAPI, HTTPException, Request
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi.responses import JSONResponse, PlainTextResponse
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from vprime_shared.orderbook import walk
 from vprime_shared.runtime import BodyLimit
 from vprime_simulator.exchange import FAULT_MODES, Exchange, SimMarket
+from vprime_simulator.hyperliquid_api import DEFAULT_WEIGHT_PER_MINUTE, add_hyperliquid_routes
 from vprime_simulator.trading import add_trading_routes
 
 VENUE_PREFIXES = {"hyperliquid": "HYPERLIQUID", "ostium": "OSTIUM", "gmx": "GMX", "spot": "SPOT"}
@@ -61,8 +69,14 @@ class MarketChange(Body):
 
 class Fault(Body):
     venue: Literal["HYPERLIQUID", "OSTIUM", "GMX", "SPOT"]
-    mode: Literal["ok", "down", "timeout", "reject"]
+    mode: Literal["ok", "down", "timeout", "reject", "lose_answer"]
     scope: Literal["all", "orders"] = Field(default="all", description="every endpoint, or only order placement")
+
+    @model_validator(mode="after")
+    def lose_answer_on_hyperliquid(self) -> Fault:
+        if self.mode == "lose_answer" and self.venue != "HYPERLIQUID":
+            raise ValueError("lose_answer is simulated on HYPERLIQUID only")
+        return self
 
 
 ORDER_PATHS = ("/orders", "/hyperliquid/exchange", "/ostium/trades", "/spot/swap")  # what the "orders" fault scope covers
@@ -91,12 +105,16 @@ def admin_allowed(authorization: str, token: str) -> bool:
     return bool(token) and scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
 
 
-def create_app(exchange: Exchange, *, admin_token: str = "", timeout_s: float = 30.0, keeper_delay_s: float = 0.3) -> FastAPI:
+def create_app(exchange: Exchange, *, admin_token: str = "", timeout_s: float = 30.0, keeper_delay_s: float = 0.3,
+               hyperliquid_network: str = "testnet",
+               hyperliquid_weight_per_minute: int = DEFAULT_WEIGHT_PER_MINUTE) -> FastAPI:
     """Every `/admin/*` route answers 401 unless the request's bearer is `admin_token`, and 503 when `admin_token`
-    is empty; the venue-facing routes answer anyone."""
+    is empty; the venue-facing routes answer anyone. Hyperliquid verifies signatures for `hyperliquid_network`
+    (mainnet or testnet) and allows each client address `hyperliquid_weight_per_minute` of request weight."""
     app = FastAPI(title="Vprime venue simulator", description=__doc__)
     app.state.exchange = exchange
     add_trading_routes(app, exchange, keeper_delay_s=keeper_delay_s)
+    add_hyperliquid_routes(app, exchange, network=hyperliquid_network, weight_per_minute=hyperliquid_weight_per_minute)
 
     # By path rather than per route, so an admin route added later is covered without being told to be.
     @app.middleware("http")
@@ -129,6 +147,11 @@ def create_app(exchange: Exchange, *, admin_token: str = "", timeout_s: float = 
         if mode == "timeout":
             await asyncio.sleep(timeout_s)
             return JSONResponse({"error": f"{venue} timed out (simulated)"}, status_code=504)
+        if mode == "lose_answer":
+            response = await call_next(request)
+            async for _ in response.body_iterator:  # the request runs to its end; its answer is lost
+                pass
+            return PlainTextResponse("Internal Server Error", status_code=500)
         return await call_next(request)
 
     def market(venue: str, symbol: str) -> SimMarket:
@@ -136,41 +159,6 @@ def create_app(exchange: Exchange, *, admin_token: str = "", timeout_s: float = 
             return exchange.market(venue, symbol)
         except KeyError as exc:
             raise HTTPException(404, str(exc)) from exc
-
-    # ---- Hyperliquid ---------------------------------------------------------------------------
-    @app.post("/hyperliquid/info")
-    async def hyperliquid_info(body: dict[str, Any]) -> Any:
-        markets = sorted(exchange.markets["HYPERLIQUID"].values(), key=lambda m: m.index)
-        kind = body.get("type")
-        universe = [
-            {"name": m.symbol, "szDecimals": m.sz_decimals, "maxLeverage": int(m.max_leverage), "onlyIsolated": False,
-             **({"isDelisted": True} if m.delisted else {})}
-            for m in markets
-        ]
-        if kind == "meta":
-            return {"universe": universe}
-        if kind == "allMids":
-            return {m.symbol: f"{exchange.mid(m):.8g}" for m in markets}
-        if kind == "metaAndAssetCtxs":
-            ctxs = []
-            for m in markets:
-                mid = exchange.mid(m)
-                book = exchange.book(m, levels=1)
-                ctxs.append({
-                    "funding": f"{m.funding_hourly:.8f}", "openInterest": f"{m.depth_usd * 40 / mid:.4f}",
-                    "prevDayPx": f"{mid:.8g}", "dayNtlVlm": f"{m.depth_usd * 400:.2f}", "premium": "0.0",
-                    "oraclePx": f"{mid:.8g}", "markPx": f"{mid:.8g}", "midPx": None if m.delisted else f"{mid:.8g}",
-                    "impactPxs": [f"{book['bids'][0][0]:.8g}", f"{book['asks'][0][0]:.8g}"], "dayBaseVlm": "0",
-                })
-            return [{"universe": universe}, ctxs]
-        if (extra := app.state.hl_info_extra(body)) is not None:
-            return extra
-        if kind == "l2Book":
-            m = market("HYPERLIQUID", str(body.get("coin")))
-            book = exchange.book(m, levels=20)
-            side = lambda levels: [{"px": f"{px:.8g}", "sz": f"{sz:.{m.sz_decimals}f}", "n": 1} for px, sz in levels]  # noqa: E731
-            return {"coin": m.symbol, "time": int(time.time() * 1000), "levels": [side(book["bids"]), side(book["asks"])]}
-        raise HTTPException(422, f"info type {kind!r} is not simulated")
 
     # ---- Ostium --------------------------------------------------------------------------------
     fees = exchange.fees
@@ -251,6 +239,8 @@ def create_app(exchange: Exchange, *, admin_token: str = "", timeout_s: float = 
     # ---- simulator-native: depth and orders -------------------------------------------------
     @app.get("/sim/{venue}/book")
     async def sim_book(venue: str, symbol: str, levels: int = 10) -> dict[str, Any]:
+        if venue.upper() == "HYPERLIQUID":
+            raise HTTPException(404, "Hyperliquid's book is its l2Book info request")
         m = market(venue.upper(), symbol)
         return {"venue": m.venue, "symbol": m.symbol, **exchange.book(m, levels=min(levels, 50)), "ts": time.time()}
 

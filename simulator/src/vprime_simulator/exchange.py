@@ -1,4 +1,8 @@
-"""The simulator's state: markets, prices, books, faults and placed orders. No I/O."""
+"""The simulator's state: markets, prices, books, faults and placed orders. No I/O.
+
+Hyperliquid's accounts, API wallets, nonces, orders and fills are its own (`hyperliquid.Clearinghouse`, at
+`Exchange.hyperliquid`); the `accounts` and `orders` here are the other venues'.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from typing import Any
 
 from vprime_shared.orderbook import walk
 from vprime_shared.reference import reference_prices, venue_markets
+from vprime_simulator.hyperliquid import Clearinghouse
 
 # Venue defaults: quoted spread, depth per book level (USD), step between levels, funding per hour.
 VENUE_DEFAULTS: dict[str, dict[str, float]] = {
@@ -19,7 +24,7 @@ VENUE_DEFAULTS: dict[str, dict[str, float]] = {
     "GMX": {"spread_bps": 4.0, "depth_usd": 150_000, "step_bps": 2.5, "funding_hourly": 0.00002, "min_notional": 2},
     "SPOT": {"spread_bps": 10.0, "depth_usd": 50_000, "step_bps": 5.0, "funding_hourly": 0.0, "min_notional": 1},
 }
-FAULT_MODES = ("ok", "down", "timeout", "reject")
+FAULT_MODES = ("ok", "down", "timeout", "reject", "lose_answer")
 
 
 def fallback_price(instrument: str) -> float:
@@ -100,6 +105,7 @@ class Exchange:
         self.accounts: dict[tuple[str, str], Account] = {}
         self.default_equity = 10_000.0
         self._load()
+        self.hyperliquid = Clearinghouse(self)
 
     def _load(self) -> None:
         refs = reference_prices()
@@ -246,4 +252,4 @@ class Exchange:
 
     def snapshot(self) -> dict[str, Any]:
         return {"faults": dict(self.faults), "fault_scope": dict(self.fault_scope), "orders": len(self.orders),
-                "markets": {v: len(ms) for v, ms in self.markets.items()}}
+                "markets": {v: len(ms) for v, ms in self.markets.items()}, "hyperliquid": self.hyperliquid.snapshot()}

@@ -1,10 +1,5 @@
-"""The simulator's trading side, in each venue's own shape.
+"""The simulator's trading side, in each venue's own shape (Hyperliquid's is `hyperliquid_api.py`).
 
-- Hyperliquid `POST /hyperliquid/exchange`: an `order` action signed as the venue signs L1 actions
-  (EIP-712 phantom agent over the msgpack action hash). The signer is recovered and must be an approved
-  agent (`POST /admin/accounts`), else "User or API Wallet … does not exist." Sizes must respect
-  `szDecimals`, prices five significant figures; IoC limits fill against the book up to their price.
-  `POST /hyperliquid/info` answers `orderStatus` (by cloid) and `clearinghouseState`.
 - Ostium `POST /ostium/trades` (openTrade: collateral, leverage, pairIndex, slippage) and
   `POST /ostium/trades/{id}/close`: market orders a keeper executes after `keeper_delay_s`; follow
   them with `GET /ostium/orders/{id}` or `?clientId=`.
@@ -12,8 +7,14 @@
   MarketDecrease), executed by a keeper, cancelled when the price is past the acceptable one.
 - SPOT `POST /spot/swap` (USDC into a token, or back), settled at once.
 
-Accounts start with `default_equity` USDC (Hyperliquid ones once approved); positions are kept per
-account. Each order is known by its client id: asking again answers the same order.
+Accounts start with `default_equity` USDC; positions are kept per account. Each order is known by its client id:
+asking again answers the same order.
+
+The admin side, for every venue: `POST /admin/accounts` funds an account (`{"venue", "address", "equity_usd"}`); on
+Hyperliquid, `"address"` is the account and an optional `"agent"` (with an optional `"agent_name"`, "" by default)
+is an API wallet approved for it, as the venue's approveAgent would without the account's key. `POST /admin/holdings`
+sets a position the account holds outside Vprime. `GET /admin/orders` lists placed orders, Hyperliquid's included
+(`client_order_id` is the cloid, `venue_order_id` the oid).
 """
 
 from __future__ import annotations
@@ -23,10 +24,10 @@ from decimal import Decimal
 from typing import Any
 
 from fastapi import FastAPI, HTTPException
-from hyperliquid.utils.signing import recover_agent_or_user_from_l1_action
 from pydantic import BaseModel, ConfigDict, Field
 
 from vprime_simulator.exchange import Exchange, Holding, Order, SimMarket
+from vprime_simulator.hyperliquid import Position, address_ok, wire
 
 GMX_PRICE_SCALE = 10**12
 GMX_USD_SCALE = 10**30
@@ -89,96 +90,14 @@ class AccountSetup(BaseModel):
     venue: str
     address: str
     equity_usd: float = Field(default=10_000, gt=0)
+    agent: str | None = Field(default=None, description="Hyperliquid only: an API wallet to approve for the account")
+    agent_name: str = Field(default="", max_length=16, description="Hyperliquid only: the API wallet's name")
 
 
-def sig_figs_ok(px: str, max_decimals: int) -> bool:
-    d = Decimal(px)
-    digits = len(d.normalize().as_tuple().digits)
-    decimals = max(-d.normalize().as_tuple().exponent, 0)
-    return (digits <= 5 or d == d.to_integral_value()) and decimals <= max_decimals
-
-
-def add_trading_routes(app: FastAPI, exchange: Exchange, *, keeper_delay_s: float = 0.3, hl_mainnet: bool = False) -> None:
+def add_trading_routes(app: FastAPI, exchange: Exchange, *, keeper_delay_s: float = 0.3) -> None:
     pending: dict[tuple[str, str], dict[str, Any]] = {}  # (venue, order id) → keeper order
     trades: dict[str, dict[str, Any]] = {}  # Ostium trade id → trade
-
-    def hl_market(asset: int) -> SimMarket:
-        for m in exchange.markets["HYPERLIQUID"].values():
-            if m.index == asset:
-                return m
-        raise HTTPException(422, f"unknown asset {asset}")
-
-    # ---- Hyperliquid -------------------------------------------------------------------------
-    @app.post("/hyperliquid/exchange")
-    async def hl_exchange(body: dict[str, Any]) -> dict[str, Any]:
-        action, signature, nonce = body.get("action"), body.get("signature"), body.get("nonce")
-        if not isinstance(action, dict) or not isinstance(signature, dict) or not isinstance(nonce, int):
-            raise HTTPException(422, "expected {action, nonce, signature}")
-        try:
-            signer = recover_agent_or_user_from_l1_action(action, signature, body.get("vaultAddress"), nonce,
-                                                          body.get("expiresAfter"), hl_mainnet)
-        except Exception as exc:  # a malformed signature is the client's fault
-            raise HTTPException(422, f"bad signature: {type(exc).__name__}") from exc
-        acct = exchange.account("HYPERLIQUID", signer, create=False)
-        if acct is None:
-            return {"status": "err", "response": f"User or API Wallet {signer.lower()} does not exist."}
-        if action.get("type") != "order":
-            return {"status": "err", "response": f"action {action.get('type')!r} is not simulated"}
-        statuses = []
-        for wire in action.get("orders", []):
-            m = hl_market(int(wire["a"]))
-            size, price = str(wire["s"]), str(wire["p"])
-            if len(size.split(".")[1]) > m.sz_decimals if "." in size else False:
-                statuses.append({"error": "Order has invalid size."})
-                continue
-            if not sig_figs_ok(price, max(6 - m.sz_decimals, 0)):
-                statuses.append({"error": "Order has invalid price."})
-                continue
-            if exchange.faults.get("HYPERLIQUID") == "reject":
-                statuses.append({"error": "Order rejected (simulated)."})
-                continue
-            cloid = wire.get("c") or f"nonce-{nonce}-{len(statuses)}"
-            order = exchange.place("HYPERLIQUID", cloid, m.symbol, "BUY" if wire["b"] else "SELL", size=float(size),
-                                   limit_px=float(price), account=acct.address, reduce_only=bool(wire.get("r")))
-            if order.status == "filled":
-                statuses.append({"filled": {"totalSz": f"{order.size:.{m.sz_decimals}f}", "avgPx": f"{order.avg_px:.6g}",
-                                            "oid": int(order.venue_order_id.split("-")[1])}})
-            elif order.code == "LIQUIDITY":
-                statuses.append({"error": f"Order could not immediately match against any resting orders. asset={m.index}"})
-            else:
-                statuses.append({"error": order.reason})
-        return {"status": "ok", "response": {"type": "order", "data": {"statuses": statuses}}}
-
-    def hl_info_extra(body: dict[str, Any]) -> dict[str, Any] | None:
-        kind = body.get("type")
-        if kind == "orderStatus":
-            order = exchange.orders.get(("HYPERLIQUID", str(body.get("oid"))))
-            if order is None or order.account != str(body.get("user", "")).lower():
-                return {"status": "unknownOid"}
-            return {"status": "order", "order": {
-                "order": {"coin": order.symbol, "side": "B" if order.side == "BUY" else "A", "sz": f"{order.size}",
-                          "oid": int(order.venue_order_id.split("-")[1]) if order.venue_order_id else 0, "cloid": order.client_order_id,
-                          "timestamp": int(order.ts * 1000),
-                          # the fill, which the venue reports through userFills: here with the order for convenience
-                          "avgPx": f"{order.avg_px:.6g}" if order.avg_px else None, "totalSz": f"{order.size}"},
-                "status": order.status, "statusTimestamp": int(order.ts * 1000)}}
-        if kind == "clearinghouseState":
-            acct = exchange.account("HYPERLIQUID", str(body.get("user", "")), create=False)
-            if acct is None:
-                return {"marginSummary": {"accountValue": "0.0", "totalNtlPos": "0.0"}, "withdrawable": "0.0", "assetPositions": []}
-            positions = []
-            for symbol, h in acct.holdings.items():
-                if h.size:
-                    mid = exchange.mid(exchange.market("HYPERLIQUID", symbol))
-                    positions.append({"type": "oneWay", "position": {
-                        "coin": symbol, "szi": f"{h.size}", "entryPx": f"{h.entry_px:.6g}", "positionValue": f"{abs(h.size) * mid:.2f}",
-                        "unrealizedPnl": f"{(mid - h.entry_px) * h.size:.2f}", "leverage": {"type": "cross", "value": 1}}})
-            equity = exchange.equity(acct)
-            return {"marginSummary": {"accountValue": f"{equity:.2f}", "totalNtlPos": f"{sum(float(p['position']['positionValue']) for p in positions):.2f}"},
-                    "withdrawable": f"{acct.cash_usd:.2f}", "assetPositions": positions, "time": int(time.time() * 1000)}
-        return None
-
-    app.state.hl_info_extra = hl_info_extra
+    hl = exchange.hyperliquid
 
     # ---- keeper-executed orders (Ostium, GMX) --------------------------------------------------
     def keep(venue: str, order_id: str) -> dict[str, Any]:
@@ -332,17 +251,31 @@ def add_trading_routes(app: FastAPI, exchange: Exchange, *, keeper_delay_s: floa
     # ---- accounts, for every venue -----------------------------------------------------------
     @app.get("/sim/{venue}/accounts/{address}")
     async def account_state(venue: str, address: str) -> dict[str, Any]:
-        acct = exchange.account(venue.upper(), address, create=venue.upper() != "HYPERLIQUID")
-        if acct is None:
-            raise HTTPException(404, f"no {venue.upper()} account {address}")
+        if venue.upper() == "HYPERLIQUID":
+            raise HTTPException(404, "Hyperliquid accounts are read with its clearinghouseState info request")
+        acct = exchange.account(venue.upper(), address)
+        assert acct is not None
         holdings = {s: {"size": h.size, "entry_px": h.entry_px} for s, h in acct.holdings.items() if h.size}
         return {"venue": acct.venue, "address": acct.address, "equity_usd": exchange.equity(acct), "cash_usd": acct.cash_usd,
                 "fees_usd": acct.fees_usd, "positions": holdings}
 
     @app.post("/admin/accounts")
-    async def approve(setup: AccountSetup) -> dict[str, Any]:
-        """Approve an agent wallet on a venue (as a user would on the venue's site) and fund it."""
-        acct = exchange.account(setup.venue.upper(), setup.address)
+    async def fund(setup: AccountSetup) -> dict[str, Any]:
+        """Fund an account with `equity_usd` (as a deposit would); on Hyperliquid, also approve `agent` for it."""
+        venue = setup.venue.upper()
+        if venue == "HYPERLIQUID":
+            if not address_ok(setup.address) or (setup.agent is not None and not address_ok(setup.agent)):
+                raise HTTPException(422, "address and agent are 42-character hex addresses")
+            if setup.agent is not None and setup.agent.lower() == setup.address.lower():
+                raise HTTPException(422, "an API wallet is another address than its account")
+            hl_acct = hl.fund(setup.address, setup.equity_usd)
+            if setup.agent is not None:
+                hl.approve_agent(hl_acct.address, setup.agent, setup.agent_name)
+            return {"venue": venue, "address": hl_acct.address, "equity_usd": float(hl_acct.usdc),
+                    "agent": setup.agent.lower() if setup.agent else None}
+        if setup.agent is not None:
+            raise HTTPException(422, "API wallets are Hyperliquid's")
+        acct = exchange.account(venue, setup.address)
         assert acct is not None
         acct.cash_usd = setup.equity_usd
         return {"venue": acct.venue, "address": acct.address, "equity_usd": acct.cash_usd}
@@ -350,16 +283,35 @@ def add_trading_routes(app: FastAPI, exchange: Exchange, *, keeper_delay_s: floa
     @app.post("/admin/holdings")
     async def set_holding(change: HoldingChange) -> dict[str, Any]:
         """A position the account holds that Vprime did not open (trading by hand on the venue, say)."""
+        if change.venue.upper() == "HYPERLIQUID":
+            m = hl.by_coin(change.symbol)
+            if m is None or not address_ok(change.address):
+                raise HTTPException(422, f"no Hyperliquid coin {change.symbol!r}, or a bad address")
+            hl_acct = hl.accounts.get(change.address.lower()) or hl.fund(change.address, exchange.default_equity)
+            hl_acct.positions[m.symbol] = Position(Decimal(wire(change.size, m.sz_decimals)), Decimal(str(change.entry_px)))
+            return {"venue": "HYPERLIQUID", "address": hl_acct.address, "symbol": m.symbol, "size": change.size}
         acct = exchange.account(change.venue.upper(), change.address)
         assert acct is not None
         acct.holdings[change.symbol] = Holding(change.size, change.entry_px)
         return {"venue": acct.venue, "address": acct.address, "symbol": change.symbol, "size": change.size}
 
+    def hl_orders() -> list[dict[str, Any]]:
+        out = []
+        for o in hl.orders.values():
+            fills = [f for f in hl.fills.get(o.user, []) if f["oid"] == o.oid]
+            size = sum(float(f["sz"]) for f in fills)
+            avg = sum(float(f["px"]) * float(f["sz"]) for f in fills) / size if size else None
+            out.append({"client_order_id": o.cloid, "venue": "HYPERLIQUID", "symbol": o.coin, "side": "BUY" if o.is_buy else "SELL",
+                        "status": o.status, "avg_px": avg, "size": size, "notional_usd": (avg or 0.0) * size,
+                        "venue_order_id": str(o.oid), "account": o.user, "reduce_only": o.reduce_only, "ts": o.timestamp / 1000})
+        return out
+
     @app.get("/admin/orders")
     async def orders(venue: str | None = None, client_order_id: str | None = None) -> dict[str, Any]:
-        found = [o for o in exchange.orders.values()
-                 if (venue is None or o.venue == venue.upper()) and (client_order_id is None or o.client_order_id == client_order_id)]
-        return {"count": len(found), "orders": [o.__dict__ for o in found[-200:]]}
+        every = [o.__dict__ for o in exchange.orders.values()] + hl_orders()
+        found = [o for o in every if (venue is None or o["venue"] == venue.upper())
+                 and (client_order_id is None or o["client_order_id"] == client_order_id)]
+        return {"count": len(found), "orders": found[-200:]}
 
 
 __all__ = ["Body", "Order", "add_trading_routes"]
