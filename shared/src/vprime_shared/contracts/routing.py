@@ -25,6 +25,7 @@ class CatalogMarket(Contract):
     is_delisted: bool = False
     is_open: bool = True
     keeps_market_hours: bool = False
+    only_isolated: bool = Field(default=False, description="the venue takes isolated margin only on this market")
     taker_fee_bps: float = Field(ge=0)
     maker_fee_bps: float = Field(default=0.0, ge=0)
     funding_rate_hourly: float = Field(default=0.0, description="fraction per hour longs pay (negative: shorts pay)")
