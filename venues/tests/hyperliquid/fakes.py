@@ -3,8 +3,9 @@
 - every info query that names a user must name the account, never its agent wallet (the venue would answer an
   empty account); request bodies carry only documented keys;
 - `/exchange` bodies are checked: the signature must recover (the SDK's `recover_agent_or_user_from_l1_action`, for
-  this double's network) to the approved agent, else the venue's "does not exist" answer; nonces must be unused
-  and above the smallest of the signer's 100 highest, within (now - 2 days, now + 1 day);
+  this double's network, with the body's vaultAddress and expiresAfter) to the approved agent, else the venue's
+  "does not exist" answer; an action past its expiresAfter is refused; nonces must be unused and above the
+  smallest of the signer's 100 highest, within (now - 2 days, now + 1 day);
 - order wires must have the SDK's keys in the SDK's order, price and size strings as `float_to_wire` makes them,
   sizes within szDecimals, prices within 5 significant figures (or integers) and 6 - szDecimals decimals;
 - `updateLeverage` must give an integer leverage within the asset's maximum, and cross is refused on an
@@ -168,6 +169,11 @@ class FakeHyperliquid:
                                                       body.get("expiresAfter"), self.mainnet).lower()
         if signer != self.agent:
             return httpx.Response(200, json=shapes.err(f"User or API Wallet {signer} does not exist."))
+        expires = body.get("expiresAfter")
+        if expires is not None and not isinstance(expires, int):
+            self.violation(f"expiresAfter {expires!r} is not milliseconds")
+        if expires is not None and int(time.time() * 1000) > expires:
+            return httpx.Response(200, json=shapes.err("Action already expired"))
         problem = self._use_nonce(signer, nonce)
         if problem:
             self.violations.append(problem)

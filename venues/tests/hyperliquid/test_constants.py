@@ -21,8 +21,9 @@ def test_weights_are_the_documented_ones() -> None:
     assert C.extra_item_weight("userFillsByTime", 45) == 2 and C.extra_item_weight("clearinghouseState", 45) == 0
 
 
-def test_the_lookup_window_outlasts_the_nonce_window() -> None:
-    assert C.LOOKUP_WINDOW_S > 2 * 24 * 3600
+def test_the_lookup_window_outlasts_an_orders_expiry_with_a_margin() -> None:
+    assert C.LOOKUP_WINDOW_S >= C.ORDER_EXPIRES_AFTER_S + 10
+    assert C.LOOKUP_WINDOW_S < C.NONCE_MAX_AGE_S  # what expiry buys: not waiting out the nonce window
 
 
 def test_process_shares_stay_under_the_ip_limit_with_their_bursts() -> None:

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import httpx
 import pytest
+from hyperliquid.utils.signing import recover_agent_or_user_from_l1_action
 
 from vprime_shared.contracts import Position, PositionState, Side, Venue
 from vprime_shared.contracts.base import utcnow
@@ -73,6 +74,21 @@ async def test_memory_nonces_serve_the_same_millisecond_without_collisions(http:
     venue = HyperliquidVenue(http, BASE, mainnet=False, budget=RateBudget(1_000_000), nonces=MemoryNonces(clock_ms=lambda: t0))
     await asyncio.gather(*(venue.place(signer, an_order(), 1000.0, cloid()) for _ in range(4)))
     assert sorted(b["nonce"] for b in fake.sent("order")) == [t0, t0 + 1, t0 + 2, t0 + 3]
+
+
+async def test_an_order_expires_thirty_seconds_after_signing_and_its_signature_covers_it(
+        venue: HyperliquidVenue, fake: FakeHyperliquid, signer: Signer) -> None:
+    before = int(time.time() * 1000)
+    await venue.place(signer, an_order(leverage=10), 1000.0, cloid())
+    after = int(time.time() * 1000)
+
+    [body] = fake.sent("order")
+    assert before + 30_000 <= body["expiresAfter"] <= after + 30_000
+    assert venue.lookup_window_s >= 30 + 10  # past the expiry, and a margin for clocks
+    unexpired = recover_agent_or_user_from_l1_action(body["action"], body["signature"], None, body["nonce"], None, False)
+    assert unexpired.lower() != signer.address.lower()  # the expiry is part of what was signed
+    [leverage] = fake.sent("updateLeverage")
+    assert leverage["expiresAfter"] is None  # as the SDK sends it
 
 
 async def test_an_order_signed_for_the_other_network_is_refused(http: httpx.AsyncClient, fake: FakeHyperliquid,
@@ -289,6 +305,19 @@ async def test_reads_and_orders_spend_their_documented_weights(http: httpx.Async
     await venue.place(signer, an_order(leverage=10), 1000.0, cloid())
     # meta 20, allMids 2, activeAssetData 20, updateLeverage 1, order 1, userFillsByTime 20
     assert budget.available == 10_000 - 2 - 20 - 2 - 20 - 1 - 1 - 20
+
+
+async def test_a_long_fills_answer_spends_its_per_item_weight(http: httpx.AsyncClient, fake: FakeHyperliquid,
+                                                               signer: Signer) -> None:
+    budget = RateBudget(60_000, burst=10_000, clock=lambda: 0.0, sleep=no_sleep)
+    venue = HyperliquidVenue(http, BASE, mainnet=False, budget=budget)
+    cid, now = cloid(), int(time.time() * 1000)
+    fake.orders[cid] = {"order": shapes.frontend_order("ETH", "B", "3030.5", "0.0", "4.5", 60, now, cid, False),
+                        "status": "filled"}
+    fake.fills = [shapes.fill("ETH", 60, "3000.0", "0.1", "B", "0.135", now, i) for i in range(45)]
+    found = await venue.status(signer, an_order(), cid)
+    assert found is not None and found.qty == pytest.approx(4.5)
+    assert budget.available == 10_000 - 2 - 20 - 2  # orderStatus, userFillsByTime, and one per 20 fills returned
 
 
 async def test_all_mids_is_read_again_after_a_second(venue: HyperliquidVenue, fake: FakeHyperliquid, signer: Signer) -> None:

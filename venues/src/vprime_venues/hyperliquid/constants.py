@@ -85,14 +85,18 @@ def exchange_weight(batch_length: int = 1) -> int:
 # How long an order waits for budget before it is given up as not sent (VenueUnavailable).
 ORDER_BUDGET_WAIT_S = 5.0
 
-# ---- nonces and lost answers ---------------------------------------------------------------------
-# "Nonces must be within (T - 2 days, T + 1 day), where T is the unix millisecond timestamp on the block of the
-# transaction." A signed order whose answer was lost can therefore still be included until its nonce is two days
-# old; after that the venue can never accept it. The docs promise nothing shorter (an API server may hold or
-# resend a request), so only then may an order the venue does not know (`unknownOid`) be taken as never placed.
-# Five minutes more cover our clock against the block's.
+# ---- nonces, expiry and lost answers -------------------------------------------------------------
+# A signed action stays valid as long as its nonce does: "within (T - 2 days, T + 1 day), where T is the unix
+# millisecond timestamp on the block" (nonces-and-api-wallets). An order whose answer was lost could so land up to
+# two days later, and its absence (`unknownOid`) would prove nothing until then. Orders therefore carry
+# `expiresAfter` (exchange-endpoint: the request is rejected after that millisecond; the SDK signs it into the
+# action hash), set ORDER_EXPIRES_AFTER_S after signing: past it the venue can never take the order.
 NONCE_MAX_AGE_S = 2 * 24 * 3600
-LOOKUP_WINDOW_S = NONCE_MAX_AGE_S + 300
+ORDER_EXPIRES_AFTER_S = 30  # an IoC priced from a mid at most a second old is stale long before this
+CLOCK_MARGIN_S = 30  # our clock against the block's
+# After this long without the venue knowing an order whose answer was lost, it was never placed: its expiry has
+# passed, with the clock margin on top. (Measured from when the answer was lost, which is after signing.)
+LOOKUP_WINDOW_S = ORDER_EXPIRES_AFTER_S + CLOCK_MARGIN_S
 
 # ---- caches ---------------------------------------------------------------------------------------
 MIDS_MAX_AGE_S = 1.0  # an order prices its IoC limit from allMids at most this old

@@ -5,7 +5,9 @@ SDK: hyperliquid-python-sdk):
 - Accounts (nonces-and-api-wallets): the agent (API) wallet only signs. Every info query names the account that
   approved it, `Signer.trader`; querying the agent "leads to an empty result".
 - Signing (signing; SDK `utils/signing.py` `sign_l1_action`): the action is signed as an L1 action by the agent
-  wallet, for mainnet or testnet (`mainnet`), no vault, no expiry; the body is the SDK's `_post_action` body.
+  wallet, for mainnet or testnet (`mainnet`), no vault; the body is the SDK's `_post_action` body. Orders carry
+  `expiresAfter` (exchange-endpoint; SDK `Exchange.set_expires_after`), 30 s after signing, so an order whose
+  answer was lost is known never to land once `lookup_window_s` (constants.LOOKUP_WINDOW_S) has passed.
 - Nonces (nonces-and-api-wallets): from a `NonceSource`, unique and increasing per signing wallet.
 - Order wire (SDK `order_request_to_order_wire`, `order_wires_to_order_action`; tick-and-lot-size): asset index from
   `meta`, size rounded down to `szDecimals`, price at 5 significant figures and at most 6 - szDecimals decimals
@@ -24,8 +26,9 @@ SDK: hyperliquid-python-sdk):
   market-level errors listed in constants. A lost answer (timeout after sending, reset, 5xx) is `VenueUnknown`;
   HTTP 429 is `VenueUnavailable` (not taken).
 - Status (info-endpoint "Query order status by oid or cloid"), by cloid for the account:
-    unknownOid                         -> None: the venue has no such order (never placed, or not yet: see
-                                          constants.LOOKUP_WINDOW_S for how long "not yet" can last)
+    unknownOid                         -> None: the venue has no such order (never placed, or not yet within
+                                          `lookup_window_s` of a lost answer: the order may still land until
+                                          its expiry)
     filled                             -> the fill, from `userFillsByTime` fills of its oid (sizes summed, price
                                           size-weighted, fees summed); VenueUnknown while no fill is visible
     canceled (any *Canceled)           -> the fill if any part filled (an IoC's remainder is canceled), else
@@ -141,6 +144,7 @@ def _refusal(message: str) -> VenueRefused:
 
 class HyperliquidVenue:
     venue = Venue.HYPERLIQUID
+    lookup_window_s = float(C.LOOKUP_WINDOW_S)  # unknownOid this long after a lost answer: never placed
 
     def __init__(self, http: httpx.AsyncClient, base_url: str, *, mainnet: bool, slippage: float = 0.01,
                  budget: RateBudget | None = None, nonces: NonceSource | None = None) -> None:
@@ -251,15 +255,18 @@ class HyperliquidVenue:
 
     # ---- actions ---------------------------------------------------------------------------------
     async def _exchange(self, signer: Signer, action: dict[str, Any], *, sends_order: bool) -> dict[str, Any]:
-        """Sign `action` with the agent wallet and send it. Not sent (budget, connection, 429):
-        `VenueUnavailable`. Sent and the answer lost: `VenueUnknown` for an order, `VenueUnavailable` otherwise."""
+        """Sign `action` with the agent wallet and send it; an order expires `ORDER_EXPIRES_AFTER_S` after signing.
+        Not sent (budget, connection, 429): `VenueUnavailable`. Sent and the answer lost: `VenueUnknown` for an
+        order, `VenueUnavailable` otherwise."""
         try:
             await self.budget.take(C.exchange_weight(len(action.get("orders", ())) or 1), max_wait_s=C.ORDER_BUDGET_WAIT_S)
         except BudgetExhausted as exc:
             raise VenueUnavailable(f"{NAME}: {exc}; not sent") from exc
         nonce = await self.nonces.next(signer.address)
-        signature = sign_l1_action(signer.account, action, None, nonce, None, self.mainnet)
-        payload = {"action": action, "nonce": nonce, "signature": signature, "vaultAddress": None, "expiresAfter": None}
+        expires_after = now_ms() + C.ORDER_EXPIRES_AFTER_S * 1000 if sends_order else None
+        signature = sign_l1_action(signer.account, action, None, nonce, expires_after, self.mainnet)
+        payload = {"action": action, "nonce": nonce, "signature": signature, "vaultAddress": None,
+                   "expiresAfter": expires_after}
         r = await call(self.http, "POST", self.exchange_url, self.venue, sends_order=sends_order, json=payload)
         refuse_throttled_order(r, NAME, self.budget)
         if r.status_code != 200:  # the venue did not parse or accept the request: nothing was taken
