@@ -41,6 +41,7 @@ CONSUMER_LAG = Gauge("vprime_consumer_lag", "Messages not yet consumed, per cons
 
 GATHER_BYTES = 256 * 1024  # a gathering consumer's fetch returns early once this much has arrived
 Hook = Callable[["ServiceRuntime"], Awaitable[None]]
+ReadinessCheck = Callable[[], Awaitable[tuple[bool, dict[str, object]]]]  # (ready, what /health shows of it)
 E = TypeVar("E", bound=Event)
 R = TypeVar("R")
 
@@ -60,6 +61,7 @@ class ServiceRuntime:
         self.ready = False
         self.on_start: list[Hook] = []
         self.on_stop: list[Hook] = []
+        self.readiness_checks: dict[str, ReadinessCheck] = {}
         self.groups: dict[str, list[str]] = {}  # consumer group → its topics
         self._lag_task: asyncio.Task[None] | None = None
 
@@ -183,6 +185,13 @@ class ServiceRuntime:
                 log.debug("consumer lag not sampled: %s", exc)
             await asyncio.sleep(every_s)
 
+    def ready_when(self, name: str, check: ReadinessCheck) -> None:
+        """Make `check` part of readiness: `/health` answers 200 only while every check returns (True, ...), and shows
+        each one's detail under its name, with `ready` added."""
+        if name in ("started", "postgres", "outbox_backlog", "kafka"):
+            raise ValueError(f"{name!r} is one of the runtime's own checks")
+        self.readiness_checks[name] = check
+
     async def readiness(self) -> dict[str, object]:
         checks: dict[str, object] = {"started": self.ready}
         try:
@@ -194,7 +203,19 @@ class ServiceRuntime:
             checks["kafka"] = await self.broker.ping(timeout=2)
         except Exception as exc:
             checks["kafka"] = f"unavailable: {type(exc).__name__}"
+        for name, check in self.readiness_checks.items():
+            try:
+                ok, detail = await asyncio.wait_for(check(), 2)
+            except Exception as exc:  # a failing check means not ready, never a failing probe
+                ok, detail = False, {"error": f"{type(exc).__name__}: {exc}"}
+            checks[name] = {"ready": ok is True, **detail}
         return checks
+
+    def is_ready(self, checks: Mapping[str, object]) -> bool:
+        """Started, Postgres and Kafka answer, and every check of the service's own is ready."""
+        own = (checks.get(name) for name in self.readiness_checks)
+        return (checks["started"] is True and checks["postgres"] is True and checks["kafka"] is True
+                and all(isinstance(c, dict) and c.get("ready") is True for c in own))
 
     def asyncapi(self) -> dict[str, object]:
         return AsyncAPI(self.broker, title=f"Vprime {self.name}", schema_version="3.0.0").to_specification().to_jsonable()
@@ -218,7 +239,7 @@ class ServiceRuntime:
         @app.get("/health", tags=["ops"], summary="Liveness and readiness")
         async def health() -> JSONResponse:
             checks = await runtime.readiness()
-            ok = checks["started"] is True and checks["postgres"] is True and checks["kafka"] is True
+            ok = runtime.is_ready(checks)
             return JSONResponse({"service": runtime.name, "status": "ok" if ok else "starting", "checks": checks}, status_code=200 if ok else 503)
 
         @app.get("/health/live", tags=["ops"], summary="Liveness: the process answers")
