@@ -30,6 +30,8 @@ def router_status(state: RouterState) -> APIRouter:
                     "routable": catalog.staleness(now, ctx.stale_after) is None,
                     "why_not": catalog.staleness(now, ctx.stale_after),
                 },
+                # this process's syncs (what readiness reports); none on the shipped catalog
+                "sync": state.syncs[venue].describe(now, ctx.stale_after, state.settings.sync_retries) if venue in state.syncs else None,
                 "breaker": {"state": breaker.state(now).value, "failures": breaker.failures, "detail": breaker.describe(now)},
                 "books": sum(1 for v, _ in state.books if v is venue),
             }

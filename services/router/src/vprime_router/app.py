@@ -48,8 +48,14 @@ async def stop_sync(_: ServiceRuntime) -> None:
         await sync.stop()
 
 
+async def catalogs_ready() -> tuple[bool, dict[str, object]]:
+    return state.catalog_readiness(utcnow())
+
+
 runtime.on_start.append(load_state)
 runtime.on_stop.append(stop_sync)
+# Ready means able to route: every venue's catalog synced once by this process (or given up on as down).
+runtime.ready_when("catalogs", catalogs_ready)
 
 
 # Intents and executions come in bursts: a batch of them shares one transaction (inbox rows and all); a batch

@@ -1,9 +1,25 @@
+"""The router's settings (environment variables of the same names, upper case).
+
+Venue URLs: each `*_URL` left empty reads that venue from the venue simulator at `VENUE_SIMULATOR_URL`
+(`/hyperliquid`, `/ostium/...`, `/gmx`, `/spot`, books from `/sim`). `HYPERLIQUID_API_URL` empty with
+`VENUE_SIMULATOR_URL` empty too reads Hyperliquid itself, on `HYPERLIQUID_NETWORK` (`testnet` by default:
+https://api.hyperliquid-testnet.xyz; `mainnet`: https://api.hyperliquid.xyz).
+
+Catalog sync: every venue at start and every `SYNC_INTERVAL_S`; a failed sync is tried again after
+`SYNC_RETRY_INITIAL_S`, doubling up to `SYNC_RETRY_MAX_S` (never later than the next regular sync), and a venue
+that has failed `SYNC_RETRIES` retries in a row is reported down (and still retried at the longest delay).
+"""
+
 from typing import Literal
 
 from vprime_shared.reference import VENUE_MARKETS as SHIPPED_CATALOG
 from vprime_shared.settings import PlanCacheMode, ServiceSettings
 
+from vprime_venues.hyperliquid.constants import api_url
+
 __all__ = ["SHIPPED_CATALOG", "RouterSettings"]
+
+HyperliquidNetwork = Literal["mainnet", "testnet"]
 
 
 class RouterSettings(ServiceSettings):
@@ -16,7 +32,8 @@ class RouterSettings(ServiceSettings):
     # the shipped catalog, never synced (for a router without venue access).
     catalog_source: Literal["sync", "fixture"] = "sync"
     venue_simulator_url: str = "http://127.0.0.1:8010"
-    hyperliquid_api_url: str = ""  # default: <simulator>/hyperliquid
+    hyperliquid_network: HyperliquidNetwork = "testnet"  # which Hyperliquid, when it is read directly
+    hyperliquid_api_url: str = ""  # default: <simulator>/hyperliquid, or Hyperliquid's on `hyperliquid_network`
     ostium_subgraph_url: str = ""  # default: <simulator>/ostium/subgraph
     ostium_prices_url: str = ""  # default: <simulator>/ostium/PricePublish/latest-prices
     gmx_api_url: str = ""  # default: <simulator>/gmx
@@ -24,6 +41,11 @@ class RouterSettings(ServiceSettings):
     venue_books_url: str = ""  # depth for oracle venues and pools; default: <simulator>/sim
     sync_interval_s: float = 30.0
     sync_timeout_s: float = 5.0
+    # A failed sync is tried again after 1 s, 2 s, 4 s ... up to this (and never after the next regular sync);
+    # after `sync_retries` failed retries in a row the venue is reported down, and tried every `sync_retry_max_s`.
+    sync_retry_initial_s: float = 1.0
+    sync_retry_max_s: float = 15.0
+    sync_retries: int = 4
     stale_after_s: float = 120.0  # a catalog older than this is not routed on
     book_watchlist: str = "BTC,ETH,SOL,GOLD,EURUSD"  # books kept fresh besides recently routed instruments
     breaker_failures: int = 3
@@ -33,3 +55,10 @@ class RouterSettings(ServiceSettings):
 
     def url(self, name: str, suffix: str) -> str:
         return getattr(self, name) or f"{self.venue_simulator_url.rstrip('/')}{suffix}"
+
+    def hyperliquid_url(self) -> str:
+        """`hyperliquid_api_url` when set; else the simulator's Hyperliquid when there is a simulator; else
+        Hyperliquid's own API on `hyperliquid_network`."""
+        if not self.hyperliquid_api_url and self.venue_simulator_url:
+            return f"{self.venue_simulator_url.rstrip('/')}/hyperliquid"
+        return api_url(self.hyperliquid_network, self.hyperliquid_api_url)

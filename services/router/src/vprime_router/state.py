@@ -1,5 +1,6 @@
 """What the router keeps in memory to decide in microseconds: catalogs, books, breakers, routing
-configuration. Loaded from the router's schema at start, kept current by sync and events."""
+configuration. Loaded from the router's schema at start, kept current by sync and events. Besides, how this
+process's catalog syncs went, per venue: what its readiness reports."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
 
 from vprime_shared.contracts import RoutingConfigBody, Venue
 
@@ -19,6 +22,56 @@ from vprime_router.settings import RouterSettings
 VENUES = tuple(Venue)
 
 
+class Freshness(StrEnum):
+    PENDING = "pending"  # not tried yet
+    FRESH = "fresh"  # its last sync succeeded, within STALE_AFTER_S
+    DEGRADED = "degraded"  # its last sync failed (or is older than STALE_AFTER_S); being retried
+    DOWN = "down"  # failed SYNC_RETRIES retries in a row; still retried, at the longest delay
+
+
+@dataclass
+class SyncRecord:
+    """How this process's syncs of one venue went. The catalog loaded from the schema at start does not count: a
+    venue is synced once this process has read it."""
+
+    synced_at: datetime | None = None  # this process's last good sync
+    failures: int = 0  # failed syncs in a row since then
+    error: str | None = None  # the last failure's
+    breaker_counted_at: datetime | None = None  # when a failure of this run last counted on the venue's breaker
+
+    def succeeded(self, now: datetime) -> None:
+        self.synced_at, self.failures, self.error, self.breaker_counted_at = now, 0, None, None
+
+    def failed(self, error: str) -> None:
+        self.failures += 1
+        self.error = error
+
+    def down(self, retries: int) -> bool:
+        """The first try and every retry failed."""
+        return self.failures > retries
+
+    def settled(self, retries: int) -> bool:
+        """Synced once by this process, or down: all readiness waits for."""
+        return self.synced_at is not None or self.down(retries)
+
+    def freshness(self, now: datetime, stale_after: timedelta, retries: int) -> Freshness:
+        if self.down(retries):
+            return Freshness.DOWN
+        if self.failures:
+            return Freshness.DEGRADED
+        if self.synced_at is None:
+            return Freshness.PENDING
+        return Freshness.FRESH if now - self.synced_at <= stale_after else Freshness.DEGRADED
+
+    def describe(self, now: datetime, stale_after: timedelta, retries: int) -> dict[str, Any]:
+        status = self.freshness(now, stale_after, retries)
+        error = self.error
+        if error is None and status is Freshness.DEGRADED and self.synced_at is not None:
+            error = f"stale: last sync {(now - self.synced_at).total_seconds():.0f}s ago"
+        return {"status": status.value, "synced_at": self.synced_at.isoformat() if self.synced_at else None,
+                "error": error, "failures": self.failures}
+
+
 @dataclass
 class RouterState:
     settings: RouterSettings
@@ -28,6 +81,7 @@ class RouterState:
     global_config: RoutingConfigBody = DEFAULT_CONFIG
     agent_configs: dict[uuid.UUID, RoutingConfigBody] = field(default_factory=dict)
     recently_routed: dict[str, float] = field(default_factory=dict)  # instrument → monotonic time
+    syncs: dict[Venue, SyncRecord] = field(default_factory=dict)  # the venues this process syncs
 
     def __post_init__(self) -> None:
         self.stale_after = timedelta(seconds=self.settings.stale_after_s)
@@ -36,6 +90,26 @@ class RouterState:
         if venue not in self.breakers:
             self.breakers[venue] = CircuitBreaker(self.settings.breaker_failures, timedelta(seconds=self.settings.breaker_open_s))
         return self.breakers[venue]
+
+    def syncing(self, venue: Venue) -> SyncRecord:
+        if venue not in self.syncs:
+            self.syncs[venue] = SyncRecord()
+        return self.syncs[venue]
+
+    def catalog_readiness(self, now: datetime) -> tuple[bool, dict[str, Any]]:
+        """Ready once every synced venue has synced once or is down; per venue, its freshness. A router on the shipped
+        catalog (`CATALOG_SOURCE=fixture`) syncs nothing and is ready with every venue fresh."""
+        retries = self.settings.sync_retries
+        if self.settings.catalog_source == "fixture":
+            venues = {}
+            for venue in VENUES:
+                catalog = self.catalogs.get(venue)
+                synced_at = catalog.synced_at.isoformat() if catalog and catalog.synced_at else None
+                venues[venue.value] = {"status": Freshness.FRESH.value, "synced_at": synced_at, "error": None, "failures": 0}
+            return True, {"source": "fixture", "venues": venues}
+        ready = bool(self.syncs) and all(s.settled(retries) for s in self.syncs.values())
+        venues = {venue.value: s.describe(now, self.stale_after, retries) for venue, s in self.syncs.items()}
+        return ready, {"source": "sync", "venues": venues}
 
     def config_for(self, agent_id: uuid.UUID) -> tuple[RoutingConfigBody | None, RoutingConfigBody]:
         """(the agent's config if it has one, the global config)."""
