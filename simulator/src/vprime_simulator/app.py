@@ -18,7 +18,8 @@ API wallet for it), `POST /admin/holdings`, `GET /admin/orders`, `GET /admin/sta
 `Authorization: Bearer <SIMULATOR_ADMIN_TOKEN>`; with no token configured the admin API is off (503). The
 venue-facing routes need none, as the venues' public endpoints need none.
 
-Faults, per venue, for every endpoint (`scope: "all"`) or only order placement (`"orders"`): `ok`, `down` (503),
+Faults, per venue, for every endpoint (`scope: "all"`) or only order placement (`"orders"`; on Hyperliquid the
+`/exchange` requests whose action is `order`): `ok`, `down` (503),
 `timeout` (hangs, then 504), `reject` (orders refused), and, on Hyperliquid only, `lose_answer`: the request is
 carried out in full (an order is placed and filled) and its answer replaced by HTTP 500, plain text, until the
 mode is set back to `ok`.
@@ -27,6 +28,7 @@ mode is set back to `ok`.
 from __future__ import annotations
 
 import asyncio
+import json
 import hashlib
 import hmac
 import time
@@ -86,6 +88,19 @@ def is_order_path(path: str) -> bool:
     return any(p in path for p in ORDER_PATHS)
 
 
+async def places_orders(request: Request) -> bool:
+    """Whether a request places orders: a venue's order path; on Hyperliquid's `/exchange`, an `order` action."""
+    if not is_order_path(request.url.path):
+        return False
+    if not request.url.path.endswith("/hyperliquid/exchange"):
+        return True
+    try:
+        body = json.loads(await request.body())
+    except ValueError:
+        return True
+    return isinstance(body, dict) and isinstance(body.get("action"), dict) and body["action"].get("type") == "order"
+
+
 def address(*parts: str) -> str:
     """A stable, made-up 20-byte address."""
     return "0x" + hashlib.sha256("/".join(parts).encode()).hexdigest()[:40]
@@ -140,8 +155,8 @@ def create_app(exchange: Exchange, *, admin_token: str = "", timeout_s: float = 
     async def faults(request: Request, call_next: Any) -> Any:
         venue = venue_of(request.url.path)
         mode = exchange.faults.get(venue or "", "ok")
-        if exchange.fault_scope.get(venue or "") == "orders" and not is_order_path(request.url.path):
-            mode = "ok"  # the venue's market data still answers
+        if exchange.fault_scope.get(venue or "") == "orders" and not await places_orders(request):
+            mode = "ok"  # the venue's market data, and on Hyperliquid its other actions (leverage, approvals), still answer
         if mode == "down":
             return JSONResponse({"error": f"{venue} is down (simulated)"}, status_code=503)
         if mode == "timeout":
