@@ -248,6 +248,7 @@ class Clearinghouse:
         self.agents: dict[str, Agent] = {}
         self.nonces: dict[str, list[int]] = {}  # signer → kept nonces, ascending
         self.orders: dict[int, HlOrder] = {}
+        self.resting: dict[int, HlOrder] = {}  # the orders on the book ("open")
         self.cloids: dict[tuple[str, str], int] = {}  # (account, cloid) → oid
         self.fills: dict[str, list[dict[str, Any]]] = {}  # account → fills, oldest first
         self._oids = itertools.count(1_000_000)
@@ -355,8 +356,8 @@ class Clearinghouse:
 
     def _open_order_margin(self, acct: HlAccount) -> Decimal:
         total = ZERO
-        for o in self.orders.values():
-            if o.user == acct.address and o.status == "open" and not o.reduce_only:
+        for o in self.resting.values():
+            if o.user == acct.address and not o.reduce_only:
                 m = self.by_coin(o.coin)
                 assert m is not None
                 total += o.sz * o.limit_px / self.leverage(acct, m)[1]
@@ -466,6 +467,7 @@ class Clearinghouse:
             order.status, order.status_timestamp = "filled", now
         elif resting > 0:
             order.status, order.status_timestamp = "open", now  # rests on the book
+            self.resting[order.oid] = order
         else:
             order.status, order.status_timestamp = "canceled", now  # an IoC's unfilled rest
         tag = {"cloid": order.cloid} if order.cloid else {}
@@ -512,11 +514,12 @@ class Clearinghouse:
         if order is None or order.user != acct.address or order.asset != asset or order.status != "open":
             return {"error": CANCEL_MISSING.format(asset=asset)}
         order.status, order.status_timestamp = "canceled", self.now_ms()
+        self.resting.pop(order.oid, None)
         return "success"
 
     def sweep(self) -> None:
         """Resting orders the book now crosses fill at their own price, as maker."""
-        for order in [o for o in self.orders.values() if o.status == "open"]:
+        for order in list(self.resting.values()):
             m = self.by_coin(order.coin)
             acct = self.accounts.get(order.user)
             if m is None or acct is None:
@@ -529,12 +532,14 @@ class Clearinghouse:
                 held = acct.positions.get(m.symbol, Position()).szi
                 if held == 0 or (held > 0) == order.is_buy:
                     order.status, order.status_timestamp = "reduceOnlyCanceled", self.now_ms()
+                    self.resting.pop(order.oid, None)
                     continue
                 size = min(size, abs(held))
             self._fill(acct, m, order, size, order.limit_px, crossed=False,
                        action_hash="0x" + hashlib.sha256(f"sweep:{order.oid}".encode()).hexdigest())
             order.sz = ZERO
             order.status, order.status_timestamp = "filled", self.now_ms()
+            self.resting.pop(order.oid, None)
 
     # ---- info -----------------------------------------------------------------------------------
     def meta(self) -> dict[str, Any]:
@@ -653,8 +658,8 @@ class Clearinghouse:
 
     def open_orders(self, user: str) -> list[dict[str, Any]]:
         out = []
-        for o in sorted(self.orders.values(), key=lambda o: -o.oid):
-            if o.user == user.lower() and o.status == "open":
+        for o in sorted(self.resting.values(), key=lambda o: -o.oid):
+            if o.user == user.lower():
                 m = self.by_coin(o.coin)
                 assert m is not None
                 out.append({"coin": o.coin, "limitPx": wire(o.limit_px), "oid": o.oid, "side": "B" if o.is_buy else "A",

@@ -296,13 +296,16 @@ def add_trading_routes(app: FastAPI, exchange: Exchange, *, keeper_delay_s: floa
         return {"venue": acct.venue, "address": acct.address, "symbol": change.symbol, "size": change.size}
 
     def hl_orders() -> list[dict[str, Any]]:
+        filled: dict[int, tuple[float, float]] = {}  # oid → (size, notional)
+        for fills in hl.fills.values():
+            for f in fills:
+                size, notional = filled.get(f["oid"], (0.0, 0.0))
+                filled[f["oid"]] = (size + float(f["sz"]), notional + float(f["sz"]) * float(f["px"]))
         out = []
         for o in hl.orders.values():
-            fills = [f for f in hl.fills.get(o.user, []) if f["oid"] == o.oid]
-            size = sum(float(f["sz"]) for f in fills)
-            avg = sum(float(f["px"]) * float(f["sz"]) for f in fills) / size if size else None
+            size, notional = filled.get(o.oid, (0.0, 0.0))
             out.append({"client_order_id": o.cloid, "venue": "HYPERLIQUID", "symbol": o.coin, "side": "BUY" if o.is_buy else "SELL",
-                        "status": o.status, "avg_px": avg, "size": size, "notional_usd": (avg or 0.0) * size,
+                        "status": o.status, "avg_px": notional / size if size else None, "size": size, "notional_usd": notional,
                         "venue_order_id": str(o.oid), "account": o.user, "reduce_only": o.reduce_only, "ts": o.timestamp / 1000})
         return out
 
