@@ -10,10 +10,13 @@ hyperliquid-python-sdk):
   nonce already kept is refused; once 100 are kept, a nonce not above the smallest is refused; a nonce outside
   (T - 2 days, T + 1 day) is refused. Until 100 are kept, any unused nonce in the window is taken.
 - Leverage: "Exchange endpoint" (updateLeverage: asset, isCross, leverage) and "Trading / Margining" (margin =
-  notional / leverage). An account that never set leverage on an asset has cross at min(20, maxLeverage): the docs
+  notional / leverage). An account that never set leverage on an asset has cross at min(20, maxLeverage). The docs
   do not say; the SDK's recorded clearinghouseState (tests/cassettes/info_test/test_get_user_state.yaml) shows cross
-  20 on every position, on assets whose maxLeverage was 50. An onlyIsolated asset defaults to isolated at the same
-  value and refuses cross. The simulated onlyIsolated asset is TON (`ONLY_ISOLATED`).
+  20 on all twelve positions, and its recorded meta of the time (test_get_info.yaml) gives those assets
+  maxLeverage 50. An onlyIsolated asset defaults to isolated at the same value and refuses cross ("Cross margin is
+  not allowed for this asset."). The simulated onlyIsolated asset is TON (`ONLY_ISOLATED`).
+- Margin: an order must fit the account's free margin (account value - margin used - resting orders' margin): what
+  it adds to the position at its fill price, and what rests at its limit price, each over the leverage.
 - Orders: "Exchange endpoint" (order wire a/b/p/s/r/t/c; IoC, Gtc, Alo; reduce-only) and "Tick and lot size": a size
   has at most szDecimals decimals; a price has at most 5 significant figures (integers always pass) and at most
   6 - szDecimals decimals. Order errors are the texts of "Error responses"; the statuses are those the info
