@@ -21,8 +21,28 @@ from vprime_shared.sign_in import bearer
 
 from vprime_local.infra import InfraError, pid_alive, port_open, say, secret, stop_pid
 
-# The venue simulator comes first: the router reads its catalogs at start.
 PROCESSES = ("simulator", *SERVICES)
+
+# What a service calls as soon as it runs, and so must be healthy before it starts: the router reads the simulator's
+# catalogs, the executor trades on its venue APIs.
+CALLS: dict[str, tuple[str, ...]] = {"router": ("simulator",), "executor": ("simulator",)}
+
+
+def start_waves(services: tuple[str, ...], calls: dict[str, tuple[str, ...]] = CALLS) -> list[tuple[str, ...]]:
+    """`services` in the waves `up` starts them in: a service that calls nothing is in the first wave, any other in the
+    wave after the last of those it calls. Each wave keeps `services`' order."""
+    wave: dict[str, int] = {}
+
+    def wave_of(service: str, seen: tuple[str, ...] = ()) -> int:
+        if service in seen:
+            raise ValueError(f"services call each other in a cycle: {' → '.join((*seen, service))}")
+        if service not in wave:
+            called = [c for c in calls.get(service, ()) if c in services]
+            wave[service] = max((1 + wave_of(c, (*seen, service)) for c in called), default=0)
+        return wave[service]
+
+    last = max((wave_of(s) for s in services), default=-1)
+    return [tuple(s for s in services if wave[s] == k) for k in range(last + 1)]
 
 
 INSTANCE_PORT_STEP = 100
@@ -127,9 +147,20 @@ class ServiceStack:
         pid_file.write_text(str(proc.pid))
 
     def up(self, timeout_s: float = 120) -> None:
-        for service in self.services:
-            self.start(service)
-        self.wait_healthy(timeout_s)
+        """Start every service, each only once what it calls is healthy (`start_waves`: the simulator before the
+        router and executor, the others with it); wait until all are healthy, within `timeout_s` in all."""
+        deadline = time.monotonic() + timeout_s
+        healthy: list[str] = []
+        for wave in start_waves(self.services):
+            called = tuple(c for c in self.services if any(c in CALLS.get(s, ()) for s in wave) and c not in healthy)
+            if called:
+                self.wait_healthy(max(deadline - time.monotonic(), 1), services=called)
+                healthy.extend(called)
+            for service in wave:
+                self.start(service)
+        rest = tuple(s for s in self.services if s not in healthy)
+        if rest:
+            self.wait_healthy(max(deadline - time.monotonic(), 1), services=rest)
 
     def wait_healthy(self, timeout_s: float = 120, services: tuple[str, ...] | None = None, instance: int = 0) -> None:
         pending = set(services or self.services)
