@@ -10,6 +10,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest_asyncio
+from eth_account import Account
 
 from tests.conftest import eventually
 from tests.infra import TEST_HOME, Endpoints
@@ -17,6 +18,7 @@ from vprime_shared import db
 from vprime_shared.batches import Received
 from vprime_shared.unit_of_work import Inbox, Tx
 from vprime_local.stack import simulator_admin_headers
+from vprime_local.venue_accounts import account_setup
 
 # The wallet the suite's agents and deployments are made for (by the operator token), a valid address.
 E2E_WALLET = "0x" + "e2e".rjust(40, "0")
@@ -73,15 +75,28 @@ async def trading_deployment(http: httpx.AsyncClient, control: str, sim: str, ve
     """An agent deployed with an executor-generated agent wallet on each venue, approved and funded on
     the (simulated) venue: its orders trade there, not on paper."""
     a = await create_agent(http, control, **agent)
-    deployment = await deploy(http, control, a["id"], enabled_venues=venues)
+    # A wallet of its own: on Hyperliquid it is the account the agent trades for, funded and holding positions alone.
+    deployment = await deploy(http, control, a["id"], enabled_venues=venues, user_wallet=Account.create().address)
     for venue in venues:
         r = await http.post(f"{control}/api/v3/deployments/{deployment['id']}/agent-wallets/{venue}")
         assert r.status_code == 201, r.text
         deployment = r.json()["deployment"]
-        approved = await http.post(f"{sim}/admin/accounts", json={"venue": venue, "address": r.json()["address"],
-                                                                 "equity_usd": equity_usd}, headers=sim_admin())
+        setup = account_setup(venue, account=deployment["user_wallet"], agent=r.json()["address"], equity_usd=equity_usd)
+        approved = await http.post(f"{sim}/admin/accounts", json=setup, headers=sim_admin())
         assert approved.status_code == 200, approved.text
     return a, deployment
+
+
+async def hyperliquid_info(http: httpx.AsyncClient, sim: str, body: dict[str, Any]) -> Any:
+    """An info request to the simulator's Hyperliquid, as the venue answers it."""
+    r = await http.post(f"{sim}/hyperliquid/info", json=body)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+async def hyperliquid_positions(http: httpx.AsyncClient, sim: str, account: str) -> dict[str, float]:
+    state = await hyperliquid_info(http, sim, {"type": "clearinghouseState", "user": account})
+    return {p["position"]["coin"]: float(p["position"]["szi"]) for p in state["assetPositions"]}
 
 
 async def signal(http: httpx.AsyncClient, control: str, agent_id: str, instrument: str, side: str = "LONG") -> dict[str, Any]:

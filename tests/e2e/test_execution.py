@@ -17,7 +17,7 @@ from vprime_shared import ids
 from vprime_shared.contracts import MarketTick
 from vprime_shared.contracts.base import utcnow
 from tests.conftest import eventually
-from tests.e2e.helpers import settled_timeline, signal, sim_admin, trading_deployment
+from tests.e2e.helpers import hyperliquid_positions, settled_timeline, signal, sim_admin, trading_deployment
 
 pytestmark = pytest.mark.integration
 
@@ -64,8 +64,7 @@ async def test_hyperliquid_order_is_signed_sized_and_placed_once(
     await asyncio.sleep(2)
     assert await venue_orders(http, sim, cid) == 1
     assert await admin_db.fetchval("SELECT count(*) FROM executor.positions WHERE order_id = $1", uuid.UUID(order["order_id"])) == 1
-    account = (await http.get(f"{sim}/sim/HYPERLIQUID/accounts/{deployment['venue_accounts']['HYPERLIQUID']}")).json()
-    assert account["positions"]["ATOM"]["size"] == pytest.approx(position["qty"])
+    assert (await hyperliquid_positions(http, sim, deployment["user_wallet"]))["ATOM"] == pytest.approx(position["qty"])
 
 
 @pytest.mark.parametrize(("crash", "instrument", "at_venue_after_crash"), [
@@ -138,8 +137,7 @@ async def test_trailing_stop_closes_at_the_right_tick_with_the_right_pnl(
     assert done["exit_price"] == pytest.approx(closes_at, rel=0.002)  # closed on the venue near the tick's price
     # Both trades close in profit: the long entered at 200 and left near 203, the short entered at 10 and left near 9.3.
     assert done["realized_pnl_usd"] > 0 and (done["exit_price"] - done["entry_price"]) * direction > 0
-    account = (await http.get(f"{sim}/sim/HYPERLIQUID/accounts/{deployment['venue_accounts']['HYPERLIQUID']}")).json()
-    assert instrument not in account["positions"]  # closed reduce-only on the venue, nothing left
+    assert instrument not in await hyperliquid_positions(http, sim, deployment["user_wallet"])  # closed reduce-only, nothing left
     assert position["position_id"] == done["position_id"]
 
 
@@ -175,8 +173,7 @@ async def test_reconciliation_reports_what_the_venue_holds_that_we_did_not_open(
 ) -> None:
     sim = stack.url("simulator")
     agent, deployment = await trading_deployment(http, control_url, sim, ["HYPERLIQUID"], name="reconcile")
-    address = deployment["venue_accounts"]["HYPERLIQUID"]
-    r = await http.post(f"{sim}/admin/holdings", json={"venue": "HYPERLIQUID", "address": address, "symbol": "OP", "size": 42.0,
+    r = await http.post(f"{sim}/admin/holdings", json={"venue": "HYPERLIQUID", "address": deployment["user_wallet"], "symbol": "OP", "size": 42.0,
                                                        "entry_px": 0.35}, headers=sim_admin())
     assert r.status_code == 200
 

@@ -18,10 +18,10 @@ async def test_an_anonymous_book_change_is_refused_and_changes_nothing(stack: Se
     sim = stack.url("simulator")
     async with httpx.AsyncClient(timeout=10) as client:
         async def mid() -> float:
-            r = await client.get(f"{sim}/sim/hyperliquid/book", params={"symbol": SYMBOL, "levels": 1})
+            r = await client.post(f"{sim}/hyperliquid/info", json={"type": "l2Book", "coin": SYMBOL})
             assert r.status_code == 200, r.text
-            book = r.json()
-            return (book["bids"][0][0] + book["asks"][0][0]) / 2
+            bids, asks = r.json()["levels"]
+            return (float(bids[0]["px"]) + float(asks[0]["px"])) / 2
 
         # Pin the mid where it is, so the random walk cannot move it between the two reads.
         pinned = await mid()

@@ -36,7 +36,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from typing import Any
 
@@ -145,10 +145,18 @@ def add_hyperliquid_routes(app: FastAPI, exchange: Exchange, *, network: str = "
         return request.client.host if request.client else "unknown"
 
     # ---- info -----------------------------------------------------------------------------------
+    named: Counter[str] = Counter()  # how often each address was named as an info request's `user`
+
     def user_of(body: dict[str, Any]) -> str:
         if not address_ok(body.get("user")):
             raise Malformed("user is a 42-character hex address")
+        named[str(body["user"]).lower()] += 1
         return str(body["user"])
+
+    @app.get("/admin/hyperliquid/info-users")
+    async def info_users() -> dict[str, Any]:
+        """Every address info requests named as `user`, with how often: a client that names an API wallet shows."""
+        return {"users": dict(named)}
 
     def answer_info(body: dict[str, Any]) -> Any:
         kind = body.get("type")

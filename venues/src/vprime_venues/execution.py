@@ -81,9 +81,10 @@ class ExecutionAdapter(Protocol):
 
 async def call(http: httpx.AsyncClient, method: str, url: str, venue: Venue, *, sends_order: bool = False,
                **kwargs: Any) -> httpx.Response:
-    """One venue HTTP call. A failure before the request left (no connection) is `VenueUnavailable`. After it left
-    (a timeout waiting for the answer, a reset, a 5xx), a call that `sends_order` raises `VenueUnknown`: the
-    venue may have taken it. Other calls (reads) raise `VenueUnavailable` either way."""
+    """One venue HTTP call. A failure before the request left (no connection) is `VenueUnavailable`, and so is a 503
+    (Service Unavailable: the server did not handle it). After it left (a timeout waiting for the answer, a reset,
+    another 5xx), a call that `sends_order` raises `VenueUnknown`: the venue may have taken it. Other calls (reads)
+    raise `VenueUnavailable` either way."""
     try:
         r = await http.request(method, url, **kwargs)
     except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
@@ -93,7 +94,7 @@ async def call(http: httpx.AsyncClient, method: str, url: str, venue: Venue, *, 
             raise VenueUnknown(f"{venue.value}: no answer to the order ({type(exc).__name__}); looking it up") from exc
         raise VenueUnavailable(f"{venue.value} did not answer: {type(exc).__name__}") from exc
     if r.status_code >= 500:
-        if sends_order:
+        if sends_order and r.status_code != 503:  # 503: the server says it did not handle the request
             raise VenueUnknown(f"{venue.value} answered {r.status_code} to the order; looking it up")
         raise VenueUnavailable(f"{venue.value} answered {r.status_code}: {r.text[:200]}")
     return r

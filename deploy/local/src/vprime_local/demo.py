@@ -11,6 +11,7 @@ from vprime_shared.sign_in import bearer, sign_in
 
 from vprime_local.infra import LocalInfra, say
 from vprime_local.stack import simulator_admin_headers
+from vprime_local.venue_accounts import account_setup
 
 DEMO_SIGNALS = [
     ("ETH", "LONG"),    # on Hyperliquid: routed there first
@@ -46,8 +47,8 @@ def run(control: str, query: str, simulator: str, timeout_s: float = 60, *,
         for venue in deployment["enabled_venues"]:  # agent wallets made and kept by the executor: trades go to the venues
             agent_wallet = http.post(f"{control}/api/v3/deployments/{deployment['id']}/agent-wallets/{venue}").raise_for_status().json()
             # On a real venue the user approves the agent wallet on the venue's site; here the simulator does.
-            http.post(f"{simulator}/admin/accounts", json={"venue": venue, "address": agent_wallet["address"],
-                                                           "equity_usd": 10_000}, headers=simulator_admin).raise_for_status()
+            http.post(f"{simulator}/admin/accounts", headers=simulator_admin, json=account_setup(
+                venue, account=wallet.address, agent=agent_wallet["address"], equity_usd=10_000)).raise_for_status()
             say(f"agent wallet for {venue}: {agent_wallet['address']} (approved on the simulator; its key stays in the executor)")
         ids = []
         for instrument, side in DEMO_SIGNALS:

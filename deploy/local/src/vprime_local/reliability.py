@@ -53,6 +53,7 @@ from vprime_shared.sign_in import bearer, sign_in_async
 from vprime_local.audit import fuzz, role_breaches, secret_hits
 from vprime_local.infra import LocalInfra, say, stop_pid
 from vprime_local.stack import ServiceStack, operator_headers, simulator_admin_headers
+from vprime_local.venue_accounts import account_setup
 
 PORTS = {"control": 28000, "query": 28001, "signal": 28002, "policy": 28003, "router": 28004, "executor": 28005, "simulator": 28010}
 INSTRUMENTS = ["ETH", "BTC", "SOL", "GOLD", "EURUSD", "LINK", "DOGE", "AVAX", "MAGIC"]  # MAGIC: on no enabled venue
@@ -362,11 +363,13 @@ async def _setup(ctx: Run, label: str, venue_sets: tuple[list[str], ...], *, age
             "creator_wallet": wallet, "name": f"{label} {a}", "profit_receiver_address": wallet})).raise_for_status().json()["agent"]
         for d, venues in enumerate(venue_sets):
             dep = (await ctx.http.post(f"{control}/api/v3/agents/deploy", json={
-                "agent_id": agent["id"], "user_wallet": f"0x{d:040x}", "enabled_venues": venues})).raise_for_status().json()["deployment"]
+                "agent_id": agent["id"], "user_wallet": f"0x{uuid.uuid4().hex[:8]}{d:032x}",  # an account of its own
+                "enabled_venues": venues})).raise_for_status().json()["deployment"]
             if trade_on_venues or a % 2 == 0:
                 for venue in venues:
                     w = (await ctx.http.post(f"{control}/api/v3/deployments/{dep['id']}/agent-wallets/{venue}")).raise_for_status().json()
-                    (await ctx.http.post(f"{sim}/admin/accounts", json={"venue": venue, "address": w["address"], "equity_usd": 1e9},
+                    setup = account_setup(venue, account=dep["user_wallet"], agent=w["address"], equity_usd=1e9)
+                    (await ctx.http.post(f"{sim}/admin/accounts", json=setup,
                                          headers=simulator_admin_headers(ctx.stack.home))).raise_for_status()
             deployments.append({"agent_id": agent["id"], "deployment_id": dep["id"]})
     await asyncio.sleep(3)  # registry events reach policy

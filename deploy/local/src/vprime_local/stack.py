@@ -46,6 +46,7 @@ def start_waves(services: tuple[str, ...], calls: dict[str, tuple[str, ...]] = C
 
 
 INSTANCE_PORT_STEP = 100
+SIMULATED_HYPERLIQUID = {"HYPERLIQUID_WEIGHT_PER_MINUTE": "1000000", "SIMULATOR_HYPERLIQUID_WEIGHT_PER_MINUTE": "1000000"}
 
 
 def _label(service: str, instance: int) -> str:
@@ -107,7 +108,11 @@ class ServiceStack:
         if service == "simulator":
             private = {"SIMULATOR_ADMIN_TOKEN": found["simulator_admin_token"]}
         inherited = {k: v for k, v in os.environ.items() if k != "SIMULATOR_ADMIN_TOKEN"}  # the simulator's alone
+        # Hyperliquid is the simulator's (VENUE_API_URL) unless the environment names one (testnet, say). The
+        # simulator's budget is not the venue's to keep: a local stack trades far faster than one account would.
+        simulated = {} if "HYPERLIQUID_API_URL" in os.environ else SIMULATED_HYPERLIQUID
         return {
+            **simulated,
             **inherited,
             "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
             "DATABASE_URL": self.database_urls.get(service, ""),

@@ -17,6 +17,7 @@ from vprime_shared.unit_of_work import Tx
 from vprime_executor import handlers
 from vprime_executor.adapters.credentials import CredentialStore, load_kek
 from vprime_executor.api import internal_api
+from vprime_executor.adapters.nonces import PostgresNonces
 from vprime_executor.domain.backlog import SendBacklog
 from vprime_executor.settings import ExecutorSettings
 from vprime_executor.venues import VenueRouter
@@ -62,6 +63,7 @@ async def start(_: ServiceRuntime) -> None:
     global resolutions
     resolutions = handlers.Resolutions(runtime.uow, venues)
     venues.http = httpx.AsyncClient(timeout=httpx.Timeout(settings.venue_timeout_s))
+    venues.nonces = PostgresNonces(runtime.pool)  # unique per signing wallet across instances and restarts
     loops.append(asyncio.create_task(keep_resolving(), name="order-recovery"))
 
 

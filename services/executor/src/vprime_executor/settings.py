@@ -5,6 +5,7 @@ from pydantic import Field
 
 from vprime_shared.reference import REFERENCE_PRICES as SHIPPED_REFERENCE_PRICES
 from vprime_shared.settings import PlanCacheMode, ServiceSettings
+from vprime_venues.hyperliquid import constants as HL
 
 
 class ExecutorSettings(ServiceSettings):
@@ -21,6 +22,11 @@ class ExecutorSettings(ServiceSettings):
     # Where deployments with a venue account trade; empty: everything is paper. No default venue: the local stack
     # and compose point it at the venue simulator themselves.
     venue_api_url: str = ""
+    # Hyperliquid: the base URL of /info and /exchange (default: <VENUE_API_URL>/hyperliquid when VENUE_API_URL is set,
+    # else the network's own host) and the network orders are signed for. `make up` points it at the simulator.
+    hyperliquid_api_url: str = ""
+    hyperliquid_network: Literal["mainnet", "testnet"] = "testnet"
+    hyperliquid_weight_per_minute: float = Field(default=HL.EXECUTOR_WEIGHT_PER_MINUTE, gt=0)  # this process's share
     venue_timeout_s: float = 3.0
     slippage: float = 0.01  # IoC limits and acceptable prices within 1 % of the mid
     keeper_timeout_s: float = 10.0  # how long an Ostium/GMX keeper may take to execute
@@ -40,3 +46,9 @@ class ExecutorSettings(ServiceSettings):
     # How long a key import nonce (`POST /internal/key-imports`) may seal agent keys.
     key_import_ttl_s: float = Field(default=900.0, gt=0)
     internal_api_token: str = Field(default="", repr=False)
+
+    def hyperliquid_url(self) -> str:
+        """Where Hyperliquid orders go: the configured URL, else the simulator's when VENUE_API_URL names one, else the
+        network's own host."""
+        local = f"{self.venue_api_url.rstrip('/')}/hyperliquid" if self.venue_api_url else ""
+        return HL.api_url(self.hyperliquid_network, self.hyperliquid_api_url or local)

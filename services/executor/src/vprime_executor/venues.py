@@ -1,5 +1,6 @@
-"""Which adapter an order goes through: the venue itself when the deployment holds an agent key for it
-(the simulator locally), otherwise PAPER (fills on live ticks, for users without venue accounts)."""
+"""Which adapter an order goes through: the venue itself when the deployment holds an agent key for it and the
+venue is reachable (Hyperliquid at HYPERLIQUID_API_URL or its network's host; the others where VENUE_API_URL
+points, the simulator locally), otherwise PAPER (fills on live ticks, for users without venue accounts)."""
 
 from __future__ import annotations
 
@@ -16,8 +17,10 @@ from vprime_shared.reference import reference_prices
 from vprime_venues.execution import ExecutionAdapter as VenueAdapter, Signer
 from vprime_venues.gmx.execution import GmxVenue
 from vprime_venues.hyperliquid.execution import HyperliquidVenue
+from vprime_venues.hyperliquid.nonces import NonceSource
 from vprime_venues.ostium.execution import OstiumVenue
 from vprime_venues.paper.execution import PaperVenue, Prices
+from vprime_venues.ratelimit import RateBudget
 from vprime_venues.spot.execution import SpotVenue
 
 from vprime_executor.adapters.credentials import CredentialStore
@@ -39,10 +42,12 @@ PAPER = Route(None, None)
 
 
 class VenueRouter:
-    def __init__(self, settings: ExecutorSettings, http: httpx.AsyncClient | None, credentials: CredentialStore) -> None:
+    def __init__(self, settings: ExecutorSettings, http: httpx.AsyncClient | None, credentials: CredentialStore,
+                 nonces: NonceSource | None = None) -> None:
         self.settings = settings
         self.http = http
         self.credentials = credentials
+        self.nonces = nonces
         self.reference_prices = reference_prices(settings.reference_prices_path)
         self._adapters: dict[Venue, VenueAdapter] = {}
 
@@ -55,7 +60,9 @@ class VenueRouter:
             assert self.http is not None, "the executor has not started"
             base, s = self.settings.venue_api_url.rstrip("/"), self.settings
             self._adapters[venue] = {
-                Venue.HYPERLIQUID: lambda: HyperliquidVenue(self.http, f"{base}/hyperliquid", slippage=s.slippage),
+                Venue.HYPERLIQUID: lambda: HyperliquidVenue(
+                    self.http, s.hyperliquid_url(), mainnet=s.hyperliquid_network == "mainnet", slippage=s.slippage,
+                    budget=RateBudget(s.hyperliquid_weight_per_minute), nonces=self.nonces),
                 Venue.OSTIUM: lambda: OstiumVenue(self.http, f"{base}/ostium", base, slippage_pct=s.slippage * 100,
                                                   keeper_timeout_s=s.keeper_timeout_s),
                 Venue.GMX: lambda: GmxVenue(self.http, f"{base}/gmx", base, slippage=s.slippage, keeper_timeout_s=s.keeper_timeout_s),
@@ -70,7 +77,13 @@ class VenueRouter:
                      wanted: Iterable[tuple[uuid.UUID, Venue]]) -> dict[tuple[uuid.UUID, Venue], Route]:
         """The route of each (deployment, venue) pair, their keys read in one query."""
         pairs = set(wanted)
-        if not self.settings.venue_api_url or self.http is None:
+        if self.http is None or not any(self.trades_on(v) for _, v in pairs):
             return dict.fromkeys(pairs, PAPER)
         signers = await self.credentials.signers(conn, pairs)
-        return {(d, v): Route(self.adapter(v), signers[(d, v)]) if (d, v) in signers else PAPER for d, v in pairs}
+        return {(d, v): Route(self.adapter(v), signers[(d, v)]) if (d, v) in signers and self.trades_on(v) else PAPER
+                for d, v in pairs}
+
+    def trades_on(self, venue: Venue) -> bool:
+        """Hyperliquid is reached at its own host (or HYPERLIQUID_API_URL); the other venues only where VENUE_API_URL
+        names one (the simulator)."""
+        return venue is Venue.HYPERLIQUID or bool(self.settings.venue_api_url)

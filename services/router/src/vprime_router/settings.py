@@ -12,9 +12,12 @@ that has failed `SYNC_RETRIES` retries in a row is reported down (and still retr
 
 from typing import Literal
 
+from pydantic import Field
+
 from vprime_shared.reference import VENUE_MARKETS as SHIPPED_CATALOG
 from vprime_shared.settings import PlanCacheMode, ServiceSettings
 
+from vprime_venues.hyperliquid import constants as HL
 from vprime_venues.hyperliquid.constants import api_url
 
 __all__ = ["SHIPPED_CATALOG", "RouterSettings"]
@@ -34,6 +37,7 @@ class RouterSettings(ServiceSettings):
     venue_simulator_url: str = "http://127.0.0.1:8010"
     hyperliquid_network: HyperliquidNetwork = "testnet"  # which Hyperliquid, when it is read directly
     hyperliquid_api_url: str = ""  # default: <simulator>/hyperliquid, or Hyperliquid's on `hyperliquid_network`
+    hyperliquid_weight_per_minute: float = Field(default=HL.ROUTER_WEIGHT_PER_MINUTE, gt=0)  # this process's share
     ostium_subgraph_url: str = ""  # default: <simulator>/ostium/subgraph
     ostium_prices_url: str = ""  # default: <simulator>/ostium/PricePublish/latest-prices
     gmx_api_url: str = ""  # default: <simulator>/gmx

@@ -25,6 +25,7 @@ from vprime_venues.catalog import CatalogReader as VenueSync
 from vprime_venues.gmx.catalog import GmxSync
 from vprime_venues.hyperliquid.catalog import HyperliquidSync
 from vprime_venues.ostium.catalog import OstiumSync
+from vprime_venues.ratelimit import RateBudget
 from vprime_venues.spot.catalog import SpotSync
 
 from vprime_router.adapters.repository import RouterRepository
@@ -47,7 +48,7 @@ def backoff_s(failures: int, s: RouterSettings, draw: float) -> float:
 def venue_adapters(s: RouterSettings) -> list[VenueSync]:
     books = s.url("venue_books_url", "/sim")
     return [
-        HyperliquidSync(s.hyperliquid_url()),
+        HyperliquidSync(s.hyperliquid_url(), budget=RateBudget(s.hyperliquid_weight_per_minute)),
         OstiumSync(s.url("ostium_subgraph_url", "/ostium/subgraph"), s.url("ostium_prices_url", "/ostium/PricePublish/latest-prices"), books),
         GmxSync(s.url("gmx_api_url", "/gmx"), books),
         SpotSync(s.url("spot_api_url", "/spot"), books),
