@@ -79,6 +79,7 @@ ADMIN_CALLS = [
                                  "entry_px": 1}),
     ("GET", "/admin/orders", None),
     ("GET", "/admin/state", None),
+    ("GET", "/admin/hyperliquid/info-users", None),
 ]
 
 

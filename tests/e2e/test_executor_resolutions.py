@@ -124,8 +124,8 @@ async def test_a_batch_of_orders_is_claimed_in_one_statement_with_its_prices(con
 
 async def test_an_order_goes_to_its_venue_only_when_its_deployment_holds_a_key(conn: asyncpg.Connection) -> None:
     """The claim routes each order: a deployment with a key for the order's venue sends it there, signed by that key; one
-    without a key, or with a key for another venue, trades on paper, at the prices read for the batch. With venues off,
-    everything trades on paper."""
+    without a key, or with a key for another venue, trades on paper, at the prices read for the batch. With no venue
+    API, only Hyperliquid (reached at its own host) trades on a venue."""
     coin = f"T{uuid.uuid4().hex[:8]}".upper()
     await conn.execute("INSERT INTO prices (venue, instrument, mid, ts) VALUES ('*', $1, 42.0, now())", coin)
     keyed, unkeyed, other_venue = an_order(instrument=coin), an_order(instrument=coin), an_order(instrument=coin)
@@ -146,12 +146,16 @@ async def test_an_order_goes_to_its_venue_only_when_its_deployment_holds_a_key(c
         modes = dict(await conn.fetch("SELECT order_id, mode FROM orders WHERE order_id = ANY($1::uuid[])", list(claimed)))
         assert modes == {keyed.order_id: "venue", unkeyed.order_id: "paper", other_venue.order_id: "paper"}
 
-        # An order of the deployment with the key, with venues off (no venue API): paper.
-        again = [Received(an_order(instrument=coin, deployment_id=keyed.deployment_id), {})]
+        # With no venue API (VENUE_API_URL empty) a GMX key trades on paper; a Hyperliquid key still trades on
+        # Hyperliquid, at its own host.
+        gmx = an_order(instrument=coin, deployment_id=other_venue.deployment_id, venue=Venue.GMX)
+        hyperliquid = an_order(instrument=coin, deployment_id=keyed.deployment_id)
+        again = [Received(gmx, {}), Received(hyperliquid, {})]
         venues.settings = ExecutorSettings(venue_api_url="")
         async with one_statement(conn, "executor", again) as tx:
-            [off] = await claim_orders(tx, again, venues, uuid.uuid4())
-        assert off.route == PAPER
+            off = {c.order.order_id: c.route for c in await claim_orders(tx, again, venues, uuid.uuid4())}
+        assert off[gmx.order_id] == PAPER
+        assert off[hyperliquid.order_id].mode == "venue" and off[hyperliquid.order_id].signer.address == address
 
 
 async def test_an_order_is_resolved_exactly_when_it_is_no_longer_sending(conn: asyncpg.Connection) -> None:

@@ -43,10 +43,10 @@ from vprime_shared.runtime import BodyLimit
 from vprime_simulator.exchange import FAULT_MODES, Exchange, SimMarket
 from vprime_simulator.hyperliquid_api import DEFAULT_WEIGHT_PER_MINUTE, add_hyperliquid_routes
 from vprime_simulator.trading import add_trading_routes
+from vprime_venues.gmx.constants import PRICE_SCALE as GMX_PRICE_SCALE
 
 VENUE_PREFIXES = {"hyperliquid": "HYPERLIQUID", "ostium": "OSTIUM", "gmx": "GMX", "spot": "SPOT"}
 OSTIUM_GROUPS = {"fx": "forex", "crypto": "crypto", "commodity": "commodities", "index": "indices", "stocks": "stocks"}
-GMX_PRICE_SCALE = 10**12  # GMX prices are USD per token unit × 10^30 / 10^decimals (18 here)
 
 
 class Body(BaseModel):

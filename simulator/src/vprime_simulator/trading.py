@@ -28,9 +28,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from vprime_simulator.exchange import Exchange, Holding, Order, SimMarket
 from vprime_simulator.hyperliquid import Position, address_ok, wire
+from vprime_venues.gmx.constants import PRICE_SCALE as GMX_PRICE_SCALE, USD_SCALE as GMX_USD_SCALE
 
-GMX_PRICE_SCALE = 10**12
-GMX_USD_SCALE = 10**30
 
 
 class Body(BaseModel):

@@ -14,7 +14,7 @@ from vprime_shared.runtime import ServiceRuntime
 from vprime_shared.telemetry import attached
 from vprime_shared.unit_of_work import Tx
 
-from vprime_executor import handlers
+from vprime_executor import handlers, reconciliation, recovery
 from vprime_executor.adapters.credentials import CredentialStore, load_kek
 from vprime_executor.api import internal_api
 from vprime_executor.adapters.nonces import PostgresNonces
@@ -47,12 +47,12 @@ async def keep_resolving() -> None:
     rounds = 0
     while True:
         try:
-            await handlers.heartbeat(runtime.pool, INSTANCE_ID)
-            await handlers.recover(runtime.uow, venues, in_flight, grace, INSTANCE_ID, dead_after,
+            await recovery.heartbeat(runtime.pool, INSTANCE_ID)
+            await recovery.recover(runtime.uow, venues, in_flight, grace, INSTANCE_ID, dead_after,
                                    timedelta(seconds=settings.resend_within_s))
             if rounds % max(int(settings.reconcile_interval_s / settings.recovery_interval_s), 1) == 0:
-                RECONCILIATION_DIFFERENCES.set(len(await handlers.reconcile(runtime.pool, venues)))
-                await handlers.count_open_positions(runtime.pool)
+                RECONCILIATION_DIFFERENCES.set(len(await reconciliation.reconcile(runtime.pool, venues)))
+                await recovery.count_open_positions(runtime.pool)
         except Exception:  # a bad round must not end recovery
             log.exception("recovery round failed")
         rounds += 1

@@ -2,10 +2,11 @@
 
 An order is recorded (SENDING) in one transaction before it is sent, and resolved in another after,
 so a crash anywhere between leaves at most one venue order: the venue's client order id is derived
-from our order id, and `recover` finds what a crash left SENDING by that id. Outcomes are FILLED,
-REJECTED (definitive, with the venue's reason) or FAILED (retryable: timeout, 5xx, venue down).
+from our order id, and `recovery.recover` finds what a crash left SENDING by that id. Outcomes are
+FILLED, REJECTED (definitive, with the venue's reason) or FAILED (retryable: it never reached the
+venue); an order whose answer was lost stays SENDING, unknown, until the venue says (`mark_unknown`).
 Positions open on fill; every tick applies their risk model and a close goes out reduce-only the same
-two-phase way.
+two-phase way. Reconciliation is in `reconciliation`.
 """
 
 from __future__ import annotations
@@ -17,10 +18,9 @@ import os
 import uuid
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-import asyncpg
 from prometheus_client import Counter, Gauge
 
 from vprime_shared import ids, outbox
@@ -32,8 +32,6 @@ from vprime_shared.contracts import (
     Position,
     PositionState,
     RiskModel,
-    Side,
-    Venue,
 )
 from vprime_shared.batches import Received, first_of_each
 from vprime_shared.contracts.base import utcnow
@@ -129,7 +127,7 @@ async def send_order(uow: UnitOfWork, order: Order, route: Route, venues: VenueR
     `crash` is fault injection for the reliability tests: die before the send or between send and record."""
     _crash_if(crash == "before_send", order)
     async with venue_calls or contextlib.nullcontext():
-        outcome = await _place(order, route, venues, prices or PriceBook(uow.pool))
+        outcome = await place_order(order, route, venues, prices or PriceBook(uow.pool))
     _crash_if(crash == "after_send", order)
     if isinstance(outcome, VenueUnknown):
         await mark_unknown(uow, order, outcome)
@@ -203,7 +201,7 @@ def _crash_if(crash: bool, order: Order) -> None:
         os._exit(70)
 
 
-async def _place(order: Order, route: Route, venues: VenueRouter, prices: Prices) -> Outcome | VenueUnknown:
+async def place_order(order: Order, route: Route, venues: VenueRouter, prices: Prices) -> Outcome | VenueUnknown:
     cid = ids.client_order_id(order.order_id)
     try:
         notional = await notional_for(order, route, venues)
@@ -323,84 +321,6 @@ def _position_columns(opened: list[tuple[Order, Route, Position]], outgoing: out
     ]
 
 
-async def heartbeat(pool: asyncpg.Pool, instance_id: Any) -> None:
-    await pool.execute(
-        "INSERT INTO instances (instance_id, beat_at) VALUES ($1, now()) ON CONFLICT (instance_id) DO UPDATE SET beat_at = now()",
-        instance_id,
-    )
-
-
-async def recover(uow: UnitOfWork, venues: VenueRouter, in_flight: set, grace: timedelta, instance_id: Any = None,
-                  dead_after: timedelta = timedelta(seconds=30), resend_within: timedelta = timedelta(minutes=2)) -> int:
-    """Resolve orders left SENDING (a crash, or an answer lost), by asking the venue about their client order id; and
-    closes left CLOSING. Only orders claimed by this instance or by one that stopped beating: never one another live
-    instance is sending.
-
-    Whatever the venue says is recorded: filled (never sent again), refused. While it says the order is in flight,
-    or does not answer, it is asked again next round. An order whose answer was lost and that the venue does not know
-    fails (retryable: the router may fail over) only once the venue's lookup window has passed since. One a crash
-    kept from the venue is sent now, as the crashed sender would have (same client order id), so a crash changes no
-    outcome; unless it is older than `resend_within`, when the market it was priced for is gone and it fails
-    instead."""
-    rows = await uow.pool.fetch(
-        """SELECT o.payload, o.claimed_by, o.unknown_since FROM orders o LEFT JOIN instances i ON i.instance_id = o.claimed_by
-           WHERE o.status = 'SENDING' AND o.payload IS NOT NULL AND o.created_at < $1
-             AND (o.claimed_by IS NULL OR o.claimed_by = $2 OR i.beat_at IS NULL OR i.beat_at < $3)""",
-        utcnow() - grace, instance_id, utcnow() - dead_after,
-    )
-    resolved = 0
-    for row in rows:
-        order = Order.model_validate(row["payload"])
-        if order.order_id in in_flight:
-            continue
-        if row["claimed_by"] != instance_id and not await uow.pool.fetchval(
-            # Take the order over first, so that of several instances recovering at once only one acts on it.
-            "UPDATE orders SET claimed_by = $2 WHERE order_id = $1 AND status = 'SENDING' "
-            "AND claimed_by IS NOT DISTINCT FROM $3 RETURNING true", order.order_id, instance_id, row["claimed_by"],
-        ):
-            continue
-        route = await venues.route(uow.pool, order.deployment_id, order.venue)
-        outcome: Outcome | VenueUnknown
-        if route.adapter is None:
-            outcome = await _place(order, route, venues, PriceBook(uow.pool))  # paper has no venue side: fill it now
-        else:
-            assert route.signer is not None
-            try:
-                found = await route.adapter.status(route.signer, order, ids.client_order_id(order.order_id))
-            except (VenueUnavailable, VenueUnknown):
-                continue  # ask again next round
-            except VenueRefused as exc:
-                found = exc  # type: ignore[assignment]
-            window = timedelta(seconds=getattr(route.adapter, "lookup_window_s", LOOKUP_WINDOW_S))
-            if found is not None:
-                outcome = found
-            elif row["unknown_since"] is not None:
-                if utcnow() - row["unknown_since"] < window:
-                    continue  # it may still show up on the venue
-                outcome = VenueUnavailable(f"{order.venue.value}: the order's answer was lost and the venue has not known it "
-                                           f"for {window.total_seconds():g} s: it never reached the venue")
-            elif utcnow() - order.occurred_at <= resend_within:
-                outcome = await _place(order, route, venues, PriceBook(uow.pool))
-            else:
-                outcome = VenueUnavailable(f"{order.venue.value}: the order never reached the venue and is too old to send now")
-        if isinstance(outcome, VenueUnknown):  # sent again, and again no answer
-            await mark_unknown(uow, order, outcome)
-            continue
-        async with uow.begin() as tx:
-            if await resolve(tx, order, outcome, route, venues):
-                resolved += 1
-                log.warning("recovered order %s after a restart: %s", order.order_id, type(outcome).__name__)
-    resolved += await _finish_closes(uow, venues, utcnow() - grace)
-    return resolved
-
-
-async def count_open_positions(pool: asyncpg.Pool) -> None:
-    """The open-positions gauge. It reads every open position (about 100 ms with 47,000 open), so it runs with
-    reconciliation rather than with each recovery round."""
-    for row in await pool.fetch("SELECT venue, count(*) AS n FROM positions WHERE state = 'OPEN' GROUP BY venue"):
-        OPEN_POSITIONS.labels(row["venue"]).set(row["n"])
-
-
 # ---- positions ---------------------------------------------------------------------------------
 async def tick_received(tx: Tx, tick: MarketTick, venues: VenueRouter) -> list[tuple[Position, str]]:
     """Record the price, apply each open position's risk model; paper positions close at the tick, venue
@@ -453,17 +373,6 @@ async def close_on_venue(uow: UnitOfWork, venues: VenueRouter, position: Positio
         return await _record_close(tx, position, fill.price, fill.fee_usd, reason, utcnow())
 
 
-async def _finish_closes(uow: UnitOfWork, venues: VenueRouter, before: datetime) -> int:
-    rows = await uow.pool.fetch(
-        "SELECT payload, close_reason FROM positions WHERE state = 'OPEN' AND closing_since IS NOT NULL AND closing_since < $1", before
-    )
-    done = 0
-    for row in rows:
-        if await close_on_venue(uow, venues, Position.model_validate(row["payload"]), row["close_reason"] or "recovered close"):
-            done += 1
-    return done
-
-
 async def _record_close(tx: Tx, position: Position, exit_price: float, exit_fee: float, reason: str, at: datetime) -> Position | None:
     fees = position.fees_usd + exit_fee
     pnl = realized_pnl(position.side, position.entry_price, exit_price, position.qty, fees)
@@ -480,38 +389,3 @@ async def _record_close(tx: Tx, position: Position, exit_price: float, exit_fee:
         return None
     await tx.publish(done)
     return done
-
-
-# ---- reconciliation ---------------------------------------------------------------------------
-async def reconcile(pool: asyncpg.Pool, venues: VenueRouter) -> list[dict[str, Any]]:
-    """Venue positions against ours, per deployment and venue with a key. Differences are recorded and
-    reported (log and metric), never covered up by inventing trades."""
-    differences = []
-    creds = await pool.fetch("SELECT deployment_id, venue FROM credentials")
-    for c in creds:
-        venue = Venue(c["venue"])
-        route = await venues.route(pool, c["deployment_id"], venue)
-        if route.adapter is None or route.signer is None:
-            continue
-        try:
-            theirs = await route.adapter.positions(route.signer)
-        except VenueUnavailable:
-            continue
-        rows = await pool.fetch(
-            "SELECT payload FROM positions WHERE deployment_id = $1 AND venue = $2 AND state = 'OPEN' AND mode = 'venue'",
-            c["deployment_id"], venue.value,
-        )
-        ours: dict[str, float] = {}
-        for r in rows:
-            p = Position.model_validate(r["payload"])
-            units = p.qty / float(p.extra.get("contract_multiplier", 1.0))
-            ours[p.venue_symbol] = ours.get(p.venue_symbol, 0.0) + (units if p.side is Side.LONG else -units)
-        for symbol in ours.keys() | theirs.keys():
-            a, b = ours.get(symbol, 0.0), theirs.get(symbol, 0.0)
-            if abs(a - b) > max(1e-9, 1e-6 * max(abs(a), abs(b))):
-                differences.append({"deployment_id": c["deployment_id"], "venue": venue.value, "symbol": symbol, "ours": a, "venue_size": b})
-    for d in differences:
-        await pool.execute("INSERT INTO reconciliation (deployment_id, venue, symbol, ours, venue_size) VALUES ($1,$2,$3,$4,$5)",
-                           d["deployment_id"], d["venue"], d["symbol"], d["ours"], d["venue_size"])
-        log.error("reconciliation: %s %s %s: ours %s, venue %s", d["deployment_id"], d["venue"], d["symbol"], d["ours"], d["venue_size"])
-    return differences

@@ -19,9 +19,8 @@ from vprime_venues.execution import (
     sim_account_equity,
     sim_positions,
 )
-from vprime_venues.gmx.constants import MIN_NOTIONAL_USD, PRICE_SCALE
+from vprime_venues.gmx.constants import MIN_NOTIONAL_USD, PRICE_SCALE, USD_SCALE
 
-USD_SCALE = 10**30
 EXECUTION_FEE_WEI = 200_000_000_000_000  # 0.0002 ETH for the keeper
 
 
