@@ -16,6 +16,7 @@ the venue answers."""
 
 from __future__ import annotations
 
+import asyncio
 import heapq
 import itertools
 import json
@@ -72,12 +73,19 @@ class FakeHyperliquid:
         self.orders: dict[str, dict[str, Any]] = {}  # cloid -> {"order": frontend order, "status": ...}
         self.fills: list[dict[str, Any]] = []
         self.record_fills = True  # False: fills not visible yet
+        self.fee_rate = Decimal("0.0003")  # the account's fee tier: not the base 4.5 bps the adapter falls back to
         self._oids = itertools.count(9_000_000_001)
         self._tids = itertools.count(1)
 
     # ---- plumbing --------------------------------------------------------------------------------
     def transport(self) -> httpx.MockTransport:
-        return httpx.MockTransport(self.handle)
+        """Each request yields to the event loop before it is answered, as a network round trip does, so
+        concurrent callers interleave."""
+        async def handle(request: httpx.Request) -> httpx.Response:
+            await asyncio.sleep(0)
+            return self.handle(request)
+
+        return httpx.MockTransport(handle)
 
     def violation(self, message: str) -> None:
         self.violations.append(message)
@@ -250,7 +258,7 @@ class FakeHyperliquid:
             f = status["filled"]
             oid, total = f["oid"], Decimal(f["totalSz"])
             state = "filled" if total == Decimal(w["s"]) else "canceled"  # an IoC's remainder is canceled
-            fee = (Decimal(f["avgPx"]) * total * Decimal("0.00045")).quantize(Decimal("0.000001"))
+            fee = (Decimal(f["avgPx"]) * total * self.fee_rate).quantize(Decimal("0.000001"))
             if self.record_fills:
                 self.fills.append(shapes.fill(coin, oid, f["avgPx"], f["totalSz"], side, str(fee), now, next(self._tids)))
             remaining = str(Decimal(w["s"]) - total)

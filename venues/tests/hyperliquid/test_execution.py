@@ -116,6 +116,14 @@ async def test_leverage_already_right_is_not_sent(venue: HyperliquidVenue, fake:
     assert fake.sent("updateLeverage") == []
 
 
+async def test_the_right_leverage_in_the_wrong_margin_mode_is_set_cross(venue: HyperliquidVenue, fake: FakeHyperliquid,
+                                                                        signer: Signer) -> None:
+    fake.leverage["ETH"] = {"type": "isolated", "value": 20, "rawUsd": "0.0"}
+    await venue.place(signer, an_order(leverage=20), 1000.0, cloid())
+    [update] = fake.sent("updateLeverage")
+    assert update["action"] == {"type": "updateLeverage", "asset": 1, "isCross": True, "leverage": 20}
+
+
 async def test_an_only_isolated_asset_is_set_isolated(venue: HyperliquidVenue, fake: FakeHyperliquid, signer: Signer) -> None:
     await venue.place(signer, an_order("HPOS", leverage=2), 1000.0, cloid())
     await venue.place(signer, an_order("XYZ", leverage=4), 1000.0, cloid())  # isolated by marginMode
@@ -141,6 +149,23 @@ async def test_leverage_above_the_assets_maximum_is_refused_before_sending(venue
         await venue.place(signer, an_order(leverage=30), 1000.0, cloid())  # ETH takes 25x
     assert refused.value.venue_specific
     assert fake.sent("updateLeverage") == [] and fake.sent("order") == []
+
+
+async def test_an_unknown_symbol_is_refused_and_meta_is_not_read_for_it_each_time(
+        venue: HyperliquidVenue, fake: FakeHyperliquid, signer: Signer) -> None:
+    for _ in range(3):
+        with pytest.raises(VenueRefused, match="no perp NOPE") as refused:
+            await venue.place(signer, an_order("NOPE"), 1000.0, cloid())
+        assert refused.value.venue_specific
+    assert len(fake.sent("meta")) == 1  # re-read at most once a minute
+
+
+async def test_a_delisted_asset_is_refused_before_sending(venue: HyperliquidVenue, fake: FakeHyperliquid,
+                                                          signer: Signer) -> None:
+    with pytest.raises(VenueRefused, match="delisted") as refused:
+        await venue.place(signer, an_order("LOOM", leverage=2), 1000.0, cloid())
+    assert refused.value.venue_specific
+    assert fake.sent("order") == [] and fake.sent("updateLeverage") == []
 
 
 # ---- the order on the wire -----------------------------------------------------------------------
@@ -195,7 +220,7 @@ async def test_a_fill_takes_price_and_size_from_the_answer_and_the_fee_from_the_
     assert fill.qty == pytest.approx(0.2) and fill.price == pytest.approx(3001.2)
     assert fill.notional_usd == pytest.approx(600.24)
     assert fill.venue_order_id == "424242"
-    assert fill.fee_usd == pytest.approx(0.270108)  # the venue's own fee for that oid, not 4.5 bps of 600.24
+    assert fill.fee_usd == pytest.approx(0.180072)  # the venue's own fee for that oid (3 bps), not 4.5 bps of 600.24
     [fills_read] = fake.sent("userFillsByTime")
     assert fills_read["user"] == signer.trader
 
@@ -416,6 +441,14 @@ async def test_status_reads_are_unavailable_while_throttled(venue: HyperliquidVe
     fake.throttle["orderStatus"] = 99
     with pytest.raises(VenueUnavailable):
         await venue.status(signer, an_order(), cloid())
+
+
+async def test_an_info_error_answer_is_unavailable(venue: HyperliquidVenue, fake: FakeHyperliquid, signer: Signer) -> None:
+    original = fake.info
+    fake.info = lambda body: httpx.Response(422, json={"status": "order", "order": None})  # type: ignore[method-assign]
+    with pytest.raises(VenueUnavailable, match="422"):
+        await venue.status(signer, an_order(), cloid())
+    fake.info = original  # type: ignore[method-assign]
 
 
 def test_decimal_helpers_match_the_sdk() -> None:
