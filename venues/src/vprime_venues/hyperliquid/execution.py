@@ -23,8 +23,8 @@ SDK: hyperliquid-python-sdk):
 - Answers (exchange-endpoint; error-responses): `filled` gives the fill (`totalSz` at `avgPx`: a partial IoC fill
   is what filled), its fee from `userFillsByTime` for that oid when the budget allows one more read (else the
   order's taker rate); `error` is a refusal, venue-specific for "could not immediately match" and the other
-  market-level errors listed in constants. A lost answer (timeout after sending, reset, 5xx) is `VenueUnknown`;
-  HTTP 429 is `VenueUnavailable` (not taken).
+  market-level errors listed in constants. A lost answer (timeout after sending, reset, a 5xx but 503) is
+  `VenueUnknown`, as `vprime_venues.execution.call` maps it; HTTP 429 is `VenueUnavailable` (not taken).
 - Status (info-endpoint "Query order status by oid or cloid"), by cloid for the account:
     unknownOid                         -> None: the venue has no such order (never placed, or not yet within
                                           `lookup_window_s` of a lost answer: the order may still land until
