@@ -10,11 +10,13 @@ import uuid
 import asyncpg
 import httpx
 import pytest
+from aiokafka import AIOKafkaProducer
 
 from vprime_local.infra import pid_alive
 from vprime_local.stack import ServiceStack
 from tests.conftest import eventually
 from tests.e2e.helpers import hyperliquid_info, hyperliquid_positions, settled_timeline, sim_admin, trading_deployment
+from tests.e2e.test_execution import set_price, tick
 
 pytestmark = pytest.mark.integration
 
@@ -130,3 +132,41 @@ async def test_a_lost_answer_and_a_killed_executor_still_make_one_position(
     t = await settled_timeline(http, query_url, s["id"], timeout=90)
     assert t["signal"]["status"] == "EXECUTED" and [o["venue"] for o in t["orders"]] == ["HYPERLIQUID"]
     assert len(await venue_orders(http, sim, t["orders"][0]["client_order_id"])) == 1
+
+
+async def test_a_close_whose_answer_is_lost_is_looked_up_not_sent_again(
+    http: httpx.AsyncClient, control_url: str, query_url: str, stack: ServiceStack, producer: AIOKafkaProducer,
+) -> None:
+    """A stop closes the position on the venue and the answer is lost: recovery finds the close's fill by its client id
+    and records it; the position is closed once, on the venue and in the books."""
+    sim = stack.url("simulator")
+    agent, deployment = await trading_deployment(http, control_url, sim, ["HYPERLIQUID"], name="hl lost close")
+    await set_price(http, sim, "HYPERLIQUID", "INJ", 20.0)
+    r = await http.post(f"{control_url}/api/v3/signals/generate", json={
+        "agent_id": agent["id"], "token_symbol": "INJ", "side": "LONG", "size_model": {"type": "percentage", "value": 10},
+        "risk_model": {"type": "stop-loss", "stop": 0.05, "leverage": 2}})
+    assert r.status_code == 201, r.text
+    s = r.json()["signal"]
+    t = await settled_timeline(http, query_url, s["id"])
+    assert t["signal"]["status"] == "EXECUTED"
+    await fault(http, sim, "lose_answer")
+    try:
+        await set_price(http, sim, "HYPERLIQUID", "INJ", 18.0)  # 10 % down: past the 5 % stop
+        await tick(producer, "HYPERLIQUID", "INJ", 18.0)
+
+        async def flat_on_the_venue() -> bool:
+            return "INJ" not in await hyperliquid_positions(http, sim, deployment["user_wallet"])
+
+        await eventually(flat_on_the_venue, timeout=30, what="the close to reach the venue")
+    finally:
+        await fault(http, sim, "ok")
+
+    async def closed() -> dict | None:
+        p = (await http.get(f"{query_url}/api/v3/signals/{s['id']}/timeline")).json()["positions"][0]
+        return p if p["state"] == "CLOSED" else None
+
+    done = await eventually(closed, timeout=90, what="recovery to record the close it found on the venue")
+    assert done["exit_price"] == pytest.approx(18.0, rel=0.01)
+    closes = [o for o in (await http.get(f"{sim}/admin/orders", params={"venue": "HYPERLIQUID"}, headers=sim_admin())).json()["orders"]
+              if o["account"] == deployment["user_wallet"].lower() and o["reduce_only"]]
+    assert len(closes) == 1 and closes[0]["status"] == "filled"  # closed once

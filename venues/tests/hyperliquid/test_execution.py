@@ -357,6 +357,15 @@ async def test_all_mids_is_read_again_after_a_second(venue: HyperliquidVenue, fa
     assert len(fake.sent("allMids")) == 2
 
 
+
+async def test_a_close_reads_the_mid_afresh(venue: HyperliquidVenue, fake: FakeHyperliquid, signer: Signer) -> None:
+    """A stop closes after a price move: a limit priced from the mid before it would not cross the book."""
+    now = [100.0]
+    venue.clock = lambda: now[0]
+    await venue.place(signer, an_order(), 1000.0, cloid())
+    await venue.close(signer, a_position("ETH", Side.LONG, 0.1), cloid())
+    assert len(fake.sent("allMids")) == 2
+
 # ---- status --------------------------------------------------------------------------------------
 async def test_status_of_an_order_the_venue_never_saw_is_none(venue: HyperliquidVenue, fake: FakeHyperliquid,
                                                               signer: Signer) -> None:

@@ -32,6 +32,7 @@ from vprime_shared.contracts import (
     Position,
     PositionState,
     RiskModel,
+    Side,
 )
 from vprime_shared.batches import Received, first_of_each
 from vprime_shared.contracts.base import utcnow
@@ -40,7 +41,7 @@ from vprime_shared.kafka import retry_transient
 from vprime_shared.telemetry import attached, current_trace_headers
 from vprime_shared.unit_of_work import Inbox, Tx, UnitOfWork
 
-from vprime_venues.execution import VenueFill, VenueRefused, VenueUnavailable, VenueUnknown
+from vprime_venues.execution import VenueFill, VenueRefused, VenueUnavailable, VenueUnknown, entry_fee_bps
 from vprime_venues.paper.execution import NoPrice, Prices
 
 from vprime_executor.adapters.prices import PriceBook
@@ -354,13 +355,30 @@ def order_risk(position: Position) -> RiskModel:
     return RiskModel.model_validate(position.extra.get("risk_model") or {"type": "none"})
 
 
-async def close_on_venue(uow: UnitOfWork, venues: VenueRouter, position: Position, reason: str) -> Position | None:
+def close_order(position: Position) -> Order:
+    """The reduce-only order that closes `position`, as the venue knows it (by `close_client_id`): for looking it up."""
+    return Order(order_id=ids.derived_id("close", position.position_id), intent_id=position.intent_id,
+                 signal_id=position.signal_id, agent_id=position.agent_id, deployment_id=position.deployment_id,
+                 venue=position.venue, venue_symbol=position.venue_symbol, instrument=position.instrument,
+                 contract_multiplier=float(position.extra.get("contract_multiplier", 1.0)),
+                 side=Side.SHORT if position.side is Side.LONG else Side.LONG, size_pct=position.size_pct,
+                 leverage=position.leverage, taker_fee_bps=entry_fee_bps(position), risk_model=RiskModel(type="none"))
+
+
+async def close_on_venue(uow: UnitOfWork, venues: VenueRouter, position: Position, reason: str, *,
+                         look_up_first: bool = False) -> Position | None:
+    """Close `position` reduce-only on its venue and record it. `look_up_first`: an earlier close may have reached the
+    venue with its answer lost; the venue is asked about it by its client id first, and its fill recorded if it
+    filled, so the position is never closed twice nor left open in our books while closed on the venue."""
     route = await venues.route(uow.pool, position.deployment_id, position.venue)
     if route.adapter is None or route.signer is None:
         log.error("position %s trades on %s but its agent key is gone; left CLOSING", position.position_id, position.venue)
         return None
+    client_id = close_client_id(position.position_id)
     try:
-        fill = await route.adapter.close(route.signer, position, close_client_id(position.position_id))
+        fill = await route.adapter.status(route.signer, close_order(position), client_id) if look_up_first else None
+        if fill is None:
+            fill = await route.adapter.close(route.signer, position, client_id)
     except (VenueUnavailable, VenueUnknown) as exc:
         log.warning("close of %s not done (%s); retried by recovery", position.position_id, exc)
         return None

@@ -110,7 +110,8 @@ async def _finish_closes(uow: UnitOfWork, venues: VenueRouter, before: datetime)
     )
     done = 0
     for row in rows:
-        if await close_on_venue(uow, venues, Position.model_validate(row["payload"]), row["close_reason"] or "recovered close"):
+        if await close_on_venue(uow, venues, Position.model_validate(row["payload"]), row["close_reason"] or "recovered close",
+                                look_up_first=True):
             done += 1
     return done
 

@@ -14,7 +14,8 @@ SDK: hyperliquid-python-sdk):
   (integers always allowed), both as the strings `float_to_wire` makes (8 decimals at most, trailing zeros
   stripped) but computed in `Decimal`, so no float artefact reaches the wire. The `cloid` is our client id.
 - Limit price (SDK `Exchange._slippage_price`): the mid from `allMids` moved by `slippage` against us, rounded
-  inwards (a buy down, a sell up) so the limit never passes the slippage. `allMids` is read at most once a second.
+  inwards (a buy down, a sell up) so the limit never passes the slippage. `allMids` is read at most once a second
+  for opening orders; a close reads it afresh (a stop follows a price move).
 - Minimum (error-responses, MinTradeNtl): an order under $10 is refused before it is sent.
 - Leverage (exchange-endpoint `updateLeverage`; info-endpoint/perpetuals `activeAssetData`): before an opening
   order, the account's leverage on the asset is read and set when it differs: the order's leverage rounded down
@@ -201,9 +202,11 @@ class HyperliquidVenue:
             raise VenueRefused(f"{NAME} has no perp {symbol}", venue_specific=True)
         return asset
 
-    async def _mid(self, symbol: str) -> Decimal:
+    async def _mid(self, symbol: str, *, fresh: bool = False) -> Decimal:
+        """The mid from `allMids`, at most `MIDS_MAX_AGE_S` old; `fresh`: read now (a close follows a price move, and a
+        limit priced from the mid before the move would not cross the book)."""
         async with self._mids_lock:  # at most one `allMids` a second, shared by every order
-            if self._mids is None or self.clock() - self._mids_at > C.MIDS_MAX_AGE_S:
+            if fresh or self._mids is None or self.clock() - self._mids_at > C.MIDS_MAX_AGE_S:
                 self._mids = await self._info({"type": "allMids"})
                 self._mids_at = self.clock()
             mids = self._mids
@@ -363,7 +366,7 @@ class HyperliquidVenue:
         if size <= 0:
             raise VenueRefused(f"{NAME}: {position.qty:g} {position.instrument} is below {asset.name}'s lot size",
                                venue_specific=False)
-        mid = await self._mid(asset.name)
+        mid = await self._mid(asset.name, fresh=True)
         return await self._send(signer, asset, position.side is Side.SHORT, size, mid, client_id, reduce_only=True,
                                 multiplier=multiplier, fee_bps=entry_fee_bps(position))
 
