@@ -22,10 +22,12 @@ pytestmark = pytest.mark.integration
 
 
 async def send_signal(http: httpx.AsyncClient, control: str, agent_id: str, instrument: str, *, size_pct: float = 10,
-                      leverage: float = 3) -> dict:
+                      leverage: float = 3, stop: float | None = None) -> dict:
+    """A LONG signal; `stop`: a stop-loss that far below the entry, else no risk model."""
+    risk = {"type": "stop-loss", "stop": stop} if stop else {"type": "none"}
     r = await http.post(f"{control}/api/v3/signals/generate", json={
         "agent_id": agent_id, "token_symbol": instrument, "side": "LONG", "confidence": 0.9,
-        "size_model": {"type": "percentage", "value": size_pct}, "risk_model": {"type": "none", "leverage": leverage}})
+        "size_model": {"type": "percentage", "value": size_pct}, "risk_model": {**risk, "leverage": leverage}})
     assert r.status_code == 201, r.text
     return r.json()["signal"]
 
@@ -142,11 +144,7 @@ async def test_a_close_whose_answer_is_lost_is_looked_up_not_sent_again(
     sim = stack.url("simulator")
     agent, deployment = await trading_deployment(http, control_url, sim, ["HYPERLIQUID"], name="hl lost close")
     await set_price(http, sim, "HYPERLIQUID", "INJ", 20.0)
-    r = await http.post(f"{control_url}/api/v3/signals/generate", json={
-        "agent_id": agent["id"], "token_symbol": "INJ", "side": "LONG", "size_model": {"type": "percentage", "value": 10},
-        "risk_model": {"type": "stop-loss", "stop": 0.05, "leverage": 2}})
-    assert r.status_code == 201, r.text
-    s = r.json()["signal"]
+    s = await send_signal(http, control_url, agent["id"], "INJ", size_pct=10, leverage=2, stop=0.05)
     t = await settled_timeline(http, query_url, s["id"])
     assert t["signal"]["status"] == "EXECUTED"
     await fault(http, sim, "lose_answer")

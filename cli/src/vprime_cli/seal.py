@@ -7,16 +7,15 @@ wallet. Keys are read from files and never printed: the output holds addresses a
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
 from eth_account import Account
 
+from vprime_shared.addresses import ADDRESS
 from vprime_shared.contracts import Venue
 from vprime_shared.key_envelope import FORMAT, EnvelopeError, private_key_bytes, seal_agent_key
 
-WALLET = re.compile(r"^0x[0-9a-fA-F]{40}$")
 
 
 class SealError(ValueError):
@@ -24,7 +23,7 @@ class SealError(ValueError):
 
 
 def check_wallet(wallet: str) -> str:
-    if not WALLET.match(wallet):
+    if not ADDRESS.match(wallet):
         raise SealError(f"--wallet {wallet!r} is not a wallet address (0x followed by 40 hex digits)")
     return wallet
 

@@ -38,6 +38,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from vprime_shared.addresses import ADDRESS
 from vprime_shared.contracts import Venue
 
 FORMAT = "vprime-x25519-aes256gcm-v1"
@@ -51,7 +52,6 @@ IV_BYTES = 12
 TAG_BYTES = 16
 # secp256k1's group order: a private key is an integer in [1, N).
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
-WALLET = re.compile(r"^0x[0-9a-fA-F]{40}$")
 PRIVATE_KEY_HEX = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
 
 
@@ -78,7 +78,7 @@ def public_key_b64(private: X25519PrivateKey) -> str:
 
 def aad(*, wallet: str, venue: str | Venue, nonce: str) -> bytes:
     """What an envelope is bound to: the wallet (lower case), the venue (upper case) and the key import nonce."""
-    if not isinstance(wallet, str) or not WALLET.match(wallet):
+    if not isinstance(wallet, str) or not ADDRESS.match(wallet):
         raise EnvelopeError("the wallet must be 0x followed by 40 hex digits")
     name = (venue.value if isinstance(venue, Venue) else str(venue)).upper()
     if name not in Venue.__members__:

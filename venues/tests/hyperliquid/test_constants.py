@@ -9,6 +9,8 @@ def test_api_url_names_the_network_or_takes_an_override() -> None:
     assert C.api_url("mainnet") == "https://api.hyperliquid.xyz"
     assert C.api_url(" Testnet ") == "https://api.hyperliquid-testnet.xyz"
     assert C.api_url("mainnet", "http://simulator:8080/hyperliquid/") == "http://simulator:8080/hyperliquid"
+    assert C.api_url("mainnet", simulator="http://127.0.0.1:8010/") == "http://127.0.0.1:8010/hyperliquid"
+    assert C.api_url("mainnet", "https://proxy.example", simulator="http://127.0.0.1:8010") == "https://proxy.example"
     with pytest.raises(ValueError):
         C.api_url("devnet")
 

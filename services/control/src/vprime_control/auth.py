@@ -24,9 +24,9 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_utils import to_checksum_address
 
+from vprime_shared.addresses import ADDRESS
 from vprime_shared.contracts import AgentState, AgentStatus, DeploymentState
 
-ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 # An RFC 3986 authority without user info: a DNS name, an IPv4 address or a bracketed IPv6 one, and an optional port.
 DOMAIN = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
                     r"|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?$")

@@ -8,12 +8,13 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from vprime_shared.addresses import ADDRESS
 from vprime_shared.contracts import Venue
 from vprime_shared.internal import require_internal_token
 
 from vprime_executor.adapters.credentials import CredentialConflict, CredentialError, CredentialsDisabled, CredentialStore, SealedKey
 
-WALLET = r"^0x[0-9a-fA-F]{40}$"
+WALLET = ADDRESS.pattern
 
 
 class KeyImportRequest(BaseModel):

@@ -50,5 +50,4 @@ class ExecutorSettings(ServiceSettings):
     def hyperliquid_url(self) -> str:
         """Where Hyperliquid orders go: the configured URL, else the simulator's when VENUE_API_URL names one, else the
         network's own host."""
-        local = f"{self.venue_api_url.rstrip('/')}/hyperliquid" if self.venue_api_url else ""
-        return HL.api_url(self.hyperliquid_network, self.hyperliquid_api_url or local)
+        return HL.api_url(self.hyperliquid_network, self.hyperliquid_api_url, simulator=self.venue_api_url)

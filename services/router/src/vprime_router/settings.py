@@ -18,7 +18,6 @@ from vprime_shared.reference import VENUE_MARKETS as SHIPPED_CATALOG
 from vprime_shared.settings import PlanCacheMode, ServiceSettings
 
 from vprime_venues.hyperliquid import constants as HL
-from vprime_venues.hyperliquid.constants import api_url
 
 __all__ = ["SHIPPED_CATALOG", "RouterSettings"]
 
@@ -63,6 +62,4 @@ class RouterSettings(ServiceSettings):
     def hyperliquid_url(self) -> str:
         """`hyperliquid_api_url` when set; else the simulator's Hyperliquid when there is a simulator; else
         Hyperliquid's own API on `hyperliquid_network`."""
-        if not self.hyperliquid_api_url and self.venue_simulator_url:
-            return f"{self.venue_simulator_url.rstrip('/')}/hyperliquid"
-        return api_url(self.hyperliquid_network, self.hyperliquid_api_url)
+        return HL.api_url(self.hyperliquid_network, self.hyperliquid_api_url, simulator=self.venue_simulator_url)

@@ -13,11 +13,14 @@ TESTNET_API_URL = "https://api.hyperliquid-testnet.xyz"
 NETWORKS = {"mainnet": MAINNET_API_URL, "testnet": TESTNET_API_URL}
 
 
-def api_url(network: str, override: str = "") -> str:
-    """The API host for `network` ("mainnet" or "testnet"), or `override` when given (a simulator, a proxy).
-    Which network an order is signed for is separate: `HyperliquidVenue(mainnet=...)`."""
+def api_url(network: str, override: str = "", *, simulator: str = "") -> str:
+    """The API host for `network` ("mainnet" or "testnet"); `override` when given (a proxy, another double); else the
+    venue simulator's Hyperliquid (`<simulator>/hyperliquid`) when a simulator is named. Which network an order is
+    signed for is separate: `HyperliquidVenue(mainnet=...)`."""
     if override:
         return override.rstrip("/")
+    if simulator:
+        return f"{simulator.rstrip('/')}/hyperliquid"
     try:
         return NETWORKS[network.strip().lower()]
     except KeyError:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import os
-import re
 import secrets
 import uuid
 from collections.abc import Iterable, Mapping
@@ -27,11 +26,11 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from eth_account import Account
 
+from vprime_shared.addresses import ADDRESS
 from vprime_shared.contracts import Venue
 from vprime_shared.key_envelope import FORMAT, EnvelopeError, import_key_pair, open_agent_key, public_key_b64
 from vprime_venues.execution import Signer
 
-WALLET = re.compile(r"^0x[0-9a-fA-F]{40}$")
 DISABLED = "no credentials key configured (CREDENTIALS_KEY or CREDENTIALS_KEY_FILE): venue keys cannot be stored"
 
 
@@ -150,7 +149,7 @@ class CredentialStore:
     async def issue_key_import(self, conn: asyncpg.Connection, wallet: str) -> KeyImport:
         """A fresh nonce for `wallet`, valid `key_import_ttl_s`; expired ones are pruned on the way."""
         public_key = self.public_key
-        if not WALLET.match(wallet):
+        if not ADDRESS.match(wallet):
             raise CredentialError("the wallet must be 0x followed by 40 hex digits")
         nonce = secrets.token_hex(16)
         async with conn.transaction():
