@@ -10,23 +10,30 @@ RUN := $(UV) run --frozen
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-system-deps: ## JDK and Maven (local Kafka), Chromium (dashboard tests): installed with apt-get when missing and allowed
+system-deps: ## JDK and Maven (local Kafka), Chromium (dashboard tests), Node.js (the chain's tools): installed with apt-get when missing and allowed
 	@missing=""; \
 	command -v java >/dev/null || missing="$$missing openjdk-17-jdk-headless"; \
 	command -v mvn >/dev/null || missing="$$missing maven"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v npm >/dev/null || missing="$$missing nodejs npm"; \
 	if [ -n "$$missing" ]; then \
 	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
 	    echo "[vprime] installing$$missing (apt-get)"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  else \
-	    echo "[vprime] error: missing$$missing (the local Kafka needs a JDK 17+ and Maven; the dashboard tests need Chromium)" >&2; exit 1; \
+	    echo "[vprime] error: missing$$missing (the local Kafka needs a JDK 17+ and Maven; the dashboard tests need Chromium; the chain tools need Node.js)" >&2; exit 1; \
 	  fi; \
 	fi
 
-install: system-deps ## install uv (if missing) and the locked Python dependencies into .venv
+install: system-deps ## install uv (if missing), the locked Python dependencies (.venv) and the chain tools (npm)
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check uv
 	@$(UV) sync --frozen --quiet
+	@command -v npm >/dev/null || { echo "[vprime] error: npm (Node.js) is missing: the local chain's tools come from npm" >&2; exit 1; }
+	@if [ ! -f chain/node_modules/.package-lock.json ] || ! cmp -s chain/package-lock.json chain/node_modules/.vprime-lock; then \
+	  echo "[vprime] installing the local chain's tools (anvil, solc, Uniswap V3 artifacts: npm ci in chain/)"; \
+	  npm ci --prefix chain --legacy-peer-deps --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null && \
+	  cp chain/package-lock.json chain/node_modules/.vprime-lock; \
+	fi
 
 infra-up: install ## start Kafka (KRaft) and Postgres on loopback
 	@$(RUN) python -m vprime_local infra-up
