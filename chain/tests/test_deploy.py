@@ -24,8 +24,7 @@ async def test_tokens_deploy_with_their_real_decimals_and_the_faucet_funds_an_ac
     deployment = Deployment(await chain.chain_id(), anvil.rpc_url)
     await deploy_tokens(chain, deployment, ["WETH", "WBTC", "LINK"])
     assert {s: t.decimals for s, t in deployment.tokens.items()} == {"USDC": 6, "WETH": 18, "WBTC": 8, "LINK": 18}
-    wbtc = chain.contract(ERC20_ABI + [{"type": "function", "name": "decimals", "stateMutability": "view", "inputs": [],
-                                        "outputs": [{"name": "", "type": "uint8"}]}], deployment.tokens["WBTC"].address)
+    wbtc = chain.contract(ERC20_ABI, deployment.tokens["WBTC"].address)
     assert await wbtc.functions.decimals().call() == 8
 
     user = "0x00000000000000000000000000000000000000a1"

@@ -16,6 +16,8 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import AsyncHTTPProvider, AsyncWeb3
 
+from vprime_venues.evm import ERC20_ABI as EVM_ERC20_ABI
+
 from vprime_chain.anvil import DEV_KEYS
 from vprime_chain.solidity import Artifact, compile_sources, sources_under
 
@@ -73,6 +75,9 @@ class Chain:
         if self._chain_id is None:
             self._chain_id = await self.w3.eth.chain_id
         return self._chain_id
+
+    async def close(self) -> None:
+        await self.w3.provider.disconnect()
 
     def contract(self, abi: list[dict[str, Any]] | Artifact, address: str) -> Any:
         return self.w3.eth.contract(address=self.w3.to_checksum_address(address),
@@ -176,12 +181,6 @@ class Faucet:
             await self.chain.transact(usdc_contract.functions.mint(address, int(usdc * 10**token.decimals)))
 
 
-ERC20_ABI: list[dict[str, Any]] = [
-    {"type": "function", "name": "balanceOf", "stateMutability": "view",
-     "inputs": [{"name": "account", "type": "address"}], "outputs": [{"name": "", "type": "uint256"}]},
-    {"type": "function", "name": "mint", "stateMutability": "nonpayable",
-     "inputs": [{"name": "to", "type": "address"}, {"name": "amount", "type": "uint256"}], "outputs": []},
-    {"type": "function", "name": "approve", "stateMutability": "nonpayable",
-     "inputs": [{"name": "spender", "type": "address"}, {"name": "amount", "type": "uint256"}],
-     "outputs": [{"name": "", "type": "bool"}]},
-]
+ERC20_ABI: list[dict[str, Any]] = [*EVM_ERC20_ABI, {
+    "type": "function", "name": "mint", "stateMutability": "nonpayable",
+    "inputs": [{"name": "to", "type": "address"}, {"name": "amount", "type": "uint256"}], "outputs": []}]
