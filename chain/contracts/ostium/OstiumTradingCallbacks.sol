@@ -34,6 +34,11 @@ contract OstiumTradingCallbacks {
     );
     event DevFeeCharged(uint256 indexed tradeId, address indexed trader, uint256 amount);
     event VaultOpeningFeeCharged(uint256 indexed tradeId, address indexed trader, uint256 amount);
+    // Fees the venue also charges and the double does not (an oracle fee per order, builder fees, a close fee):
+    // declared so that whoever reads the settlement events reads them all.
+    event OracleFeeCharged(uint256 indexed tradeId, address indexed trader, uint256 amount);
+    event BuilderFeeCharged(uint256 indexed tradeId, address indexed trader, address indexed builder, uint256 amount);
+    event CloseFeeCharged(uint256 indexed orderId, uint256 indexed tradeId, address trader, uint256 closeFee);
 
     int256 private constant MAX_PROFIT_P = 900e6;
     int256 private constant MIN_PROFIT_P = -100e6;
