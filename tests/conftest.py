@@ -23,6 +23,7 @@ from tests.otlp import SpanSink
 
 TEST_PORTS = {service: 18000 + i for i, service in enumerate(("control", "query", "signal", "policy", "router", "executor"))}
 TEST_PORTS["simulator"] = 18010
+TEST_PORTS["chain"] = 18545
 
 
 @pytest.fixture(scope="session")

@@ -16,27 +16,33 @@ import pytest
 
 from tests.e2e.helpers import one_statement, rolled_back_schema
 from vprime_shared import ids
-from vprime_shared.contracts import Order, RiskModel, Side, Venue
+from vprime_shared.contracts import MarketTick, Order, RiskModel, Side, Venue
+from vprime_shared.contracts.base import utcnow
 from vprime_shared.unit_of_work import Tx
 
 from vprime_venues.execution import VenueFill, VenueRefused, VenueUnavailable
 from vprime_shared.batches import Received
 
 from vprime_executor.adapters.credentials import CredentialStore, load_kek, new_kek
-from vprime_executor.handlers import claim_orders, resolve_all
+from vprime_executor.adapters.repository import PostgresRepository
+from vprime_executor.handlers import claim_orders, resolve_all, tick_received
 from vprime_executor.settings import ExecutorSettings
-from vprime_executor.venues import PAPER, VenueRouter
+from vprime_executor.venues import VenueRouter
 
 pytestmark = pytest.mark.integration
 VENUES = SimpleNamespace(settings=SimpleNamespace(paper_equity_usd=10_000.0))  # all resolve_all reads of the venues
 
 
 conn = rolled_back_schema("executor")
+decoded = rolled_back_schema("executor", json_codec=True)  # JSON decoded, as the service reads it
 
 
 def paper_only() -> VenueRouter:
     """The venue router of an executor without a venue API: every order goes to paper."""
     return VenueRouter(ExecutorSettings(venue_api_url=""), None, CredentialStore(None))
+
+
+PAPER = paper_only().paper_route(Venue.HYPERLIQUID)
 
 
 def an_order(*, stop: float | None = 0.05, instrument: str = "eth", venue: Venue = Venue.HYPERLIQUID,
@@ -47,8 +53,8 @@ def an_order(*, stop: float | None = 0.05, instrument: str = "eth", venue: Venue
                  risk_model=RiskModel(type="trailing-stop" if stop else "none", stop=stop))
 
 
-async def sending(conn: asyncpg.Connection, *, stop: float | None = 0.05, status: str = "SENDING") -> Order:
-    order = an_order(stop=stop)
+async def sending(conn: asyncpg.Connection, *, stop: float | None = 0.05, status: str = "SENDING", instrument: str = "eth") -> Order:
+    order = an_order(stop=stop, instrument=instrument)
     await conn.execute(
         """INSERT INTO orders (order_id, client_order_id, intent_id, deployment_id, venue, venue_symbol, side, status, resolved_at)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, CASE WHEN $8 = 'SENDING' THEN NULL ELSE now() END)""",
@@ -66,7 +72,7 @@ async def test_a_mixed_list_of_outcomes_resolves_in_one_statement(conn: asyncpg.
              (away, VenueUnavailable("timed out"), PAPER, {}), (recovered, fill, PAPER, {}), (filled, fill, PAPER, {})]
 
     async with Tx.on(conn, transaction=False) as tx:
-        results = await resolve_all(tx, items, VENUES)  # type: ignore[arg-type]
+        results = await resolve_all(PostgresRepository.of(tx), items, VENUES)  # type: ignore[arg-type]
 
     assert [r.status.value if r else None for r in results] == ["FILLED", "REJECTED", "FAILED", None, None]
     assert results[1] is not None and results[1].venue_specific and not results[1].retryable
@@ -100,7 +106,7 @@ async def test_a_batch_of_orders_is_claimed_in_one_statement_with_its_prices(con
     instance = uuid.uuid4()
 
     async with one_statement(conn, "executor", batch) as tx:
-        claimed = await claim_orders(tx, batch, paper_only(), instance)
+        claimed = await claim_orders(PostgresRepository.of(tx), batch, paper_only(), instance)
     assert tx.inbox is not None and tx.inbox.fresh == {first.event_id, before.event_id, second.event_id}
 
     # Each order once, in the batch's order, with the trace of its first delivery; the one claimed before is left out.
@@ -111,14 +117,15 @@ async def test_a_batch_of_orders_is_claimed_in_one_statement_with_its_prices(con
     assert {(r["order_id"], r["status"], r["mode"], r["claimed_by"]) for r in rows} == {
         (first.order_id, "SENDING", "paper", instance), (second.order_id, "SENDING", "paper", instance)}
     assert Order.model_validate(json.loads(rows[0]["payload"])) in (first, second)  # what recovery sends, if it must
-    prices = claimed[0].prices
+    assert all(c.route.mode == "paper" for c in claimed)
+    prices = claimed[0].route.adapter.prices  # the batch's prices, read once, which its paper fills use
     assert await prices.latest("HYPERLIQUID", coin.lower()) == 101.0  # the venue's own price first
     assert await prices.latest("OSTIUM", other) == 7.0  # else any venue's
     assert await prices.latest("GMX", "NOTRADED") is None
 
     # The same batch again (a redelivery): its events are in the inbox, so nothing is claimed.
     async with one_statement(conn, "executor", batch) as tx:
-        assert await claim_orders(tx, batch, paper_only(), instance) == []
+        assert await claim_orders(PostgresRepository.of(tx), batch, paper_only(), instance) == []
     assert tx.inbox is not None and tx.inbox.fresh == set()
 
 
@@ -133,16 +140,17 @@ async def test_an_order_goes_to_its_venue_only_when_its_deployment_holds_a_key(c
     address = await credentials.generate(conn, keyed.deployment_id, keyed.venue)
     await credentials.generate(conn, other_venue.deployment_id, Venue.GMX)
     async with httpx.AsyncClient() as http:
-        venues = VenueRouter(ExecutorSettings(venue_api_url="http://127.0.0.1:9"), http, credentials)
+        venues = VenueRouter(ExecutorSettings(venue_api_url="http://127.0.0.1:9"), http, credentials, db=conn)
         batch = [Received(o, {}) for o in (keyed, unkeyed, other_venue)]
         async with one_statement(conn, "executor", batch) as tx:
-            claimed = {c.order.order_id: c for c in await claim_orders(tx, batch, venues, uuid.uuid4())}
+            claimed = {c.order.order_id: c for c in await claim_orders(PostgresRepository.of(tx), batch, venues, uuid.uuid4())}
 
         route = claimed[keyed.order_id].route
         assert route.mode == "venue" and route.signer is not None and route.signer.address == address
         assert route.adapter is venues.adapter(keyed.venue)
-        assert claimed[unkeyed.order_id].route == PAPER and claimed[other_venue.order_id].route == PAPER
-        assert await claimed[unkeyed.order_id].prices.latest(unkeyed.venue.value, coin) == 42.0
+        assert claimed[unkeyed.order_id].route.mode == "paper" and claimed[other_venue.order_id].route.mode == "paper"
+        assert claimed[unkeyed.order_id].route.adapter.venue is unkeyed.venue  # paper fills on HYPERLIQUID are on HYPERLIQUID
+        assert await claimed[unkeyed.order_id].route.adapter.prices.latest(unkeyed.venue.value, coin) == 42.0
         modes = dict(await conn.fetch("SELECT order_id, mode FROM orders WHERE order_id = ANY($1::uuid[])", list(claimed)))
         assert modes == {keyed.order_id: "venue", unkeyed.order_id: "paper", other_venue.order_id: "paper"}
 
@@ -153,8 +161,8 @@ async def test_an_order_goes_to_its_venue_only_when_its_deployment_holds_a_key(c
         again = [Received(gmx, {}), Received(hyperliquid, {})]
         venues.settings = ExecutorSettings(venue_api_url="")
         async with one_statement(conn, "executor", again) as tx:
-            off = {c.order.order_id: c.route for c in await claim_orders(tx, again, venues, uuid.uuid4())}
-        assert off[gmx.order_id] == PAPER
+            off = {c.order.order_id: c.route for c in await claim_orders(PostgresRepository.of(tx), again, venues, uuid.uuid4())}
+        assert off[gmx.order_id].mode == "paper"
         assert off[hyperliquid.order_id].mode == "venue" and off[hyperliquid.order_id].signer.address == address
 
 
@@ -167,3 +175,26 @@ async def test_an_order_is_resolved_exactly_when_it_is_no_longer_sending(conn: a
     with pytest.raises(asyncpg.CheckViolationError):
         async with conn.transaction():
             await conn.execute("UPDATE orders SET resolved_at = now() WHERE order_id = $1", order.order_id)
+
+
+async def test_each_close_of_a_position_is_an_attempt_of_its_own(decoded: asyncpg.Connection) -> None:
+    """A tick that closes a position marks it CLOSING as its next close attempt; a refused close releases it, and the
+    next close is attempt 2. Recovery reads the attempt in flight."""
+    coin = f"T{uuid.uuid4().hex[:8]}".upper()
+    order = await sending(decoded, instrument=coin)  # a 5 % trailing stop
+    async with Tx.on(decoded, transaction=False) as tx:
+        await resolve_all(PostgresRepository.of(tx), [(order, VenueFill(100.0, 1.0, 100.0, 0.0, "v-1"), PAPER, {})], VENUES)  # type: ignore[arg-type]
+    repo, position_id = PostgresRepository(decoded), ids.position_id(order.order_id)
+
+    def tick(mid: float) -> MarketTick:
+        return MarketTick(venue="HYPERLIQUID", instrument=coin, bid=mid, ask=mid, mid=mid, ts=utcnow())
+
+    assert await tick_received(repo, tick(101.0)) == []  # the best price moves up, nothing closes
+    [first] = await tick_received(repo, tick(90.0))
+    assert (first.position.position_id, first.attempt) == (position_id, 1)
+    assert await tick_received(repo, tick(89.0)) == []  # closing already: a tick leaves it to its close
+    await repo.release_close(position_id)  # refused
+    [second] = await tick_received(repo, tick(89.0))
+    assert second.attempt == 2 and second.reason.startswith("trailing_stop")
+    [in_flight] = [c for c in await repo.closing_positions(utcnow()) if c.position.position_id == position_id]
+    assert in_flight.attempt == 2

@@ -19,10 +19,10 @@ pytestmark = pytest.mark.integration
 VENUES = {"HYPERLIQUID", "OSTIUM", "GMX", "SPOT"}
 
 
-def test_make_up_starts_the_simulator_before_what_calls_it(stack: ServiceStack) -> None:
-    first, *later = start_waves(stack.services)
-    assert "simulator" in first and not {"router", "executor"} & set(first)
-    assert {"router", "executor"} <= {s for wave in later for s in wave}
+def test_make_up_starts_the_chain_and_simulator_before_what_calls_them(stack: ServiceStack) -> None:
+    waves = start_waves(stack.services)
+    wave_of = {service: i for i, wave in enumerate(waves) for service in wave}
+    assert wave_of["chain"] < wave_of["simulator"] < min(wave_of["router"], wave_of["executor"])
     # The session's stack was started so: its router's first sync, before "router started", found the simulator up.
     log = stack.log_file("router").read_text()
     startup = log[log.rfind("Started server process"):].split("router started")[0]

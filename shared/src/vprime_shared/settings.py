@@ -36,6 +36,7 @@ SERVICE_PORTS = {
     "router": 8004,
     "executor": 8005,
     "simulator": 8010,
+    "chain": 8545,  # the local EVM chain's JSON-RPC (anvil)
 }
 
 

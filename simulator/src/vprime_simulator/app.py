@@ -41,6 +41,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from vprime_shared.orderbook import walk
 from vprime_shared.runtime import BodyLimit
 from vprime_simulator.exchange import FAULT_MODES, Exchange, SimMarket
+from vprime_simulator.chain import add_chain_routes
 from vprime_simulator.hyperliquid_api import DEFAULT_WEIGHT_PER_MINUTE, add_hyperliquid_routes
 from vprime_simulator.trading import add_trading_routes
 from vprime_venues.gmx.constants import PRICE_SCALE as GMX_PRICE_SCALE
@@ -299,6 +300,9 @@ def create_app(exchange: Exchange, *, admin_token: str = "", timeout_s: float = 
     @app.get("/health")
     async def health() -> dict[str, str]:
         return {"service": "simulator", "status": "ok"}
+
+    app.state.chain = None  # the local chain (`chain.ChainSite`), when the simulator runs with one
+    add_chain_routes(app)
 
     app.add_middleware(BodyLimit)  # last, so outermost: a body over 64 KiB is refused before anything reads it
     return app

@@ -66,7 +66,9 @@ class VenueFill:
 
 
 class ExecutionAdapter(Protocol):
-    venue: Venue
+    venue: Venue  # the venue its fills are reported on
+    # PAPER (`vprime_venues.paper`) also has `paper = True`: its fills are simulated, nothing is sent to `venue`. An
+    # adapter without the attribute trades on its venue.
 
     async def equity(self, signer: Signer) -> float: ...
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
 import secrets
 import signal
@@ -21,11 +22,13 @@ from vprime_shared.sign_in import bearer
 
 from vprime_local.infra import InfraError, pid_alive, port_open, say, secret, stop_pid
 
-PROCESSES = ("simulator", *SERVICES)
+PROCESSES = ("chain", "simulator", *SERVICES)
 
-# What a service calls as soon as it runs, and so must be healthy before it starts: the router reads the simulator's
-# catalogs, the executor trades on its venue APIs.
-CALLS: dict[str, tuple[str, ...]] = {"router": ("simulator",), "executor": ("simulator",)}
+# What a service calls as soon as it runs, and so must be healthy before it starts: the simulator deploys the venues'
+# contracts to the chain, the router reads the simulator's catalogs and the chain, the executor trades on both.
+CALLS: dict[str, tuple[str, ...]] = {"simulator": ("chain",), "router": ("simulator", "chain"),
+                                     "executor": ("simulator", "chain")}
+MODULES = {"chain": "vprime_chain"}  # the module a process runs, where it is not `vprime_<name>`
 
 
 def start_waves(services: tuple[str, ...], calls: dict[str, tuple[str, ...]] = CALLS) -> list[tuple[str, ...]]:
@@ -99,6 +102,24 @@ class ServiceStack:
                 "operator_token": secret(operator, lambda: "vpo_" + secrets.token_urlsafe(32)),
                 "simulator_admin_token": secret(simulator_admin_token_path(self.home))}
 
+    @property
+    def deployment_file(self) -> Path:
+        return self.home / "chain" / "deployment.json"
+
+    def chain_env(self) -> dict[str, str]:
+        """The local chain for every process: its RPC URL, and once the simulator has deployed to it, each contract as
+        `<NAME>_ADDRESS` and the tokens as `CHAIN_TOKENS_JSON`. None of it when the environment names another chain
+        (ARBITRUM_RPC_URL): the venues' own addresses then apply."""
+        if "ARBITRUM_RPC_URL" in os.environ:
+            return {}
+        env = {"ARBITRUM_RPC_URL": self.url("chain"), "SIMULATOR_CHAIN_FILE": str(self.deployment_file),
+               "CHAIN_PORT": str(self.port("chain")), "CHAIN_STATE_FILE": str(self.home / "chain" / "state.json")}
+        if self.deployment_file.exists():
+            deployment = json.loads(self.deployment_file.read_text())
+            env |= {f"{name.upper()}_ADDRESS": address for name, address in deployment["contracts"].items()}
+            env["CHAIN_TOKENS_JSON"] = json.dumps(deployment["tokens"], sort_keys=True)
+        return env
+
     def env(self, service: str) -> dict[str, str]:
         found = self.secrets()
         private = {"CREDENTIALS_KEY_FILE": found["key_file"]} if service == "executor" else {}
@@ -113,6 +134,7 @@ class ServiceStack:
         simulated = {} if "HYPERLIQUID_API_URL" in os.environ else SIMULATED_HYPERLIQUID
         return {
             **simulated,
+            **self.chain_env(),
             **inherited,
             "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
             "DATABASE_URL": self.database_urls.get(service, ""),
@@ -145,7 +167,7 @@ class ServiceStack:
             d.mkdir(parents=True, exist_ok=True)
         with self.log_file(service, instance).open("ab") as out:
             proc = subprocess.Popen(
-                [sys.executable, "-m", f"vprime_{service}"],
+                [sys.executable, "-m", MODULES.get(service, f"vprime_{service}")],
                 env={**self.env(service), "HTTP_PORT": str(port), **env_override}, stdout=out, stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL, start_new_session=True,
             )
@@ -179,7 +201,7 @@ class ServiceStack:
                         tail = log.read_text()[-3000:] if log.exists() else ""
                         raise InfraError(f"{_label(service, instance)} exited during start; last log lines:\n{tail}")
                     try:
-                        if client.get(f"{self.url(service, instance)}/health").status_code == 200:
+                        if self.answers(client, service, instance):
                             pending.discard(service)
                             say(f"{_label(service, instance):<9} healthy at {self.url(service, instance)}")
                     except httpx.HTTPError:
@@ -190,6 +212,13 @@ class ServiceStack:
                 time.sleep(0.25)
         if pending:
             raise InfraError(f"not healthy after {timeout_s:.0f}s: {', '.join(sorted(pending))}; logs in {self.home / 'logs'}")
+
+    def answers(self, client: httpx.Client, service: str, instance: int = 0) -> bool:
+        """Healthy: a 200 from `/health`; for the chain, an answer to `eth_chainId`."""
+        if service == "chain":
+            rpc = {"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}
+            return client.post(self.url(service, instance), json=rpc).status_code == 200
+        return client.get(f"{self.url(service, instance)}/health").status_code == 200
 
     def stop(self, service: str, instance: int = 0) -> None:
         """SIGTERM (a graceful shutdown: consumers stop, offsets commit, the relay stops), SIGKILL after 20 s."""

@@ -16,6 +16,7 @@ from vprime_shared.unit_of_work import Tx
 
 from vprime_executor import handlers, reconciliation, recovery
 from vprime_executor.adapters.credentials import CredentialStore, load_kek
+from vprime_executor.adapters.repository import PostgresRepository, PostgresStore
 from vprime_executor.api import internal_api
 from vprime_executor.adapters.nonces import PostgresNonces
 from vprime_executor.domain.backlog import SendBacklog
@@ -32,13 +33,14 @@ credentials = CredentialStore(load_kek(settings.credentials_key, settings.creden
                               key_import_ttl_s=settings.key_import_ttl_s)
 venues = VenueRouter(settings, None, credentials)
 in_flight: set[uuid.UUID] = set()
-# Claimed in the batch being handled (with its route, trace and prices); sent once the batch commits.
+# Claimed in the batch being handled (with its route and trace); sent once the batch commits.
 claimed_now: dict[uuid.UUID, handlers.Claimed] = {}
 sending = asyncio.Semaphore(settings.send_concurrency)  # venue calls under way at once
 outstanding = SendBacklog(settings.send_backlog)  # sends under way
 INSTANCE_ID = uuid.uuid4()  # this process: orders it claims carry it; its heartbeat says it is alive
 loops: list[asyncio.Task[None]] = []
-resolutions: handlers.Resolutions  # set on start, once the database is there
+store: PostgresStore  # set on start, once the database is there
+resolutions: handlers.Resolutions
 
 
 async def keep_resolving() -> None:
@@ -47,12 +49,12 @@ async def keep_resolving() -> None:
     rounds = 0
     while True:
         try:
-            await recovery.heartbeat(runtime.pool, INSTANCE_ID)
-            await recovery.recover(runtime.uow, venues, in_flight, grace, INSTANCE_ID, dead_after,
+            await recovery.heartbeat(store, INSTANCE_ID)
+            await recovery.recover(store, venues, in_flight, grace, INSTANCE_ID, dead_after,
                                    timedelta(seconds=settings.resend_within_s))
             if rounds % max(int(settings.reconcile_interval_s / settings.recovery_interval_s), 1) == 0:
-                RECONCILIATION_DIFFERENCES.set(len(await reconciliation.reconcile(runtime.pool, venues)))
-                await recovery.count_open_positions(runtime.pool)
+                RECONCILIATION_DIFFERENCES.set(len(await reconciliation.reconcile(store.outside, venues)))
+                await recovery.count_open_positions(store)
         except Exception:  # a bad round must not end recovery
             log.exception("recovery round failed")
         rounds += 1
@@ -60,8 +62,10 @@ async def keep_resolving() -> None:
 
 
 async def start(_: ServiceRuntime) -> None:
-    global resolutions
-    resolutions = handlers.Resolutions(runtime.uow, venues)
+    global resolutions, store
+    store = PostgresStore(runtime.uow)
+    resolutions = handlers.Resolutions(store, venues)
+    venues.db = runtime.pool
     venues.http = httpx.AsyncClient(timeout=httpx.Timeout(settings.venue_timeout_s))
     venues.nonces = PostgresNonces(runtime.pool)  # unique per signing wallet across instances and restarts
     loops.append(asyncio.create_task(keep_resolving(), name="order-recovery"))
@@ -85,9 +89,9 @@ async def on_tick(event: MarketTick) -> None:
     # No inbox for ticks (the busiest topic): the price upsert is idempotent by timestamp, and a
     # redelivered tick finds the positions it closed already closed.
     async with runtime.uow.begin() as tx:
-        to_close = await handlers.tick_received(tx, event, venues)
-    for position, reason in to_close:
-        await handlers.close_on_venue(runtime.uow, venues, position, reason)
+        closing = await handlers.tick_received(PostgresRepository.of(tx), event)
+    if closing:
+        await handlers.close_positions(store, venues, closing, at=handlers.tick_prices(event))
 
 
 async def send_claimed(orders: list[Order]) -> None:
@@ -108,8 +112,7 @@ async def send(claimed: handlers.Claimed) -> None:
     order = claimed.order
     try:
         with attached(claimed.trace):  # the order's own trace: its execution and position continue it
-            await handlers.send_order(runtime.uow, order, claimed.route, venues, resolutions, prices=claimed.prices,
-                                      venue_calls=sending, crash=settings.executor_crash)
+            await handlers.send_order(store, order, claimed.route, resolutions, venue_calls=sending, crash=settings.executor_crash)
     except Exception:  # left SENDING: recovery asks the venue and resolves it
         log.exception("sending order %s failed; recovery will resolve it", order.order_id)
     finally:
@@ -120,7 +123,7 @@ async def send(claimed: handlers.Claimed) -> None:
 # instance (and marked in flight, so recovery leaves it alone) before any of them is sent.
 @runtime.batch_subscriber(Order, after_commit=send_claimed, together=True, one_statement=True)
 async def on_orders(tx: Tx, received: list[Received[Order]]) -> None:
-    for claimed in await handlers.claim_orders(tx, received, venues, INSTANCE_ID):
+    for claimed in await handlers.claim_orders(PostgresRepository.of(tx), received, venues, INSTANCE_ID):
         in_flight.add(claimed.order.order_id)
         claimed_now[claimed.order.order_id] = claimed
 

@@ -1,6 +1,7 @@
 """Which adapter an order goes through: the venue itself when the deployment holds an agent key for it and the
 venue is reachable (Hyperliquid at HYPERLIQUID_API_URL or its network's host; the others where VENUE_API_URL
-points, the simulator locally), otherwise PAPER (fills on live ticks, for users without venue accounts)."""
+points, the simulator locally), otherwise PAPER standing in for that venue (fills on live ticks, for users without
+venue accounts). Every route has an adapter, all of one protocol; `mode` says which of the two it is."""
 
 from __future__ import annotations
 
@@ -24,36 +25,50 @@ from vprime_venues.ratelimit import RateBudget
 from vprime_venues.spot.execution import SpotVenue
 
 from vprime_executor.adapters.credentials import CredentialStore
+from vprime_executor.adapters.prices import PriceBook
 
 from vprime_executor.settings import ExecutorSettings
 
 
 @dataclass(frozen=True)
 class Route:
-    adapter: VenueAdapter | None  # None: paper
+    """The adapter an order or a close goes through, and the agent key that signs for it (none on paper)."""
+
+    adapter: VenueAdapter
     signer: Signer | None
 
     @property
+    def paper(self) -> bool:
+        return bool(getattr(self.adapter, "paper", False))  # only PAPER sets it (see ExecutionAdapter)
+
+    @property
     def mode(self) -> str:
-        return "venue" if self.adapter is not None else "paper"
+        """What events, stats and the orders and positions tables say: "venue" or "paper" (whatever the venue)."""
+        return "paper" if self.paper else "venue"
 
-
-PAPER = Route(None, None)
+    def priced(self, prices: Prices) -> Route:
+        """The same route, a paper fill reading `prices` (read once for a batch, or a tick's); a venue's has its own."""
+        return Route(self.adapter.at(prices), self.signer) if isinstance(self.adapter, PaperVenue) else self
 
 
 class VenueRouter:
     def __init__(self, settings: ExecutorSettings, http: httpx.AsyncClient | None, credentials: CredentialStore,
-                 nonces: NonceSource | None = None) -> None:
+                 nonces: NonceSource | None = None, db: asyncpg.Connection | asyncpg.Pool | None = None) -> None:
         self.settings = settings
         self.http = http
         self.credentials = credentials
         self.nonces = nonces
+        self.db = db  # where agent keys are read, and paper fills read the latest prices
         self.reference_prices = reference_prices(settings.reference_prices_path)
         self._adapters: dict[Venue, VenueAdapter] = {}
 
-    def paper(self, prices: Prices) -> PaperVenue:
-        return PaperVenue(prices, self.reference_prices, equity_usd=self.settings.paper_equity_usd,
-                          slippage_bps=self.settings.paper_slippage_bps)
+    def paper(self, venue: Venue) -> PaperVenue:
+        """PAPER standing in for `venue`, filling at the executor's price book."""
+        return PaperVenue(venue, PriceBook(self.db) if self.db is not None else None, self.reference_prices,
+                          equity_usd=self.settings.paper_equity_usd, slippage_bps=self.settings.paper_slippage_bps)
+
+    def paper_route(self, venue: Venue) -> Route:
+        return Route(self.paper(venue), None)
 
     def adapter(self, venue: Venue) -> VenueAdapter:
         if venue not in self._adapters:
@@ -70,18 +85,27 @@ class VenueRouter:
             }[venue]()
         return self._adapters[venue]
 
-    async def route(self, conn: asyncpg.Connection | asyncpg.Pool, deployment_id: uuid.UUID, venue: Venue) -> Route:
-        return (await self.routes(conn, [(deployment_id, venue)]))[(deployment_id, venue)]
+    async def route(self, deployment_id: uuid.UUID, venue: Venue) -> Route:
+        return (await self.routes([(deployment_id, venue)]))[(deployment_id, venue)]
 
-    async def routes(self, conn: asyncpg.Connection | asyncpg.Pool,
-                     wanted: Iterable[tuple[uuid.UUID, Venue]]) -> dict[tuple[uuid.UUID, Venue], Route]:
+    async def routes(self, wanted: Iterable[tuple[uuid.UUID, Venue]]) -> dict[tuple[uuid.UUID, Venue], Route]:
         """The route of each (deployment, venue) pair, their keys read in one query."""
         pairs = set(wanted)
         if self.http is None or not any(self.trades_on(v) for _, v in pairs):
-            return dict.fromkeys(pairs, PAPER)
-        signers = await self.credentials.signers(conn, pairs)
-        return {(d, v): Route(self.adapter(v), signers[(d, v)]) if (d, v) in signers and self.trades_on(v) else PAPER
+            return {(d, v): self.paper_route(v) for d, v in pairs}
+        assert self.db is not None, "the executor has not started"
+        signers = await self.credentials.signers(self.db, pairs)
+        return {(d, v): Route(self.adapter(v), signers[(d, v)]) if (d, v) in signers and self.trades_on(v) else self.paper_route(v)
                 for d, v in pairs}
+
+    async def recorded_routes(self, wanted: Iterable[tuple[uuid.UUID, Venue, str]]) -> dict[tuple[uuid.UUID, Venue, str], Route | None]:
+        """The routes of orders or positions recorded as in a mode ("venue" or "paper"), their keys read in one query:
+        paper stays paper (a key added since trades new orders only); one on the venue goes to the venue, or nowhere
+        (None) if its key is gone, never to paper."""
+        wanted = set(wanted)
+        now = await self.routes((d, v) for d, v, mode in wanted if mode != "paper")
+        return {(d, v, mode): self.paper_route(v) if mode == "paper" else None if now[(d, v)].paper else now[(d, v)]
+                for d, v, mode in wanted}
 
     def trades_on(self, venue: Venue) -> bool:
         """Hyperliquid is reached at its own host (or HYPERLIQUID_API_URL); the other venues only where VENUE_API_URL
