@@ -20,7 +20,7 @@ from vprime_venues.evm import revert_reason
 from vprime_venues.ostium import abi
 
 PORT = 18611
-PRICES = {"BTC": Decimal(60000), "ETH": Decimal(3000), "EURUSD": Decimal("1.08")}
+PRICES = {"BTC-USD": Decimal(60000), "ETH-USD": Decimal(3000), "EUR-USD": Decimal("1.08")}
 BTC, ETH = 0, 1
 USDC = 10**6
 ZERO = "0x0000000000000000000000000000000000000000"
@@ -100,7 +100,7 @@ async def test_a_delegate_opens_the_keeper_fills_at_the_ask_and_a_close_pays_the
     prices = dict(PRICES)
     keeper = ostium.Keeper(chain, deployment, prices.__getitem__, spread_bps=Decimal(4))
     before = await venue.balance()
-    receipt = await venue.delegated(venue.open_call(BTC, 100 * USDC, 500, prices["BTC"]))
+    receipt = await venue.delegated(venue.open_call(BTC, 100 * USDC, 500, prices["BTC-USD"]))
     [initiated] = venue.trading.events.MarketOpenOrderInitiated().process_receipt(receipt, errors=DISCARD)
     assert initiated.args.trader == venue.trader.address and initiated.args.pairIndex == BTC
     assert before - await venue.balance() == 100 * USDC  # pulled by the storage
@@ -120,8 +120,8 @@ async def test_a_delegate_opens_the_keeper_fills_at_the_ask_and_a_close_pays_the
     stored = await venue.storage.functions.getOpenTrade(venue.trader.address, BTC, 0).call()
     assert stored[1] == ask and await venue.storage.functions.openTradesCount(venue.trader.address, BTC).call() == 1
 
-    prices["BTC"] = Decimal(61200)  # +2 %
-    close = venue.trading.encode_abi("closeTradeMarket", [BTC, 0, 10_000, ostium.scaled_price(prices["BTC"]), 200])
+    prices["BTC-USD"] = Decimal(61200)  # +2 %
+    close = venue.trading.encode_abi("closeTradeMarket", [BTC, 0, 10_000, ostium.scaled_price(prices["BTC-USD"]), 200])
     receipt = await venue.delegated(close)
     [closing] = venue.trading.events.MarketCloseOrderInitiatedV2().process_receipt(receipt, errors=DISCARD)
     await keeper.step()
@@ -160,7 +160,7 @@ async def test_only_the_delegate_acts_for_the_trader(deployed, venue: Venue) -> 
 
 async def test_a_closed_market_cancels_and_returns_the_collateral(deployed, venue: Venue) -> None:
     chain, deployment = deployed
-    keeper = ostium.Keeper(chain, deployment, PRICES.__getitem__, is_open=lambda instrument: instrument != "EURUSD")
+    keeper = ostium.Keeper(chain, deployment, PRICES.__getitem__, is_open=lambda symbol: symbol != "EUR-USD")
     before = await venue.balance()
     receipt = await venue.delegated(venue.open_call(2, 100 * USDC, 1_000, Decimal("1.08"), buy=False))
     [initiated] = venue.trading.events.MarketOpenOrderInitiated().process_receipt(receipt, errors=DISCARD)
@@ -173,7 +173,7 @@ async def test_a_closed_market_cancels_and_returns_the_collateral(deployed, venu
 
 async def test_a_keeper_that_never_answers_leaves_the_order_to_the_traders_timeout(deployed, venue: Venue) -> None:
     chain, deployment = deployed
-    keeper = ostium.Keeper(chain, deployment, PRICES.__getitem__, fault="never", mine_every_s=0)
+    keeper = ostium.Keeper(chain, deployment, PRICES.__getitem__, mode="never", mine_every_s=0)
     before = await venue.balance()
     receipt = await venue.delegated(venue.open_call(ETH, 50 * USDC, 300, Decimal(3000)))
     [initiated] = venue.trading.events.MarketOpenOrderInitiated().process_receipt(receipt, errors=DISCARD)

@@ -8,10 +8,10 @@ position, and funds the trading storage (the vault that pays profits). Order tim
 blocks, after which the trader cancels a pending order itself (`openTradeMarketTimeout`).
 
 `Keeper` reads the orders the trading contract initiates (MarketOpenOrderInitiated, MarketCloseOrderInitiatedV2)
-and answers each through the callbacks contract with the oracle's price, bid and ask (the price of the pair's
-canonical instrument, `price_of(instrument)`, half `spread_bps` either side), or a price of 0 when the market is
-closed (`is_open(instrument)` false: the callbacks cancel it, MARKET_CLOSED). Its fault modes: `delay` (answer only
-after `delay_s`) and `never` (never answer: the order stays pending until the trader's timeout cancels it). anvil
+and answers each through the callbacks contract with the oracle's price, bid and ask (the simulator's mid of the
+pair, `price_of("BTC-USD")`, half `spread_bps` either side), or a price of 0 when the market is closed
+(`is_open(symbol)` false: the callbacks cancel it, MARKET_CLOSED). Its `mode`: `ok`, `delay` (answer only after
+`delay_s`) or `never` (never answer: the order stays pending until the trader's timeout cancels it). anvil
 mines only on transactions, while Arbitrum makes blocks continuously: the keeper mines an empty block when none came
 for `mine_every_s`, so timeouts counted in blocks pass on the local chain too."""
 
@@ -53,8 +53,8 @@ FaultMode = Literal["ok", "delay", "never"]
 @dataclass(frozen=True)
 class Pair:
     index: int
-    symbol: str  # FROM-TO, as the subgraph names it
-    instrument: str  # canonical: the oracle's price key
+    symbol: str  # FROM-TO, as the subgraph names it: the oracle's price key
+    instrument: str  # canonical
     max_leverage: Decimal
 
 
@@ -120,17 +120,17 @@ class Keeper:
 
     def __init__(self, chain: Chain, deployment: Deployment, price_of: Callable[[str], Decimal], *,
                  is_open: Callable[[str], bool] | None = None, spread_bps: Decimal = Decimal(3),
-                 fault: FaultMode = "ok", delay_s: float = 0.0, interval_s: float = 0.2, mine_every_s: float = 1.0,
+                 mode: FaultMode = "ok", delay_s: float = 0.0, interval_s: float = 0.2, mine_every_s: float = 1.0,
                  key: str = KEEPER_KEY) -> None:
         self.chain, self.deployment, self.price_of = chain, deployment, price_of
-        self.is_open = is_open or (lambda instrument: True)
+        self.is_open = is_open or (lambda symbol: True)
         self.half_spread = Decimal(spread_bps) / 2 / 10_000
-        self.fault, self.delay_s = fault, delay_s
+        self.mode, self.delay_s = mode, delay_s
         self.interval_s, self.mine_every_s = interval_s, mine_every_s
         self.account: LocalAccount = Account.from_key(key)
         self.trading = chain.contract(abi.TRADING, deployment.contracts["ostium_trading"])
         self.callbacks = chain.contract(abi.CALLBACKS, deployment.contracts["ostium_callbacks"])
-        self.instruments = {p.index: p.instrument for p in pairs()}
+        self.symbols = {p.index: p.symbol for p in pairs()}
         self.pending: dict[int, PendingOrder] = {}
         self._from_block: int | None = None
         self._last_block: tuple[int, float] = (-1, time.monotonic())
@@ -149,10 +149,10 @@ class Keeper:
         """Read new orders, answer those due; the order ids answered."""
         await self._read_orders()
         await self._keep_blocks_coming()
-        if self.fault == "never":
+        if self.mode == "never":
             return []
         now = time.monotonic()
-        due = [o for o in self.pending.values() if self.fault != "delay" or now - o.seen_at >= self.delay_s]
+        due = [o for o in self.pending.values() if self.mode != "delay" or now - o.seen_at >= self.delay_s]
         answered = await asyncio.gather(*(self.answer(o) for o in due), return_exceptions=True)
         done = []
         for order, outcome in zip(due, answered, strict=True):
@@ -188,10 +188,10 @@ class Keeper:
 
     def quote(self, pair_index: int) -> tuple[int, int, int]:
         """(price, bid, ask), 1e18; all 0 when the market is closed."""
-        instrument = self.instruments[pair_index]
-        if not self.is_open(instrument):
+        symbol = self.symbols[pair_index]
+        if not self.is_open(symbol):
             return 0, 0, 0
-        mid = Decimal(self.price_of(instrument))
+        mid = Decimal(self.price_of(symbol))
         return scaled_price(mid), scaled_price(mid * (1 - self.half_spread)), scaled_price(mid * (1 + self.half_spread))
 
     async def answer(self, order: PendingOrder) -> None:

@@ -3,9 +3,9 @@
 Venue shapes (what the router's sync adapters read):
 - Hyperliquid  `POST /hyperliquid/info` and `POST /hyperliquid/exchange`, the venue's own API: see
                `hyperliquid_api.py` (HTTP, signatures, rate limits) and `hyperliquid.py` (the clearinghouse).
-- Ostium       `POST /ostium/subgraph` (GraphQL `pairs`: id, from, to, group, maxLeverage in PRECISION_2,
-               makerFeeP/takerFeeP in PRECISION_6 percent), `GET /ostium/PricePublish/latest-prices`
-               (bid, mid, ask, isMarketOpen per pair).
+- Ostium       `POST /ostium/subgraph` (GraphQL `pairs` in the venue's shape and scales: `vprime_venues.ostium`),
+               `GET /ostium/PricePublish/latest-prices` (bid, mid, ask, isMarketOpen per pair). Its trades are
+               on the local chain (`vprime_chain.ostium`), not here.
 - GMX v2       `GET /gmx/markets/info`, `GET /gmx/prices/tickers` (min/max price scaled by 10^(30-18)),
                `GET /gmx/ping`.
 - SPOT         `GET /spot/tokenlist.json` (a Uniswap-style token list), `GET /spot/quote`.
@@ -32,6 +32,7 @@ import json
 import hashlib
 import hmac
 import time
+from decimal import Decimal
 from typing import Any, Literal
 
 from fastapi import FastAPI, HTTPException, Request
@@ -45,6 +46,7 @@ from vprime_simulator.chain import add_chain_routes
 from vprime_simulator.hyperliquid_api import DEFAULT_WEIGHT_PER_MINUTE, add_hyperliquid_routes
 from vprime_simulator.trading import add_trading_routes
 from vprime_venues.gmx.constants import PRICE_SCALE as GMX_PRICE_SCALE
+from vprime_venues.ostium import constants as OSTIUM_C
 
 VENUE_PREFIXES = {"hyperliquid": "HYPERLIQUID", "ostium": "OSTIUM", "gmx": "GMX", "spot": "SPOT"}
 OSTIUM_GROUPS = {"fx": "forex", "crypto": "crypto", "commodity": "commodities", "index": "indices", "stocks": "stocks"}
@@ -82,7 +84,7 @@ class Fault(Body):
         return self
 
 
-ORDER_PATHS = ("/orders", "/hyperliquid/exchange", "/ostium/trades", "/spot/swap")  # what the "orders" fault scope covers
+ORDER_PATHS = ("/orders", "/hyperliquid/exchange", "/spot/swap")  # what the "orders" fault scope covers
 
 
 def is_order_path(path: str) -> bool:
@@ -187,13 +189,20 @@ def create_app(exchange: Exchange, *, admin_token: str = "", timeout_s: float = 
         maker = int(fees["OSTIUM"]["maker_bps"] / 100 * 1_000_000)
         pairs = []
         for m in sorted(exchange.markets["OSTIUM"].values(), key=lambda m: m.index):
+            if m.delisted:
+                continue  # the venue's list has no delisted flag: a delisted pair is not listed
             base, quote = m.symbol.split("-")
+            # curFundingLong (crypto) or curRollover (the rest): an annualised percentage, PRECISION_9 (ostium.catalog).
+            carry = str(int(Decimal(str(m.funding_hourly)) * OSTIUM_C.HOURS_PER_YEAR * 100 * OSTIUM_C.PRECISION_9))
+            crypto = m.asset_class == "crypto"
             pairs.append({
                 "id": str(m.index), "from": base, "to": quote, "feed": f"0x{m.index:064x}",
-                "group": {"id": m.asset_class, "name": OSTIUM_GROUPS.get(m.asset_class, m.asset_class)},
+                "group": {"id": m.asset_class, "name": OSTIUM_GROUPS.get(m.asset_class, m.asset_class), "maxLeverage": "0"},
                 "maxLeverage": str(int(m.max_leverage * 100)), "makerFeeP": str(maker), "takerFeeP": str(taker),
-                "curFundingLong": f"{m.funding_hourly:.8f}", "curRollover": f"{m.funding_hourly / 2:.8f}",
-                "isDelisted": m.delisted,
+                "fee": {"minLevPos": str(int(Decimal(str(OSTIUM_C.MIN_NOTIONAL_USD)) * OSTIUM_C.PRECISION_6))},
+                "curFundingLong": carry if crypto else "0", "curRollover": "0" if crypto else carry,
+                # open interest: none held outside the chain; the cap is ten levels of the simulated book
+                "longOI": "0", "shortOI": "0", "maxOI": str(int(m.depth_usd * 10 * 1_000_000)),
             })
         return {"data": {"pairs": pairs}}
 

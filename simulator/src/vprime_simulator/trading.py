@@ -1,8 +1,5 @@
 """The simulator's trading side, in each venue's own shape (Hyperliquid's is `hyperliquid_api.py`).
 
-- Ostium `POST /ostium/trades` (openTrade: collateral, leverage, pairIndex, slippage) and
-  `POST /ostium/trades/{id}/close`: market orders a keeper executes after `keeper_delay_s`; follow
-  them with `GET /ostium/orders/{id}` or `?clientId=`.
 - GMX `POST /gmx/orders` (createOrder: sizeDeltaUsd, acceptablePrice, executionFee, MarketIncrease or
   MarketDecrease), executed by a keeper, cancelled when the price is past the acceptable one.
 - SPOT `POST /spot/swap` (USDC into a token, or back), settled at once.
@@ -26,7 +23,7 @@ from typing import Any
 from fastapi import FastAPI, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 
-from vprime_simulator.exchange import Exchange, Holding, Order, SimMarket
+from vprime_simulator.exchange import Exchange, Holding, Order
 from vprime_simulator.hyperliquid import Position, address_ok, wire
 from vprime_venues.gmx.constants import PRICE_SCALE as GMX_PRICE_SCALE, USD_SCALE as GMX_USD_SCALE
 
@@ -34,24 +31,6 @@ from vprime_venues.gmx.constants import PRICE_SCALE as GMX_PRICE_SCALE, USD_SCAL
 
 class Body(BaseModel):
     model_config = ConfigDict(extra="allow")
-
-
-class OstiumOpen(BaseModel):
-    trader: str
-    pairIndex: int  # noqa: N815
-    collateral: float = Field(gt=0)
-    leverage: float = Field(ge=1)
-    isLong: bool  # noqa: N815
-    slippageP: float = Field(default=2.0, ge=0)  # noqa: N815
-    clientId: str  # noqa: N815
-    tp: float | None = None
-    sl: float | None = None
-
-
-class OstiumClose(BaseModel):
-    trader: str
-    closePercentage: float = Field(default=100, gt=0, le=100)  # noqa: N815
-    clientId: str  # noqa: N815
 
 
 class GmxOrder(BaseModel):
@@ -95,10 +74,9 @@ class AccountSetup(BaseModel):
 
 def add_trading_routes(app: FastAPI, exchange: Exchange, *, keeper_delay_s: float = 0.3) -> None:
     pending: dict[tuple[str, str], dict[str, Any]] = {}  # (venue, order id) → keeper order
-    trades: dict[str, dict[str, Any]] = {}  # Ostium trade id → trade
     hl = exchange.hyperliquid
 
-    # ---- keeper-executed orders (Ostium, GMX) --------------------------------------------------
+    # ---- keeper-executed orders (GMX) ----------------------------------------------------------
     def keep(venue: str, order_id: str) -> dict[str, Any]:
         p = pending.get((venue, order_id))
         if p is None:
@@ -124,63 +102,6 @@ def add_trading_routes(app: FastAPI, exchange: Exchange, *, keeper_delay_s: floa
         pending[(venue, order_id)] = {"orderId": order_id, "clientId": client_id, "status": "PENDING", "created": time.time(),
                                       "execute": execute, **fields}
         return keep(venue, order_id)
-
-    # ---- Ostium ------------------------------------------------------------------------------
-    def ostium_market(pair_index: int) -> SimMarket:
-        for m in exchange.markets["OSTIUM"].values():
-            if m.index == pair_index:
-                return m
-        raise HTTPException(422, f"unknown pairIndex {pair_index}")
-
-    @app.post("/ostium/trades")
-    async def ostium_open(req: OstiumOpen) -> dict[str, Any]:
-        m = ostium_market(req.pairIndex)
-        quote = exchange.mid(m)
-
-        def execute() -> dict[str, Any]:
-            order = exchange.place("OSTIUM", req.clientId, m.symbol, "BUY" if req.isLong else "SELL", req.collateral * req.leverage,
-                                   account=req.trader)
-            if order.status != "filled":
-                return {"status": "CANCELLED", "reason": order.reason, "code": order.code}
-            drift = abs(order.avg_px / quote - 1) * 100
-            if drift > req.slippageP:
-                return {"status": "CANCELLED", "reason": f"price moved {drift:.2f}% > slippage {req.slippageP}%", "code": "SLIPPAGE"}
-            trade_id = str(len(trades) + 1)
-            trades[trade_id] = {"tradeId": trade_id, "trader": req.trader.lower(), "pairIndex": req.pairIndex, "symbol": m.symbol,
-                                "isLong": req.isLong, "openPrice": order.avg_px, "size": order.size, "collateral": req.collateral,
-                                "leverage": req.leverage, "open": True}
-            return {"status": "EXECUTED", "tradeId": trade_id, "openPrice": order.avg_px, "size": order.size}
-
-        return submit("OSTIUM", req.clientId, execute, kind="open", trader=req.trader.lower())
-
-    @app.post("/ostium/trades/{trade_id}/close")
-    async def ostium_close(trade_id: str, req: OstiumClose) -> dict[str, Any]:
-        trade = trades.get(trade_id)
-        if trade is None or trade["trader"] != req.trader.lower() or not trade["open"]:
-            raise HTTPException(404, f"no open trade {trade_id} for {req.trader}")
-
-        def execute() -> dict[str, Any]:
-            size = trade["size"] * req.closePercentage / 100
-            order = exchange.place("OSTIUM", req.clientId, trade["symbol"], "SELL" if trade["isLong"] else "BUY", size=size,
-                                   account=req.trader, reduce_only=True)
-            if order.status != "filled":
-                return {"status": "CANCELLED", "reason": order.reason, "code": order.code}
-            trade["open"] = req.closePercentage < 100
-            return {"status": "EXECUTED", "tradeId": trade_id, "closePrice": order.avg_px, "size": order.size}
-
-        return submit("OSTIUM", req.clientId, execute, kind="close", trader=req.trader.lower())
-
-    @app.get("/ostium/orders/{order_id}")
-    async def ostium_order(order_id: str) -> dict[str, Any]:
-        return keep("OSTIUM", order_id)
-
-    @app.get("/ostium/orders")
-    async def ostium_order_by_client(clientId: str) -> dict[str, Any]:  # noqa: N803
-        return by_client("OSTIUM", clientId)
-
-    @app.get("/ostium/trades")
-    async def ostium_trades(trader: str) -> list[dict[str, Any]]:
-        return [t for t in trades.values() if t["trader"] == trader.lower() and t["open"]]
 
     # ---- GMX ---------------------------------------------------------------------------------
     gmx_by_token = {}
