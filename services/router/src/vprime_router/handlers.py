@@ -19,7 +19,6 @@ from vprime_shared.contracts import (
     IntentStatus,
     Order,
     RoutingConfig,
-    RoutingConfigBody,
     RoutingDecision,
     Venue,
 )
@@ -32,7 +31,6 @@ from vprime_router.state import RouterState
 
 
 log = logging.getLogger(__name__)
-MAX_ATTEMPTS = RoutingConfigBody.model_fields["max_attempts"].metadata[-1].le  # the most any configuration allows
 DECISIONS = Counter("vprime_routing_decisions_total", "Routing decisions by selected venue and outcome", ["venue", "outcome"])
 DECISION_SECONDS = Histogram("vprime_routing_decision_seconds", "In-process routing decision time", ["strategy"],
                              buckets=(5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 5e-3, 0.01))
@@ -71,10 +69,9 @@ async def execution_received(tx: Tx, execution: Execution, state: RouterState, n
         await repo.save_breaker(execution.venue, breaker)
 
     if execution.status is ExecutionStatus.FILLED:
-        # The common case, in one statement: the fill settles the intent if it answers the latest attempt.
-        attempt = execution.attempt or next(  # events written before executions carried their attempt
-            (a for a in range(1, MAX_ATTEMPTS + 1) if ids.order_id(execution.intent_id, a) == execution.order_id), 0)
-        RouterRepository.settle(tx, execution.intent_id, attempt)
+        # The common case, in one statement: the fill settles the intent if it answers the latest attempt, which the
+        # execution says (the executor copies it from the order).
+        RouterRepository.settle(tx, execution.intent_id, execution.attempt)
         return None
     found = await repo.intent(execution.intent_id)
     if found is None:
