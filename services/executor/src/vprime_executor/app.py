@@ -19,6 +19,7 @@ from vprime_executor.adapters.credentials import CredentialStore, load_kek
 from vprime_executor.adapters.repository import PostgresRepository, PostgresStore
 from vprime_executor.api import internal_api
 from vprime_executor.adapters.nonces import PostgresNonces
+from vprime_executor.adapters.transactions import PostgresJournal
 from vprime_executor.domain.backlog import SendBacklog
 from vprime_executor.settings import ExecutorSettings
 from vprime_executor.venues import VenueRouter
@@ -68,6 +69,7 @@ async def start(_: ServiceRuntime) -> None:
     venues.db = runtime.pool
     venues.http = httpx.AsyncClient(timeout=httpx.Timeout(settings.venue_timeout_s))
     venues.nonces = PostgresNonces(runtime.pool)  # unique per signing wallet across instances and restarts
+    venues.journal = PostgresJournal(runtime.pool)  # on-chain sends, looked up after a lost answer or a restart
     loops.append(asyncio.create_task(keep_resolving(), name="order-recovery"))
 
 
@@ -78,6 +80,7 @@ async def stop(_: ServiceRuntime) -> None:
         await asyncio.wait(outstanding.tasks, timeout=settings.venue_timeout_s + 2)
     if venues.http is not None:
         await venues.http.aclose()
+    await venues.close()
 
 
 runtime.on_start.append(start)

@@ -28,6 +28,12 @@ class ExecutorSettings(ServiceSettings):
     hyperliquid_network: Literal["mainnet", "testnet"] = "testnet"
     hyperliquid_weight_per_minute: float = Field(default=HL.EXECUTOR_WEIGHT_PER_MINUTE, gt=0)  # this process's share
     venue_timeout_s: float = 3.0
+    # Ostium, GMX and SPOT trade on Arbitrum: the JSON-RPC endpoint their transactions go to (empty: they trade on
+    # paper), how many blocks a receipt waits for, and how long a transaction may take to be mined before its outcome
+    # is unknown and looked up. `make up` points it at the local chain.
+    arbitrum_rpc_url: str = ""
+    evm_confirmations: int = Field(default=1, ge=1)
+    evm_receipt_timeout_s: float = Field(default=30.0, gt=0)
     slippage: float = 0.01  # IoC limits and acceptable prices within 1 % of the mid
     keeper_timeout_s: float = 10.0  # how long an Ostium/GMX keeper may take to execute
     recovery_interval_s: float = 5.0  # look for orders and closes a crash left unresolved

@@ -11,10 +11,12 @@ from dataclasses import dataclass
 
 import asyncpg
 import httpx
+from web3 import AsyncHTTPProvider, AsyncWeb3
 
 from vprime_shared.contracts import Venue
 from vprime_shared.reference import reference_prices
 
+from vprime_venues.evm import EvmClient, MemoryJournal, TransactionJournal
 from vprime_venues.execution import ExecutionAdapter as VenueAdapter, Signer
 from vprime_venues.gmx.execution import GmxVenue
 from vprime_venues.hyperliquid.execution import HyperliquidVenue
@@ -61,6 +63,8 @@ class VenueRouter:
         self.db = db  # where agent keys are read, and paper fills read the latest prices
         self.reference_prices = reference_prices(settings.reference_prices_path)
         self._adapters: dict[Venue, VenueAdapter] = {}
+        self._evm: dict[Venue, EvmClient] = {}
+        self.journal: TransactionJournal = MemoryJournal()  # the executor's PostgreSQL journal once it has started
 
     def paper(self, venue: Venue) -> PaperVenue:
         """PAPER standing in for `venue`, filling at the executor's price book."""
@@ -108,6 +112,20 @@ class VenueRouter:
                 for d, v, mode in wanted}
 
     def trades_on(self, venue: Venue) -> bool:
-        """Hyperliquid is reached at its own host (or HYPERLIQUID_API_URL); the other venues only where VENUE_API_URL
-        names one (the simulator)."""
-        return venue is Venue.HYPERLIQUID or bool(self.settings.venue_api_url)
+        """Hyperliquid is reached at its own host (or HYPERLIQUID_API_URL); the on-chain venues where ARBITRUM_RPC_URL
+        names a chain."""
+        return venue is Venue.HYPERLIQUID or bool(self.settings.arbitrum_rpc_url)
+
+    def evm(self, venue: Venue) -> EvmClient:
+        """The chain as `venue`'s adapter sends to it: one client per venue (one nonce sequence per agent wallet),
+        its transactions journaled in this executor's schema."""
+        if venue not in self._evm:
+            s = self.settings
+            w3 = AsyncWeb3(AsyncHTTPProvider(s.arbitrum_rpc_url, request_kwargs={"timeout": s.venue_timeout_s}))
+            self._evm[venue] = EvmClient(w3, venue, journal=self.journal, confirmations=s.evm_confirmations,
+                                         receipt_timeout_s=s.evm_receipt_timeout_s)
+        return self._evm[venue]
+
+    async def close(self) -> None:
+        for client in self._evm.values():
+            await client.close()
