@@ -6,6 +6,8 @@ from pydantic import Field
 from vprime_shared.reference import REFERENCE_PRICES as SHIPPED_REFERENCE_PRICES
 from vprime_shared.settings import PlanCacheMode, ServiceSettings
 from vprime_venues.hyperliquid import constants as HL
+from vprime_venues.spot import constants as SPOT
+from vprime_venues.ostium import constants as OSTIUM
 
 
 class ExecutorSettings(ServiceSettings):
@@ -36,6 +38,21 @@ class ExecutorSettings(ServiceSettings):
     evm_receipt_timeout_s: float = Field(default=30.0, gt=0)
     slippage: float = 0.01  # IoC limits and acceptable prices within 1 % of the mid
     keeper_timeout_s: float = 10.0  # how long an Ostium/GMX keeper may take to execute
+    # SPOT (Uniswap V3): its network's factory, QuoterV2, SwapRouter02 and USDC (vprime_venues.spot.constants) unless set
+    # (the local chain's), and the Uniswap token list its tokens come from (the simulator's when VENUE_API_URL is set).
+    spot_network: Literal["mainnet", "testnet"] = "testnet"
+    uniswap_factory_address: str = ""
+    uniswap_quoter_address: str = ""
+    uniswap_swap_router_address: str = ""
+    usdc_address: str = ""
+    spot_token_list_url: str = ""
+    # Ostium: its network's trading and trading-storage contracts (vprime_venues.ostium.constants) unless set (the
+    # local chain's), and where its pairs and prices are read (the simulator's when VENUE_API_URL is set).
+    ostium_network: Literal["mainnet", "testnet"] = "testnet"
+    ostium_trading_address: str = ""
+    ostium_trading_storage_address: str = ""
+    ostium_subgraph_url: str = ""
+    ostium_prices_url: str = ""
     recovery_interval_s: float = 5.0  # look for orders and closes a crash left unresolved
     recovery_grace_s: float = 30.0  # ... once they are this old (a send in flight is never touched)
     send_concurrency: int = Field(default=16, ge=1)  # venue calls under way at once
@@ -52,6 +69,23 @@ class ExecutorSettings(ServiceSettings):
     # How long a key import nonce (`POST /internal/key-imports`) may seal agent keys.
     key_import_ttl_s: float = Field(default=900.0, gt=0)
     internal_api_token: str = Field(default="", repr=False)
+
+    def ostium(self) -> dict[str, str]:
+        """OstiumVenue's addresses and URLs."""
+        contracts, sim = OSTIUM.CONTRACTS[self.ostium_network], self.venue_api_url.rstrip("/")
+        return {"trading": self.ostium_trading_address or contracts["trading"],
+                "trading_storage": self.ostium_trading_storage_address or contracts["trading_storage"],
+                "subgraph_url": self.ostium_subgraph_url or (f"{sim}/ostium/subgraph" if sim else OSTIUM.SUBGRAPH_URL[self.ostium_network]),
+                "prices_url": self.ostium_prices_url or (f"{sim}/ostium/PricePublish/latest-prices" if sim else OSTIUM.PRICES_URL)}
+
+    def spot(self) -> dict[str, str]:
+        """SpotVenue's contract addresses and token list."""
+        contracts, sim = SPOT.CONTRACTS[self.spot_network], self.venue_api_url.rstrip("/")
+        return {"factory": self.uniswap_factory_address or contracts["uniswap_factory"],
+                "quoter": self.uniswap_quoter_address or contracts["uniswap_quoter"],
+                "router": self.uniswap_swap_router_address or contracts["uniswap_swap_router"],
+                "usdc": self.usdc_address or contracts["usdc"],
+                "token_list_url": self.spot_token_list_url or (f"{sim}/spot/tokenlist.json" if sim else SPOT.DEFAULT_TOKEN_LIST_URL)}
 
     def hyperliquid_url(self) -> str:
         """Where Hyperliquid orders go: the configured URL, else the simulator's when VENUE_API_URL names one, else the

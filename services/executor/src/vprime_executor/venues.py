@@ -24,7 +24,7 @@ from vprime_venues.hyperliquid.nonces import NonceSource
 from vprime_venues.ostium.execution import OstiumVenue
 from vprime_venues.paper.execution import PaperVenue, Prices
 from vprime_venues.ratelimit import RateBudget
-from vprime_venues.spot.execution import SpotVenue
+from vprime_venues.spot.execution import spot_venue
 
 from vprime_executor.adapters.credentials import CredentialStore
 from vprime_executor.adapters.prices import PriceBook
@@ -82,10 +82,10 @@ class VenueRouter:
                 Venue.HYPERLIQUID: lambda: HyperliquidVenue(
                     self.http, s.hyperliquid_url(), mainnet=s.hyperliquid_network == "mainnet", slippage=s.slippage,
                     budget=RateBudget(s.hyperliquid_weight_per_minute), nonces=self.nonces),
-                Venue.OSTIUM: lambda: OstiumVenue(self.http, f"{base}/ostium", base, slippage_pct=s.slippage * 100,
+                Venue.OSTIUM: lambda: OstiumVenue(self.evm(Venue.OSTIUM), self.http, **s.ostium(), slippage=s.slippage,
                                                   keeper_timeout_s=s.keeper_timeout_s),
                 Venue.GMX: lambda: GmxVenue(self.http, f"{base}/gmx", base, slippage=s.slippage, keeper_timeout_s=s.keeper_timeout_s),
-                Venue.SPOT: lambda: SpotVenue(self.http, f"{base}/spot", base, slippage=s.slippage),
+                Venue.SPOT: lambda: spot_venue(self.evm(Venue.SPOT), self.http, s.spot(), slippage=s.slippage),
             }[venue]()
         return self._adapters[venue]
 

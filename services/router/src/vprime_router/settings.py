@@ -18,6 +18,7 @@ from vprime_shared.reference import VENUE_MARKETS as SHIPPED_CATALOG
 from vprime_shared.settings import PlanCacheMode, ServiceSettings
 
 from vprime_venues.hyperliquid import constants as HL
+from vprime_venues.spot import constants as SPOT
 
 __all__ = ["SHIPPED_CATALOG", "RouterSettings"]
 
@@ -40,7 +41,14 @@ class RouterSettings(ServiceSettings):
     ostium_subgraph_url: str = ""  # default: <simulator>/ostium/subgraph
     ostium_prices_url: str = ""  # default: <simulator>/ostium/PricePublish/latest-prices
     gmx_api_url: str = ""  # default: <simulator>/gmx
-    spot_api_url: str = ""  # default: <simulator>/spot
+    # SPOT (Uniswap V3): the Uniswap token list its tokens come from (default: the simulator's), and the chain its pools
+    # are read on, with its network's factory, QuoterV2 and USDC unless set (the local chain's).
+    spot_token_list_url: str = ""  # default: <simulator>/spot/tokenlist.json
+    arbitrum_rpc_url: str = ""
+    spot_network: Literal["mainnet", "testnet"] = "testnet"
+    uniswap_factory_address: str = ""
+    uniswap_quoter_address: str = ""
+    usdc_address: str = ""
     venue_books_url: str = ""  # depth for oracle venues and pools; default: <simulator>/sim
     sync_interval_s: float = 30.0
     sync_timeout_s: float = 5.0
@@ -58,6 +66,14 @@ class RouterSettings(ServiceSettings):
 
     def url(self, name: str, suffix: str) -> str:
         return getattr(self, name) or f"{self.venue_simulator_url.rstrip('/')}{suffix}"
+
+    def spot(self) -> dict[str, str]:
+        """SpotSync's token list, chain and contracts."""
+        contracts = SPOT.CONTRACTS[self.spot_network]
+        return {"token_list_url": self.url("spot_token_list_url", "/spot/tokenlist.json"), "rpc_url": self.arbitrum_rpc_url,
+                "factory": self.uniswap_factory_address or contracts["uniswap_factory"],
+                "quoter": self.uniswap_quoter_address or contracts["uniswap_quoter"],
+                "usdc": self.usdc_address or contracts["usdc"]}
 
     def hyperliquid_url(self) -> str:
         """`hyperliquid_api_url` when set; else the simulator's Hyperliquid when there is a simulator; else

@@ -51,7 +51,7 @@ def venue_adapters(s: RouterSettings) -> list[VenueSync]:
         HyperliquidSync(s.hyperliquid_url(), budget=RateBudget(s.hyperliquid_weight_per_minute)),
         OstiumSync(s.url("ostium_subgraph_url", "/ostium/subgraph"), s.url("ostium_prices_url", "/ostium/PricePublish/latest-prices")),
         GmxSync(s.url("gmx_api_url", "/gmx"), books),
-        SpotSync(s.url("spot_api_url", "/spot"), books),
+        SpotSync(**s.spot(), timeout_s=s.sync_timeout_s),
     ]
 
 
