@@ -8,7 +8,8 @@ Venue shapes (what the router's sync adapters read):
                on the local chain (`vprime_chain.ostium`), not here.
 - GMX v2       `GET /gmx/markets/info`, `GET /gmx/prices/tickers` (min/max price scaled by 10^(30-18)),
                `GET /gmx/ping`.
-- SPOT         `GET /spot/tokenlist.json` (a Uniswap-style token list), `GET /spot/quote`.
+- SPOT         `GET /spot/tokenlist.json`: a Uniswap token list (tokenlists.org schema) of the local chain's tokens;
+               the venue itself is Uniswap V3 on that chain (`vprime_chain.uniswap`), quoted and swapped there.
 
 Trading, in each venue's shape: see `trading.py`. Simulator-native, for the venues other than Hyperliquid (which
 answers only what the real venue answers): `GET /sim/{venue}/book?symbol=` (depth), `GET /sim/{venue}/accounts/{address}`
@@ -39,7 +40,6 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from vprime_shared.orderbook import walk
 from vprime_shared.runtime import BodyLimit
 from vprime_simulator.exchange import FAULT_MODES, Exchange, SimMarket
 from vprime_simulator.chain import add_chain_routes
@@ -84,7 +84,7 @@ class Fault(Body):
         return self
 
 
-ORDER_PATHS = ("/orders", "/hyperliquid/exchange", "/spot/swap")  # what the "orders" fault scope covers
+ORDER_PATHS = ("/orders", "/hyperliquid/exchange")  # what the "orders" fault scope covers
 
 
 def is_order_path(path: str) -> bool:
@@ -246,20 +246,17 @@ def create_app(exchange: Exchange, *, admin_token: str = "", timeout_s: float = 
 
     # ---- SPOT ----------------------------------------------------------------------------------
     @app.get("/spot/tokenlist.json")
-    async def spot_tokens() -> dict[str, Any]:
-        tokens = [{"chainId": 42161, "address": address("spot", m.symbol), "name": m.instrument, "symbol": m.symbol,
-                   "decimals": 18, "extensions": {"canonical": m.instrument}} for m in exchange.markets["SPOT"].values() if not m.delisted]
-        return {"name": "Vprime SPOT (simulated)", "timestamp": "2026-01-01T00:00:00Z", "version": {"major": 1, "minor": 0, "patch": 0},
+    async def spot_tokens(request: Request) -> dict[str, Any]:
+        site = getattr(request.app.state, "chain", None)
+        if site is None:
+            raise HTTPException(503, "the simulator runs without a chain (ARBITRUM_RPC_URL is not set): no SPOT tokens")
+        d = site.deployment
+        listed = {m.symbol: m.instrument for m in exchange.markets["SPOT"].values() if not m.delisted}
+        tokens = [{"chainId": d.chain_id, "address": t.address, "name": listed.get(s, s), "symbol": s, "decimals": t.decimals,
+                   **({"extensions": {"canonical": listed[s]}} if s in listed else {})}
+                  for s, t in sorted(d.tokens.items()) if s in listed or s == "USDC"]
+        return {"name": "Vprime local chain", "timestamp": "2026-01-01T00:00:00Z", "version": {"major": 1, "minor": 0, "patch": 0},
                 "tokens": tokens}
-
-    @app.get("/spot/quote")
-    async def spot_quote(tokenOut: str, amountIn: float, tokenIn: str = "USDC") -> dict[str, Any]:  # noqa: N803
-        m = market("SPOT", tokenOut)
-        filled = walk(exchange.book(m, levels=50)["asks"], amountIn)
-        size, price = filled.size, filled.avg_price
-        impact = (price / exchange.mid(m) - 1) * 10_000 if price else None
-        return {"tokenIn": tokenIn, "tokenOut": tokenOut, "amountIn": amountIn, "amountOut": size, "price": price,
-                "priceImpactBps": impact, "feeBps": fees["SPOT"]["taker_bps"]}
 
     # ---- simulator-native: depth and orders -------------------------------------------------
     @app.get("/sim/{venue}/book")

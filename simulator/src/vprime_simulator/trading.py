@@ -2,7 +2,6 @@
 
 - GMX `POST /gmx/orders` (createOrder: sizeDeltaUsd, acceptablePrice, executionFee, MarketIncrease or
   MarketDecrease), executed by a keeper, cancelled when the price is past the acceptable one.
-- SPOT `POST /spot/swap` (USDC into a token, or back), settled at once.
 
 Accounts start with `default_equity` USDC; positions are kept per account. Each order is known by its client id:
 asking again answers the same order.
@@ -42,15 +41,6 @@ class GmxOrder(BaseModel):
     initialCollateralDeltaAmount: str = "0"  # noqa: N815
     acceptablePrice: str  # noqa: N815
     executionFee: str  # noqa: N815
-    clientId: str  # noqa: N815
-
-
-class SpotSwap(BaseModel):
-    account: str
-    tokenIn: str  # noqa: N815
-    tokenOut: str  # noqa: N815
-    amountIn: float = Field(gt=0)  # noqa: N815
-    minAmountOut: float = Field(ge=0)  # noqa: N815
     clientId: str  # noqa: N815
 
 
@@ -141,32 +131,6 @@ def add_trading_routes(app: FastAPI, exchange: Exchange, *, keeper_delay_s: floa
     @app.get("/gmx/orders")
     async def gmx_order_by_client(clientId: str) -> dict[str, Any]:  # noqa: N803
         return by_client("GMX", clientId)
-
-    # ---- SPOT --------------------------------------------------------------------------------
-    @app.post("/spot/swap")
-    async def spot_swap(req: SpotSwap) -> dict[str, Any]:
-        buying = req.tokenIn.upper() == "USDC"
-        symbol = req.tokenOut if buying else req.tokenIn
-        if ("SPOT", req.clientId) not in exchange.orders and exchange.faults.get("SPOT") == "reject":
-            raise HTTPException(422, {"code": "REJECTED", "reason": "SPOT rejected the swap (simulated)"})
-        order = exchange.place("SPOT", req.clientId, symbol, "BUY" if buying else "SELL",
-                               req.amountIn if buying else None, size=None if buying else req.amountIn, account=req.account,
-                               reduce_only=not buying)
-        if order.status != "filled":
-            return {"status": "reverted", "reason": order.reason, "code": order.code, "clientId": req.clientId}
-        amount_out = order.size if buying else order.size * order.avg_px
-        if amount_out < req.minAmountOut:
-            return {"status": "reverted", "reason": "Too little received", "code": "SLIPPAGE", "clientId": req.clientId}
-        return {"status": "success", "amountIn": req.amountIn, "amountOut": amount_out, "price": order.avg_px,
-                "txHash": "0x" + order.venue_order_id.encode().hex().ljust(64, "0"), "clientId": req.clientId}
-
-    @app.get("/spot/swaps")
-    async def spot_swap_status(clientId: str) -> dict[str, Any]:  # noqa: N803
-        order = exchange.orders.get(("SPOT", clientId))
-        if order is None:
-            raise HTTPException(404, f"no swap with clientId {clientId}")
-        return {"status": "success" if order.status == "filled" else "reverted", "price": order.avg_px, "amountOut": order.size,
-                "reason": order.reason, "clientId": clientId}
 
     # ---- accounts, for every venue -----------------------------------------------------------
     @app.get("/sim/{venue}/accounts/{address}")
