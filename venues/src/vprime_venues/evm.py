@@ -219,8 +219,9 @@ class EvmClient:
         return "reverted (out of gas or a reason only the mined state had)"
 
     async def look_up(self, client_id: str) -> dict[str, Any] | None:
-        """The mined receipt of the client id's transaction; None if none of its transactions exists (never sent,
-        or dropped and its nonce used by another). `VenueUnknown` while one is still pending."""
+        """The mined receipt of the client id's transaction (`Reverted` with its reason if it reverted); None if none
+        of its transactions exists (never sent, or dropped and its nonce used by another). `VenueUnknown` while one is
+        still pending."""
         sent = await self.journal.sent(client_id)
         pending = False
         for row in sent:
@@ -232,6 +233,8 @@ class EvmClient:
                 raise VenueUnavailable(f"{self.venue.value}: the chain did not answer ({type(exc).__name__})") from exc
             if receipt is not None:
                 await self._confirmed(receipt)
+                if receipt["status"] != 1:
+                    raise Reverted(self.venue, await self._replayed_reason(receipt))
                 return receipt
             try:
                 await self.w3.eth.get_transaction(row.tx_hash)
