@@ -11,7 +11,8 @@ token. A full-range pool is a constant-product pool (x·y = L²): a buy of N USD
 
 `Arbitrageur` keeps the pools at the simulator's moving oracle prices: each round, a pool whose price is more than
 `threshold_bps` off is swapped back to the oracle's price exactly (the swap's `sqrtPriceLimitX96` is the target),
-from a funded account of its own. It runs in the simulator's process, like the venues' keepers."""
+from a funded account of its own. It runs in the simulator's process, like the venues' keepers; its fault setting
+(`POST /admin/chain/keepers`, venue SPOT) stops it (`never`) or makes it react `delay_s` late (`delay`)."""
 
 from __future__ import annotations
 
@@ -197,6 +198,7 @@ class Arbitrageur:
         self.interval_s, self.threshold = interval_s, threshold_bps / 10_000
         self.account: LocalAccount = Account.from_key(key)
         self.router = chain.contract(swap_router_artifact(), deployment.contracts["uniswap_swap_router"])
+        self.mode, self.delay_s = "ok", 0.0  # the simulator's keeper fault setting: `never` trades nothing, `delay` waits
         self._pools: list[Pool] | None = None
         self._approved: set[str] = set()
         self._approving = asyncio.Lock()
@@ -204,7 +206,10 @@ class Arbitrageur:
     async def run(self) -> None:
         while True:
             try:
-                await self.step()
+                if self.mode == "delay" and self.delay_s:
+                    await asyncio.sleep(self.delay_s)
+                if self.mode != "never":
+                    await self.step()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - a keeper outlives one bad round

@@ -20,6 +20,7 @@ from vprime_venues.evm import MemoryJournal
 from vprime_venues.execution import Signer, VenueRefused, VenueUnknown
 from vprime_venues.spot.execution import SpotVenue, minimum_out
 
+from venues.tests.spot import frontrun
 from venues.tests.spot.conftest import PRICES, an_order, cid, evm_client, funded_signer, spot_venue
 
 
@@ -123,6 +124,34 @@ async def test_a_floor_above_what_the_pool_gives_is_refused_with_uniswaps_reason
         await greedy.place(signer, an_order("WETH"), 100.0, cid())
     assert refused.value.venue_specific
     assert [r for r in greedy.evm.journal.rows if not r.client_id.endswith(":approve")] == []
+
+
+async def test_a_swap_front_run_past_its_floor_reverts_on_chain_with_uniswaps_reason(chain, http) -> None:
+    """The swap is sent with a floor 1 % under its quote; a whale's $2M buy is mined first (the price up ~8 %), so
+    the mined swap reverts: refused with SwapRouter02's "Too little received", venue-specific."""
+    c, d = chain
+    signer = await funded_signer(chain)
+    venue = spot_venue(chain, http)
+    await venue.place(signer, an_order("LINK"), 10.0, cid())  # USDC approved: the next order sends the swap alone
+    whale = Account.create()
+    await Faucet(c, d).fund(whale.address, usdc=Decimal(2_000_000), eth=Decimal(10))
+    router = c.contract(uniswap.swap_router_artifact(), d.contracts["uniswap_swap_router"])
+    usdc = c.contract(uniswap.TOKEN_ABI, d.tokens["USDC"].address)
+    await c.transact(usdc.functions.approve(router.address, 2**256 - 1), whale)
+    buy = await router.functions.exactInputSingle((d.tokens["USDC"].address, d.tokens["LINK"].address, 3000, whale.address,
+                                                   2_000_000 * 10**6, 0, 0)).build_transaction(
+        {"from": whale.address, "gas": 400_000, "maxFeePerGas": 10**11, "maxPriorityFeePerGas": 10**10, "nonce": 0})
+    anvil = frontrun.Anvil(d.rpc_url)
+    await anvil.rpc("evm_setAutomine", False)
+    try:
+        swap = asyncio.create_task(venue.place(signer, an_order("LINK"), 500.0, cid()))
+        victim = await anvil.front_run(signer.address, whale, buy)
+        with pytest.raises(VenueRefused, match="SPOT: Too little received") as refused:
+            await swap
+    finally:
+        await anvil.rpc("evm_setAutomine", True)
+    assert refused.value.venue_specific
+    assert (await c.w3.eth.get_transaction_receipt(victim))["status"] == 0
 
 
 # ---- one wallet, many orders; answers lost -------------------------------------------------------
