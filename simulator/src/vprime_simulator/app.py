@@ -6,8 +6,9 @@ Venue shapes (what the router's sync adapters read):
 - Ostium       `POST /ostium/subgraph` (GraphQL `pairs` in the venue's shape and scales: `vprime_venues.ostium`),
                `GET /ostium/PricePublish/latest-prices` (bid, mid, ask, isMarketOpen per pair). Its trades are
                on the local chain (`vprime_chain.ostium`), not here.
-- GMX v2       `GET /gmx/markets/info`, `GET /gmx/prices/tickers` (min/max price scaled by 10^(30-18)),
-               `GET /gmx/ping`.
+- GMX v2       its Oracle API for the local chain's markets (`vprime_chain.gmx`): `GET /gmx/ping`, `/gmx/tokens`,
+               `/gmx/markets/info`, `/gmx/prices/tickers` (min/max at the keeper's prices, x 10^(30 - token
+               decimals)); the venue itself trades on that chain.
 - SPOT         `GET /spot/tokenlist.json`: a Uniswap token list (tokenlists.org schema) of the local chain's tokens;
                the venue itself is Uniswap V3 on that chain (`vprime_chain.uniswap`), quoted and swapped there.
 
@@ -43,9 +44,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from vprime_shared.runtime import BodyLimit
 from vprime_simulator.exchange import FAULT_MODES, Exchange, SimMarket
 from vprime_simulator.chain import add_chain_routes
+from vprime_chain import gmx as gmx_chain
+from vprime_venues.gmx import constants as gmx_constants
 from vprime_simulator.hyperliquid_api import DEFAULT_WEIGHT_PER_MINUTE, add_hyperliquid_routes
 from vprime_simulator.trading import add_trading_routes
-from vprime_venues.gmx.constants import PRICE_SCALE as GMX_PRICE_SCALE
 from vprime_venues.ostium import constants as OSTIUM_C
 
 VENUE_PREFIXES = {"hyperliquid": "HYPERLIQUID", "ostium": "OSTIUM", "gmx": "GMX", "spot": "SPOT"}
@@ -222,26 +224,60 @@ def create_app(exchange: Exchange, *, admin_token: str = "", timeout_s: float = 
     async def gmx_ping() -> dict[str, bool]:
         return {"ok": True}
 
+    def gmx_site(request: Request) -> Any:
+        site = getattr(request.app.state, "chain", None)
+        if site is None or "gmx_datastore" not in site.deployment.contracts:
+            raise HTTPException(503, "the simulator runs without a chain (ARBITRUM_RPC_URL is not set): no GMX markets")
+        return site
+
+    def gmx_markets_of(site: Any) -> list[tuple[Any, SimMarket]]:
+        """The chain's GMX markets with the simulator's market of their index token."""
+        by_base = {m.symbol.split("/")[0]: m for m in exchange.markets["GMX"].values()}
+        return [(lm, by_base[lm.symbol]) for lm in gmx_chain.local_markets(site.deployment, list(by_base)) if lm.symbol in by_base]
+
+    @app.get("/gmx/tokens")
+    async def gmx_tokens(request: Request) -> dict[str, Any]:
+        """The Oracle API's /tokens: every index and collateral token with its decimals."""
+        site = gmx_site(request)
+        tokens = {t.address.lower(): {"symbol": s, "address": t.address, "decimals": t.decimals, "synthetic": False}
+                  for s, t in site.deployment.tokens.items() if s in ("USDC", "WETH", "WBTC")}
+        for lm, _ in gmx_markets_of(site):
+            tokens.setdefault(lm.index_token.lower(), {"symbol": lm.symbol, "address": lm.index_token,
+                                                       "decimals": lm.index_decimals, "synthetic": True})
+        return {"tokens": list(tokens.values())}
+
     @app.get("/gmx/markets/info")
-    async def gmx_markets() -> dict[str, Any]:
+    async def gmx_markets(request: Request) -> dict[str, Any]:
+        """The Oracle API's /markets/info: USD amounts x 10^30, funding and borrowing as annual rates x 10^30."""
         out = []
-        for m in exchange.markets["GMX"].values():
-            token = m.symbol.split("/")[0]
+        for lm, m in gmx_markets_of(gmx_site(request)):
+            annual = Decimal(repr(m.funding_hourly)) * 24 * 365
+            liquidity = str(int(Decimal(repr(m.depth_usd)) * 20 * 10**30))  # what the pool's reserve leaves to open
             out.append({
-                "name": f"{m.symbol} [W{token}-USDC]", "marketToken": address("market", m.symbol),
-                "indexToken": address("token", token), "longToken": "0xweth", "shortToken": "0xusdc",
-                "isListed": not m.delisted, "maxLeverage": m.max_leverage, "fundingRateLong": m.funding_hourly,
-                "fundingRateShort": -m.funding_hourly, "openInterestLong": m.depth_usd * 20, "openInterestShort": m.depth_usd * 18,
+                "name": lm.name, "marketToken": lm.market_token, "indexToken": lm.index_token, "longToken": lm.long_token,
+                "shortToken": lm.short_token, "isListed": not m.delisted, "listingDate": "2024-01-01T00:00:00.000Z",
+                "openInterestLong": "0", "openInterestShort": "0", "availableLiquidityLong": liquidity,
+                "availableLiquidityShort": liquidity, "poolAmountLong": "0", "poolAmountShort": "0",
+                "fundingRateLong": str(int(annual * 10**30)), "fundingRateShort": str(int(-annual * 10**30)),
+                "borrowingRateLong": "0", "borrowingRateShort": "0", "netRateLong": str(int(-annual * 10**30)),
+                "netRateShort": str(int(annual * 10**30)),
             })
         return {"markets": out}
 
     @app.get("/gmx/prices/tickers")
-    async def gmx_tickers() -> list[dict[str, Any]]:
+    async def gmx_tickers(request: Request) -> list[dict[str, Any]]:
+        """The Oracle API's /prices/tickers at the keeper's prices, in GMX's scale (x 10^(30 - token decimals))."""
+        site = gmx_site(request)
+        keeper = site.keepers.get("GMX")
         out = []
-        for m in exchange.markets["GMX"].values():
-            book = exchange.book(m, levels=1)
-            out.append({"tokenSymbol": m.symbol.split("/")[0], "minPrice": str(int(book["bids"][0][0] * GMX_PRICE_SCALE)),
-                        "maxPrice": str(int(book["asks"][0][0] * GMX_PRICE_SCALE)), "updatedAt": int(time.time() * 1000)})
+        for lm, m in gmx_markets_of(site):
+            if keeper is not None:
+                low, high = keeper.prices(lm)
+            else:
+                mid = Decimal(repr(exchange.mid(m)))
+                low = high = gmx_constants.to_contract_price(mid, lm.index_decimals)
+            out.append({"tokenAddress": lm.index_token, "tokenSymbol": lm.symbol, "minPrice": str(low), "maxPrice": str(high),
+                        "updatedAt": int(time.time() * 1000)})
         return out
 
     # ---- SPOT ----------------------------------------------------------------------------------

@@ -1,7 +1,6 @@
 """The simulator's trading side, in each venue's own shape (Hyperliquid's is `hyperliquid_api.py`).
 
-- GMX `POST /gmx/orders` (createOrder: sizeDeltaUsd, acceptablePrice, executionFee, MarketIncrease or
-  MarketDecrease), executed by a keeper, cancelled when the price is past the acceptable one.
+GMX v2 trades on the local chain (`vprime_chain.gmx`), not here.
 
 Accounts start with `default_equity` USDC; positions are kept per account. Each order is known by its client id:
 asking again answers the same order.
@@ -15,7 +14,6 @@ sets a position the account holds outside Vprime. `GET /admin/orders` lists plac
 
 from __future__ import annotations
 
-import time
 from decimal import Decimal
 from typing import Any
 
@@ -24,24 +22,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from vprime_simulator.exchange import Exchange, Holding, Order
 from vprime_simulator.hyperliquid import Position, address_ok, wire
-from vprime_venues.gmx.constants import PRICE_SCALE as GMX_PRICE_SCALE, USD_SCALE as GMX_USD_SCALE
 
 
 
 class Body(BaseModel):
     model_config = ConfigDict(extra="allow")
-
-
-class GmxOrder(BaseModel):
-    account: str
-    market: str
-    isLong: bool  # noqa: N815
-    orderType: str  # noqa: N815
-    sizeDeltaUsd: str  # noqa: N815
-    initialCollateralDeltaAmount: str = "0"  # noqa: N815
-    acceptablePrice: str  # noqa: N815
-    executionFee: str  # noqa: N815
-    clientId: str  # noqa: N815
 
 
 class HoldingChange(BaseModel):
@@ -63,74 +48,7 @@ class AccountSetup(BaseModel):
 
 
 def add_trading_routes(app: FastAPI, exchange: Exchange, *, keeper_delay_s: float = 0.3) -> None:
-    pending: dict[tuple[str, str], dict[str, Any]] = {}  # (venue, order id) → keeper order
     hl = exchange.hyperliquid
-
-    # ---- keeper-executed orders (GMX) ----------------------------------------------------------
-    def keep(venue: str, order_id: str) -> dict[str, Any]:
-        p = pending.get((venue, order_id))
-        if p is None:
-            raise HTTPException(404, f"no {venue} order {order_id}")
-        if p["status"] == "PENDING" and time.time() - p["created"] >= keeper_delay_s:
-            p.update(p.pop("execute")())
-        shown = {k: v for k, v in p.items() if k not in ("execute", "created")}
-        return {**shown, "key": order_id} if venue == "GMX" else shown  # GMX names its orders by key
-
-    def by_client(venue: str, client_id: str) -> dict[str, Any]:
-        for (v, oid), p in pending.items():
-            if v == venue and p["clientId"] == client_id:
-                return keep(venue, oid)
-        raise HTTPException(404, f"no {venue} order with clientId {client_id}")
-
-    def submit(venue: str, client_id: str, execute: Any, **fields: Any) -> dict[str, Any]:
-        for (v, oid), p in pending.items():
-            if v == venue and p["clientId"] == client_id:
-                return keep(venue, oid)  # the same client id: the same order
-        if exchange.faults.get(venue) == "reject":
-            raise HTTPException(422, {"code": "REJECTED", "reason": f"{venue} rejected the order (simulated)"})
-        order_id = str(len(pending) + 1)
-        pending[(venue, order_id)] = {"orderId": order_id, "clientId": client_id, "status": "PENDING", "created": time.time(),
-                                      "execute": execute, **fields}
-        return keep(venue, order_id)
-
-    # ---- GMX ---------------------------------------------------------------------------------
-    gmx_by_token = {}
-
-    @app.post("/gmx/orders")
-    async def gmx_create(req: GmxOrder) -> dict[str, Any]:
-        if not gmx_by_token:
-            for m in exchange.markets["GMX"].values():
-                from vprime_simulator.app import address  # the same made-up market tokens /markets/info shows
-
-                gmx_by_token[address("market", m.symbol)] = m
-        m = gmx_by_token.get(req.market)
-        if m is None:
-            raise HTTPException(422, f"unknown market {req.market}")
-        if int(req.executionFee) <= 0:
-            raise HTTPException(422, "executionFee must be positive")
-        size_usd = int(req.sizeDeltaUsd) / GMX_USD_SCALE
-        acceptable = int(req.acceptablePrice) / GMX_PRICE_SCALE
-        increase = req.orderType == "MarketIncrease"
-        buying = req.isLong == increase
-
-        def execute() -> dict[str, Any]:
-            order = exchange.place("GMX", req.clientId, m.symbol, "BUY" if buying else "SELL", size_usd, account=req.account,
-                                   reduce_only=not increase)
-            if order.status != "filled":
-                return {"status": "Cancelled", "reason": order.reason, "code": order.code}
-            if (buying and order.avg_px > acceptable) or (not buying and order.avg_px < acceptable):
-                return {"status": "Cancelled", "reason": "OrderNotFulfillableAtAcceptablePrice", "code": "SLIPPAGE"}
-            return {"status": "Executed", "executionPrice": str(int(order.avg_px * GMX_PRICE_SCALE)), "sizeInTokens": order.size}
-
-        return submit("GMX", req.clientId, execute, orderType=req.orderType, account=req.account.lower())
-
-    @app.get("/gmx/orders/{key}")
-    async def gmx_order(key: str) -> dict[str, Any]:
-        return keep("GMX", key)
-
-    @app.get("/gmx/orders")
-    async def gmx_order_by_client(clientId: str) -> dict[str, Any]:  # noqa: N803
-        return by_client("GMX", clientId)
 
     # ---- accounts, for every venue -----------------------------------------------------------
     @app.get("/sim/{venue}/accounts/{address}")
