@@ -20,7 +20,7 @@ from vprime_chain.anvil import DEV_KEYS, Anvil
 from vprime_chain.deploy import Chain, Deployment, Faucet, deploy_tokens
 from vprime_shared.contracts import Order, Position, PositionState, RiskModel, Side, Venue
 from vprime_venues.evm import EvmClient, MemoryJournal
-from vprime_venues.execution import Signer, VenueRefused, VenueUnavailable, VenueUnknown
+from vprime_venues.execution import Signer, VenueRefused, VenueUnknown
 from vprime_venues.ostium import abi
 from vprime_venues.ostium.execution import (OstiumVenue, collateral_units, parse_trade_id, scaled_leverage, scaled_price,
                                             slippage_p2)
@@ -181,7 +181,7 @@ async def test_a_keeper_that_never_answers_is_unknown_then_cancelled_by_the_venu
     _, _, _, keeper = site
     signer = await connected_trader(site, "0x" + "11" * 32, "0x" + "12" * 32)
     journal = MemoryJournal()
-    venue = venue_for(site, journal, keeper_timeout_s=0.3)
+    venue = venue_for(site, journal, keeper_timeout_s=0.3)  # shorter than the venue's 20 blocks
     before = await venue.equity(signer)
     order, client_id = an_order("EUR-USD", leverage=10), cid()
     keeper.mode = "never"
@@ -196,15 +196,49 @@ async def test_a_keeper_that_never_answers_is_unknown_then_cancelled_by_the_venu
             except VenueUnknown:
                 await asyncio.sleep(0.05)
                 continue
-            except VenueUnavailable as exc:
+            except VenueRefused as exc:
                 outcome = exc
                 break
-        assert outcome is not None and "cancelled after the venue's timeout" in str(outcome)
+        assert outcome is not None and "cancelled after the venue's timeout" in str(outcome) and outcome.venue_specific
         assert await venue.equity(signer) == before  # the collateral came back
-        with pytest.raises(VenueUnavailable):  # and it stays cancelled
+        with pytest.raises(VenueRefused, match="cancelled after the venue's timeout"):  # and it stays cancelled
             await restarted.status(signer, order, client_id)
     finally:
         keeper.mode = "ok"
+
+
+async def test_an_order_past_the_venues_timeout_is_cancelled_while_it_is_followed(site) -> None:
+    """The venue's timeout (20 blocks, about a second here) comes before `keeper_timeout_s`: the order is cancelled
+    through the venue's own path as soon as the contract allows it, and refused; nothing is left pending."""
+    chain, deployment, _, keeper = site
+    signer = await connected_trader(site, "0x" + "13" * 32, "0x" + "14" * 32)
+    venue = venue_for(site, MemoryJournal(), keeper_timeout_s=30)
+    before = await venue.equity(signer)
+    keeper.mode = "never"
+    try:
+        with pytest.raises(VenueRefused, match="cancelled after the venue's timeout") as caught:
+            await venue.place(signer, an_order("ETH-USD", leverage=4), 200.0, cid())
+    finally:
+        keeper.mode = "ok"
+    assert caught.value.venue_specific
+    storage = chain.contract(abi.TRADING_STORAGE, deployment.contracts["ostium_trading_storage"])
+    assert await storage.functions.getPendingOrderIds(signer.trader).call() == []
+    assert await venue.equity(signer) == before
+
+
+async def test_an_order_in_a_market_that_closes_before_the_keeper_answers_is_cancelled_market_closed(site) -> None:
+    _, _, _, keeper = site
+    signer = await connected_trader(site, "0x" + "15" * 32, "0x" + "16" * 32)
+    venue = venue_for(site, MemoryJournal())
+    before = await venue.equity(signer)
+    keeper.is_open = lambda symbol: symbol != "EUR-USD"  # the venue's prices still said open when the order left
+    try:
+        with pytest.raises(VenueRefused, match="cancelled by the venue: MARKET_CLOSED") as caught:
+            await venue.place(signer, an_order("EUR-USD", leverage=10), 200.0, cid())
+    finally:
+        keeper.is_open = lambda symbol: True
+    assert caught.value.venue_specific
+    assert await venue.equity(signer) == before
 
 
 async def test_an_unknown_order_is_found_by_its_client_id_after_a_restart(site) -> None:

@@ -17,11 +17,14 @@ for the trader that delegated to it, and followed through the keeper's settlemen
   `tradeNotional` base units 1e18, fees from DevFeeCharged/VaultOpeningFeeCharged/OracleFeeCharged/BuilderFeeCharged
   of that transaction) or MarketOpenCanceled (refused, with the cancel reason); a close by MarketCloseExecutedV2
   (price; fees from CloseFeeCharged) or MarketCloseCanceled.
-- A keeper that has not answered within `keeper_timeout_s` makes the outcome unknown (`VenueUnknown`): the order may
-  still execute. `status` looks it up by client id: the journaled transaction, its order id, its settlement. Once the
-  order is older than the contract's `marketOrdersTimeout` blocks and still pending, the adapter cancels it through the
-  venue's own path (`openTradeMarketTimeout`, collateral returned; `closeTradeMarketTimeout` for a close) and only
-  then answers `VenueUnavailable`, so a failover never runs beside an order that may still fill.
+- Timeout: once the order is older than the contract's `marketOrdersTimeout` blocks and still pending, the adapter
+  cancels it through the venue's own path (`openTradeMarketTimeout`, collateral returned; `closeTradeMarketTimeout`
+  for a close) and only then refuses it (venue-specific: another venue may take it), so a failover never runs beside
+  an order that may still fill. This is checked while following the order and on every lookup; the contract decides
+  (a cancel it refuses, `WaitTimeout` or the keeper's answer landing first, leaves the order followed).
+- A keeper that has not answered within `keeper_timeout_s` (and whose order has not timed out) makes the outcome
+  unknown (`VenueUnknown`): the order may still execute. `status` looks it up by client id: the journaled transaction,
+  its order id, its settlement or the venue's cancellation, cancelling it itself once it has timed out.
 - Close: `closeTradeMarket(pairIndex, index, 100 %, price, slippage)` by the trade the open recorded
   (`VenueFill.trade_id` = "pairIndex:index:tradeId"), checked against the trade storage first.
 - Positions: the trader's open trades from the trading storage, per pair, in base units (long > 0).
@@ -87,6 +90,13 @@ def parse_trade_id(text: str) -> tuple[int, int, int]:
 
 def _refusal(reason: str, *, specific: bool) -> VenueRefused:
     return VenueRefused(f"{NAME}: {reason}", venue_specific=specific)
+
+
+def _timed_out(order_id: int) -> VenueRefused:
+    """The venue's answer to an order its keeper never executed: cancelled after the venue's timeout, its collateral
+    returned. Definitive (nothing of it can fill any more) and venue-specific: another venue may take the order."""
+    return _refusal(f"order {order_id} cancelled after the venue's timeout: its keeper never executed it, and the "
+                    "collateral was returned", specific=True)
 
 
 def _reverted(exc: Reverted) -> VenueRefused:
@@ -178,7 +188,7 @@ class OstiumVenue:
         inner = self.trading.encode_abi("openTrade", [trade, (ZERO_ADDRESS, 0), C.MARKET_ORDER, self.slippage_p])
         receipt = await self._send(signer, inner, client_id)
         order_id = self._initiated(receipt, opening=True)
-        return await self._follow(signer, order_id, receipt["blockNumber"], opening=True, qty=None)
+        return await self._follow(signer, order_id, receipt["blockNumber"], opening=True, qty=None, client_id=client_id)
 
     async def close(self, signer: Signer, position: Position, client_id: str) -> VenueFill:
         trade_id = position.extra.get("trade_id")
@@ -193,11 +203,12 @@ class OstiumVenue:
         inner = self.trading.encode_abi("closeTradeMarket", [pair, index, C.FULL_CLOSE, scaled_price(mid), self.slippage_p])
         receipt = await self._send(signer, inner, client_id)
         order_id = self._initiated(receipt, opening=False)
-        return await self._follow(signer, order_id, receipt["blockNumber"], opening=False, qty=exact(position.qty))
+        return await self._follow(signer, order_id, receipt["blockNumber"], opening=False, qty=exact(position.qty),
+                                  client_id=client_id)
 
     async def status(self, signer: Signer, order: Order, client_id: str) -> VenueFill | None:
         """The order sent under `client_id`: None if no transaction of it exists; its fill; a refusal; or unknown while
-        it is in flight. An order the keeper left pending past its timeout is cancelled here, then unavailable."""
+        it is in flight. An order the keeper left pending past the venue's timeout is cancelled here, then refused."""
         receipt = await self.evm.look_up(client_id)
         if receipt is None:
             return None
@@ -252,12 +263,16 @@ class OstiumVenue:
             raise VenueUnknown(f"{NAME}: transaction mined with no order initiated; looking it up")
         return int(found[0].args.orderId)
 
-    async def _follow(self, signer: Signer, order_id: int, from_block: int, *, opening: bool, qty: Decimal | None) -> VenueFill:
+    async def _follow(self, signer: Signer, order_id: int, from_block: int, *, opening: bool, qty: Decimal | None,
+                      client_id: str) -> VenueFill:
+        """The order's fill or the venue's refusal (its cancellation, or ours once it has timed out); unknown after
+        `keeper_timeout_s`."""
         deadline = time.monotonic() + self.keeper_timeout_s
         while True:
             settled = await self._settlement(order_id, from_block, opening=opening, qty=qty)
             if settled is not None:
                 return settled
+            await self._cancel_if_timed_out(signer, order_id, from_block, opening=opening, client_id=client_id)
             if time.monotonic() > deadline:
                 raise VenueUnknown(f"{NAME}: the keeper has not settled order {order_id} within {self.keeper_timeout_s:g} s; "
                                    "it may still execute: looking it up")
@@ -292,8 +307,7 @@ class OstiumVenue:
                 getattr(self.trading.events, timeout_event)().process_log(log)
             except Exception:  # noqa: BLE001 - the order's initiation, not its timeout
                 continue
-            raise VenueUnavailable(f"{NAME}: the keeper never executed order {order_id}; it was cancelled after the venue's "
-                                   "timeout and its collateral returned")
+            raise _timed_out(order_id)
         return None
 
     def _fees(self, receipt: dict[str, Any], names: tuple[str, ...], callbacks: Any) -> Decimal:
@@ -321,17 +335,22 @@ class OstiumVenue:
                          venue_order_id=str(order_id))
 
     async def _cancel_if_timed_out(self, signer: Signer, order_id: int, block: int, *, opening: bool, client_id: str) -> None:
-        """Past the venue's timeout with no answer from the keeper: cancel through the venue's own path, then say so."""
-        if await self.evm.w3.eth.block_number < block + await self.timeout_blocks():
-            return
+        """Past the venue's timeout with no answer from the keeper: cancel through the venue's own path, then refuse
+        the order. Before the timeout, or when the contract refuses the cancel (the keeper answered first; on
+        Arbitrum the contract counts L1 blocks, which come slower than the L2 blocks counted here), nothing happens:
+        the order is followed on."""
+        try:
+            if await self.evm.w3.eth.block_number < block + await self.timeout_blocks():
+                return
+        except (OSError, asyncio.TimeoutError):
+            return  # the chain did not answer: ask again next time
         inner = (self.trading.encode_abi("openTradeMarketTimeout", [order_id]) if opening
                  else self.trading.encode_abi("closeTradeMarketTimeout", [order_id, False]))
         try:
             await self._send(signer, inner, f"{client_id}:timeout")
-        except VenueRefused as exc:  # settled meanwhile (or not yet timed out by the chain's clock): look again later
-            raise VenueUnknown(f"{NAME}: order {order_id} not cancelled ({exc}); looking it up") from exc
-        raise VenueUnavailable(f"{NAME}: the keeper never executed order {order_id}; cancelled after the venue's timeout "
-                               "and its collateral returned")
+        except VenueRefused:  # settled meanwhile, or not timed out yet by the contract's clock: its settlement tells
+            return
+        raise _timed_out(order_id)
 
 
 __all__ = ["OstiumVenue"]
