@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
+import inspect
 import logging
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -34,6 +35,16 @@ def oracle(exchange: Exchange, venue: str) -> Any:
         return Decimal(repr(exchange.mid(exchange.markets[venue][symbol])))
 
     return price_of
+
+
+def market_hours(exchange: Exchange, venue: str) -> Any:
+    """Whether the venue's market is open now, per venue symbol (`POST /admin/market` closes one): a keeper that is
+    given it cancels the orders of a closed market as the venue does (MARKET_CLOSED)."""
+
+    def is_open(symbol: str) -> bool:
+        return exchange.markets[venue][symbol].open
+
+    return is_open
 
 
 @dataclass
@@ -71,8 +82,10 @@ async def open_chain(exchange: Exchange, rpc_url: str, deployment_file: Path) ->
         module = _venue_module(name)
         keeper_class = getattr(module, "Keeper", None) if module else None
         if keeper_class is not None:
-            keeper = keeper_class(chain, deployment, oracle(exchange, KEEPER_VENUES[name]))
-            site.keepers[KEEPER_VENUES[name]] = keeper
+            venue = KEEPER_VENUES[name]
+            hours = {"is_open": market_hours(exchange, venue)} if "is_open" in inspect.signature(keeper_class).parameters else {}
+            keeper = keeper_class(chain, deployment, oracle(exchange, venue), **hours)
+            site.keepers[venue] = keeper
             site.tasks.append(asyncio.create_task(keeper.run(), name=f"keeper-{name}"))
     return site
 
