@@ -17,6 +17,7 @@ from vprime_shared import ids
 from vprime_shared.contracts import MarketTick
 from vprime_shared.contracts.base import utcnow
 from tests.conftest import eventually
+from vprime_executor.domain.closes import close_client_id
 from tests.e2e.helpers import hyperliquid_positions, settled_timeline, signal, sim_admin, trading_deployment
 
 pytestmark = pytest.mark.integration
@@ -139,6 +140,48 @@ async def test_trailing_stop_closes_at_the_right_tick_with_the_right_pnl(
     assert done["realized_pnl_usd"] > 0 and (done["exit_price"] - done["entry_price"]) * direction > 0
     assert instrument not in await hyperliquid_positions(http, sim, deployment["user_wallet"])  # closed reduce-only, nothing left
     assert position["position_id"] == done["position_id"]
+
+
+async def test_a_close_the_venue_refuses_is_retried_under_a_new_client_id(
+    http: httpx.AsyncClient, control_url: str, query_url: str, stack: ServiceStack, producer: AIOKafkaProducer, admin_db: asyncpg.Pool
+) -> None:
+    """Hyperliquid refuses a cloid it has seen, whatever became of its order: a close refused once (an IoC the book
+    could not match) is retried as attempt 2, under a new cloid, and fills."""
+    sim = stack.url("simulator")
+    agent, _ = await trading_deployment(http, control_url, sim, ["HYPERLIQUID"], name="close retried")
+    await set_price(http, sim, "HYPERLIQUID", "TIA", 10.0)
+    s = await signal(http, control_url, agent["id"], "TIA")  # a 3 % trailing stop
+    [position] = (await settled_timeline(http, query_url, s["id"]))["positions"]
+    position_id = uuid.UUID(position["position_id"])
+
+    # The book's best bid 5 % under the mid, past the close's 1 % limit: the reduce-only IoC cannot match.
+    r = await http.post(f"{sim}/admin/book", json={"venue": "HYPERLIQUID", "instrument": "TIA", "mid": 9.0, "spread_bps": 1000},
+                        headers=sim_admin())
+    assert r.status_code == 200, r.text
+    await tick(producer, "HYPERLIQUID", "TIA", 9.0)
+
+    async def released() -> bool:
+        row = await admin_db.fetchrow("SELECT state, closing_since, close_attempt FROM executor.positions WHERE position_id = $1",
+                                      position_id)
+        return row["close_attempt"] == 1 and row["closing_since"] is None and row["state"] == "OPEN"
+
+    await eventually(released, what="the refused close to leave the position open")
+    first = await http.get(f"{sim}/admin/orders", params={"client_order_id": close_client_id(position_id, 1)}, headers=sim_admin())
+    assert [o["status"] for o in first.json()["orders"]] == ["iocCancelRejected"]
+
+    r = await http.post(f"{sim}/admin/book", json={"venue": "HYPERLIQUID", "instrument": "TIA", "mid": 9.0, "spread_bps": 2},
+                        headers=sim_admin())
+    assert r.status_code == 200, r.text
+    await tick(producer, "HYPERLIQUID", "TIA", 8.99)
+
+    async def closed() -> dict | None:
+        p = (await http.get(f"{query_url}/api/v3/signals/{s['id']}/timeline")).json()["positions"][0]
+        return p if p["state"] == "CLOSED" else None
+
+    done = await eventually(closed, what="the second close attempt to close the position")
+    assert done["exit_price"] == pytest.approx(9.0, rel=0.01)
+    assert await venue_orders(http, sim, close_client_id(position_id, 2)) == 1
+    assert await venue_orders(http, sim, close_client_id(position_id, 1)) == 1  # the refused one, never sent again
 
 
 async def test_below_the_venue_minimum_is_refused_with_the_reason(
