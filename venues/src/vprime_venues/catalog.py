@@ -24,11 +24,3 @@ class CatalogReader(Protocol):
 def scaled_book(bids: list[tuple[float, float]], asks: list[tuple[float, float]], multiplier: float) -> Book:
     """A venue-unit book in canonical units (a kPEPE contract is 1,000 PEPE)."""
     return Book([(p / multiplier, s * multiplier) for p, s in bids], [(p / multiplier, s * multiplier) for p, s in asks])
-
-
-async def simulator_book(http: httpx.AsyncClient, books_url: str, venue: Venue, market: CatalogMarket) -> Book:
-    """Depth for oracle-priced venues (Ostium, GMX) and SPOT pools, from the venue simulator's book model."""
-    r = await http.get(f"{books_url}/{venue.value}/book", params={"symbol": market.venue_symbol, "levels": 20})
-    r.raise_for_status()
-    body = r.json()
-    return scaled_book([tuple(x) for x in body["bids"]], [tuple(x) for x in body["asks"]], market.contract_multiplier)

@@ -23,6 +23,7 @@ from vprime_shared.unit_of_work import UnitOfWork
 
 from vprime_venues.catalog import CatalogReader as VenueSync
 from vprime_venues.gmx.catalog import GmxSync
+from vprime_venues.gmx.constants import ARBITRUM as GMX_ARBITRUM
 from vprime_venues.hyperliquid.catalog import HyperliquidSync
 from vprime_venues.ostium.catalog import OstiumSync
 from vprime_venues.ratelimit import RateBudget
@@ -46,11 +47,10 @@ def backoff_s(failures: int, s: RouterSettings, draw: float) -> float:
 
 
 def venue_adapters(s: RouterSettings) -> list[VenueSync]:
-    books = s.url("venue_books_url", "/sim")
     return [
         HyperliquidSync(s.hyperliquid_url(), budget=RateBudget(s.hyperliquid_weight_per_minute)),
         OstiumSync(s.url("ostium_subgraph_url", "/ostium/subgraph"), s.url("ostium_prices_url", "/ostium/PricePublish/latest-prices")),
-        GmxSync(s.url("gmx_api_url", "/gmx"), books),
+        GmxSync(s.url("gmx_api_url", "/gmx"), usdc=s.usdc_address or GMX_ARBITRUM["usdc"]),
         SpotSync(**s.spot(), timeout_s=s.sync_timeout_s),
     ]
 
