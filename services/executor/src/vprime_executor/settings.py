@@ -7,6 +7,7 @@ from vprime_shared.reference import REFERENCE_PRICES as SHIPPED_REFERENCE_PRICES
 from vprime_shared.settings import PlanCacheMode, ServiceSettings
 from vprime_venues.hyperliquid import constants as HL
 from vprime_venues.spot import constants as SPOT
+from vprime_venues.gmx import constants as GMX
 from vprime_venues.ostium import constants as OSTIUM
 
 
@@ -53,6 +54,15 @@ class ExecutorSettings(ServiceSettings):
     ostium_trading_storage_address: str = ""
     ostium_subgraph_url: str = ""
     ostium_prices_url: str = ""
+    # GMX v2: its network's SubaccountRouter, OrderVault, Reader, DataStore and EventEmitter (vprime_venues.gmx.constants)
+    # unless set (the local chain's), and its Oracle API (the simulator's when VENUE_API_URL is set).
+    gmx_network: Literal["arbitrum", "arbitrum-sepolia"] = "arbitrum-sepolia"
+    gmx_subaccount_router_address: str = ""
+    gmx_order_vault_address: str = ""
+    gmx_reader_address: str = ""
+    gmx_datastore_address: str = ""
+    gmx_event_emitter_address: str = ""
+    gmx_api_url: str = ""
     recovery_interval_s: float = 5.0  # look for orders and closes a crash left unresolved
     recovery_grace_s: float = 30.0  # ... once they are this old (a send in flight is never touched)
     send_concurrency: int = Field(default=16, ge=1)  # venue calls under way at once
@@ -86,6 +96,15 @@ class ExecutorSettings(ServiceSettings):
                 "router": self.uniswap_swap_router_address or contracts["uniswap_swap_router"],
                 "usdc": self.usdc_address or contracts["usdc"],
                 "token_list_url": self.spot_token_list_url or (f"{sim}/spot/tokenlist.json" if sim else SPOT.DEFAULT_TOKEN_LIST_URL)}
+
+    def gmx(self) -> dict[str, str]:
+        """GmxVenue's contract addresses, USDC and Oracle API."""
+        n, sim = GMX.NETWORKS[self.gmx_network], self.venue_api_url.rstrip("/")
+        return {"subaccount_router": self.gmx_subaccount_router_address or n["subaccount_router"],
+                "order_vault": self.gmx_order_vault_address or n["order_vault"], "reader": self.gmx_reader_address or n["reader"],
+                "datastore": self.gmx_datastore_address or n["datastore"],
+                "event_emitter": self.gmx_event_emitter_address or n["event_emitter"], "usdc": self.usdc_address or n["usdc"],
+                "oracle_url": self.gmx_api_url or (f"{sim}/gmx" if sim else n["oracle_url"])}
 
     def hyperliquid_url(self) -> str:
         """Where Hyperliquid orders go: the configured URL, else the simulator's when VENUE_API_URL names one, else the

@@ -18,7 +18,7 @@ from vprime_shared.reference import reference_prices
 
 from vprime_venues.evm import EvmClient, MemoryJournal, TransactionJournal
 from vprime_venues.execution import ExecutionAdapter as VenueAdapter, Signer
-from vprime_venues.gmx.execution import GmxVenue
+from vprime_venues.gmx.execution import gmx_venue
 from vprime_venues.hyperliquid.execution import HyperliquidVenue
 from vprime_venues.hyperliquid.nonces import NonceSource
 from vprime_venues.ostium.execution import OstiumVenue
@@ -77,14 +77,15 @@ class VenueRouter:
     def adapter(self, venue: Venue) -> VenueAdapter:
         if venue not in self._adapters:
             assert self.http is not None, "the executor has not started"
-            base, s = self.settings.venue_api_url.rstrip("/"), self.settings
+            s = self.settings
             self._adapters[venue] = {
                 Venue.HYPERLIQUID: lambda: HyperliquidVenue(
                     self.http, s.hyperliquid_url(), mainnet=s.hyperliquid_network == "mainnet", slippage=s.slippage,
                     budget=RateBudget(s.hyperliquid_weight_per_minute), nonces=self.nonces),
                 Venue.OSTIUM: lambda: OstiumVenue(self.evm(Venue.OSTIUM), self.http, **s.ostium(), slippage=s.slippage,
                                                   keeper_timeout_s=s.keeper_timeout_s),
-                Venue.GMX: lambda: GmxVenue(self.http, f"{base}/gmx", base, slippage=s.slippage, keeper_timeout_s=s.keeper_timeout_s),
+                Venue.GMX: lambda: gmx_venue(self.evm(Venue.GMX), self.http, s.gmx(), slippage=s.slippage,
+                                             keeper_timeout_s=s.keeper_timeout_s),
                 Venue.SPOT: lambda: spot_venue(self.evm(Venue.SPOT), self.http, s.spot(), slippage=s.slippage),
             }[venue]()
         return self._adapters[venue]

@@ -383,4 +383,11 @@ class GmxVenue:
         return None
 
 
-__all__ = ["GmxContracts", "GmxVenue", "acceptable_price", "collateral_units", "size_delta_usd"]
+__all__ = ["GmxContracts", "GmxVenue", "acceptable_price", "collateral_units", "gmx_venue", "size_delta_usd"]
+
+
+def gmx_venue(evm: EvmClient, http: Any, settings: dict[str, str], **kwargs: Any) -> GmxVenue:
+    """The adapter from the executor's settings (`ExecutorSettings.gmx()`: addresses, USDC, Oracle API URL)."""
+    contracts = GmxContracts(settings["subaccount_router"], settings["order_vault"], settings["reader"], settings["datastore"],
+                             settings["event_emitter"], settings["usdc"])
+    return GmxVenue(evm, OracleApi(http, settings["oracle_url"]), contracts, **kwargs)
