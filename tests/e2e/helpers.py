@@ -18,7 +18,7 @@ from vprime_shared import db
 from vprime_shared.batches import Received
 from vprime_shared.unit_of_work import Inbox, Tx
 from vprime_local.stack import simulator_admin_headers
-from vprime_local.venue_accounts import account_setup
+from vprime_local.venue_accounts import connect_venue
 
 # The wallet the suite's agents and deployments are made for (by the operator token), a valid address.
 E2E_WALLET = "0x" + "e2e".rjust(40, "0")
@@ -72,18 +72,18 @@ async def deploy(http: httpx.AsyncClient, control: str, agent_id: str, **body: A
 
 async def trading_deployment(http: httpx.AsyncClient, control: str, sim: str, venues: list[str], *, equity_usd: float = 10_000,
                              **agent: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-    """An agent deployed with an executor-generated agent wallet on each venue, approved and funded on
-    the (simulated) venue: its orders trade there, not on paper."""
+    """An agent deployed with an executor-generated agent wallet on each venue, connected and funded on the local
+    venue as a user does it on the real one (`vprime_local.venue_accounts`): its orders trade there, not on paper."""
     a = await create_agent(http, control, **agent)
-    # A wallet of its own: on Hyperliquid it is the account the agent trades for, funded and holding positions alone.
-    deployment = await deploy(http, control, a["id"], enabled_venues=venues, user_wallet=Account.create().address)
-    for venue in venues:
-        r = await http.post(f"{control}/api/v3/deployments/{deployment['id']}/agent-wallets/{venue}")
-        assert r.status_code == 201, r.text
-        deployment = r.json()["deployment"]
-        setup = account_setup(venue, account=deployment["user_wallet"], agent=r.json()["address"], equity_usd=equity_usd)
-        approved = await http.post(f"{sim}/admin/accounts", json=setup, headers=sim_admin())
-        assert approved.status_code == 200, approved.text
+    # A wallet of its own: the account the agent trades for on Hyperliquid, Ostium and GMX, holding positions alone.
+    user = Account.create()
+    deployment = await deploy(http, control, a["id"], enabled_venues=venues, user_wallet=user.address)
+    async with httpx.AsyncClient(base_url=sim, headers=sim_admin(), timeout=30) as simulator:
+        for venue in venues:
+            r = await http.post(f"{control}/api/v3/deployments/{deployment['id']}/agent-wallets/{venue}")
+            assert r.status_code == 201, r.text
+            deployment = r.json()["deployment"]
+            await connect_venue(simulator, venue, user=user, agent=r.json()["address"], equity_usd=equity_usd)
     return a, deployment
 
 

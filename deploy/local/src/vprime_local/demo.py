@@ -1,4 +1,4 @@
-"""A short demo through the public APIs: an agent, a deployment on two venues, a few signals."""
+"""A short demo through the public APIs: an agent, a deployment on all four venues, a few signals."""
 
 from __future__ import annotations
 
@@ -11,14 +11,15 @@ from vprime_shared.sign_in import bearer, sign_in
 
 from vprime_local.infra import LocalInfra, say
 from vprime_local.stack import simulator_admin_headers
-from vprime_local.venue_accounts import account_setup
+from vprime_local.venue_accounts import connect_venue_blocking
 
 DEMO_SIGNALS = [
     ("ETH", "LONG"),    # on Hyperliquid: routed there first
     ("GOLD", "LONG"),   # Ostium only (XAU-USD): falls back to Ostium
     ("BTC", "SHORT"),
     ("EURUSD", "SHORT"),
-    ("MAGIC", "LONG"),  # on neither enabled venue (SPOT only): no venue, SKIPPED with the reason
+    ("SATS", "LONG"),   # GMX only (1000SATS/USD): a MarketIncrease order a keeper executes on the local chain
+    ("MAGIC", "LONG"),  # SPOT only: a Uniswap V3 swap on the local chain
 ]
 
 
@@ -41,15 +42,16 @@ def run(control: str, query: str, simulator: str, timeout_s: float = 60, *,
         }).raise_for_status().json()["agent"]
         say(f"created agent {agent['name']} ({agent['id']})")
         deployment = http.post(f"{control}/api/v3/agents/deploy", json={
-            "agent_id": agent["id"], "user_wallet": wallet.address, "enabled_venues": ["HYPERLIQUID", "OSTIUM"],
+            "agent_id": agent["id"], "user_wallet": wallet.address, "enabled_venues": ["HYPERLIQUID", "OSTIUM", "GMX", "SPOT"],
         }).raise_for_status().json()["deployment"]
         say(f"deployed on {' → '.join(deployment['enabled_venues'])} ({deployment['id']})")
         for venue in deployment["enabled_venues"]:  # agent wallets made and kept by the executor: trades go to the venues
             agent_wallet = http.post(f"{control}/api/v3/deployments/{deployment['id']}/agent-wallets/{venue}").raise_for_status().json()
-            # On a real venue the user approves the agent wallet on the venue's site; here the simulator does.
-            http.post(f"{simulator}/admin/accounts", headers=simulator_admin, json=account_setup(
-                venue, account=wallet.address, agent=agent_wallet["address"], equity_usd=10_000)).raise_for_status()
-            say(f"agent wallet for {venue}: {agent_wallet['address']} (approved on the simulator; its key stays in the executor)")
+            # On a real venue the user approves the agent wallet on the venue's site (or by a transaction); here the
+            # demo does what the user would, with the local chain's faucet for funds.
+            connect_venue_blocking(simulator, simulator_admin, venue, user=wallet, agent=agent_wallet["address"],
+                                   equity_usd=10_000)
+            say(f"agent wallet for {venue}: {agent_wallet['address']} (connected; its key stays in the executor)")
         ids = []
         for instrument, side in DEMO_SIGNALS:
             signal = http.post(f"{control}/api/v3/signals/generate", json={

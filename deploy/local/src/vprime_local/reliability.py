@@ -43,6 +43,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+from eth_account import Account
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from vprime_shared.contracts import RequestedVenue, RiskModel, Side, Signal, SignalOrigin, SizeModel
@@ -53,7 +54,7 @@ from vprime_shared.sign_in import bearer, sign_in_async
 from vprime_local.audit import fuzz, role_breaches, secret_hits
 from vprime_local.infra import LocalInfra, say, stop_pid
 from vprime_local.stack import ServiceStack, operator_headers, simulator_admin_headers
-from vprime_local.venue_accounts import account_setup
+from vprime_local.venue_accounts import connect_venue
 
 PORTS = {"control": 28000, "query": 28001, "signal": 28002, "policy": 28003, "router": 28004, "executor": 28005, "simulator": 28010}
 INSTRUMENTS = ["ETH", "BTC", "SOL", "GOLD", "EURUSD", "LINK", "DOGE", "AVAX", "MAGIC"]  # MAGIC: on no enabled venue
@@ -361,16 +362,17 @@ async def _setup(ctx: Run, label: str, venue_sets: tuple[list[str], ...], *, age
         wallet = f"0x{uuid.uuid4().hex[:8]}{a:032x}"
         agent = (await ctx.http.post(f"{control}/api/v3/agents/create", json={
             "creator_wallet": wallet, "name": f"{label} {a}", "profit_receiver_address": wallet})).raise_for_status().json()["agent"]
-        for d, venues in enumerate(venue_sets):
+        for venues in venue_sets:
+            user = Account.create()  # an account of its own, which signs its venues' approvals
             dep = (await ctx.http.post(f"{control}/api/v3/agents/deploy", json={
-                "agent_id": agent["id"], "user_wallet": f"0x{uuid.uuid4().hex[:8]}{d:032x}",  # an account of its own
+                "agent_id": agent["id"], "user_wallet": user.address,
                 "enabled_venues": venues})).raise_for_status().json()["deployment"]
             if trade_on_venues or a % 2 == 0:
-                for venue in venues:
-                    w = (await ctx.http.post(f"{control}/api/v3/deployments/{dep['id']}/agent-wallets/{venue}")).raise_for_status().json()
-                    setup = account_setup(venue, account=dep["user_wallet"], agent=w["address"], equity_usd=1e9)
-                    (await ctx.http.post(f"{sim}/admin/accounts", json=setup,
-                                         headers=simulator_admin_headers(ctx.stack.home))).raise_for_status()
+                async with httpx.AsyncClient(base_url=sim, headers=simulator_admin_headers(ctx.stack.home),
+                                             timeout=30) as simulator:
+                    for venue in venues:
+                        w = (await ctx.http.post(f"{control}/api/v3/deployments/{dep['id']}/agent-wallets/{venue}")).raise_for_status().json()
+                        await connect_venue(simulator, venue, user=user, agent=w["address"], equity_usd=1e9)
             deployments.append({"agent_id": agent["id"], "deployment_id": dep["id"]})
     await asyncio.sleep(3)  # registry events reach policy
     return deployments
