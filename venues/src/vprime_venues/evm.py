@@ -135,7 +135,8 @@ class EvmClient:
             self._chain_id = await self._rpc(self.w3.eth.chain_id)
         return self._chain_id
 
-    async def _rpc(self, awaitable: Any) -> Any:
+    async def rpc(self, awaitable: Any) -> Any:
+        """Await a node call; a chain that does not answer is `VenueUnavailable`."""
         try:
             return await awaitable
         except (OSError, asyncio.TimeoutError) as exc:
@@ -206,8 +207,8 @@ class EvmClient:
         while await self._rpc(self.w3.eth.block_number) < target:
             await asyncio.sleep(self.poll_s)
 
-    async def _replayed_reason(self, receipt: dict[str, Any]) -> str:
-        """A mined revert carries no reason in its receipt: replay the call at its block to read it."""
+    async def reason_of(self, receipt: dict[str, Any]) -> str:
+        """Why a mined transaction reverted: its receipt carries no reason, so the call is replayed at its block."""
         tx = await self._rpc(self.w3.eth.get_transaction(receipt["transactionHash"]))
         call = {"from": tx["from"], "to": tx["to"], "data": tx["input"], "value": tx["value"], "gas": tx["gas"]}
         try:
@@ -217,6 +218,8 @@ class EvmClient:
         except Web3RPCError as exc:
             return _reason_of(exc, self.errors_abi)
         return "reverted (out of gas or a reason only the mined state had)"
+
+    _rpc, _replayed_reason = rpc, reason_of  # their former private names
 
     async def look_up(self, client_id: str) -> dict[str, Any] | None:
         """The mined receipt of the client id's transaction (`Reverted` with its reason if it reverted); None if none

@@ -249,7 +249,7 @@ class GmxVenue:
         raise VenueUnknown(f"{NAME}: transaction of {client_id} mined without an OrderCreated event; looking it up")
 
     async def _events(self, name: str, topic1: bytes, from_block: int, *, two: bool = True) -> list[GmxEvent]:
-        logs = await self.evm._rpc(self.evm.w3.eth.get_logs({
+        logs = await self.evm.rpc(self.evm.w3.eth.get_logs({
             "address": self.evm.w3.to_checksum_address(self.contracts.event_emitter), "fromBlock": max(0, from_block),
             "toBlock": "latest", "topics": ["0x" + (C.EVENT_LOG2_TOPIC if two else C.EVENT_LOG1_TOPIC).hex(),
                                             "0x" + C.event_name_topic(name).hex(), "0x" + topic1.hex()]}))
@@ -366,7 +366,7 @@ class GmxVenue:
             key, block = pending, max(0, await self.evm.w3.eth.block_number - self.log_lookback_blocks)
         else:
             if receipt["status"] != 1:
-                raise Reverted(self.venue, await self.evm._replayed_reason(receipt))
+                raise Reverted(self.venue, await self.evm.reason_of(receipt))
             key, block = self._created_key(receipt, client_id), int(receipt["blockNumber"])
         return await self._follow(signer, key, market, block, client_id, wait_s=0)
 
