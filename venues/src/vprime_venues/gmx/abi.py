@@ -35,8 +35,9 @@ def _fn(name: str, inputs: list[dict[str, Any]], outputs: list[dict[str, Any]] |
     return {"type": "function", "name": name, "inputs": inputs, "outputs": outputs or [], "stateMutability": mutability}
 
 
-def _error(name: str, *types: str) -> dict[str, Any]:
-    return {"type": "error", "name": name, "inputs": [_p(t, f"arg{i}") for i, t in enumerate(types)]}
+def _error(name: str, *params: str) -> dict[str, Any]:
+    """An error from "type name" parameters (GMX's names: a decoded reason reads `SubaccountNotAuthorized(account=...)`)."""
+    return {"type": "error", "name": name, "inputs": [_p(*param.split()) for param in params]}
 
 
 # ---- structs -------------------------------------------------------------------------------------
@@ -139,32 +140,32 @@ EVENT_EMITTER: Abi = [
 # GMX's custom errors that an order of ours can meet (CustomErrors in the SDK; Errors.sol in gmx-synthetics): a revert
 # of createOrder, or the `reasonBytes` of an OrderCancelled event, is decoded by these.
 CUSTOM_ERRORS: Abi = [
-    _error("OrderNotFulfillableAtAcceptablePrice", "uint256", "uint256"),
-    _error("InsufficientExecutionFee", "uint256", "uint256"),
-    _error("InsufficientWntAmountForExecutionFee", "uint256", "uint256"),
-    _error("SubaccountNotAuthorized", "address", "address"),
-    _error("MaxSubaccountActionCountExceeded", "address", "address", "uint256", "uint256"),
-    _error("SubaccountApprovalExpired", "address", "address", "uint256", "uint256"),
-    _error("InvalidReceiverForSubaccountOrder", "address", "address"),
-    _error("InsufficientCollateralUsd", "int256"),
-    _error("InsufficientCollateralAmount", "uint256", "int256"),
-    _error("LiquidatablePosition", "string", "int256", "int256", "int256"),
+    _error("OrderNotFulfillableAtAcceptablePrice", "uint256 price", "uint256 acceptablePrice"),
+    _error("InsufficientExecutionFee", "uint256 minExecutionFee", "uint256 executionFee"),
+    _error("InsufficientWntAmountForExecutionFee", "uint256 wntAmount", "uint256 executionFee"),
+    _error("SubaccountNotAuthorized", "address account", "address subaccount"),
+    _error("MaxSubaccountActionCountExceeded", "address account", "address subaccount", "uint256 count", "uint256 maxCount"),
+    _error("SubaccountApprovalExpired", "address account", "address subaccount", "uint256 deadline", "uint256 currentTimestamp"),
+    _error("InvalidReceiverForSubaccountOrder", "address receiver", "address expectedReceiver"),
+    _error("InsufficientCollateralUsd", "int256 remainingCollateralUsd"),
+    _error("InsufficientCollateralAmount", "uint256 collateralAmount", "int256 collateralDeltaAmount"),
+    _error("LiquidatablePosition", "string reason", "int256 remainingCollateralUsd", "int256 minCollateralUsd", "int256 minCollateralUsdForLeverage"),
     _error("EmptyOrder"),
     _error("EmptyPosition"),
     _error("EmptyMarket"),
-    _error("DisabledMarket", "address"),
-    _error("InvalidPositionMarket", "address"),
-    _error("InvalidCollateralTokenForMarket", "address", "address"),
-    _error("InvalidDecreaseOrderSize", "uint256", "uint256"),
-    _error("InvalidPositionSizeValues", "uint256", "uint256"),
-    _error("MinPositionSize", "uint256", "uint256"),
-    _error("InsufficientReserve", "uint256", "uint256"),
-    _error("InsufficientReserveForOpenInterest", "uint256", "uint256"),
-    _error("MaxOpenInterestExceeded", "uint256", "uint256"),
-    _error("OrderTypeCannotBeCreated", "uint256"),
-    _error("UnexpectedValidFromTime", "uint256"),
-    _error("RequestNotYetCancellable", "uint256", "uint256", "string"),
-    _error("Unauthorized", "address", "string"),
+    _error("DisabledMarket", "address market"),
+    _error("InvalidPositionMarket", "address market"),
+    _error("InvalidCollateralTokenForMarket", "address market", "address token"),
+    _error("InvalidDecreaseOrderSize", "uint256 sizeDeltaUsd", "uint256 positionSizeInUsd"),
+    _error("InvalidPositionSizeValues", "uint256 sizeInUsd", "uint256 sizeInTokens"),
+    _error("MinPositionSize", "uint256 positionSizeInUsd", "uint256 minPositionSizeUsd"),
+    _error("InsufficientReserve", "uint256 reservedUsd", "uint256 maxReservedUsd"),
+    _error("InsufficientReserveForOpenInterest", "uint256 reservedUsd", "uint256 maxReservedUsd"),
+    _error("MaxOpenInterestExceeded", "uint256 openInterest", "uint256 maxOpenInterest"),
+    _error("OrderTypeCannotBeCreated", "uint256 orderType"),
+    _error("UnexpectedValidFromTime", "uint256 orderType"),
+    _error("RequestNotYetCancellable", "uint256 requestAge", "uint256 requestExpirationAge", "string requestType"),
+    _error("Unauthorized", "address msgSender", "string role"),
     _error("EmptyReceiver"),
 ]
 
