@@ -17,6 +17,7 @@ from vprime_chain.uniswap import FEE, Arbitrageur, Pool, sqrt_price_x96
 
 PORT = 18601
 PRICES = {"WETH": Decimal(3000), "WBTC": Decimal(60000), "LINK": Decimal("14.25")}
+INSTRUMENT_PRICES = {"ETH": Decimal(3000), "BTC": Decimal(60000), "LINK": Decimal("14.25")}  # as the simulator gives them
 
 
 # ---- exact prices, by hand -----------------------------------------------------------------------
@@ -41,6 +42,13 @@ def test_sqrt_price_x96_for_tokens_of_different_decimals(price: Decimal, token_d
     assert abs(pool.price(got) / price - 1) < Decimal("1e-20")  # and back
 
 
+def test_pools_are_priced_by_symbol_or_by_the_instrument_the_simulator_prices() -> None:
+    tokens = {s: uniswap.Token(f"0x{i:040x}", 18) for i, s in enumerate(("USDC", "WETH", "WBTC", "LINK", "DOLO"))}
+    prices = {"ETH": Decimal(3000), "BTC": Decimal(60000), "LINK": Decimal(14), "USDC": Decimal(1)}
+    assert uniswap.pool_prices(Deployment(31337, "", {}, tokens), prices) == {
+        "WETH": Decimal(3000), "WBTC": Decimal(60000), "LINK": Decimal(14)}  # no price, no pool; no USDC/USDC pool
+
+
 def test_equal_units_sit_at_two_to_the_96() -> None:
     """1 USDC per token with equal decimals: a ratio of 1, sqrtPriceX96 = 2^96 (Uniswap SDK's encodeSqrtRatioX96(1, 1))."""
     assert sqrt_price_x96(Decimal(1), token_is_token0=True, token_decimals=6, usdc_decimals=6) == 2**96
@@ -58,7 +66,7 @@ async def deployed(anvil: Anvil) -> tuple[Chain, Deployment]:
     chain = Chain(anvil.rpc_url)
     deployment = Deployment(await chain.chain_id(), anvil.rpc_url)
     await deploy_tokens(chain, deployment, list(PRICES))
-    await uniswap.deploy(chain, deployment, PRICES)
+    await uniswap.deploy(chain, deployment, INSTRUMENT_PRICES)
     return chain, deployment
 
 

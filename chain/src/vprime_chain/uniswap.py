@@ -28,6 +28,8 @@ from typing import Any
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
+from vprime_shared.reference import venue_symbol_map
+
 from vprime_chain.anvil import DEV_KEYS
 from vprime_chain.deploy import Chain, Deployment, Token
 from vprime_chain.solidity import Artifact, published
@@ -112,7 +114,8 @@ class Pool:
 
 # ---- deployment ----------------------------------------------------------------------------------
 async def deploy(chain: Chain, deployment: Deployment, prices: dict[str, Decimal]) -> None:
-    """The factory, position manager, SwapRouter02 and QuoterV2, then a seeded pool per token with a price."""
+    """The factory, position manager, SwapRouter02 and QuoterV2, then a seeded pool per token with a price (`prices`
+    by token symbol or by instrument)."""
     weth = deployment.tokens["WETH"].address
     factory = await chain.deploy(factory_artifact())
     manager = await chain.deploy(position_manager_artifact(), factory, weth, ZERO_ADDRESS)
@@ -120,8 +123,19 @@ async def deploy(chain: Chain, deployment: Deployment, prices: dict[str, Decimal
                                           chain.deploy(quoter_artifact(), factory, weth))
     deployment.contracts.update(uniswap_factory=factory, uniswap_position_manager=manager, uniswap_swap_router=router,
                                 uniswap_quoter=quoter)
-    symbols = [s for s in deployment.tokens if s != "USDC" and s in prices]
-    await seed_pools(chain, deployment, {s: Decimal(prices[s]) for s in symbols})
+    await seed_pools(chain, deployment, pool_prices(deployment, prices))
+
+
+def pool_prices(deployment: Deployment, prices: dict[str, Decimal]) -> dict[str, Decimal]:
+    """The price of each token but USDC, by its symbol or by the instrument the SPOT catalog maps it to (WETH → ETH,
+    WBTC → BTC): the simulator prices instruments."""
+    instruments = venue_symbol_map("SPOT")
+    out = {}
+    for symbol in deployment.tokens:
+        price = prices.get(symbol) or prices.get(instruments.get(symbol, symbol))
+        if symbol != "USDC" and price:
+            out[symbol] = Decimal(price)
+    return out
 
 
 async def seed_pools(chain: Chain, deployment: Deployment, prices: dict[str, Decimal],
