@@ -173,3 +173,18 @@ async def test_a_key_is_replaced_only_when_asked(http: httpx.AsyncClient, contro
 async def test_the_internal_api_wants_its_token(http: httpx.AsyncClient, stack: ServiceStack) -> None:
     r = await http.post(f"{stack.url('executor')}/internal/deployments/{uuid.uuid4()}/agent-wallets/GMX")
     assert r.status_code == 401
+
+
+async def test_every_agent_wallet_of_a_deployment_is_kept(http: httpx.AsyncClient, control_url: str) -> None:
+    agent = await create_agent(http, control_url, name="two agent wallets")
+    r = await http.post(f"{control_url}/api/v3/agents/deploy", json={
+        "agent_id": agent["id"], "user_wallet": E2E_WALLET, "enabled_venues": ["GMX", "HYPERLIQUID"]})
+    deployment_id = r.json()["deployment"]["id"]
+    made = {}
+    for venue in ("GMX", "HYPERLIQUID"):
+        w = await http.post(f"{control_url}/api/v3/deployments/{deployment_id}/agent-wallets/{venue}")
+        assert w.status_code == 201, w.text
+        made[venue] = w.json()["address"]
+    assert w.json()["deployment"]["venue_accounts"] == made  # the second did not drop the first
+    stored = await http.get(f"{control_url}/api/v3/deployments/{deployment_id}")
+    assert stored.status_code == 200 and stored.json()["deployment"]["venue_accounts"] == made

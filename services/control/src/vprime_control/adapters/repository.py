@@ -55,7 +55,7 @@ class ControlRepository:
                    policy, resumed_at)
                VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)
                ON CONFLICT (deployment_id) DO UPDATE SET status = EXCLUDED.status, enabled_venues = EXCLUDED.enabled_venues,
-                 policy = EXCLUDED.policy, resumed_at = EXCLUDED.resumed_at""",
+                 venue_accounts = EXCLUDED.venue_accounts, policy = EXCLUDED.policy, resumed_at = EXCLUDED.resumed_at""",
             deployment.deployment_id, deployment.agent_id, deployment.user_wallet, deployment.status.value,
             [v.value for v in deployment.enabled_venues], {k.value: v for k, v in deployment.venue_accounts.items()},
             deployment.created_at, deployment.policy.model_dump(mode="json", exclude_defaults=True), deployment.resumed_at,
