@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from vprime_chain.anvil import Anvil
-from vprime_chain.deploy import ERC20_ABI, Chain, Deployment, Faucet, deploy_tokens, is_deployed
+from vprime_chain.deploy import ERC20_ABI, Chain, Deployment, Faucet, code_fingerprint, deploy_tokens, is_deployed
 
 PORT = 18590
 
@@ -21,7 +21,7 @@ def anvil():
 
 async def test_tokens_deploy_with_their_real_decimals_and_the_faucet_funds_an_account(anvil: Anvil) -> None:
     chain = Chain(anvil.rpc_url)
-    deployment = Deployment(await chain.chain_id(), anvil.rpc_url)
+    deployment = Deployment(await chain.chain_id(), anvil.rpc_url, fingerprint=code_fingerprint())
     await deploy_tokens(chain, deployment, ["WETH", "WBTC", "LINK"])
     assert {s: t.decimals for s, t in deployment.tokens.items()} == {"USDC": 6, "WETH": 18, "WBTC": 8, "LINK": 18}
     wbtc = chain.contract(ERC20_ABI, deployment.tokens["WBTC"].address)
@@ -39,5 +39,15 @@ async def test_tokens_deploy_with_their_real_decimals_and_the_faucet_funds_an_ac
 
 async def test_a_deployment_is_not_present_on_another_chain(anvil: Anvil) -> None:
     chain = Chain(anvil.rpc_url)
-    ghost = Deployment(await chain.chain_id(), anvil.rpc_url, {"usdc": "0x00000000000000000000000000000000000000b2"})
+    ghost = Deployment(await chain.chain_id(), anvil.rpc_url, {"usdc": "0x00000000000000000000000000000000000000b2"},
+                       fingerprint=code_fingerprint())
     assert not await is_deployed(chain, ghost)
+
+
+async def test_a_deployment_made_by_other_code_is_not_taken(anvil: Anvil) -> None:
+    chain = Chain(anvil.rpc_url)
+    deployment = Deployment(await chain.chain_id(), anvil.rpc_url, fingerprint=code_fingerprint())
+    await deploy_tokens(chain, deployment, [])
+    assert await is_deployed(chain, deployment)
+    deployment.fingerprint = "older-code"
+    assert not await is_deployed(chain, deployment)

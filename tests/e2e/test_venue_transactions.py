@@ -16,6 +16,7 @@ from vprime_shared.contracts import Venue
 from vprime_venues.evm import EvmClient, SentTransaction
 from vprime_venues.execution import VenueUnknown
 
+from tests.conftest import eventually
 from tests.infra import Endpoints
 
 
@@ -53,7 +54,13 @@ async def test_a_lost_send_is_found_mined_after_a_restart_from_the_executors_jou
         assert len(await journal.sent(client_id)) == 1
 
         restarted = EvmClient(AsyncWeb3(AsyncHTTPProvider(stack.url("chain"))), Venue.SPOT, journal=PostgresJournal(pool))
-        receipt = await restarted.look_up(client_id)
+        async def mined() -> dict | None:  # anvil mines a moment after it took the bytes: "pending" until then
+            try:
+                return await restarted.look_up(client_id)
+            except VenueUnknown:
+                return None
+
+        receipt = await eventually(mined, timeout=10, interval=0.05, what="the lost send to be found mined")
         assert receipt is not None and receipt["status"] == 1
         assert "0x" + receipt["transactionHash"].hex().removeprefix("0x") == row.tx_hash
         assert await restarted.token_balance(chain["contracts"]["usdc"], wallet.address) == 9_000_000

@@ -5,6 +5,7 @@ The result is a `Deployment`: every address by name, written as JSON for the sim
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import importlib
 import json
 from dataclasses import asdict, dataclass, field
@@ -20,6 +21,7 @@ from vprime_venues.evm import ERC20_ABI as EVM_ERC20_ABI
 
 from vprime_chain.anvil import DEV_KEYS
 from vprime_chain.solidity import Artifact, compile_sources, sources_under
+from vprime_chain.toolchain import CONTRACTS
 
 VENUE_MODULES = ("uniswap", "ostium", "gmx")
 # Decimals of the SPOT venue's tokens on Arbitrum where they are not 18.
@@ -38,6 +40,7 @@ class Deployment:
     rpc_url: str
     contracts: dict[str, str] = field(default_factory=dict)
     tokens: dict[str, Token] = field(default_factory=dict)
+    fingerprint: str = ""  # of the code that deployed it (`code_fingerprint`)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True)
@@ -46,7 +49,7 @@ class Deployment:
     def from_json(cls, text: str) -> Deployment:
         data = json.loads(text)
         return cls(data["chain_id"], data["rpc_url"], dict(data["contracts"]),
-                   {s: Token(**t) for s, t in data["tokens"].items()})
+                   {s: Token(**t) for s, t in data["tokens"].items()}, data.get("fingerprint", ""))
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -141,7 +144,7 @@ async def deploy_tokens(chain: Chain, deployment: Deployment, symbols: list[str]
 
 async def deploy_all(chain: Chain, prices: dict[str, Decimal], spot_symbols: list[str]) -> Deployment:
     """Tokens first, then each venue module that defines `deploy(chain, deployment, prices)`."""
-    deployment = Deployment(await chain.chain_id(), chain.rpc_url)
+    deployment = Deployment(await chain.chain_id(), chain.rpc_url, fingerprint=code_fingerprint())
     await deploy_tokens(chain, deployment, spot_symbols)
     for name in VENUE_MODULES:
         try:
@@ -155,9 +158,24 @@ async def deploy_all(chain: Chain, prices: dict[str, Decimal], spot_symbols: lis
     return deployment
 
 
+def code_fingerprint() -> str:
+    """A hash of what decides a deployment: our contracts, the deploying code and the pinned npm artifacts. A saved
+    deployment made by other code (a contract edited, a venue added) is deployed again."""
+    digest = hashlib.sha256()
+    files = [*sorted(CONTRACTS.rglob("*.sol")), *sorted(Path(__file__).parent.glob("*.py")),
+             CONTRACTS.parent / "package-lock.json"]
+    for path in files:
+        if path.exists():
+            digest.update(str(path.relative_to(CONTRACTS.parent)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 async def is_deployed(chain: Chain, deployment: Deployment) -> bool:
-    """Whether `deployment` lives on this chain (a restarted anvil without its state has none of it)."""
+    """Whether `deployment` lives on this chain (a restarted anvil without its state has none of it) and was made by
+    this code."""
     if deployment.chain_id != await chain.chain_id() or not deployment.contracts:
+        return False
+    if deployment.fingerprint != code_fingerprint():
         return False
     codes = await asyncio.gather(*(chain.w3.eth.get_code(chain.w3.to_checksum_address(a))
                                    for a in deployment.contracts.values()))
