@@ -33,12 +33,16 @@ class Anvil:
             await asyncio.sleep(0.02)
         raise TimeoutError(f"no pending transaction from {sender} within {timeout_s:g}s")
 
-    async def front_run(self, victim: str, whale: LocalAccount, tx: dict[str, Any]) -> str:
+    async def front_run(self, victim: str, whale: LocalAccount, tx: dict[str, Any]) -> str | None:
         """With automine off: take the victim's pending transaction out, mine the whale's `tx`, then the victim's;
-        automine back on. The victim's hash."""
+        automine back on. The victim's hash; None when a block came first and mined it (on a chain where keepers
+        mine blocks of their own, a race that can be lost: try again)."""
         victim_hash = await self.pending_from(victim)
         raw = await self.rpc("eth_getRawTransactionByHash", victim_hash)
         await self.rpc("anvil_dropTransaction", victim_hash)
+        if await self.rpc("eth_getTransactionReceipt", victim_hash) is not None:
+            await self.rpc("evm_setAutomine", True)
+            return None
         nonce = int(await self.rpc("eth_getTransactionCount", whale.address, "pending"), 16)
         signed = whale.sign_transaction({**tx, "nonce": nonce, "chainId": int(await self.rpc("eth_chainId"), 16)})
         await self.rpc("eth_sendRawTransaction", "0x" + signed.raw_transaction.hex().removeprefix("0x"))
