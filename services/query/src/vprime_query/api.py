@@ -64,6 +64,12 @@ async def venue_stats(request: Request, agent_id: uuid.UUID | None = None) -> di
     return {"success": True, **await stats.venues(request.app.state.runtime.pool, agent_id)}
 
 
+@router.get("/venues", summary="Each venue's catalog as last synced: status, pair counts, asset classes, fees")
+async def venues(request: Request) -> dict[str, Any]:
+    found = await stats.venue_catalogs(request.app.state.runtime.pool)
+    return {"success": True, "venues": found, "count": len(found)}
+
+
 @router.get("/stats/routes", summary="Per instrument: where it went and how often it fell back")
 async def route_stats(request: Request, agent_id: uuid.UUID | None = None,
                       token_symbol: Annotated[str | None, Query(min_length=1, max_length=32, pattern=INSTRUMENT)] = None,

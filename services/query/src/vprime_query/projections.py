@@ -10,10 +10,12 @@ import asyncpg
 
 from vprime_shared.contracts import (
     AgentState,
+    CatalogStatus,
     DeploymentState,
     Event,
     Execution,
     Intent,
+    MarketCatalog,
     MarketTick,
     Order,
     Position,
@@ -101,6 +103,33 @@ def position(tx: Tx, e: Position) -> None:
        key=e.position_id)
 
 
+def catalog(tx: Tx, e: MarketCatalog) -> None:
+    """A venue's pair counts from its listed markets (delisted ones left out). A DEGRADED catalog lists none: its
+    status and error replace the last ones, its counts (NULL) leave the last good sync's."""
+    listed = [m for m in e.markets if not m.is_delisted]
+    fees = sorted(m.taker_fee_bps for m in listed)
+    classes: dict[str, int] = {}
+    for m in listed:
+        classes[m.asset_class] = classes.get(m.asset_class, 0) + 1
+    counted = e.status == CatalogStatus.OK
+    tx.insert("venue_catalogs", dict(
+        venue=e.venue, status=e.status, synced_at=e.synced_at, error=e.error, updated_at=e.occurred_at,
+        pairs=len(listed) if counted else None, open_pairs=sum(m.is_open for m in listed) if counted else None,
+        short_pairs=sum(m.supports_short for m in listed) if counted else None, asset_classes=classes if counted else None,
+        median_taker_fee_bps=fees[len(fees) // 2] if fees else None,
+        max_leverage=max((m.max_leverage for m in listed), default=None),
+    ), on_conflict="""ON CONFLICT (venue) DO UPDATE SET status = EXCLUDED.status, synced_at = EXCLUDED.synced_at,
+                        error = EXCLUDED.error, updated_at = EXCLUDED.updated_at,
+                        pairs = coalesce(EXCLUDED.pairs, venue_catalogs.pairs),
+                        open_pairs = coalesce(EXCLUDED.open_pairs, venue_catalogs.open_pairs),
+                        short_pairs = coalesce(EXCLUDED.short_pairs, venue_catalogs.short_pairs),
+                        asset_classes = coalesce(EXCLUDED.asset_classes, venue_catalogs.asset_classes),
+                        median_taker_fee_bps = coalesce(EXCLUDED.median_taker_fee_bps, venue_catalogs.median_taker_fee_bps),
+                        max_leverage = coalesce(EXCLUDED.max_leverage, venue_catalogs.max_leverage)
+                      WHERE venue_catalogs.updated_at <= EXCLUDED.updated_at""",
+       key=e.venue)
+
+
 async def tick(conn: asyncpg.Connection | asyncpg.Pool, e: MarketTick) -> None:
     await conn.execute(
         """INSERT INTO prices (venue, instrument, mid, ts) VALUES ($1, $2, $3, $4)
@@ -120,4 +149,5 @@ PROJECTIONS: dict[type[Event], Projection] = {
     Order: order,
     Execution: execution,
     Position: position,
+    MarketCatalog: catalog,
 }  # type: ignore[dict-item]

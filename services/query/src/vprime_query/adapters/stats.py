@@ -157,3 +157,26 @@ async def agents(pool: asyncpg.Pool, limit: int) -> list[dict[str, Any]]:
     return [{"id": str(r["agent_id"]), "name": r["name"], "venue": r["venue"], "status": r["status"],
              "enabled_venues": sorted(r["venues"]), "multi_venue": len(r["venues"]) > 1, "positions": r["positions"],
              "realized_pnl_usd": round(float(r["pnl"]), 6)} for r in rows]
+
+
+async def venue_catalogs(pool: asyncpg.Pool, now: datetime | None = None) -> list[dict[str, Any]]:
+    """Every venue in the global order, with its catalog as last published (`UNKNOWN` before the first one)."""
+    now = now or datetime.now(UTC)
+    rows = {r["venue"]: r for r in await pool.fetch("SELECT * FROM venue_catalogs")}
+    out = []
+    for venue in (v.value for v in Venue):
+        r = rows.get(venue)
+        if r is None:
+            out.append({"venue": venue, "status": "UNKNOWN", "pairs": None, "open_pairs": None, "short_pairs": None,
+                        "asset_classes": {}, "median_taker_fee_bps": None, "max_leverage": None, "long_only": None,
+                        "synced_at": None, "updated_at": None, "age_s": None, "error": None})
+            continue
+        out.append({
+            "venue": venue, "status": r["status"], "pairs": r["pairs"], "open_pairs": r["open_pairs"],
+            "short_pairs": r["short_pairs"], "asset_classes": r["asset_classes"] or {},
+            "median_taker_fee_bps": r["median_taker_fee_bps"], "max_leverage": r["max_leverage"],
+            "long_only": r["short_pairs"] == 0 if r["pairs"] else None,
+            "synced_at": r["synced_at"].isoformat(), "updated_at": r["updated_at"].isoformat(),
+            "age_s": round((now - r["updated_at"]).total_seconds(), 1), "error": r["error"],
+        })
+    return out
