@@ -119,3 +119,32 @@ def test_amounts_are_integer_units_from_decimals_never_floats() -> None:
     with pytest.raises(TypeError):
         amount_units(0.1, 18)  # type: ignore[arg-type]
 
+
+
+async def test_a_revert_caused_by_an_earlier_transaction_of_its_block_has_its_own_reason(chain_with_usdc) -> None:
+    chain, deployment = chain_with_usdc
+    wallet = await funded_wallet(chain, deployment, usdc="1.5")
+    evm = client(chain.rpc_url)
+    usdc = evm.contract(ERC20_ABI, deployment.tokens["USDC"].address)
+    to = Account.create().address
+    await chain.w3.provider.make_request("evm_setAutomine", [False])
+    try:  # each transfer passes gas estimation alone; in one block the second finds the balance spent
+        first = await evm.send(wallet, usdc.functions.transfer(to, 1_000_000), client_id="first")
+        second = await evm.send(wallet, usdc.functions.transfer(to, 1_000_000), client_id="second")
+        await chain.w3.provider.make_request("evm_mine", [])
+    finally:
+        await chain.w3.provider.make_request("evm_setAutomine", [True])
+    assert (await evm.receipt(first))["status"] == 1
+    with pytest.raises(Reverted, match="ERC20: transfer amount exceeds balance"):
+        await evm.receipt(second)
+
+
+async def test_a_wallet_without_gas_money_is_refused_before_anything_is_sent(chain_with_usdc) -> None:
+    chain, deployment = chain_with_usdc
+    wallet = Account.create()
+    await Faucet(chain, deployment).fund(wallet.address, usdc=Decimal(5))  # USDC, no ether
+    evm = client(chain.rpc_url)
+    usdc = evm.contract(ERC20_ABI, deployment.tokens["USDC"].address)
+    with pytest.raises(Reverted, match="(?i)insufficient funds"):
+        await evm.send(wallet, usdc.functions.transfer(Account.create().address, 1), client_id="no-gas")
+    assert await chain.w3.eth.get_transaction_count(wallet.address, "pending") == 0

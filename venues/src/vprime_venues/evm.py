@@ -132,7 +132,7 @@ class EvmClient:
 
     async def chain_id(self) -> int:
         if self._chain_id is None:
-            self._chain_id = await self._rpc(self.w3.eth.chain_id)
+            self._chain_id = await self.rpc(self.w3.eth.chain_id)
         return self._chain_id
 
     async def rpc(self, awaitable: Any) -> Any:
@@ -145,17 +145,19 @@ class EvmClient:
     async def send(self, signer: LocalAccount, fn: Any, *, client_id: str, value: int = 0) -> str:
         """Sign and send a contract call from `signer`; its hash. Gas is estimated first (a revert there is
         `Reverted`, nothing sent); the hash is journaled before the bytes leave."""
-        built = await self._rpc(fn.build_transaction({"from": signer.address, "value": value, "gas": 0}))
+        built = await self.rpc(fn.build_transaction({"from": signer.address, "value": value, "gas": 0}))
         tx: dict[str, Any] = {"to": built["to"], "data": built["data"], "value": value, "from": signer.address,
                               "chainId": await self.chain_id()}
         try:
             gas = await self.w3.eth.estimate_gas(tx)
         except (ContractLogicError, ContractCustomError) as exc:
             raise Reverted(self.venue, _reason_of(exc, self.errors_abi)) from exc
+        except Web3RPCError as exc:  # the node refused to run it (insufficient funds for gas, say): nothing was sent
+            raise Reverted(self.venue, _reason_of(exc, self.errors_abi)) from exc
         except (OSError, asyncio.TimeoutError) as exc:
             raise VenueUnavailable(f"{self.venue.value}: the chain did not answer ({type(exc).__name__})") from exc
         tx["gas"] = gas * 6 // 5 + 20_000
-        priority, block = await self._rpc(asyncio.gather(self.w3.eth.max_priority_fee, self.w3.eth.get_block("latest")))
+        priority, block = await self.rpc(asyncio.gather(self.w3.eth.max_priority_fee, self.w3.eth.get_block("latest")))
         tx["maxPriorityFeePerGas"] = priority
         tx["maxFeePerGas"] = 2 * block["baseFeePerGas"] + priority
         lock = self._locks.setdefault(signer.address, asyncio.Lock())
@@ -186,7 +188,7 @@ class EvmClient:
 
     async def _nonce(self, address: str) -> int:
         if address not in self._next_nonce:
-            self._next_nonce[address] = await self._rpc(self.w3.eth.get_transaction_count(address, "pending"))
+            self._next_nonce[address] = await self.rpc(self.w3.eth.get_transaction_count(address, "pending"))
         return self._next_nonce[address]
 
     async def receipt(self, tx_hash: str, *, timeout_s: float | None = None) -> dict[str, Any]:
@@ -199,27 +201,37 @@ class EvmClient:
             raise VenueUnknown(f"{self.venue.value}: transaction {tx_hash} not mined yet; looking it up") from exc
         await self._confirmed(receipt)
         if receipt["status"] != 1:
-            raise Reverted(self.venue, await self._replayed_reason(receipt))
+            raise Reverted(self.venue, await self.reason_of(receipt))
         return receipt
 
     async def _confirmed(self, receipt: dict[str, Any]) -> None:
         target = receipt["blockNumber"] + self.confirmations - 1
-        while await self._rpc(self.w3.eth.block_number) < target:
+        while await self.rpc(self.w3.eth.block_number) < target:
             await asyncio.sleep(self.poll_s)
 
     async def reason_of(self, receipt: dict[str, Any]) -> str:
-        """Why a mined transaction reverted: its receipt carries no reason, so the call is replayed at its block."""
-        tx = await self._rpc(self.w3.eth.get_transaction(receipt["transactionHash"]))
+        """Why a mined transaction reverted (its receipt carries no reason): the node's call trace of it where the node
+        serves one (right even when an earlier transaction of the same block caused the revert), else the call
+        replayed on the state before its block."""
+        tx_hash = receipt["transactionHash"]
+        try:
+            trace = await self.w3.provider.make_request(
+                "debug_traceTransaction", [tx_hash if isinstance(tx_hash, str) else "0x" + bytes(tx_hash).hex(),
+                                           {"tracer": "callTracer"}])
+            output = (trace.get("result") or {}).get("output")
+            if output and output != "0x":
+                return revert_reason(output, self.errors_abi)
+        except (Web3RPCError, ValueError, KeyError, TypeError):
+            pass  # a node without debug_* (most public endpoints)
+        except (OSError, asyncio.TimeoutError) as exc:
+            raise VenueUnavailable(f"{self.venue.value}: the chain did not answer ({type(exc).__name__})") from exc
+        tx = await self.rpc(self.w3.eth.get_transaction(tx_hash))
         call = {"from": tx["from"], "to": tx["to"], "data": tx["input"], "value": tx["value"], "gas": tx["gas"]}
         try:
             await self.w3.eth.call(call, block_identifier=receipt["blockNumber"] - 1)
-        except (ContractLogicError, ContractCustomError) as exc:
-            return _reason_of(exc, self.errors_abi)
-        except Web3RPCError as exc:
+        except (ContractLogicError, ContractCustomError, Web3RPCError) as exc:
             return _reason_of(exc, self.errors_abi)
         return "reverted (out of gas or a reason only the mined state had)"
-
-    _rpc, _replayed_reason = rpc, reason_of  # their former private names
 
     async def look_up(self, client_id: str) -> dict[str, Any] | None:
         """The mined receipt of the client id's transaction (`Reverted` with its reason if it reverted); None if none
@@ -237,13 +249,13 @@ class EvmClient:
             if receipt is not None:
                 await self._confirmed(receipt)
                 if receipt["status"] != 1:
-                    raise Reverted(self.venue, await self._replayed_reason(receipt))
+                    raise Reverted(self.venue, await self.reason_of(receipt))
                 return receipt
             try:
                 await self.w3.eth.get_transaction(row.tx_hash)
                 pending = True
             except TransactionNotFound:
-                mined_count = await self._rpc(self.w3.eth.get_transaction_count(row.signer, "latest"))
+                mined_count = await self.rpc(self.w3.eth.get_transaction_count(row.signer, "latest"))
                 if mined_count <= row.nonce:
                     pending = True  # its nonce is not used yet: it may still arrive from a node's pool
         if pending:
