@@ -163,3 +163,14 @@ async def test_status_finds_a_filled_order_by_its_client_id(stack) -> None:
     fill = await venue(deployment, keeper, journal).place(SIGNER, order(), 100.0, client_id)
     assert await venue(deployment, keeper, journal).status(SIGNER, order(), client_id) == fill
     assert await venue(deployment, keeper, MemoryJournal()).status(SIGNER, order(), cid()) is None
+
+
+async def test_a_price_gapped_past_the_acceptable_price_is_cancelled_by_the_contract(stack) -> None:
+    _, deployment, keeper = stack
+    keeper.mode = "gap"
+    try:
+        with pytest.raises(VenueRefused, match="OrderNotFulfillableAtAcceptablePrice") as refused:
+            await venue(deployment, keeper).place(SIGNER, order(), 100.0, cid())
+        assert refused.value.venue_specific  # another venue may take it
+    finally:
+        keeper.mode = "ok"

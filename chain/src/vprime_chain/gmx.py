@@ -12,7 +12,9 @@ and REQUEST_EXPIRATION_TIME `expiration_s` (GMX: 300 s; shorter locally, so an u
 
 `Keeper` executes every pending order at `price_of("<index>/USD")` (min and max half a spread apart) once it is
 `latency_s` old. Modes: `ok`, `delay` (executes only `delay_s` later), `never` (executes nothing: an order stays
-pending until the account cancels it after REQUEST_EXPIRATION_TIME, the way GMX lets a market order expire).
+pending until the account cancels it after REQUEST_EXPIRATION_TIME, the way GMX lets a market order expire), `gap`
+(the oracle price has moved `gap_bps` against every order: the contract cancels it with GMX's
+`OrderNotFulfillableAtAcceptablePrice`, as when the market gaps past the acceptable price).
 """
 
 from __future__ import annotations
@@ -142,6 +144,9 @@ async def deploy(chain: Chain, deployment: Deployment, prices: dict[str, Decimal
                                     strict=True))
 
 
+INCREASE_TYPES = (2, 3)  # Order.OrderType: MarketIncrease, LimitIncrease
+
+
 class Keeper:
     """Executes pending GMX orders at the oracle's price (see the module's docstring for the fault modes). `price_of`
     takes the simulator's GMX venue symbol (`BTC/USD`). anvil mines only on transactions, while Arbitrum makes blocks
@@ -149,8 +154,9 @@ class Keeper:
 
     def __init__(self, chain: Chain, deployment: Deployment, price_of: Callable[[str], Decimal], *, mode: str = "ok",
                  delay_s: float = 0.0, latency_s: float = 0.3, spread_bps: Decimal = Decimal(1), poll_s: float = 0.2,
-                 mine_every_s: float = 1.0) -> None:
+                 mine_every_s: float = 1.0, gap_bps: Decimal = Decimal(500)) -> None:
         self.chain, self.deployment, self.price_of = chain, deployment, price_of
+        self.gap_bps = gap_bps
         self.mode, self.delay_s, self.latency_s, self.spread_bps, self.poll_s = mode, delay_s, latency_s, spread_bps, poll_s
         self.mine_every_s = mine_every_s
         self.account = Account.from_key(KEEPER_KEY)
@@ -172,6 +178,11 @@ class Keeper:
         price = Decimal(self.price_of(f"{market.symbol}/USD"))
         half = price * self.spread_bps / Decimal(20_000)
         return C.to_contract_price(price - half, market.index_decimals), C.to_contract_price(price + half, market.index_decimals)
+
+    def gapped(self, low: int, high: int, *, against_long: bool) -> tuple[int, int]:
+        """The prices moved `gap_bps` against the order: up for a buy (a long opening, a short closing), down else."""
+        factor = (Decimal(10_000) + (self.gap_bps if against_long else -self.gap_bps)) / Decimal(10_000)
+        return int(Decimal(low) * factor), int(Decimal(high) * factor)
 
     async def run(self) -> None:
         while True:
@@ -206,6 +217,8 @@ class Keeper:
             if market is None:
                 continue
             low, high = self.prices(market)
+            if self.mode == "gap":
+                low, high = self.gapped(low, high, against_long=order[2][0] == (order[1][0] in INCREASE_TYPES))
             await self.chain.transact(self.handler.functions.executeOrder(key, low, high), self.account)
             self._seen.pop(bytes(key), None)
             done += 1

@@ -117,14 +117,15 @@ class FaucetRequest(BaseModel):
 class KeeperMode(BaseModel):
     model_config = ConfigDict(extra="forbid")
     venue: str = Field(max_length=16)
-    mode: str = Field(pattern="^(ok|delay|never)$")
+    mode: str = Field(pattern="^(ok|delay|never|gap)$")
     delay_s: float | None = Field(default=None, ge=0, le=600)
 
 
 def add_chain_routes(app: FastAPI) -> None:
     """`GET /admin/chain` (chain id, RPC URL, every contract and token address by name, the keepers' modes),
     `POST /admin/chain/faucet` (ether for gas and test USDC to a local account) and `POST /admin/chain/keepers`
-    (a keeper's fault mode: `ok`, `delay` by `delay_s`, or `never`). 503 when the simulator runs without a chain."""
+    (a keeper's fault mode: `ok`, `delay` by `delay_s`, `never`, or `gap`: prices moved past
+    every order's acceptable price, where the venue's keeper supports it). 503 when the simulator runs without a chain."""
     def site_of(request: Request) -> ChainSite:
         site = getattr(request.app.state, "chain", None)
         if site is None:
