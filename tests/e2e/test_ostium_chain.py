@@ -5,8 +5,8 @@ it on chain; a revert is refused with its reason; a keeper that never answers le
 through the venue's timeout before the router fails over; a market closed in the simulator is cancelled on chain
 (MARKET_CLOSED); and one agent wallet sends two orders at once without a nonce collision.
 
-The venue's timeout is 20 blocks. Arbitrum makes about four blocks a second; the local keeper mines one a second when
-the chain is idle, so the timeout test mines the 20 blocks itself (`anvil_mine`) once it has seen the order wait."""
+The venue's timeout is counted in blocks (`marketOrdersTimeout`, 100 on the local chain, a dozen seconds or so at the
+stack's pace): the timeout test mines them itself (`anvil_mine`) once it has seen the order wait."""
 
 from __future__ import annotations
 
@@ -281,8 +281,9 @@ async def test_a_keeper_that_never_executes_is_cancelled_on_chain_before_the_rou
                 [order_id], pending_since = pending, time.monotonic()
                 order_block = (await site.storage.functions.reqID_pendingMarketOrder(order_id).call())[0]
             elif not mined and time.monotonic() - pending_since > 1:
-                # Let the venue's 20 blocks go by now (the local keepers mine about one a second when idle).
-                await site.chain.w3.provider.make_request("anvil_mine", [hex(20)])
+                # Let the venue's timeout go by now rather than in a dozen seconds.
+                blocks = await site.trading.functions.marketOrdersTimeout().call()
+                await site.chain.w3.provider.make_request("anvil_mine", [hex(blocks)])
                 mined = True
         assert time.monotonic() < deadline, f"no failover; timeline {timeline}, pending {pending}"
         await asyncio.sleep(0.1)
@@ -318,7 +319,7 @@ async def test_a_market_closed_before_the_keeper_answers_is_cancelled_on_chain(
     sim = stack.url("simulator")
     trader = await connected_trader(http, control_url, stack, site, "ostium market closes")
     user = trader.user.address
-    await keeper("delay", 2.0)
+    await keeper("never")  # held until the market has closed
     s = await send_signal(http, control_url, trader.agent_id, "PLATINUM", size_pct=10, leverage=5)
 
     async def waiting() -> list[int]:
@@ -329,6 +330,7 @@ async def test_a_market_closed_before_the_keeper_answers_is_cancelled_on_chain(
         r = await http.post(f"{sim}/admin/market", json={"venue": "OSTIUM", "instrument": "PLATINUM", "open": False},
                             headers=sim_admin())
         assert r.status_code == 200, r.text
+        await keeper("ok")
         t = await settled_timeline(http, query_url, s["id"])
     finally:
         await http.post(f"{sim}/admin/market", json={"venue": "OSTIUM", "instrument": "PLATINUM", "open": True}, headers=sim_admin())

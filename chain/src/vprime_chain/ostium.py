@@ -5,7 +5,9 @@ that answers pending market orders with the simulator's oracle price, as Ostium'
 `deploy` lists one pair per Ostium market of the simulator's catalog (`venue-markets.json`: the same pair index,
 symbol and maximum leverage), with the venue's taker fee as the opening fee and `MIN_NOTIONAL_USD` as the smallest
 position, and funds the trading storage (the vault that pays profits). Order timeouts are `MARKET_ORDERS_TIMEOUT`
-blocks, after which the trader cancels a pending order itself (`openTradeMarketTimeout`).
+blocks, after which the trader cancels a pending order itself (`openTradeMarketTimeout`). The local chain makes a
+block per transaction (the stack's keepers and arbitrageur send several a second), so the local timeout is 100 blocks,
+a dozen seconds or so: long enough that a keeper `delay` of a few seconds still fills.
 
 `Keeper` reads the orders the trading contract initiates (MarketOpenOrderInitiated, MarketCloseOrderInitiatedV2)
 and answers each through the callbacks contract with the oracle's price, bid and ask (the simulator's mid of the
@@ -39,7 +41,7 @@ from vprime_chain.solidity import Artifact, compile_sources, sources_under
 log = logging.getLogger(__name__)
 
 CONTRACT_NAMES = ("ostium_trading", "ostium_trading_storage", "ostium_callbacks", "ostium_registry")
-MARKET_ORDERS_TIMEOUT = 20  # blocks a pending market order waits for the keeper before the trader may cancel it
+MARKET_ORDERS_TIMEOUT = 100  # blocks a pending market order waits for the keeper before the trader may cancel it
 VAULT_USDC = Decimal(50_000_000)  # what the trading storage holds to pay profits
 KEEPER_KEY = DEV_KEYS[1]
 LOOKBACK_BLOCKS = 1_000  # a keeper (re)started answers the orders initiated this recently (answered ones are ignored)
@@ -79,14 +81,15 @@ def registry_key(name: str) -> bytes:
     return name.encode().ljust(32, b"\0")
 
 
-async def deploy(chain: Chain, deployment: Deployment, prices: dict[str, Decimal]) -> None:
+async def deploy(chain: Chain, deployment: Deployment, prices: dict[str, Decimal], *,
+                 orders_timeout_blocks: int = MARKET_ORDERS_TIMEOUT) -> None:
     """Registry, trading storage, trading, callbacks; every pair listed; the vault funded. Adds CONTRACT_NAMES."""
     a = artifacts()
     usdc = deployment.tokens["USDC"].address
     keeper: LocalAccount = Account.from_key(KEEPER_KEY)
     registry = await chain.deploy(a["OstiumRegistry"])
     storage = await chain.deploy(a["OstiumTradingStorage"], usdc)
-    trading = await chain.deploy(a["OstiumTrading"], registry, storage, MARKET_ORDERS_TIMEOUT)
+    trading = await chain.deploy(a["OstiumTrading"], registry, storage, orders_timeout_blocks)
     callbacks = await chain.deploy(a["OstiumTradingCallbacks"], storage, trading, keeper.address)
     await chain.transact(chain.contract(a["OstiumTradingStorage"], storage).functions.setContracts(trading, callbacks))
     reg = chain.contract(a["OstiumRegistry"], registry)

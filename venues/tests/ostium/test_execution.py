@@ -73,7 +73,7 @@ async def site(anvil: Anvil):
     chain = Chain(anvil.rpc_url)
     deployment = Deployment(await chain.chain_id(), anvil.rpc_url)
     await deploy_tokens(chain, deployment, [])
-    await chain_ostium.deploy(chain, deployment, {})
+    await chain_ostium.deploy(chain, deployment, {}, orders_timeout_blocks=20)  # about a second with this keeper
     oracle = Oracle()
     keeper = chain_ostium.Keeper(chain, deployment, oracle.mids.__getitem__, spread_bps=Decimal(4), interval_s=0.05,
                                  mine_every_s=0.05)
@@ -208,7 +208,7 @@ async def test_a_keeper_that_never_answers_is_unknown_then_cancelled_by_the_venu
 
 
 async def test_an_order_past_the_venues_timeout_is_cancelled_while_it_is_followed(site) -> None:
-    """The venue's timeout (20 blocks, about a second here) comes before `keeper_timeout_s`: the order is cancelled
+    """The venue's timeout (20 blocks in this module, about a second) comes before `keeper_timeout_s`: the order is cancelled
     through the venue's own path as soon as the contract allows it, and refused; nothing is left pending."""
     chain, deployment, _, keeper = site
     signer = await connected_trader(site, "0x" + "13" * 32, "0x" + "14" * 32)
