@@ -5,15 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
+from eth_account import Account
 
 from vprime_local.stack import ServiceStack
+from vprime_local.venue_accounts import connect_venue
 from vprime_shared.contracts import MarketCatalog, MarketTick
 from tests.conftest import Endpoints, eventually
-from tests.e2e.helpers import reset_global_routing, settled_timeline, signal, sim_admin, trading_deployment
+from tests.e2e.helpers import (create_agent, deploy, reset_global_routing, settled_timeline, signal, sim_admin,
+                               trading_deployment)
 
 pytestmark = pytest.mark.integration
 
@@ -93,23 +98,36 @@ async def test_best_execution_follows_the_books(http: httpx.AsyncClient, control
                     headers=sim_admin())
 
 
+@asynccontextmanager
+async def keeper_mode(http: httpx.AsyncClient, sim: str, venue: str, mode: str) -> AsyncIterator[None]:
+    """An on-chain venue's keeper in a fault mode for the block's duration (`POST /admin/chain/keepers`)."""
+    r = await http.post(f"{sim}/admin/chain/keepers", json={"venue": venue, "mode": mode}, headers=sim_admin())
+    assert r.status_code == 200, r.text
+    try:
+        yield
+    finally:
+        await http.post(f"{sim}/admin/chain/keepers", json={"venue": venue, "mode": "ok"}, headers=sim_admin())
+
+
 async def test_failover_across_three_venues_then_breaker_recovery(
     http: httpx.AsyncClient, control_url: str, query_url: str, stack: ServiceStack, sim: str
 ) -> None:
-    agent, deployment = await trading_agent(http, control_url, ["HYPERLIQUID", "OSTIUM", "GMX"], name="failover")
-    # Order placement fails on Hyperliquid and Ostium (their market data still answers).
-    for venue in ("HYPERLIQUID", "OSTIUM"):
-        await http.post(f"{sim}/admin/faults", json={"venue": venue, "mode": "down", "scope": "orders"}, headers=sim_admin())
-    s = await signal(http, control_url, agent["id"], "ETH")
-    timeline = await settled_timeline(http, query_url, s["id"], timeout=90)
+    agent, deployment = await trading_agent(http, control_url, ["HYPERLIQUID", "GMX", "OSTIUM"], name="failover")
+    # Hyperliquid's order endpoint is down (its market data still answers); GMX's price gaps past the order's
+    # acceptable price, so its contract cancels the order: both refusals let another venue take it.
+    await http.post(f"{sim}/admin/faults", json={"venue": "HYPERLIQUID", "mode": "down", "scope": "orders"}, headers=sim_admin())
+    async with keeper_mode(http, sim, "GMX", "gap"):
+        s = await signal(http, control_url, agent["id"], "ETH")
+        timeline = await settled_timeline(http, query_url, s["id"], timeout=90)
     decisions = sorted(timeline["routing_decisions"], key=lambda d: d["attempt"])
-    assert [(d["attempt"], d["selected_venue"]) for d in decisions] == [(1, "HYPERLIQUID"), (2, "OSTIUM"), (3, "GMX")]
-    assert [d["failed_venues"] for d in decisions] == [[], ["HYPERLIQUID"], ["HYPERLIQUID", "OSTIUM"]]
-    assert decisions[2]["reason"].startswith("attempt 3 after HYPERLIQUID, OSTIUM failed: GMX:")
+    assert [(d["attempt"], d["selected_venue"]) for d in decisions] == [(1, "HYPERLIQUID"), (2, "GMX"), (3, "OSTIUM")]
+    assert [d["failed_venues"] for d in decisions] == [[], ["HYPERLIQUID"], ["HYPERLIQUID", "GMX"]]
+    assert decisions[2]["reason"].startswith("attempt 3 after HYPERLIQUID, GMX failed: OSTIUM:")
     orders = {o["venue"]: o for o in timeline["orders"]}
     assert orders["HYPERLIQUID"]["status"] == "FAILED" and "down" in orders["HYPERLIQUID"]["reason"]
-    assert orders["OSTIUM"]["status"] == "FAILED" and orders["GMX"]["status"] == "FILLED"
-    assert timeline["signal"]["status"] == "EXECUTED" and [p["venue"] for p in timeline["positions"]] == ["GMX"]
+    assert orders["GMX"]["status"] == "REJECTED" and "OrderNotFulfillableAtAcceptablePrice" in orders["GMX"]["reason"]
+    assert orders["OSTIUM"]["status"] == "FILLED"
+    assert timeline["signal"]["status"] == "EXECUTED" and [p["venue"] for p in timeline["positions"]] == ["OSTIUM"]
 
     # Now Hyperliquid is down altogether: failed syncs and orders open its breaker.
     await http.post(f"{sim}/admin/faults", json={"venue": "HYPERLIQUID", "mode": "down"}, headers=sim_admin())
@@ -120,8 +138,7 @@ async def test_failover_across_three_venues_then_breaker_recovery(
     first = min(t["routing_decisions"], key=lambda d: d["attempt"])
     assert first["venue_availability"]["HYPERLIQUID"]["available"] is False
 
-    for venue in ("HYPERLIQUID", "OSTIUM"):
-        await http.post(f"{sim}/admin/faults", json={"venue": venue, "mode": "ok"}, headers=sim_admin())
+    await http.post(f"{sim}/admin/faults", json={"venue": "HYPERLIQUID", "mode": "ok"}, headers=sim_admin())
     await eventually(lambda: _routable(http, stack, "HYPERLIQUID"), what="Hyperliquid's catalog to be fresh again")
     await asyncio.sleep(3.5)  # the breaker's open period ends: half-open
 
@@ -133,19 +150,33 @@ async def test_failover_across_three_venues_then_breaker_recovery(
     recovered = await eventually(probe_closes_it, timeout=60, interval=1, what="a probe order to Hyperliquid to succeed")
     assert recovered["signal"]["status"] == "EXECUTED"
     await eventually(lambda: _breaker_is(http, stack, "HYPERLIQUID", "CLOSED"), what="the breaker to close")
-    assert deployment["enabled_venues"] == ["HYPERLIQUID", "OSTIUM", "GMX"]
+    assert deployment["enabled_venues"] == ["HYPERLIQUID", "GMX", "OSTIUM"]
 
 
 async def test_a_definitive_rejection_is_not_retried_elsewhere(
     http: httpx.AsyncClient, control_url: str, query_url: str, stack: ServiceStack, sim: str
 ) -> None:
-    agent, _ = await trading_agent(http, control_url, ["GMX", "OSTIUM"], name="rejected")
-    await http.post(f"{sim}/admin/faults", json={"venue": "GMX", "mode": "reject"}, headers=sim_admin())
+    # The account never approved its GMX agent wallet as a subaccount: GMX refuses the order for this account, which
+    # no other venue would change, so the signal fails there.
+    agent = await create_agent(http, control_url, name="rejected")
+    user = Account.create()
+    deployment = await deploy(http, control_url, agent["id"], enabled_venues=["GMX", "OSTIUM"], user_wallet=user.address)
+    async with httpx.AsyncClient(base_url=sim, headers=sim_admin(), timeout=30) as simulator:
+        for venue in ("GMX", "OSTIUM"):
+            w = await http.post(f"{control_url}/api/v3/deployments/{deployment['id']}/agent-wallets/{venue}")
+            assert w.status_code == 201, w.text
+            if venue == "OSTIUM":
+                await connect_venue(simulator, venue, user=user, agent=w.json()["address"], equity_usd=10_000)
+            else:  # funded, with gas for its agent, but no subaccount approval
+                for address, body in ((user.address, {"usdc": "10000"}), (w.json()["address"], {"eth": "1"})):
+                    r = await simulator.post("/admin/chain/faucet", json={"address": address, **body})
+                    assert r.status_code == 200, r.text
     s = await signal(http, control_url, agent["id"], "LINK")
     t = await settled_timeline(http, query_url, s["id"])
     assert t["signal"]["status"] == "FAILED"
     assert [(d["attempt"], d["selected_venue"]) for d in t["routing_decisions"]] == [(1, "GMX"), (2, None)]
     assert "definitive" in t["routing_decisions"][1]["reason"] and t["orders"][0]["status"] == "REJECTED"
+    assert "SubaccountNotAuthorized" in t["orders"][0]["reason"]
 
 
 async def test_failover_can_be_switched_off(http: httpx.AsyncClient, control_url: str, query_url: str, stack: ServiceStack, sim: str) -> None:
@@ -154,12 +185,12 @@ async def test_failover_can_be_switched_off(http: httpx.AsyncClient, control_url
                        json={"venue_priority": ["GMX"], "failover_enabled": False})
     assert r.status_code == 200
     await asyncio.sleep(1)  # the config reaches the router as a registry event
-    await http.post(f"{sim}/admin/faults", json={"venue": "GMX", "mode": "down", "scope": "orders"}, headers=sim_admin())
-    s = await signal(http, control_url, agent["id"], "DOGE")
-    t = await settled_timeline(http, query_url, s["id"], timeout=90)
+    async with keeper_mode(http, sim, "GMX", "gap"):  # a refusal another venue could take, were failover on
+        s = await signal(http, control_url, agent["id"], "DOGE")
+        t = await settled_timeline(http, query_url, s["id"], timeout=90)
     assert [(d["attempt"], d["selected_venue"]) for d in t["routing_decisions"]] == [(1, "GMX"), (2, None)]
     assert "failover is off" in t["routing_decisions"][1]["reason"]
-    assert t["signal"]["status"] == "FAILED" and t["orders"][0]["status"] == "FAILED"
+    assert t["signal"]["status"] == "FAILED" and t["orders"][0]["status"] == "REJECTED"
 
 
 async def test_closed_market_and_venue_specific_refusal(http: httpx.AsyncClient, control_url: str, query_url: str, stack: ServiceStack, sim: str) -> None:
