@@ -56,6 +56,25 @@ async def test_nothing_is_rendered_with_no_stream_open(monkeypatch) -> None:
     feed.publish({"decision_id": 1})
 
 
+async def test_a_record_from_kafka_is_queued_as_it_came_and_parsed_once_only_for_a_restricted_stream(monkeypatch) -> None:
+    feed = DecisionFeed()
+    everything = feed.open("10.0.0.1", **CAPS)
+    mine = feed.open("10.0.0.2", **CAPS, only=stream_module.Visible(frozenset({"a1"}), frozenset()))
+    theirs = feed.open("10.0.0.3", **CAPS, only=stream_module.Visible(frozenset({"a2"}), frozenset()))
+    parsed: list[bytes] = []
+    loads = json.loads
+    monkeypatch.setattr(stream_module.json, "loads", lambda v: parsed.append(v) or loads(v))
+
+    record = b'{"decision_id":"d1","agent_id":"a1","deployment_id":"x"}'
+    feed.publish_raw(record)
+
+    assert everything.queue.get_nowait() == b"event: decision\ndata: " + record + b"\n\n"
+    assert mine.queue.get_nowait() == b"event: decision\ndata: " + record + b"\n\n"
+    assert theirs.queue.empty() and parsed == [record]
+    feed.publish_raw(b'{"agent_id": "a1",\n "reason": "pretty-printed"}')  # kept to one line, or the event would end early
+    assert b"\n" not in everything.queue.get_nowait().removeprefix(b"event: decision\n").removesuffix(b"\n\n")
+
+
 def test_streams_are_capped_per_client_and_in_total_and_a_closed_one_frees_its_place() -> None:
     feed = DecisionFeed()
     first = [feed.open("10.0.0.1", max_per_client=2, max_clients=3) for _ in range(2)]

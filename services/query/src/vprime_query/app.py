@@ -14,27 +14,32 @@ from vprime_query import api, projections
 from vprime_query.projections import PROJECTIONS
 from vprime_query.access import TokenCheck
 from vprime_query.settings import QuerySettings
-from vprime_query.stream import DecisionFeed
+from vprime_query.stream import DecisionFeed, DecisionTail
 
 STATIC = Path(__file__).parent / "static"
 
 runtime = ServiceRuntime(QuerySettings(), package="vprime_query")
 feed = DecisionFeed()
+tail = DecisionTail(runtime.settings.kafka_bootstrap_servers, feed, RoutingDecision.TOPIC)
 
 
-def publish_decisions(events: list[Event]) -> None:
-    if not feed.listening:
-        return
-    for event in events:
-        if isinstance(event, RoutingDecision):
-            feed.publish(event.model_dump(mode="json"))
+async def start_tail(_: ServiceRuntime) -> None:
+    await tail.start()
+
+
+async def stop_tail(_: ServiceRuntime) -> None:
+    await tail.stop()
+
+
+runtime.on_start.append(start_tail)
+runtime.on_stop.append(stop_tail)
 
 
 # One consumer for every fact topic: a poll's events of all kinds share one transaction, rather than a consumer
 # and a transaction per topic. Every projection is an idempotent upsert keyed by the fact's id, so a redelivery
 # rewrites the same row: no inbox needed. Facts of different topics were never ordered relative to each other.
 # Batches gather for up to 100 ms: a dashboard does not tell 100 ms from none, and the database work is per batch.
-@runtime.batch_subscriber(*PROJECTIONS, group="read-models", after_commit=publish_decisions, inbox=False, gather_ms=100)
+@runtime.batch_subscriber(*PROJECTIONS, group="read-models", inbox=False, gather_ms=100)
 async def project(tx: Tx, event: Event) -> None:
     PROJECTIONS[type(event)](tx, event)
 

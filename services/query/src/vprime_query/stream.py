@@ -1,6 +1,8 @@
 """Live routing decisions for dashboards, as server-sent events.
 
-Each projected decision is rendered once, to the bytes of one event, and those same bytes are queued for every open
+Every query instance reads `routing.decisions.v1` for itself (`DecisionTail`: no consumer group, from the latest
+offset), so each one serves its browsers every decision however many instances run; the read models' consumer
+group splits partitions between instances and so cannot feed a browser alone. Each decision is rendered once, to the bytes of one event, and those same bytes are queued for every open
 stream. Streams are capped per client address and in total (`DecisionFeed.open`). A stream's queue is bounded: when a
 slow client's queue is full, it loses its oldest decision to make room for the newest; the service never waits for it.
 """
@@ -9,13 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from aiokafka import AIOKafkaConsumer
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
+
+log = logging.getLogger(__name__)
 
 CONNECTED = b": connected\n\n"
 KEEPALIVE = b": keep-alive\n\n"
@@ -73,9 +79,28 @@ class DecisionFeed:
         """Render `decision` once; every open stream is handed the same bytes."""
         if not self._streams:
             return
-        event = b"event: decision\ndata: " + json.dumps(decision, default=str).encode() + b"\n\n"
+        self._offer(b"event: decision\ndata: " + json.dumps(decision, default=str).encode() + b"\n\n", lambda: decision)
+
+    def publish_raw(self, value: bytes) -> None:
+        """A decision as it came from Kafka (one line of JSON): its bytes are the event's data as they are, and it is
+        parsed only when a stream shows a reader its own decisions alone."""
+        if not self._streams:
+            return
+        if b"\n" in value or b"\r" in value:  # not one line: would end the event early
+            value = json.dumps(json.loads(value)).encode()
+        decision: dict[str, Any] | None = None
+
+        def parsed() -> dict[str, Any]:
+            nonlocal decision
+            if decision is None:
+                decision = json.loads(value)
+            return decision
+
+        self._offer(b"event: decision\ndata: " + value + b"\n\n", parsed)
+
+    def _offer(self, event: bytes, decision: Callable[[], dict[str, Any]]) -> None:
         for stream in self._streams:
-            if stream.only is None or stream.only.sees(decision):
+            if stream.only is None or stream.only.sees(decision()):
                 stream.offer(event)
 
 
@@ -122,3 +147,45 @@ class EventStreamResponse(StreamingResponse):
             await super().__call__(scope, receive, send)
         finally:
             self.stream.close()
+
+
+class DecisionTail:
+    """This instance's own reader of the decisions topic, handing each record to `feed`: no group, so no offsets are
+    committed and every instance gets every partition; from the latest offset, since a feed shows what happens now.
+    A record is handed on as it is; with no stream open it is dropped unread."""
+
+    def __init__(self, bootstrap: str, feed: DecisionFeed, topic: str, *, client_id: str = "vprime-query-feed") -> None:
+        self.feed, self.topic, self.bootstrap, self.client_id = feed, topic, bootstrap, client_id
+        self.consumer: AIOKafkaConsumer | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self.consumer = AIOKafkaConsumer(self.topic, bootstrap_servers=self.bootstrap, group_id=None, auto_offset_reset="latest",
+                                         enable_auto_commit=False, client_id=self.client_id)
+        await self.consumer.start()
+        self._task = asyncio.create_task(self._run(), name="decision-tail")
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                assert self.consumer is not None
+                batches = await self.consumer.getmany(timeout_ms=1000, max_records=500)
+                for records in batches.values():
+                    for record in records:
+                        if record.value:
+                            self.feed.publish_raw(record.value)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the feed is best effort: it never stops reading
+                log.warning("live decision feed: %r; reading on", exc)
+                await asyncio.sleep(1)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+        if self.consumer is not None:
+            await self.consumer.stop()
