@@ -34,6 +34,11 @@ install: system-deps ## install uv (if missing), the locked Python dependencies 
 	  npm ci --prefix chain --legacy-peer-deps --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null && \
 	  cp chain/package-lock.json chain/node_modules/.vprime-lock; \
 	fi
+	@if [ ! -f services/query/web/node_modules/.package-lock.json ] || ! cmp -s services/query/web/package-lock.json services/query/web/node_modules/.vprime-lock; then \
+	  echo "[vprime] installing the web app's charting library (uPlot: npm ci in services/query/web/)"; \
+	  npm ci --prefix services/query/web --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null && \
+	  cp services/query/web/package-lock.json services/query/web/node_modules/.vprime-lock; \
+	fi
 
 infra-up: install ## start Kafka (KRaft) and Postgres on loopback
 	@$(RUN) python -m vprime_local infra-up

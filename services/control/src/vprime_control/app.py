@@ -8,6 +8,7 @@ from vprime_shared.unit_of_work import Tx
 from vprime_control import api, auth_api, handlers
 from vprime_control.adapters.executor_client import ExecutorKeys
 from vprime_control.settings import ControlSettings
+from vprime_control.web_access import install_web_access
 
 settings = ControlSettings()
 runtime = ServiceRuntime(settings, package="vprime_control")
@@ -26,6 +27,7 @@ app = runtime.http_app(api.router, auth_api.router, title="Vprime control API",
                        description="Agents, deployments and manual signals. Writes need a bearer token: sign in with a "
                                    "wallet (POST /api/v3/auth/nonce, then /api/v3/auth/verify) or use an operator token.")
 api.install_domain_errors(app)
+install_web_access(app, settings.web_origin_list())
 app.state.runtime = runtime
 app.state.agent_keys = ExecutorKeys(settings.executor_url, settings.internal_api_token)
 app.state.authenticator = auth_api.Authenticator(runtime, settings)

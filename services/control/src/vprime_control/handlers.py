@@ -334,7 +334,8 @@ async def sign_in(uow: UnitOfWork, message: str, signature: str, ttl: timedelta,
     if signer != issued["wallet"]:
         raise auth.Unauthenticated(f"the message was signed by {signer}, not by {issued['wallet']}")
     token, row = await issue_token(uow, signer, "session", "sign-in", utcnow() + ttl)
-    return {"token": token, "wallet": signer, "expires_at": row["expires_at"].isoformat()}
+    # token_id: what signing out revokes (DELETE /api/v3/auth/tokens/{token_id}), this session alone.
+    return {"token": token, "wallet": signer, "expires_at": row["expires_at"].isoformat(), "token_id": str(row["token_id"])}
 
 
 async def issue_token(uow: UnitOfWork, wallet: str, kind: str, label: str, expires_at: datetime | None) -> tuple[str, dict[str, Any]]:

@@ -1,9 +1,10 @@
+import re
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
 
-from vprime_shared.settings import ServiceSettings
+from vprime_shared.settings import SERVICE_PORTS, ServiceSettings
 
 from vprime_control.auth import valid_domain
 
@@ -23,6 +24,7 @@ class ControlSettings(ServiceSettings):
     | `SIGN_IN_URI` | the EIP-4361 URI | `https://<domain>` (`http://` on loopback) |
     | `SIGN_IN_CHAIN_ID` | the EIP-155 chain id in sign-in messages | `1` |
     | `NONCE_RATE_PER_MINUTE` | sign-in messages one client address may ask for per minute (a burst of as many, then one every 60/n s) | `10` |
+    | `WEB_ORIGINS` | comma-separated origins of the web app (`scheme://host[:port]`, query's address) allowed to call this API from a browser (CORS); a write from any other `Origin` is refused (403) | on loopback: query's default address (`http://127.0.0.1:8001`, `http://localhost:8001`); else none |
     | `API_TOKEN_DEFAULT_DAYS` / `API_TOKEN_MAX_DAYS` | an API token's lifetime when none is asked for, and the longest one may ask for | `90` / `365` |
     """
 
@@ -41,6 +43,7 @@ class ControlSettings(ServiceSettings):
     nonce_rate_per_minute: int = Field(default=10, ge=1)
     api_token_default_days: int = Field(default=90, ge=1)
     api_token_max_days: int = Field(default=365, ge=1)
+    web_origins: str = ""
 
     def model_post_init(self, __context: object) -> None:
         """The sign-in domain is what a wallet shows its user; taken from a request it would be the phishing
@@ -56,8 +59,17 @@ class ControlSettings(ServiceSettings):
         if not self.sign_in_uri:
             scheme = "http" if self.http_host in LOOPBACK else "https"
             self.sign_in_uri = f"{scheme}://{self.sign_in_domain}"
+        if not self.web_origins and self.http_host in LOOPBACK:
+            port = SERVICE_PORTS["query"]
+            self.web_origins = f"http://127.0.0.1:{port},http://localhost:{port}"
+        for origin in self.web_origin_list():
+            if not re.fullmatch(r"https?://[A-Za-z0-9.\-\[\]:]+", origin):
+                raise ValueError(f"WEB_ORIGINS: {origin!r} is not an origin (scheme://host[:port], no path)")
         if self.api_token_default_days > self.api_token_max_days:
             raise ValueError("API_TOKEN_DEFAULT_DAYS is longer than API_TOKEN_MAX_DAYS")
+
+    def web_origin_list(self) -> list[str]:
+        return [o.strip().rstrip("/") for o in self.web_origins.split(",") if o.strip()]
 
     def operator_token_list(self) -> list[str]:
         found = [t.strip() for t in self.operator_tokens.split(",")]

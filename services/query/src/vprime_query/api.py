@@ -84,6 +84,27 @@ async def agent_list(request: Request, limit: Annotated[int, Query(ge=1, le=500)
     return {"success": True, "agents": found, "count": len(found)}
 
 
+@router.get("/stats/charts", summary="Series for charts: cumulative realised PnL, venue share, signals, decision latency")
+async def chart_series(request: Request, agent_id: uuid.UUID | None = None,
+                       hours: Annotated[int, Query(ge=1, le=24 * 90, description="how far back")] = 24) -> dict[str, Any]:
+    return {"success": True, **await stats.charts(request.app.state.runtime.pool, agent_id, hours)}
+
+
+@router.get("/agents/{agent_id}/deployments", summary="An agent's deployments: status, venues in priority order, open positions")
+async def agent_deployments(agent_id: uuid.UUID, request: Request, access: Access) -> dict[str, Any]:
+    found = await stats.deployments(request.app.state.runtime.pool, agent_id, access.wallet_filter)
+    return {"success": True, "deployments": found, "count": len(found)}
+
+
+@router.get("/positions", summary="Positions, newest first")
+async def position_list(request: Request, access: Access, agent_id: uuid.UUID | None = None,
+                        deployment_id: uuid.UUID | None = None, state: Literal["OPEN", "CLOSED"] | None = None,
+                        limit: Annotated[int, Query(ge=1, le=500)] = 50) -> dict[str, Any]:
+    found = await stats.positions(request.app.state.runtime.pool, agent_id=agent_id, deployment_id=deployment_id, state=state,
+                                  limit=limit, wallet=access.wallet_filter)
+    return {"success": True, "positions": found, "count": len(found)}
+
+
 @router.get("/agents/{agent_id}/performance", summary="PnL, APR 30d/90d/since inception, Sharpe 30d, trades by venue")
 async def performance(agent_id: uuid.UUID, request: Request) -> dict[str, Any]:
     found = await stats.agent_performance(request.app.state.runtime.pool, agent_id)

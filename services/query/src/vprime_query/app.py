@@ -1,16 +1,15 @@
 """Wiring: query's subscribers (one consumer of every fact topic, projecting into the read models), the live
-decision feed, the dashboard and the HTTP API."""
+decision feed (this instance's own reader of the decisions), the web app and the HTTP API."""
 
 from pathlib import Path
 
-from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from vprime_shared.contracts import Event, MarketTick, RoutingDecision
 from vprime_shared.runtime import ServiceRuntime
 from vprime_shared.unit_of_work import Tx
 
-from vprime_query import api, projections
+from vprime_query import api, projections, web
 from vprime_query.projections import PROJECTIONS
 from vprime_query.access import TokenCheck
 from vprime_query.settings import QuerySettings
@@ -57,8 +56,4 @@ settings = runtime.settings
 app.state.token_check = (TokenCheck(settings.control_url, ttl_s=settings.token_cache_s)
                          if settings.read_access == "token" else None)
 app.mount("/static", StaticFiles(directory=STATIC), name="static")
-
-
-@app.get("/", include_in_schema=False)
-async def dashboard() -> FileResponse:
-    return FileResponse(STATIC / "index.html")
+web.install(app, settings, STATIC)

@@ -1,3 +1,4 @@
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
@@ -14,3 +15,8 @@ class QuerySettings(ServiceSettings):
     read_access: Literal["public", "token"] = "public"
     control_url: str = "http://127.0.0.1:8000"  # where tokens are checked (GET /api/v3/auth/me)
     token_cache_s: float = Field(default=30.0, ge=0)  # how long control's answer for a token is kept
+    # Where browsers reach control's API (the web app's writes and sign-in); CONTROL_URL when left out. Control must
+    # list this service's address in its WEB_ORIGINS.
+    web_control_url: str = ""
+    # The web app's vendored browser libraries (`npm ci` in services/query/web, run by `make install`).
+    web_vendor_dir: str = str(Path(__file__).resolve().parents[2] / "web" / "node_modules")

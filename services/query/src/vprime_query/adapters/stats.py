@@ -119,15 +119,7 @@ async def agent_performance(pool: asyncpg.Pool, agent_id: uuid.UUID, now: dateti
         return round(sum(r["realized_pnl_usd"] or 0.0 for r in window) / capital / span * DAYS_PER_YEAR * 100, 4)
 
     inception = min((r["opened_at"] for r in positions), default=None)
-    daily = [0.0] * 30
-    for r in closed:
-        age = (now - r["closed_at"]).days
-        if 0 <= age < 30:
-            daily[29 - age] += (r["realized_pnl_usd"] or 0.0) / capital
-    mean = sum(daily) / 30
-    std = math.sqrt(sum((d - mean) ** 2 for d in daily) / 29)
-    trading_days = sum(1 for d in daily if d != 0)
-    sharpe = round(mean / std * math.sqrt(DAYS_PER_YEAR), 4) if std > 0 and trading_days >= 2 else None
+    sharpe = _sharpe(closed, capital, now)
     by_venue: dict[str, int] = {}
     for r in positions:
         by_venue[r["venue"]] = by_venue.get(r["venue"], 0) + 1
@@ -146,17 +138,60 @@ async def agent_performance(pool: asyncpg.Pool, agent_id: uuid.UUID, now: dateti
     }
 
 
-async def agents(pool: asyncpg.Pool, limit: int) -> list[dict[str, Any]]:
+async def agents(pool: asyncpg.Pool, limit: int, now: datetime | None = None) -> list[dict[str, Any]]:
+    """Agent cards: enabled venues (the multi-venue badge, in the global venue order), status, APR 30d/90d and Sharpe 30d
+    (as `agent_performance` computes them, over positions closed in the last 90 days), open positions, realised PnL."""
+    now = now or datetime.now(UTC)
     rows = await pool.fetch("""
-        SELECT a.agent_id, a.name, a.venue, a.status, a.updated_at,
+        SELECT a.agent_id, a.name, a.venue, a.status, a.creator_wallet, a.updated_at,
                coalesce((SELECT array_agg(DISTINCT v) FROM deployments d, unnest(d.enabled_venues) v
                          WHERE d.agent_id = a.agent_id AND d.status = 'ACTIVE'), '{}') AS venues,
+               (SELECT count(*) FROM deployments d WHERE d.agent_id = a.agent_id) AS deployments,
                (SELECT count(*) FROM positions p WHERE p.agent_id = a.agent_id) AS positions,
-               (SELECT coalesce(sum(realized_pnl_usd), 0) FROM positions p WHERE p.agent_id = a.agent_id) AS pnl
+               (SELECT count(*) FROM positions p WHERE p.agent_id = a.agent_id AND p.state = 'OPEN') AS open,
+               (SELECT coalesce(sum(realized_pnl_usd), 0) FROM positions p WHERE p.agent_id = a.agent_id) AS pnl,
+               (SELECT sum(e) FROM (SELECT DISTINCT ON (deployment_id) equity_usd AS e FROM positions p
+                                    WHERE p.agent_id = a.agent_id ORDER BY deployment_id, opened_at DESC) x) AS capital
         FROM agents a ORDER BY a.updated_at DESC LIMIT $1""", limit)
-    return [{"id": str(r["agent_id"]), "name": r["name"], "venue": r["venue"], "status": r["status"],
-             "enabled_venues": sorted(r["venues"]), "multi_venue": len(r["venues"]) > 1, "positions": r["positions"],
-             "realized_pnl_usd": round(float(r["pnl"]), 6)} for r in rows]
+    closed = await pool.fetch("""
+        SELECT agent_id, closed_at, realized_pnl_usd FROM positions
+        WHERE state = 'CLOSED' AND closed_at >= $1 AND agent_id = ANY($2::uuid[])""",
+        now - timedelta(days=90), [r["agent_id"] for r in rows])
+    by_agent: dict[uuid.UUID, list[asyncpg.Record]] = {}
+    for r in closed:
+        by_agent.setdefault(r["agent_id"], []).append(r)
+    order = [v.value for v in Venue]
+    out = []
+    for r in rows:
+        capital = float(r["capital"] or 0) or 10_000.0 * max(r["deployments"], 1)
+        mine = by_agent.get(r["agent_id"], [])
+        out.append({
+            "id": str(r["agent_id"]), "name": r["name"], "venue": r["venue"], "status": r["status"],
+            "creator_wallet": r["creator_wallet"],
+            "enabled_venues": sorted(r["venues"], key=order.index), "multi_venue": len(r["venues"]) > 1,
+            "positions": r["positions"], "open_positions": r["open"], "realized_pnl_usd": round(float(r["pnl"]), 6),
+            "apr_30d_pct": _apr(mine, capital, now, 30) if r["positions"] else None,
+            "apr_90d_pct": _apr(mine, capital, now, 90) if r["positions"] else None,
+            "sharpe_30d": _sharpe(mine, capital, now),
+        })
+    return out
+
+
+def _apr(closed: list[Any], capital: float, now: datetime, days: int) -> float:
+    since = now - timedelta(days=days)
+    return round(sum(r["realized_pnl_usd"] or 0.0 for r in closed if r["closed_at"] >= since) / capital / days * DAYS_PER_YEAR * 100, 4)
+
+
+def _sharpe(closed: list[Any], capital: float, now: datetime) -> float | None:
+    """Annualised Sharpe of the last 30 days' daily realised returns; None with fewer than two trading days."""
+    daily = [0.0] * 30
+    for r in closed:
+        age = (now - r["closed_at"]).days
+        if 0 <= age < 30:
+            daily[29 - age] += (r["realized_pnl_usd"] or 0.0) / capital
+    mean = sum(daily) / 30
+    std = math.sqrt(sum((d - mean) ** 2 for d in daily) / 29)
+    return round(mean / std * math.sqrt(DAYS_PER_YEAR), 4) if std > 0 and sum(1 for d in daily if d != 0) >= 2 else None
 
 
 async def venue_catalogs(pool: asyncpg.Pool, now: datetime | None = None) -> list[dict[str, Any]]:
@@ -180,3 +215,86 @@ async def venue_catalogs(pool: asyncpg.Pool, now: datetime | None = None) -> lis
             "age_s": round((now - r["updated_at"]).total_seconds(), 1), "error": r["error"],
         })
     return out
+
+
+# Routing decision latency buckets (µs, upper bounds): a decision in memory takes tens of µs, one that waits on a
+# venue's book or a failover far more.
+LATENCY_EDGES_US = [25, 50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000, 50_000]
+
+
+async def charts(pool: asyncpg.Pool, agent_id: uuid.UUID | None, hours: int, now: datetime | None = None) -> dict[str, Any]:
+    """The dashboard's and an agent page's series over the last `hours`, in `POINTS` buckets: cumulative realised PnL
+    (from everything closed before, so the curve starts where it stood) and routed decisions per venue; signals per
+    hour; and the histogram of routing decision latency."""
+    now = now or datetime.now(UTC)
+    since = now - timedelta(hours=hours)
+    bucket = timedelta(seconds=max(60, hours * 3600 // POINTS))
+    args = (agent_id, since, bucket)
+    async with pool.acquire() as conn:
+        start_pnl = await conn.fetchval("""
+            SELECT coalesce(sum(realized_pnl_usd), 0) FROM positions
+            WHERE state = 'CLOSED' AND closed_at < $2 AND ($1::uuid IS NULL OR agent_id = $1)""", agent_id, since)
+        pnl = await conn.fetch("""
+            SELECT date_bin($3::interval, closed_at, $2) AS t, sum(realized_pnl_usd) AS pnl, count(*) AS n FROM positions
+            WHERE state = 'CLOSED' AND closed_at >= $2 AND ($1::uuid IS NULL OR agent_id = $1) GROUP BY 1 ORDER BY 1""", *args)
+        share = await conn.fetch("""
+            SELECT date_bin($3::interval, decided_at, $2) AS t, coalesce(selected_venue, 'NONE') AS venue, count(*) AS n
+            FROM routing_decisions WHERE decided_at >= $2 AND ($1::uuid IS NULL OR agent_id = $1) GROUP BY 1, 2 ORDER BY 1""", *args)
+        signals = await conn.fetch("""
+            SELECT date_trunc('hour', created_at) AS t, count(*) AS n FROM signals
+            WHERE created_at >= $2 AND ($1::uuid IS NULL OR agent_id = $1) GROUP BY 1 ORDER BY 1""", agent_id, since)
+        latency = await conn.fetch("""
+            SELECT width_bucket(duration_us, $3::double precision[]) AS b, count(*) AS n FROM routing_decisions
+            WHERE decided_at >= $2 AND strategy <> 'SETTLED' AND ($1::uuid IS NULL OR agent_id = $1) GROUP BY 1""",
+            agent_id, since, [float(e) for e in LATENCY_EDGES_US])
+    cumulative, pnl_points = float(start_pnl), []
+    for r in pnl:
+        cumulative += float(r["pnl"] or 0)
+        pnl_points.append({"t": r["t"].isoformat(), "realized_usd": round(cumulative, 6), "closed": r["n"]})
+    by_time: dict[datetime, dict[str, int]] = {}
+    for r in share:
+        by_time.setdefault(r["t"], {})[r["venue"]] = r["n"]
+    counts = {r["b"]: r["n"] for r in latency}
+    labels = [f"≤{e:,} µs" for e in LATENCY_EDGES_US] + [f">{LATENCY_EDGES_US[-1]:,} µs"]
+    return {
+        "since": since.isoformat(), "until": now.isoformat(), "bucket_s": int(bucket.total_seconds()),
+        "pnl": {"start_usd": round(float(start_pnl), 6), "points": pnl_points},
+        "venue_share": [{"t": t.isoformat(), **venues} for t, venues in sorted(by_time.items())],
+        "signals_per_hour": [{"t": r["t"].isoformat(), "n": r["n"]} for r in signals],
+        "latency_us": [{"bucket": label, "count": counts.get(i, 0)} for i, label in enumerate(labels)],
+    }
+
+
+POINTS = 96
+
+
+async def deployments(pool: asyncpg.Pool, agent_id: uuid.UUID, wallet: str | None) -> list[dict[str, Any]]:
+    """An agent's deployments as last projected; `wallet` (READ_ACCESS=token): the agent's creator sees all, another
+    wallet its own."""
+    rows = await pool.fetch("""
+        SELECT d.deployment_id, d.user_wallet, d.status, d.enabled_venues, d.updated_at,
+               (SELECT count(*) FROM positions p WHERE p.deployment_id = d.deployment_id AND p.state = 'OPEN') AS open,
+               (SELECT coalesce(sum(realized_pnl_usd), 0) FROM positions p WHERE p.deployment_id = d.deployment_id) AS pnl
+        FROM deployments d JOIN agents a USING (agent_id)
+        WHERE d.agent_id = $1 AND ($2::text IS NULL OR lower(d.user_wallet) = $2 OR lower(a.creator_wallet) = $2)
+        ORDER BY d.updated_at DESC""", agent_id, wallet)
+    return [{"id": str(r["deployment_id"]), "user_wallet": r["user_wallet"], "status": r["status"],
+             "enabled_venues": list(r["enabled_venues"]), "open_positions": r["open"],
+             "realized_pnl_usd": round(float(r["pnl"]), 6), "updated_at": r["updated_at"].isoformat()} for r in rows]
+
+
+async def positions(pool: asyncpg.Pool, *, agent_id: uuid.UUID | None, deployment_id: uuid.UUID | None, state: str | None,
+                    limit: int, wallet: str | None) -> list[dict[str, Any]]:
+    rows = await pool.fetch("""
+        SELECT p.position_id, p.signal_id, p.agent_id, p.deployment_id, p.venue, p.venue_symbol, p.instrument, p.side,
+               p.state, p.entry_price, p.exit_price, p.qty, p.notional_usd, p.leverage, p.fees_usd, p.realized_pnl_usd,
+               p.close_reason, p.opened_at, p.closed_at
+        FROM positions p
+        WHERE ($1::uuid IS NULL OR p.agent_id = $1) AND ($2::uuid IS NULL OR p.deployment_id = $2)
+          AND ($3::text IS NULL OR p.state = $3)
+          AND ($5::text IS NULL
+               OR p.deployment_id IN (SELECT deployment_id FROM deployments WHERE lower(user_wallet) = $5)
+               OR p.agent_id IN (SELECT agent_id FROM agents WHERE lower(creator_wallet) = $5))
+        ORDER BY p.opened_at DESC LIMIT $4""", agent_id, deployment_id, state, limit, wallet)
+    return [{k: (str(v) if isinstance(v, uuid.UUID) else v.isoformat() if isinstance(v, datetime) else v)
+             for k, v in r.items()} for r in rows]
