@@ -1,5 +1,6 @@
 """The dashboard in a real browser: headless Chromium (Debian's) loads it against the running system,
-its numbers match the API, filters and the timeline work, the live feed shows a new decision."""
+its numbers match the API, filters and the timeline work, the live feed shows a new decision, the agents' cards
+carry the Multi-Venue badge. (The whole web app, signed in: tests/e2e/test_web_app.py.)"""
 
 from __future__ import annotations
 
@@ -34,21 +35,26 @@ async def test_dashboard_shows_what_the_api_says(http: httpx.AsyncClient, contro
             assert int(await page.inner_text("#card-signals")) == stats["signals"]["total"]
             assert int(await page.inner_text("#card-positions")) == stats["positions"]["open"]
             assert int(await page.inner_text("#card-routing")) == stats["routing"]["total"]
-            row = page.locator("#agents tbody tr", has_text="Dashboard Multi Agent").first
-            assert "Multi-venue" in await row.inner_text() and "OSTIUM" in await row.inner_text()
             venues = (await http.get(f"{query_url}/api/v3/stats/venues")).json()["venues"]
-            assert f"{venues['OSTIUM']['trades']} ·" in await page.inner_text("#venues .bar[data-venue=OSTIUM]")
+            assert f"{venues['OSTIUM']['trades']} ·" in await page.inner_text("#venues .vbar[data-venue=OSTIUM]")
+            routes = (await http.get(f"{query_url}/api/v3/stats/routes", params={"limit": 8})).json()["routes"]
+            assert routes[0]["most_common_route"].split(",")[0] in await page.inner_text("#routes")
 
             await page.fill("#f-token", "GOLD")
-            await page.wait_for_function("[...document.querySelectorAll('#history tbody tr')].every(r => r.innerText.includes('GOLD'))")
-            await page.click("#history tbody tr >> nth=0")
-            await page.wait_for_selector("#timeline .timeline-step")
+            await page.wait_for_function("() => [...document.querySelectorAll('#history tbody tr')].every(r => r.innerText.includes('GOLD'))")
+            await page.click("#history tbody tr >> nth=0 >> button[data-signal]")
+            await page.wait_for_selector("#timeline .step")
             assert "XAU-USD" in await page.inner_text("#timeline")
 
             live = await signal(http, control_url, agent["id"], "SOL")  # the feed shows it as it is routed
-            await page.wait_for_function("document.querySelector('#feed').innerText.includes('SOL')", timeout=30_000)
+            await page.wait_for_function("() => document.querySelector('#feed').innerText.includes('SOL')", timeout=30_000)
             assert live["id"]
             await page.screenshot(path=str(stack.home / "dashboard.png"), full_page=True)
+
+            await page.goto(f"{query_url}/#/agents")
+            card = page.locator("article.card", has_text="Dashboard Multi Agent").first
+            await card.wait_for()
+            assert "Multi-Venue" in await card.inner_text() and "Hyperliquid + Ostium" in await card.inner_text()
         finally:
             await browser.close()
     assert (stack.home / "dashboard.png").stat().st_size > 10_000
