@@ -40,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
             say("all services healthy")
             if args.command == "dev":
                 demo.run(stack.url("control"), stack.url("query"), stack.url("simulator"))
+            say(f"web app      {stack.url('query')}/   (sign in with a browser wallet; read-only without one)")
             say(f"control API  {stack.url('control')}/docs")
             say(f"query API    {stack.url('query')}/docs   e.g. {stack.url('query')}/api/v3/stats/overview")
             say(f"simulator    {stack.url('simulator')}/docs   (venue faults: POST /admin/faults)")
