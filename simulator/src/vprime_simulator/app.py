@@ -12,11 +12,10 @@ Venue shapes (what the router's sync adapters read):
 - SPOT         `GET /spot/tokenlist.json`: a Uniswap token list (tokenlists.org schema) of the local chain's tokens;
                the venue itself is Uniswap V3 on that chain (`vprime_chain.uniswap`), quoted and swapped there.
 
-Trading, in each venue's shape: see `trading.py`. Simulator-native, for the venues other than Hyperliquid (which
-answers only what the real venue answers): `GET /sim/{venue}/book?symbol=` (depth), `GET /sim/{venue}/accounts/{address}`
-(equity and positions, as a chain or account read would give). The admin API: `POST /admin/book`,
-`POST /admin/market`, `POST /admin/faults`, `POST /admin/accounts` (fund an account; on Hyperliquid also approve an
-API wallet for it), `POST /admin/holdings`, `GET /admin/orders`, `GET /admin/state`. Every `/admin/*` call needs
+No route of the simulator's own serves venue data: every venue-facing route answers what the venue answers. The
+admin API: `POST /admin/book`, `POST /admin/market`, `POST /admin/faults`, Hyperliquid's accounts (`trading.py`:
+`POST /admin/accounts`, `POST /admin/holdings`, `GET /admin/orders`), the local chain (`chain.py`: `GET /admin/chain`,
+`POST /admin/chain/faucet`, `POST /admin/chain/keepers`) and `GET /admin/state`. Every `/admin/*` call needs
 `Authorization: Bearer <SIMULATOR_ADMIN_TOKEN>`; with no token configured the admin API is off (503). The
 venue-facing routes need none, as the venues' public endpoints need none.
 
@@ -125,7 +124,7 @@ def admin_allowed(authorization: str, token: str) -> bool:
     return bool(token) and scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
 
 
-def create_app(exchange: Exchange, *, admin_token: str = "", timeout_s: float = 30.0, keeper_delay_s: float = 0.3,
+def create_app(exchange: Exchange, *, admin_token: str = "", timeout_s: float = 30.0,
                hyperliquid_network: str = "testnet",
                hyperliquid_weight_per_minute: int = DEFAULT_WEIGHT_PER_MINUTE) -> FastAPI:
     """Every `/admin/*` route answers 401 unless the request's bearer is `admin_token`, and 503 when `admin_token`
@@ -133,7 +132,7 @@ def create_app(exchange: Exchange, *, admin_token: str = "", timeout_s: float = 
     (mainnet or testnet) and allows each client address `hyperliquid_weight_per_minute` of request weight."""
     app = FastAPI(title="Vprime venue simulator", description=__doc__)
     app.state.exchange = exchange
-    add_trading_routes(app, exchange, keeper_delay_s=keeper_delay_s)
+    add_trading_routes(app, exchange)
     add_hyperliquid_routes(app, exchange, network=hyperliquid_network, weight_per_minute=hyperliquid_weight_per_minute)
 
     # By path rather than per route, so an admin route added later is covered without being told to be.
@@ -293,14 +292,6 @@ def create_app(exchange: Exchange, *, admin_token: str = "", timeout_s: float = 
                   for s, t in sorted(d.tokens.items()) if s in listed or s == "USDC"]
         return {"name": "Vprime local chain", "timestamp": "2026-01-01T00:00:00Z", "version": {"major": 1, "minor": 0, "patch": 0},
                 "tokens": tokens}
-
-    # ---- simulator-native: depth and orders -------------------------------------------------
-    @app.get("/sim/{venue}/book")
-    async def sim_book(venue: str, symbol: str, levels: int = 10) -> dict[str, Any]:
-        if venue.upper() == "HYPERLIQUID":
-            raise HTTPException(404, "Hyperliquid's book is its l2Book info request")
-        m = market(venue.upper(), symbol)
-        return {"venue": m.venue, "symbol": m.symbol, **exchange.book(m, levels=min(levels, 50)), "ts": time.time()}
 
     # ---- admin -------------------------------------------------------------------------------
     def target(venue: str, instrument: str) -> SimMarket:

@@ -1,7 +1,7 @@
 """The simulator's state: markets, prices, books, faults and placed orders. No I/O.
 
 Hyperliquid's accounts, API wallets, nonces, orders and fills are its own (`hyperliquid.Clearinghouse`, at
-`Exchange.hyperliquid`); the `accounts` and `orders` here are the other venues'.
+`Exchange.hyperliquid`); Ostium, GMX and SPOT hold theirs on the local chain (`vprime_chain`).
 """
 
 from __future__ import annotations
@@ -9,11 +9,9 @@ from __future__ import annotations
 import hashlib
 import math
 import random
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from vprime_shared.orderbook import walk
 from vprime_shared.reference import reference_prices, venue_markets
 from vprime_simulator.hyperliquid import Clearinghouse
 
@@ -55,43 +53,6 @@ class SimMarket:
     mid_override: float | None = None
 
 
-@dataclass
-class Order:
-    client_order_id: str
-    venue: str
-    symbol: str
-    side: str
-    status: str
-    avg_px: float | None
-    size: float
-    notional_usd: float
-    venue_order_id: str
-    reason: str = ""
-    code: str = ""  # why a rejection happened: MARKET_CLOSED, DELISTED, NO_SHORT, MIN_NOTIONAL, LIQUIDITY, REDUCE_ONLY
-    account: str = ""
-    reduce_only: bool = False
-    ts: float = field(default_factory=time.time)
-
-
-@dataclass
-class Holding:
-    size: float = 0.0  # venue units, signed: long > 0
-    entry_px: float = 0.0
-
-
-@dataclass
-class Account:
-    venue: str
-    address: str
-    cash_usd: float
-    holdings: dict[str, Holding] = field(default_factory=dict)
-    fees_usd: float = 0.0
-
-
-class RejectedOrder(Exception):
-    pass
-
-
 class Exchange:
     def __init__(self, seed: int = 7, volatility: float = 0.0008) -> None:
         self.rng = random.Random(seed)
@@ -101,8 +62,6 @@ class Exchange:
         self.prices: dict[str, float] = {}
         self.faults: dict[str, str] = {}
         self.fault_scope: dict[str, str] = {}  # "all" endpoints of the venue, or only its "orders"
-        self.orders: dict[tuple[str, str], Order] = {}
-        self.accounts: dict[tuple[str, str], Account] = {}
         self.default_equity = 10_000.0
         self._load()
         self.hyperliquid = Clearinghouse(self)
@@ -159,97 +118,6 @@ class Exchange:
     def by_instrument(self, venue: str, instrument: str) -> SimMarket | None:
         return next((m for m in self.markets[venue].values() if m.instrument == instrument.upper()), None)
 
-    # ---- accounts ----------------------------------------------------------------------------
-    def account(self, venue: str, address: str, *, create: bool = True) -> Account | None:
-        key = (venue, address.lower())
-        if key not in self.accounts and create:
-            self.accounts[key] = Account(venue, address.lower(), self.default_equity)
-        return self.accounts.get(key)
-
-    def equity(self, acct: Account) -> float:
-        unrealized = 0.0
-        for symbol, h in acct.holdings.items():
-            if h.size:
-                unrealized += (self.mid(self.market(acct.venue, symbol)) - h.entry_px) * h.size
-        return acct.cash_usd + unrealized
-
-    def _book_fill(self, acct: Account, m: SimMarket, side: str, size: float, px: float, fee_bps: float) -> None:
-        """Apply a fill to the account: average in, or realise PnL on what it reduces."""
-        h = acct.holdings.setdefault(m.symbol, Holding())
-        signed = size if side == "BUY" else -size
-        if h.size == 0 or (h.size > 0) == (signed > 0):
-            total = h.size + signed
-            h.entry_px = (h.entry_px * abs(h.size) + px * size) / abs(total)
-            h.size = total
-        else:
-            closing = min(abs(signed), abs(h.size))
-            acct.cash_usd += (px - h.entry_px) * closing * (1 if h.size > 0 else -1)
-            h.size += signed
-            if abs(h.size) < 1e-12:
-                h.size, h.entry_px = 0.0, 0.0
-            elif (h.size > 0) == (signed > 0):  # flipped through zero
-                h.entry_px = px
-        fee = size * px * fee_bps / 10_000
-        acct.cash_usd -= fee
-        acct.fees_usd += fee
-
-    # ---- trading -----------------------------------------------------------------------------
-    def place(self, venue: str, client_order_id: str, symbol: str, side: str, notional_usd: float | None = None, *,
-              size: float | None = None, limit_px: float | None = None, account: str = "", reduce_only: bool = False) -> Order:
-        """Fill a market (or IoC limit) order by walking the book, up to `limit_px`; sized by USD notional or by
-        venue units. The same client order id always answers the same order."""
-        key = (venue, client_order_id)
-        if key in self.orders:
-            return self.orders[key]
-        m = self.market(venue, symbol)
-        acct = self.account(venue, account) if account else None
-        if notional_usd is None:
-            notional_usd = (size or 0.0) * self.mid(m)
-        if reduce_only and acct is not None:
-            held = acct.holdings.get(symbol, Holding()).size
-            if held == 0 or (held > 0) == (side == "BUY"):
-                order = Order(client_order_id, venue, symbol, side, "rejected", None, 0.0, notional_usd, "",
-                              "Reduce only order would increase position", "REDUCE_ONLY", account, True)
-                self.orders[key] = order
-                return order
-        reason, code = None, ""
-        if m.delisted:
-            reason, code = f"{symbol} is delisted", "DELISTED"
-        elif not m.open:
-            reason, code = f"{symbol} market is closed", "MARKET_CLOSED"
-        elif side == "SELL" and not m.supports_short and not reduce_only:
-            reason, code = f"{venue} cannot open a short", "NO_SHORT"
-        elif notional_usd < VENUE_DEFAULTS[venue]["min_notional"] and not reduce_only:
-            reason, code = f"notional {notional_usd:.2f} below the minimum {VENUE_DEFAULTS[venue]['min_notional']}", "MIN_NOTIONAL"
-        if reason:
-            order = Order(client_order_id, venue, symbol, side, "rejected", None, 0.0, notional_usd, "", reason, code)
-            self.orders[key] = order
-            return order
-        levels = self.book(m, levels=50)["asks" if side == "BUY" else "bids"]
-        if limit_px is not None:  # an IoC limit takes only the levels at or better than its price
-            levels = [lv for lv in levels if (lv[0] <= limit_px if side == "BUY" else lv[0] >= limit_px)]
-        if size is not None:
-            levels_sized, left = [], size
-            for px, sz in levels:
-                take = min(left, sz)
-                levels_sized.append((px, take))
-                left -= take
-                if left <= 1e-12:
-                    break
-            levels = levels_sized
-            notional_usd = sum(px * sz for px, sz in levels) or notional_usd
-        filled = walk(levels, notional_usd)
-        if filled.avg_price is None or (size is None and filled.unfilled_usd > 1e-6):
-            order = Order(client_order_id, venue, symbol, side, "rejected", None, 0.0, notional_usd, "",
-                          "no liquidity within the limit price" if limit_px else "not enough liquidity", "LIQUIDITY", account, reduce_only)
-        else:
-            order = Order(client_order_id, venue, symbol, side, "filled", filled.avg_price, filled.size, filled.cost_usd,
-                          f"{venue[:2].lower()}-{len(self.orders) + 1}", account=account, reduce_only=reduce_only)
-            if acct is not None:
-                self._book_fill(acct, m, side, filled.size, filled.avg_price, self.fees[venue]["taker_bps"])
-        self.orders[key] = order
-        return order
-
     def snapshot(self) -> dict[str, Any]:
-        return {"faults": dict(self.faults), "fault_scope": dict(self.fault_scope), "orders": len(self.orders),
+        return {"faults": dict(self.faults), "fault_scope": dict(self.fault_scope),
                 "markets": {v: len(ms) for v, ms in self.markets.items()}, "hyperliquid": self.hyperliquid.snapshot()}

@@ -1,15 +1,12 @@
-"""The simulator's trading side, in each venue's own shape (Hyperliquid's is `hyperliquid_api.py`).
+"""The simulator's account admin: Hyperliquid's accounts, as its clearinghouse keeps them (`hyperliquid.py`).
 
-GMX v2 trades on the local chain (`vprime_chain.gmx`), not here.
+Ostium, GMX and SPOT hold funds and positions on the local chain: their accounts are funded with the chain's faucet
+(`POST /admin/chain/faucet`) and connected by transactions, as on the venues (`vprime_local.venue_accounts`).
 
-Accounts start with `default_equity` USDC; positions are kept per account. Each order is known by its client id:
-asking again answers the same order.
-
-The admin side, for every venue: `POST /admin/accounts` funds an account (`{"venue", "address", "equity_usd"}`); on
-Hyperliquid, `"address"` is the account and an optional `"agent"` (with an optional `"agent_name"`, "" by default)
-is an API wallet approved for it, as the venue's approveAgent would without the account's key. `POST /admin/holdings`
-sets a position the account holds outside Vprime. `GET /admin/orders` lists placed orders, Hyperliquid's included
-(`client_order_id` is the cloid, `venue_order_id` the oid).
+`POST /admin/accounts` funds a Hyperliquid account (`{"venue": "HYPERLIQUID", "address", "equity_usd"}`) and, with an
+optional `"agent"` (and `"agent_name"`, "" by default), approves that API wallet for it, as the venue's approveAgent
+would without the account's key. `POST /admin/holdings` sets a position the account holds outside Vprime.
+`GET /admin/orders` lists the orders Hyperliquid received (`client_order_id` is the cloid, `venue_order_id` the oid).
 """
 
 from __future__ import annotations
@@ -20,9 +17,11 @@ from typing import Any
 from fastapi import FastAPI, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 
-from vprime_simulator.exchange import Exchange, Holding, Order
+from vprime_simulator.exchange import Exchange
 from vprime_simulator.hyperliquid import Position, address_ok, wire
 
+HOLDING_ACCOUNT_EQUITY_USD = 10_000.0  # an account a holding is set for before it was funded
+ON_CHAIN = "{venue} accounts live on the local chain: fund them with POST /admin/chain/faucet and connect them by transactions"
 
 
 class Body(BaseModel):
@@ -47,55 +46,37 @@ class AccountSetup(BaseModel):
     agent_name: str = Field(default="", max_length=16, description="Hyperliquid only: the API wallet's name")
 
 
-def add_trading_routes(app: FastAPI, exchange: Exchange, *, keeper_delay_s: float = 0.3) -> None:
+def add_trading_routes(app: FastAPI, exchange: Exchange) -> None:
     hl = exchange.hyperliquid
 
-    # ---- accounts, for every venue -----------------------------------------------------------
-    @app.get("/sim/{venue}/accounts/{address}")
-    async def account_state(venue: str, address: str) -> dict[str, Any]:
-        if venue.upper() == "HYPERLIQUID":
-            raise HTTPException(404, "Hyperliquid accounts are read with its clearinghouseState info request")
-        acct = exchange.account(venue.upper(), address)
-        assert acct is not None
-        holdings = {s: {"size": h.size, "entry_px": h.entry_px} for s, h in acct.holdings.items() if h.size}
-        return {"venue": acct.venue, "address": acct.address, "equity_usd": exchange.equity(acct), "cash_usd": acct.cash_usd,
-                "fees_usd": acct.fees_usd, "positions": holdings}
+    def hyperliquid_only(venue: str) -> None:
+        if venue.upper() != "HYPERLIQUID":
+            raise HTTPException(422, ON_CHAIN.format(venue=venue.upper()))
 
     @app.post("/admin/accounts")
     async def fund(setup: AccountSetup) -> dict[str, Any]:
-        """Fund an account with `equity_usd` (as a deposit would); on Hyperliquid, also approve `agent` for it."""
-        venue = setup.venue.upper()
-        if venue == "HYPERLIQUID":
-            if not address_ok(setup.address) or (setup.agent is not None and not address_ok(setup.agent)):
-                raise HTTPException(422, "address and agent are 42-character hex addresses")
-            if setup.agent is not None and setup.agent.lower() == setup.address.lower():
-                raise HTTPException(422, "an API wallet is another address than its account")
-            hl_acct = hl.fund(setup.address, setup.equity_usd)
-            if setup.agent is not None:
-                hl.approve_agent(hl_acct.address, setup.agent, setup.agent_name)
-            return {"venue": venue, "address": hl_acct.address, "equity_usd": float(hl_acct.usdc),
-                    "agent": setup.agent.lower() if setup.agent else None}
+        """Fund a Hyperliquid account with `equity_usd` (as a deposit would) and approve `agent` for it."""
+        hyperliquid_only(setup.venue)
+        if not address_ok(setup.address) or (setup.agent is not None and not address_ok(setup.agent)):
+            raise HTTPException(422, "address and agent are 42-character hex addresses")
+        if setup.agent is not None and setup.agent.lower() == setup.address.lower():
+            raise HTTPException(422, "an API wallet is another address than its account")
+        hl_acct = hl.fund(setup.address, setup.equity_usd)
         if setup.agent is not None:
-            raise HTTPException(422, "API wallets are Hyperliquid's")
-        acct = exchange.account(venue, setup.address)
-        assert acct is not None
-        acct.cash_usd = setup.equity_usd
-        return {"venue": acct.venue, "address": acct.address, "equity_usd": acct.cash_usd}
+            hl.approve_agent(hl_acct.address, setup.agent, setup.agent_name)
+        return {"venue": "HYPERLIQUID", "address": hl_acct.address, "equity_usd": float(hl_acct.usdc),
+                "agent": setup.agent.lower() if setup.agent else None}
 
     @app.post("/admin/holdings")
     async def set_holding(change: HoldingChange) -> dict[str, Any]:
         """A position the account holds that Vprime did not open (trading by hand on the venue, say)."""
-        if change.venue.upper() == "HYPERLIQUID":
-            m = hl.by_coin(change.symbol)
-            if m is None or not address_ok(change.address):
-                raise HTTPException(422, f"no Hyperliquid coin {change.symbol!r}, or a bad address")
-            hl_acct = hl.accounts.get(change.address.lower()) or hl.fund(change.address, exchange.default_equity)
-            hl_acct.positions[m.symbol] = Position(Decimal(wire(change.size, m.sz_decimals)), Decimal(str(change.entry_px)))
-            return {"venue": "HYPERLIQUID", "address": hl_acct.address, "symbol": m.symbol, "size": change.size}
-        acct = exchange.account(change.venue.upper(), change.address)
-        assert acct is not None
-        acct.holdings[change.symbol] = Holding(change.size, change.entry_px)
-        return {"venue": acct.venue, "address": acct.address, "symbol": change.symbol, "size": change.size}
+        hyperliquid_only(change.venue)
+        m = hl.by_coin(change.symbol)
+        if m is None or not address_ok(change.address):
+            raise HTTPException(422, f"no Hyperliquid coin {change.symbol!r}, or a bad address")
+        hl_acct = hl.accounts.get(change.address.lower()) or hl.fund(change.address, HOLDING_ACCOUNT_EQUITY_USD)
+        hl_acct.positions[m.symbol] = Position(Decimal(wire(change.size, m.sz_decimals)), Decimal(str(change.entry_px)))
+        return {"venue": "HYPERLIQUID", "address": hl_acct.address, "symbol": m.symbol, "size": change.size}
 
     def hl_orders() -> list[dict[str, Any]]:
         filled: dict[int, tuple[float, float]] = {}  # oid → (size, notional)
@@ -113,10 +94,9 @@ def add_trading_routes(app: FastAPI, exchange: Exchange, *, keeper_delay_s: floa
 
     @app.get("/admin/orders")
     async def orders(venue: str | None = None, client_order_id: str | None = None) -> dict[str, Any]:
-        every = [o.__dict__ for o in exchange.orders.values()] + hl_orders()
-        found = [o for o in every if (venue is None or o["venue"] == venue.upper())
+        found = [o for o in hl_orders() if (venue is None or o["venue"] == venue.upper())
                  and (client_order_id is None or o["client_order_id"] == client_order_id)]
         return {"count": len(found), "orders": found[-200:]}
 
 
-__all__ = ["Body", "Order", "add_trading_routes"]
+__all__ = ["Body", "add_trading_routes"]

@@ -9,8 +9,6 @@ never sent elsewhere until the venue says it is not there)."""
 
 from __future__ import annotations
 
-import asyncio
-import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -102,45 +100,6 @@ async def call(http: httpx.AsyncClient, method: str, url: str, venue: Venue, *, 
     return r
 
 
-# Refusals about this venue's market, not about the order or the account: another venue may take it.
-VENUE_SPECIFIC_CODES = frozenset({"MARKET_CLOSED", "DELISTED", "NO_SHORT", "MIN_NOTIONAL", "LIQUIDITY", "SLIPPAGE"})
-
-
-def refusal(venue: Venue, body: dict[str, Any]) -> VenueRefused:
-    detail = body.get("detail") if isinstance(body.get("detail"), dict) else body
-    code = detail.get("code", "")
-    return VenueRefused(f"{venue.value}: {detail.get('reason', 'refused')}", venue_specific=code in VENUE_SPECIFIC_CODES)
-
-
 def entry_fee_bps(position: Position) -> float:
     """The fee rate the position paid on entry, for pricing its close."""
     return position.fees_usd / position.notional_usd * 10_000 if position.notional_usd else 0.0
-
-
-async def await_keeper(http: httpx.AsyncClient, url: str, venue: Venue, timeout_s: float, *, executed: str,
-                       cancelled: str) -> dict[str, Any]:
-    """Follow an order a keeper executes later (Ostium, GMX): its body once executed; refused if
-    cancelled; unavailable (retryable) if the keeper has not acted within `timeout_s`."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        body = (await call(http, "GET", url, venue)).json()
-        if body["status"] == executed:
-            return body
-        if body["status"] == cancelled:
-            raise refusal(venue, body)
-        if time.monotonic() > deadline:
-            raise VenueUnavailable(f"{venue.value} keeper did not execute {url.rsplit('/', 1)[-1]} within {timeout_s:g}s")
-        await asyncio.sleep(0.1)
-
-
-async def sim_account_equity(http: httpx.AsyncClient, base_url: str, venue: Venue, address: str) -> float:
-    """Ostium, GMX and SPOT hold USDC on chain; the simulator answers the balance a chain read would."""
-    r = await call(http, "GET", f"{base_url}/sim/{venue.value}/accounts/{address}", venue)
-    r.raise_for_status()
-    return float(r.json()["equity_usd"])
-
-
-async def sim_positions(http: httpx.AsyncClient, base_url: str, venue: Venue, address: str) -> dict[str, float]:
-    r = await call(http, "GET", f"{base_url}/sim/{venue.value}/accounts/{address}", venue)
-    r.raise_for_status()
-    return {symbol: p["size"] for symbol, p in r.json()["positions"].items()}

@@ -1,7 +1,7 @@
 """The router's settings (environment variables of the same names, upper case).
 
 Venue URLs: each `*_URL` left empty reads that venue from the venue simulator at `VENUE_SIMULATOR_URL`
-(`/hyperliquid`, `/ostium/...`, `/gmx`, `/spot`, books from `/sim`). `HYPERLIQUID_API_URL` empty with
+(`/hyperliquid`, `/ostium/...`, `/gmx`, `/spot`); Uniswap's pools and quotes are read on `ARBITRUM_RPC_URL`. `HYPERLIQUID_API_URL` empty with
 `VENUE_SIMULATOR_URL` empty too reads Hyperliquid itself, on `HYPERLIQUID_NETWORK` (`testnet` by default:
 https://api.hyperliquid-testnet.xyz; `mainnet`: https://api.hyperliquid.xyz).
 
@@ -49,7 +49,6 @@ class RouterSettings(ServiceSettings):
     uniswap_factory_address: str = ""
     uniswap_quoter_address: str = ""
     usdc_address: str = ""
-    venue_books_url: str = ""  # depth for oracle venues and pools; default: <simulator>/sim
     sync_interval_s: float = 30.0
     sync_timeout_s: float = 5.0
     # A failed sync is tried again after 1 s, 2 s, 4 s ... up to this (and never after the next regular sync);
