@@ -446,5 +446,17 @@ async def test_the_dashboard_paints_first_within_a_second_with_10000_decisions(w
                           for f, l, d in timings))
         assert all(f is not None and f < 1000 for f, _, _ in timings), timings
         assert await page.locator("#history tbody tr").count() == 25
+        async with httpx.AsyncClient(base_url=web.query(), timeout=30) as client:  # where the filling time goes
+            took = {}
+            for path, params in (("/api/v3/stats/overview", {}), ("/api/v3/stats/charts", {"hours": 24}),
+                                 ("/api/v3/stats/venues", {}), ("/api/v3/stats/routes", {"limit": 8}),
+                                 ("/api/v3/stats/routing-history", {"limit": 25})):
+                runs = []
+                for _ in range(3):
+                    started = time.perf_counter()
+                    assert (await client.get(path, params=params)).status_code == 200
+                    runs.append((time.perf_counter() - started) * 1000)
+                took[path.rsplit("/", 1)[1]] = sorted(runs)[1]
+        print("[web] the dashboard's reads, median of 3: " + ", ".join(f"{k} {v:.0f} ms" for k, v in took.items()))
     finally:
         await context.close()
