@@ -234,11 +234,14 @@ class Arbitrageur:
         """One round over every pool; the symbols whose pools were moved."""
         if self._pools is None:
             self._pools = await pools(self.chain, self.deployment)
-        moved = await asyncio.gather(*(self.nudge(p) for p in self._pools), return_exceptions=True)
-        for pool, outcome in zip(self._pools, moved, strict=True):
-            if isinstance(outcome, BaseException):
-                log.warning("arbitrageur: %s pool not moved: %r", pool.symbol, outcome)
-        return [p.symbol for p, m in zip(self._pools, moved, strict=True) if m is True]
+        moved = []
+        for pool in self._pools:  # one at a time: the pools draw on one USDC balance, topped up as it runs low
+            try:
+                if await self.nudge(pool):
+                    moved.append(pool.symbol)
+            except Exception as exc:  # noqa: BLE001 - one pool's failure leaves the others moved
+                log.warning("arbitrageur: %s pool not moved: %r", pool.symbol, exc)
+        return moved
 
     async def nudge(self, pool: Pool) -> bool:
         try:
