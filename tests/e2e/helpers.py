@@ -10,11 +10,14 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest_asyncio
+from aiokafka import AIOKafkaProducer
 from eth_account import Account
 
 from tests.conftest import eventually
 from tests.infra import TEST_HOME, Endpoints
 from vprime_shared import db
+from vprime_shared.contracts import MarketTick
+from vprime_shared.contracts.base import utcnow
 from vprime_shared.batches import Received
 from vprime_shared.unit_of_work import Inbox, Tx
 from vprime_local.stack import simulator_admin_headers
@@ -193,3 +196,49 @@ async def scratch_database(infra: Endpoints, service: str) -> AsyncIterator[asyn
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         finally:
             await admin.close()
+
+
+async def set_price(http: httpx.AsyncClient, sim: str, venue: str, instrument: str, mid: float) -> None:
+    """The simulator's mid for `instrument` on `venue`: its books, its oracle and keepers' prices."""
+    r = await http.post(f"{sim}/admin/book", json={"venue": venue, "instrument": instrument, "mid": mid}, headers=sim_admin())
+    assert r.status_code == 200, r.text
+
+
+async def tick(producer: AIOKafkaProducer, venue: str, instrument: str, mid: float) -> None:
+    t = MarketTick(venue=venue, instrument=instrument, bid=mid * 0.9999, ask=mid * 1.0001, mid=mid, ts=utcnow())
+    await producer.send_and_wait(MarketTick.TOPIC, t.model_dump_json().encode(), key=instrument.encode())
+
+
+async def long_signal(http: httpx.AsyncClient, control: str, agent_id: str, instrument: str, *, size_pct: float = 10,
+                      leverage: float = 3, stop: float | None = None) -> dict[str, Any]:
+    """A LONG signal: `size_pct` of the account's equity as margin at `leverage`; `stop`: a stop-loss that far below
+    the entry, else no risk model."""
+    risk = {"type": "stop-loss", "stop": stop} if stop else {"type": "none"}
+    r = await http.post(f"{control}/api/v3/signals/generate", json={
+        "agent_id": agent_id, "token_symbol": instrument, "side": "LONG", "confidence": 0.9,
+        "size_model": {"type": "percentage", "value": size_pct}, "risk_model": {**risk, "leverage": leverage}})
+    assert r.status_code == 201, r.text
+    return r.json()["signal"]
+
+
+async def sent_by(admin_db: asyncpg.Pool, client_id: str) -> list[asyncpg.Record]:
+    """The executor's journal of the transactions sent for a client id."""
+    return await admin_db.fetch("SELECT tx_hash, signer, nonce FROM executor.venue_transactions WHERE client_id = $1 "
+                                "ORDER BY sent_at", client_id)
+
+
+async def set_keeper_mode(http: httpx.AsyncClient, sim: str, venue: str, mode: str, delay_s: float | None = None) -> None:
+    """An on-chain venue's keeper in a fault mode (`POST /admin/chain/keepers`): ok, delay, never or gap."""
+    r = await http.post(f"{sim}/admin/chain/keepers", json={"venue": venue, "mode": mode, "delay_s": delay_s},
+                        headers=sim_admin())
+    assert r.status_code == 200, r.text
+
+
+@asynccontextmanager
+async def keeper_mode(http: httpx.AsyncClient, sim: str, venue: str, mode: str) -> AsyncIterator[None]:
+    """The keeper in `mode` for the block's duration, `ok` again after it."""
+    await set_keeper_mode(http, sim, venue, mode)
+    try:
+        yield
+    finally:
+        await set_keeper_mode(http, sim, venue, "ok", 0)

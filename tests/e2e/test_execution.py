@@ -14,11 +14,10 @@ from aiokafka import AIOKafkaProducer
 
 from vprime_local.stack import ServiceStack
 from vprime_shared import ids
-from vprime_shared.contracts import MarketTick
-from vprime_shared.contracts.base import utcnow
 from tests.conftest import eventually
 from vprime_executor.domain.closes import close_client_id
-from tests.e2e.helpers import hyperliquid_positions, settled_timeline, signal, sim_admin, trading_deployment
+from tests.e2e.helpers import (hyperliquid_positions, set_price, settled_timeline, signal, sim_admin, tick,
+                               trading_deployment)
 
 pytestmark = pytest.mark.integration
 
@@ -29,14 +28,8 @@ async def venue_orders(http: httpx.AsyncClient, sim: str, client_order_id: str) 
     return r.json()["count"]
 
 
-async def set_price(http: httpx.AsyncClient, sim: str, venue: str, instrument: str, mid: float) -> None:
-    r = await http.post(f"{sim}/admin/book", json={"venue": venue, "instrument": instrument, "mid": mid}, headers=sim_admin())
-    assert r.status_code == 200, r.text
 
 
-async def tick(producer: AIOKafkaProducer, venue: str, instrument: str, mid: float) -> None:
-    t = MarketTick(venue=venue, instrument=instrument, bid=mid * 0.9999, ask=mid * 1.0001, mid=mid, ts=utcnow())
-    await producer.send_and_wait(MarketTick.TOPIC, t.model_dump_json().encode(), key=instrument.encode())
 
 
 async def test_hyperliquid_order_is_signed_sized_and_placed_once(

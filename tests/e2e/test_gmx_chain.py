@@ -14,6 +14,7 @@ for a keeper before an order is unknown and looked up, so the silent keeper's te
 from __future__ import annotations
 
 import asyncio
+import functools
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
@@ -25,17 +26,26 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from eth_account import Account
 from eth_utils import keccak
-from web3.logs import DISCARD
-
 from vprime_chain.deploy import ERC20_ABI, Chain
 from vprime_local.stack import ServiceStack
 from vprime_local.venue_accounts import MAX_UINT256, connect_venue
-from vprime_shared.contracts import MarketTick
-from vprime_shared.contracts.base import utcnow
 from vprime_venues.gmx import abi
 from vprime_venues.gmx import constants as C
+from web3.logs import DISCARD
+
 from tests.conftest import eventually
-from tests.e2e.helpers import create_agent, deploy, hyperliquid_positions, settled_timeline, sim_admin
+from tests.e2e.helpers import (
+    create_agent,
+    deploy,
+    hyperliquid_positions,
+    long_signal,
+    sent_by,
+    set_keeper_mode,
+    set_price,
+    settled_timeline,
+    sim_admin,
+    tick,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -151,15 +161,8 @@ async def gmx(stack: ServiceStack, http: httpx.AsyncClient) -> Any:
 @pytest.fixture
 async def keeper(http: httpx.AsyncClient, stack: ServiceStack) -> Any:
     """Set the GMX keeper's mode; `ok` again afterwards."""
-    sim = stack.url("simulator")
-
-    async def set_mode(mode: str, delay_s: float | None = None) -> None:
-        r = await http.post(f"{sim}/admin/chain/keepers", json={"venue": "GMX", "mode": mode, "delay_s": delay_s},
-                            headers=sim_admin())
-        assert r.status_code == 200, r.text
-
-    yield set_mode
-    await set_mode("ok", 0)
+    yield functools.partial(set_keeper_mode, http, stack.url("simulator"), "GMX")
+    await set_keeper_mode(http, stack.url("simulator"), "GMX", "ok", 0)
 
 
 async def connected(http: httpx.AsyncClient, control: str, stack: ServiceStack, name: str, *,
@@ -180,33 +183,12 @@ async def connected(http: httpx.AsyncClient, control: str, stack: ServiceStack, 
     return agent["id"], user.address, wallets["GMX"]
 
 
-async def send_signal(http: httpx.AsyncClient, control: str, agent_id: str, instrument: str, *, size_pct: float = 10,
-                      leverage: float = 3, stop: float | None = None) -> dict[str, Any]:
-    """A LONG signal: `size_pct` of the account's USDC as collateral at `leverage`; `stop`: a stop-loss that far below
-    the entry, else no risk model."""
-    risk = {"type": "stop-loss", "stop": stop} if stop else {"type": "none"}
-    r = await http.post(f"{control}/api/v3/signals/generate", json={
-        "agent_id": agent_id, "token_symbol": instrument, "side": "LONG", "confidence": 0.9,
-        "size_model": {"type": "percentage", "value": size_pct}, "risk_model": {**risk, "leverage": leverage}})
-    assert r.status_code == 201, r.text
-    return r.json()["signal"]
 
 
-async def set_price(http: httpx.AsyncClient, sim: str, instrument: str, mid: float) -> None:
-    """The simulator's GMX mid: the keeper's oracle price and the Oracle API's tickers."""
-    r = await http.post(f"{sim}/admin/book", json={"venue": "GMX", "instrument": instrument, "mid": mid}, headers=sim_admin())
-    assert r.status_code == 200, r.text
 
 
-async def tick(producer: AIOKafkaProducer, instrument: str, mid: float) -> None:
-    t = MarketTick(venue="GMX", instrument=instrument, bid=mid * 0.9999, ask=mid * 1.0001, mid=mid, ts=utcnow())
-    await producer.send_and_wait(MarketTick.TOPIC, t.model_dump_json().encode(), key=instrument.encode())
 
 
-async def sent_by(admin_db: asyncpg.Pool, client_id: str) -> list[asyncpg.Record]:
-    """The executor's journal of the transactions sent for a client id."""
-    return await admin_db.fetch("SELECT tx_hash, signer, nonce FROM executor.venue_transactions WHERE client_id = $1 "
-                                "ORDER BY sent_at", client_id)
 
 
 async def test_a_signal_opens_the_chains_position_at_the_intents_leverage_and_a_stop_closes_it(
@@ -215,10 +197,10 @@ async def test_a_signal_opens_the_chains_position_at_the_intents_leverage_and_a_
 ) -> None:
     sim = stack.url("simulator")
     scale = 10 ** (30 - DECIMALS["DOGE"])  # 10^22
-    await set_price(http, sim, "DOGE", 0.2)
+    await set_price(http, sim, "GMX", "DOGE", 0.2)
     agent_id, user, agent_wallet = await connected(http, control_url, stack, "gmx open and stop")
     start = await gmx.usdc_of(user)
-    s = await send_signal(http, control_url, agent_id, "DOGE", size_pct=10, leverage=3, stop=0.05)
+    s = await long_signal(http, control_url, agent_id, "DOGE", size_pct=10, leverage=3, stop=0.05)
     t = await settled_timeline(http, query_url, s["id"])
     assert t["signal"]["status"] == "EXECUTED", t
     [intent], [order], [position] = t["intents"], t["orders"], t["positions"]
@@ -268,8 +250,8 @@ async def test_a_signal_opens_the_chains_position_at_the_intents_leverage_and_a_
     assert await gmx.usdc_of(user) == start - 100 * USDC_UNITS
 
     # 10 % down, past the 5 % stop: the executor closes the position on chain.
-    await set_price(http, sim, "DOGE", 0.18)
-    await tick(producer, "DOGE", 0.18)
+    await set_price(http, sim, "GMX", "DOGE", 0.18)
+    await tick(producer, "GMX", "DOGE", 0.18)
 
     async def closed() -> dict | None:
         p = (await http.get(f"{query_url}/api/v3/signals/{s['id']}/timeline")).json()["positions"][0]
@@ -313,7 +295,7 @@ async def test_an_agent_the_account_never_approved_is_rejected_with_gmx_error(
         assert funded.status_code == 200, funded.text
     await gmx.chain.transact(gmx.usdc.functions.approve(gmx.contracts["gmx_router"], MAX_UINT256), user)
 
-    s = await send_signal(http, control_url, agent["id"], "UNI", size_pct=10, leverage=2)
+    s = await long_signal(http, control_url, agent["id"], "UNI", size_pct=10, leverage=2)
     t = await settled_timeline(http, query_url, s["id"])
     [order] = t["orders"]
     assert order["venue"] == "GMX" and order["status"] == "REJECTED", order
@@ -335,7 +317,7 @@ async def test_a_keeper_that_never_executes_is_cancelled_on_chain_before_the_rou
     start = await gmx.usdc_of(user)
     expiration = await gmx.uint(C.REQUEST_EXPIRATION_TIME)
     await keeper("never")
-    s = await send_signal(http, control_url, agent_id, "AVAX", size_pct=10, leverage=2)
+    s = await long_signal(http, control_url, agent_id, "AVAX", size_pct=10, leverage=2)
 
     async def waiting() -> list[Any]:
         return await gmx.orders(user)
@@ -391,7 +373,7 @@ async def test_two_signals_at_once_from_one_agent_wallet_both_land(
     http: httpx.AsyncClient, control_url: str, query_url: str, stack: ServiceStack, admin_db: asyncpg.Pool, gmx: Gmx,
 ) -> None:
     agent_id, user, agent_wallet = await connected(http, control_url, stack, "gmx two at once")
-    signals = await asyncio.gather(*(send_signal(http, control_url, agent_id, i, size_pct=10, leverage=2) for i in ("LTC", "XRP")))
+    signals = await asyncio.gather(*(long_signal(http, control_url, agent_id, i, size_pct=10, leverage=2) for i in ("LTC", "XRP")))
     timelines = await asyncio.gather(*(settled_timeline(http, query_url, s["id"]) for s in signals))
     assert [t["signal"]["status"] for t in timelines] == ["EXECUTED"] * 2, [t["orders"] for t in timelines]
     sent = [row for t in timelines for row in await sent_by(admin_db, t["orders"][0]["client_order_id"])]

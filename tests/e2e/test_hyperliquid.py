@@ -16,20 +16,11 @@ from vprime_local.infra import pid_alive
 from vprime_local.stack import ServiceStack
 from tests.conftest import eventually
 from tests.e2e.helpers import hyperliquid_info, hyperliquid_positions, settled_timeline, sim_admin, trading_deployment
-from tests.e2e.test_execution import set_price, tick
+from tests.e2e.helpers import long_signal, set_price, tick
 
 pytestmark = pytest.mark.integration
 
 
-async def send_signal(http: httpx.AsyncClient, control: str, agent_id: str, instrument: str, *, size_pct: float = 10,
-                      leverage: float = 3, stop: float | None = None) -> dict:
-    """A LONG signal; `stop`: a stop-loss that far below the entry, else no risk model."""
-    risk = {"type": "stop-loss", "stop": stop} if stop else {"type": "none"}
-    r = await http.post(f"{control}/api/v3/signals/generate", json={
-        "agent_id": agent_id, "token_symbol": instrument, "side": "LONG", "confidence": 0.9,
-        "size_model": {"type": "percentage", "value": size_pct}, "risk_model": {**risk, "leverage": leverage}})
-    assert r.status_code == 201, r.text
-    return r.json()["signal"]
 
 
 async def venue_orders(http: httpx.AsyncClient, sim: str, client_order_id: str) -> list[dict]:
@@ -51,7 +42,7 @@ async def test_a_signal_opens_the_venues_fill_at_the_intents_leverage_on_the_acc
     agent, deployment = await trading_deployment(http, control_url, sim, ["HYPERLIQUID"], equity_usd=20_000, name="hl 3x")
     account, api_wallet = deployment["user_wallet"], deployment["venue_accounts"]["HYPERLIQUID"]
     assert account.lower() != api_wallet.lower()
-    s = await send_signal(http, control_url, agent["id"], "ETH", size_pct=10, leverage=3)
+    s = await long_signal(http, control_url, agent["id"], "ETH", size_pct=10, leverage=3)
     t = await settled_timeline(http, query_url, s["id"])
     assert t["signal"]["status"] == "EXECUTED", t
     [order], [position] = t["orders"], t["positions"]
@@ -74,7 +65,7 @@ async def test_four_signals_at_once_all_fill(http: httpx.AsyncClient, control_ur
     """One agent wallet signs four orders at the same moment: no two share a nonce, so the venue refuses none."""
     sim = stack.url("simulator")
     agent, _ = await trading_deployment(http, control_url, sim, ["HYPERLIQUID"], equity_usd=50_000, name="hl four")
-    signals = await asyncio.gather(*(send_signal(http, control_url, agent["id"], i, size_pct=5, leverage=2)
+    signals = await asyncio.gather(*(long_signal(http, control_url, agent["id"], i, size_pct=5, leverage=2)
                                      for i in ("BTC", "SOL", "AVAX", "LINK")))
     timelines = await asyncio.gather(*(settled_timeline(http, query_url, s["id"]) for s in signals))
     assert [t["signal"]["status"] for t in timelines] == ["EXECUTED"] * 4, [t["orders"] for t in timelines]
@@ -90,7 +81,7 @@ async def test_a_lost_answer_is_looked_up_and_never_failed_over(
     agent, deployment = await trading_deployment(http, control_url, sim, ["HYPERLIQUID", "OSTIUM"], name="hl lost answer")
     await fault(http, sim, "lose_answer")
     try:
-        s = await send_signal(http, control_url, agent["id"], "ARB", size_pct=10, leverage=2)
+        s = await long_signal(http, control_url, agent["id"], "ARB", size_pct=10, leverage=2)
 
         async def unknown() -> asyncpg.Record | None:
             return await admin_db.fetchrow(
@@ -121,7 +112,7 @@ async def test_a_lost_answer_and_a_killed_executor_still_make_one_position(
     await asyncio.to_thread(stack.wait_healthy, 120, ("executor",))
     await fault(http, sim, "lose_answer")
     try:
-        s = await send_signal(http, control_url, agent["id"], "OP", size_pct=10, leverage=2)
+        s = await long_signal(http, control_url, agent["id"], "OP", size_pct=10, leverage=2)
 
         async def executor_died() -> bool:
             return pid_alive(stack.pid_file("executor")) is None
@@ -144,7 +135,7 @@ async def test_a_close_whose_answer_is_lost_is_looked_up_not_sent_again(
     sim = stack.url("simulator")
     agent, deployment = await trading_deployment(http, control_url, sim, ["HYPERLIQUID"], name="hl lost close")
     await set_price(http, sim, "HYPERLIQUID", "INJ", 20.0)
-    s = await send_signal(http, control_url, agent["id"], "INJ", size_pct=10, leverage=2, stop=0.05)
+    s = await long_signal(http, control_url, agent["id"], "INJ", size_pct=10, leverage=2, stop=0.05)
     t = await settled_timeline(http, query_url, s["id"])
     assert t["signal"]["status"] == "EXECUTED"
     await fault(http, sim, "lose_answer")

@@ -11,6 +11,7 @@ stack's pace): the timeout test mines them itself (`anvil_mine`) once it has see
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from dataclasses import dataclass
 from decimal import Decimal
@@ -22,17 +23,26 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from web3.logs import DISCARD
-
 from vprime_chain.deploy import Chain
 from vprime_chain.ostium import pairs as ostium_pairs
 from vprime_local.stack import ServiceStack
 from vprime_local.venue_accounts import account_setup
-from vprime_shared.contracts import MarketTick
-from vprime_shared.contracts.base import utcnow
 from vprime_venues.ostium import abi
+from web3.logs import DISCARD
+
 from tests.conftest import eventually
-from tests.e2e.helpers import create_agent, deploy, hyperliquid_positions, settled_timeline, sim_admin
+from tests.e2e.helpers import (
+    create_agent,
+    deploy,
+    hyperliquid_positions,
+    long_signal,
+    sent_by,
+    set_keeper_mode,
+    set_price,
+    settled_timeline,
+    sim_admin,
+    tick,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -93,15 +103,8 @@ async def site(stack: ServiceStack, http: httpx.AsyncClient) -> Any:
 @pytest.fixture
 async def keeper(http: httpx.AsyncClient, stack: ServiceStack) -> Any:
     """Set the Ostium keeper's mode; `ok` again afterwards."""
-    sim = stack.url("simulator")
-
-    async def set_mode(mode: str, delay_s: float | None = None) -> None:
-        r = await http.post(f"{sim}/admin/chain/keepers", json={"venue": "OSTIUM", "mode": mode, "delay_s": delay_s},
-                            headers=sim_admin())
-        assert r.status_code == 200, r.text
-
-    yield set_mode
-    await set_mode("ok", 0)
+    yield functools.partial(set_keeper_mode, http, stack.url("simulator"), "OSTIUM")
+    await set_keeper_mode(http, stack.url("simulator"), "OSTIUM", "ok", 0)
 
 
 async def connected_trader(http: httpx.AsyncClient, control: str, stack: ServiceStack, site: Site, name: str, *,
@@ -132,33 +135,12 @@ async def connected_trader(http: httpx.AsyncClient, control: str, stack: Service
     return Trader(agent["id"], deployment, user, wallets["OSTIUM"])
 
 
-async def send_signal(http: httpx.AsyncClient, control: str, agent_id: str, instrument: str, *, size_pct: float = 10,
-                      leverage: float = 3, stop: float | None = None) -> dict[str, Any]:
-    """A LONG signal: `size_pct` of the trader's USDC as collateral at `leverage`; `stop`: a stop-loss that far below
-    the entry, else no risk model."""
-    risk = {"type": "stop-loss", "stop": stop} if stop else {"type": "none"}
-    r = await http.post(f"{control}/api/v3/signals/generate", json={
-        "agent_id": agent_id, "token_symbol": instrument, "side": "LONG", "confidence": 0.9,
-        "size_model": {"type": "percentage", "value": size_pct}, "risk_model": {**risk, "leverage": leverage}})
-    assert r.status_code == 201, r.text
-    return r.json()["signal"]
 
 
-async def set_price(http: httpx.AsyncClient, sim: str, instrument: str, mid: float) -> None:
-    """The simulator's Ostium mid: the keeper's oracle price and the venue's latest-prices."""
-    r = await http.post(f"{sim}/admin/book", json={"venue": "OSTIUM", "instrument": instrument, "mid": mid}, headers=sim_admin())
-    assert r.status_code == 200, r.text
 
 
-async def tick(producer: AIOKafkaProducer, instrument: str, mid: float) -> None:
-    t = MarketTick(venue="OSTIUM", instrument=instrument, bid=mid * 0.9999, ask=mid * 1.0001, mid=mid, ts=utcnow())
-    await producer.send_and_wait(MarketTick.TOPIC, t.model_dump_json().encode(), key=instrument.encode())
 
 
-async def sent_by(admin_db: asyncpg.Pool, client_id: str) -> list[asyncpg.Record]:
-    """The executor's journal of the transactions sent for a client id."""
-    return await admin_db.fetch("SELECT tx_hash, signer, nonce FROM executor.venue_transactions WHERE client_id = $1 "
-                                "ORDER BY sent_at", client_id)
 
 
 def units(value: int, scale: Decimal | int) -> float:
@@ -171,11 +153,11 @@ async def test_a_signal_opens_the_chains_trade_and_a_stop_closes_it_on_chain(
     admin_db: asyncpg.Pool, site: Site,
 ) -> None:
     sim = stack.url("simulator")
-    await set_price(http, sim, "TRX", 0.25)
+    await set_price(http, sim, "OSTIUM", "TRX", 0.25)
     trader = await connected_trader(http, control_url, stack, site, "ostium open and stop")
     user = trader.user.address
     start = await site.usdc_of(user)
-    s = await send_signal(http, control_url, trader.agent_id, "TRX", size_pct=10, leverage=3, stop=0.05)
+    s = await long_signal(http, control_url, trader.agent_id, "TRX", size_pct=10, leverage=3, stop=0.05)
     t = await settled_timeline(http, query_url, s["id"])
     assert t["signal"]["status"] == "EXECUTED", t
     [order], [position] = t["orders"], t["positions"]
@@ -213,8 +195,8 @@ async def test_a_signal_opens_the_chains_trade_and_a_stop_closes_it_on_chain(
     assert await site.usdc_of(user) == start - collateral
 
     # 20 % down, past the 5 % stop: the executor closes the trade on chain.
-    await set_price(http, sim, "TRX", 0.20)
-    await tick(producer, "TRX", 0.20)
+    await set_price(http, sim, "OSTIUM", "TRX", 0.20)
+    await tick(producer, "OSTIUM", "TRX", 0.20)
 
     async def closed() -> dict | None:
         p = (await http.get(f"{query_url}/api/v3/signals/{s['id']}/timeline")).json()["positions"][0]
@@ -242,7 +224,7 @@ async def test_a_revert_is_rejected_with_the_venues_reason(
     estimation, so nothing is sent, and the order is REJECTED with the decoded error (not a venue-specific one: no
     other venue is tried)."""
     trader = await connected_trader(http, control_url, stack, site, "ostium no delegation", delegate=False)
-    s = await send_signal(http, control_url, trader.agent_id, "BNB", size_pct=10, leverage=2)
+    s = await long_signal(http, control_url, trader.agent_id, "BNB", size_pct=10, leverage=2)
     t = await settled_timeline(http, query_url, s["id"])
     [order] = t["orders"]
     assert order["venue"] == "OSTIUM" and order["status"] == "REJECTED", order
@@ -263,7 +245,7 @@ async def test_a_keeper_that_never_executes_is_cancelled_on_chain_before_the_rou
     user = trader.user.address
     start = await site.usdc_of(user)
     await keeper("never")
-    s = await send_signal(http, control_url, trader.agent_id, "ADA", size_pct=10, leverage=2)
+    s = await long_signal(http, control_url, trader.agent_id, "ADA", size_pct=10, leverage=2)
 
     # Every observation reads the timeline first and the chain after it: a second routing decision seen while the
     # order is still pending on chain (it could still fill) fails the test.
@@ -320,7 +302,7 @@ async def test_a_market_closed_before_the_keeper_answers_is_cancelled_on_chain(
     trader = await connected_trader(http, control_url, stack, site, "ostium market closes")
     user = trader.user.address
     await keeper("never")  # held until the market has closed
-    s = await send_signal(http, control_url, trader.agent_id, "PLATINUM", size_pct=10, leverage=5)
+    s = await long_signal(http, control_url, trader.agent_id, "PLATINUM", size_pct=10, leverage=5)
 
     async def waiting() -> list[int]:
         return await site.pending(user)
@@ -344,7 +326,7 @@ async def test_two_signals_at_once_from_one_agent_wallet_both_land(
     http: httpx.AsyncClient, control_url: str, query_url: str, stack: ServiceStack, admin_db: asyncpg.Pool, site: Site,
 ) -> None:
     trader = await connected_trader(http, control_url, stack, site, "ostium two at once")
-    signals = await asyncio.gather(*(send_signal(http, control_url, trader.agent_id, i, size_pct=10, leverage=2)
+    signals = await asyncio.gather(*(long_signal(http, control_url, trader.agent_id, i, size_pct=10, leverage=2)
                                      for i in ("XRP", "DOGE")))
     timelines = await asyncio.gather(*(settled_timeline(http, query_url, s["id"]) for s in signals))
     assert [t["signal"]["status"] for t in timelines] == ["EXECUTED"] * 2, [t["orders"] for t in timelines]

@@ -5,20 +5,26 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
 from eth_account import Account
-
 from vprime_local.stack import ServiceStack
 from vprime_local.venue_accounts import connect_venue
 from vprime_shared.contracts import MarketCatalog, MarketTick
+
 from tests.conftest import Endpoints, eventually
-from tests.e2e.helpers import (create_agent, deploy, reset_global_routing, settled_timeline, signal, sim_admin,
-                               trading_deployment)
+from tests.e2e.helpers import (
+    create_agent,
+    deploy,
+    keeper_mode,
+    reset_global_routing,
+    settled_timeline,
+    signal,
+    sim_admin,
+    trading_deployment,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -96,17 +102,6 @@ async def test_best_execution_follows_the_books(http: httpx.AsyncClient, control
     assert timeline["positions"][0]["venue"] == "OSTIUM"
     await http.post(f"{sim}/admin/book", json={"venue": "HYPERLIQUID", "instrument": "BTC", "spread_bps": 2, "depth_usd": 250_000},
                     headers=sim_admin())
-
-
-@asynccontextmanager
-async def keeper_mode(http: httpx.AsyncClient, sim: str, venue: str, mode: str) -> AsyncIterator[None]:
-    """An on-chain venue's keeper in a fault mode for the block's duration (`POST /admin/chain/keepers`)."""
-    r = await http.post(f"{sim}/admin/chain/keepers", json={"venue": venue, "mode": mode}, headers=sim_admin())
-    assert r.status_code == 200, r.text
-    try:
-        yield
-    finally:
-        await http.post(f"{sim}/admin/chain/keepers", json={"venue": venue, "mode": "ok"}, headers=sim_admin())
 
 
 async def test_failover_across_three_venues_then_breaker_recovery(

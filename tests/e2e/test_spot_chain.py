@@ -19,9 +19,7 @@ from web3.logs import DISCARD
 from vprime_chain import uniswap
 from vprime_local.stack import ServiceStack
 from tests.conftest import eventually
-from tests.e2e.helpers import create_agent, deploy, settled_timeline, sim_admin
-from tests.e2e.test_execution import set_price, tick
-from tests.e2e.test_hyperliquid import send_signal
+from tests.e2e.helpers import create_agent, deploy, long_signal, set_price, settled_timeline, sim_admin, tick
 from venues.tests.spot import frontrun
 
 pytestmark = pytest.mark.integration
@@ -92,7 +90,7 @@ async def test_a_signal_opens_the_pools_swap_and_a_stop_sells_it_on_chain(
 ) -> None:
     sim = stack.url("simulator")
     agent, wallet = await spot_deployment(http, control_url, sim, "spot open and stop")
-    s = await send_signal(http, control_url, agent["id"], "PENDLE", size_pct=10, leverage=1, stop=0.05)
+    s = await long_signal(http, control_url, agent["id"], "PENDLE", size_pct=10, leverage=1, stop=0.05)
     t = await settled_timeline(http, query_url, s["id"])
     assert t["signal"]["status"] == "EXECUTED", t["orders"]
     [order], [position] = t["orders"], t["positions"]
@@ -147,7 +145,7 @@ async def test_a_swap_front_run_past_its_floor_is_rejected_with_uniswaps_reason(
 ) -> None:
     sim = stack.url("simulator")
     agent, wallet = await spot_deployment(http, control_url, sim, "spot front-run")
-    first = await send_signal(http, control_url, agent["id"], "CRV", size_pct=1, leverage=1)  # approves USDC once
+    first = await long_signal(http, control_url, agent["id"], "CRV", size_pct=1, leverage=1)  # approves USDC once
     assert (await settled_timeline(http, query_url, first["id"]))["signal"]["status"] == "EXECUTED"
 
     whale = Account.create()
@@ -172,7 +170,7 @@ async def test_a_swap_front_run_past_its_floor_is_rejected_with_uniswaps_reason(
     try:
         for _ in range(3):  # the chain's other keepers mine blocks of their own: catching the swap pending can fail
             await anvil.rpc("evm_setAutomine", False)
-            s = await send_signal(http, control_url, agent["id"], "CRV", size_pct=10, leverage=1)
+            s = await long_signal(http, control_url, agent["id"], "CRV", size_pct=10, leverage=1)
             victim = await anvil.front_run(wallet, whale, buy)  # the whale's $2M buy is mined first: CRV up ~8 %
             if victim is not None:
                 break
@@ -191,7 +189,7 @@ async def test_two_signals_at_once_from_one_agent_wallet_both_land(
     http: httpx.AsyncClient, control_url: str, query_url: str, stack: ServiceStack, chain: OnChain,
 ) -> None:
     agent, wallet = await spot_deployment(http, control_url, stack.url("simulator"), "spot two at once")
-    signals = await asyncio.gather(*(send_signal(http, control_url, agent["id"], i, size_pct=10, leverage=1)
+    signals = await asyncio.gather(*(long_signal(http, control_url, agent["id"], i, size_pct=10, leverage=1)
                                      for i in ("AAVE", "COMP")))
     timelines = await asyncio.gather(*(settled_timeline(http, query_url, s["id"]) for s in signals))
     assert [t["signal"]["status"] for t in timelines] == ["EXECUTED"] * 2, [t["orders"] for t in timelines]

@@ -8,6 +8,7 @@ import asyncio
 import hashlib
 import importlib
 import json
+import time
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -102,7 +103,7 @@ class Chain:
             signed = sender.sign_transaction(tx)
             tx_hash = await self.w3.eth.send_raw_transaction(signed.raw_transaction)
             self._next_nonce[sender.address] += 1
-        receipt = await self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=30, poll_latency=0.05)
+        receipt = await self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=30, poll_latency=0.005)
         if receipt["status"] != 1:
             raise TransactionFailed(f"transaction {tx_hash.hex()} reverted")
         return receipt
@@ -123,6 +124,23 @@ class Chain:
 
     async def set_eth_balance(self, address: str, wei: int) -> None:
         await self.w3.provider.make_request("anvil_setBalance", [address, hex(wei)])
+
+
+class BlockPacer:
+    """anvil mines only when a transaction comes, while Arbitrum makes blocks all the time: an empty block is mined
+    when none came for `every_s`, so what venues count in blocks or block time passes on the local chain too."""
+
+    def __init__(self, chain: Chain, every_s: float = 1.0) -> None:
+        self.chain, self.every_s = chain, every_s
+        self._last: tuple[int, float] = (-1, time.monotonic())
+
+    async def keep_blocks_coming(self) -> None:
+        number = await self.chain.w3.eth.block_number
+        if number != self._last[0]:
+            self._last = (number, time.monotonic())
+        elif time.monotonic() - self._last[1] >= self.every_s:
+            await self.chain.w3.provider.make_request("evm_mine", [])
+            self._last = (number + 1, time.monotonic())
 
 
 def common_artifacts() -> dict[str, Artifact]:

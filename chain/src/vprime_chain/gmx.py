@@ -33,7 +33,7 @@ from vprime_venues.gmx import abi as A
 from vprime_venues.gmx import constants as C
 
 from vprime_chain.anvil import DEV_KEYS
-from vprime_chain.deploy import ERC20_ABI, Chain, Deployment
+from vprime_chain.deploy import ERC20_ABI, BlockPacer, Chain, Deployment
 from vprime_chain.solidity import Artifact, compile_sources, sources_under
 
 log = logging.getLogger(__name__)
@@ -166,7 +166,7 @@ class Keeper:
         self.reader = chain.contract(A.READER, deployment.contracts["gmx_reader"])
         self._markets: dict[str, LocalMarket] = {}
         self._seen: dict[bytes, float] = {}
-        self._last_block = (-1, time.monotonic())
+        self.pacer = BlockPacer(chain, mine_every_s)
 
     def market(self, market_token: str) -> LocalMarket | None:
         if not self._markets:
@@ -188,17 +188,11 @@ class Keeper:
         while True:
             try:
                 await self.round()
-                await self._keep_blocks_coming()
+                await self.pacer.keep_blocks_coming()
             except Exception:  # noqa: BLE001 - a keeper keeps going
                 log.exception("GMX keeper round failed")
             await asyncio.sleep(self.poll_s)
 
-    async def _keep_blocks_coming(self) -> None:
-        number = await self.chain.w3.eth.block_number
-        if number != self._last_block[0]:
-            self._last_block = (number, time.monotonic())
-        elif time.monotonic() - self._last_block[1] >= self.mine_every_s:
-            await self.chain.w3.provider.make_request("evm_mine", [])
 
     async def round(self) -> int:
         """Execute every order that is due; how many were."""

@@ -35,7 +35,7 @@ from vprime_venues.ostium import abi
 from vprime_venues.ostium.constants import MIN_NOTIONAL_USD
 
 from vprime_chain.anvil import DEV_KEYS
-from vprime_chain.deploy import Chain, Deployment
+from vprime_chain.deploy import BlockPacer, Chain, Deployment
 from vprime_chain.solidity import Artifact, compile_sources, sources_under
 
 log = logging.getLogger(__name__)
@@ -136,7 +136,7 @@ class Keeper:
         self.symbols = {p.index: p.symbol for p in pairs()}
         self.pending: dict[int, PendingOrder] = {}
         self._from_block: int | None = None
-        self._last_block: tuple[int, float] = (-1, time.monotonic())
+        self.pacer = BlockPacer(chain, mine_every_s)
 
     async def run(self) -> None:
         while True:
@@ -151,7 +151,7 @@ class Keeper:
     async def step(self) -> list[int]:
         """Read new orders, answer those due; the order ids answered."""
         await self._read_orders()
-        await self._keep_blocks_coming()
+        await self.pacer.keep_blocks_coming()
         if self.mode == "never":
             return []
         now = time.monotonic()
@@ -181,13 +181,6 @@ class Keeper:
             self.pending.setdefault(e.args.orderId, PendingOrder(e.args.orderId, False, e.args.pairIndex, now))
         self._from_block = latest + 1
 
-    async def _keep_blocks_coming(self) -> None:
-        number = await self.chain.w3.eth.block_number
-        if number != self._last_block[0]:
-            self._last_block = (number, time.monotonic())
-        elif time.monotonic() - self._last_block[1] >= self.mine_every_s:
-            await self.chain.w3.provider.make_request("evm_mine", [])
-            self._last_block = (number + 1, time.monotonic())
 
     def quote(self, pair_index: int) -> tuple[int, int, int]:
         """(price, bid, ask), 1e18; all 0 when the market is closed."""

@@ -22,7 +22,7 @@ from vprime_executor.recovery import recover
 from vprime_executor.settings import ExecutorSettings
 from vprime_executor.venues import Route, VenueRouter
 
-from .fakes import FakeVenue, InMemoryRepository, OnlyVenue
+from services.executor.tests.fakes import FakeVenue, InMemoryRepository, OnlyVenue
 
 SETTINGS = SimpleNamespace(paper_equity_usd=10_000.0)
 
