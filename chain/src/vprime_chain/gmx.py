@@ -132,8 +132,9 @@ async def deploy(chain: Chain, deployment: Deployment, prices: dict[str, Decimal
     for m in markets:
         factor = Decimal("0.005") if m.symbol in LOW_COLLATERAL_FACTOR else C.DEFAULT_MIN_COLLATERAL_FACTOR
         config[C.min_collateral_factor_key(m.market_token)] = int(factor * C.FLOAT_PRECISION)
-        config[C.position_fee_factor_key(m.market_token, False)] = int(Decimal("0.0006") * C.FLOAT_PRECISION)
-        config[C.position_fee_factor_key(m.market_token, True)] = int(Decimal("0.0004") * C.FLOAT_PRECISION)
+        for improves_balance, fee_bps in ((False, C.TAKER_FEE_BPS), (True, C.MAKER_FEE_BPS)):  # the venue's, once
+            config[C.position_fee_factor_key(m.market_token, improves_balance)] = int(
+                Decimal(str(fee_bps)) / 10_000 * C.FLOAT_PRECISION)
     await chain.transact(store.functions.setAddress(C.WNT, weth))
     await chain.transact(store.functions.setUints(list(config), list(config.values())))
     await chain.transact(store.functions.setMarkets([(m.market_token, m.index_token, m.long_token, m.short_token) for m in markets]))

@@ -17,10 +17,10 @@ from vprime_simulator.hyperliquid import Clearinghouse
 
 # Venue defaults: quoted spread, depth per book level (USD), step between levels, funding per hour.
 VENUE_DEFAULTS: dict[str, dict[str, float]] = {
-    "HYPERLIQUID": {"spread_bps": 2.0, "depth_usd": 250_000, "step_bps": 1.5, "funding_hourly": 0.0000125, "min_notional": 10},
-    "OSTIUM": {"spread_bps": 3.0, "depth_usd": 100_000, "step_bps": 2.0, "funding_hourly": 0.00001, "min_notional": 5},
-    "GMX": {"spread_bps": 4.0, "depth_usd": 150_000, "step_bps": 2.5, "funding_hourly": 0.00002, "min_notional": 2},
-    "SPOT": {"spread_bps": 10.0, "depth_usd": 50_000, "step_bps": 5.0, "funding_hourly": 0.0, "min_notional": 1},
+    "HYPERLIQUID": {"spread_bps": 2.0, "depth_usd": 250_000, "step_bps": 1.5, "funding_hourly": 0.0000125},
+    "OSTIUM": {"spread_bps": 3.0, "depth_usd": 100_000, "step_bps": 2.0, "funding_hourly": 0.00001},
+    "GMX": {"spread_bps": 4.0, "depth_usd": 150_000, "step_bps": 2.5, "funding_hourly": 0.00002},
+    "SPOT": {"spread_bps": 10.0, "depth_usd": 50_000, "step_bps": 5.0, "funding_hourly": 0.0},
 }
 FAULT_MODES = ("ok", "down", "timeout", "reject", "lose_answer")
 
