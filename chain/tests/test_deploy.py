@@ -51,3 +51,18 @@ async def test_a_deployment_made_by_other_code_is_not_taken(anvil: Anvil) -> Non
     assert await is_deployed(chain, deployment)
     deployment.fingerprint = "older-code"
     assert not await is_deployed(chain, deployment)
+
+
+async def test_a_nonce_another_sender_used_is_read_again_after_one_failure(anvil: Anvil) -> None:
+    ours, theirs = Chain(anvil.rpc_url), Chain(anvil.rpc_url)  # two processes signing as the same account
+    deployment = Deployment(await ours.chain_id(), anvil.rpc_url, fingerprint=code_fingerprint())
+    await deploy_tokens(ours, deployment, [])
+    usdc = ours.contract(ERC20_ABI, deployment.tokens["USDC"].address)
+    await theirs.transact(theirs.contract(ERC20_ABI, deployment.tokens["USDC"].address).functions.mint(
+        ours.deployer.address, 1))  # uses the nonce `ours` holds next
+    try:
+        await ours.transact(usdc.functions.mint(ours.deployer.address, 1))
+    except Exception as exc:  # noqa: BLE001 - the node refuses the stale nonce once
+        assert "nonce" in str(exc).lower()
+    await ours.transact(usdc.functions.mint(ours.deployer.address, 1))  # then it is read from the chain again
+    assert await usdc.functions.balanceOf(ours.deployer.address).call() == 2

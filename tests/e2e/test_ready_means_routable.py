@@ -59,7 +59,7 @@ async def test_a_router_is_ready_within_seconds_of_its_venues_coming_up(stack: S
             assert all(v["failures"] >= 2 for v in still.json()["checks"]["catalogs"]["venues"].values()), still.text
 
             await asyncio.to_thread(stack.start, "simulator", 1, SIMULATOR_PORT=str(stack.port("simulator", 1)),
-                                    SIMULATOR_FEED_INSTRUMENTS="")  # the session's simulator feeds prices
+                                    SIMULATOR_FEED_INSTRUMENTS="", SIMULATOR_KEEPERS="0")  # the session's feeds and keeps
             await asyncio.to_thread(stack.wait_healthy, 60, ("simulator",), 1)
             simulator_up = time.monotonic()
 

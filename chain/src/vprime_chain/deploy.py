@@ -92,16 +92,22 @@ class Chain:
         sender = sender or self.deployer
         lock = self._locks.setdefault(sender.address, asyncio.Lock())
         async with lock:
-            if sender.address not in self._next_nonce:
-                self._next_nonce[sender.address] = await self.w3.eth.get_transaction_count(sender.address, "pending")
-            tx = {**tx, "from": sender.address, "nonce": self._next_nonce[sender.address], "chainId": await self.chain_id()}
-            if "gas" not in tx:
-                tx["gas"] = int(await self.w3.eth.estimate_gas(tx) * 1.2) + 10_000
-            base = (await self.w3.eth.get_block("latest"))["baseFeePerGas"]
-            tx.setdefault("maxPriorityFeePerGas", 1)
-            tx.setdefault("maxFeePerGas", base * 2 + 1)
-            signed = sender.sign_transaction(tx)
-            tx_hash = await self.w3.eth.send_raw_transaction(signed.raw_transaction)
+            try:
+                if sender.address not in self._next_nonce:
+                    self._next_nonce[sender.address] = await self.w3.eth.get_transaction_count(sender.address, "pending")
+                tx = {**tx, "from": sender.address, "nonce": self._next_nonce[sender.address], "chainId": await self.chain_id()}
+                if "gas" not in tx:
+                    tx["gas"] = int(await self.w3.eth.estimate_gas(tx) * 1.2) + 10_000
+                base = (await self.w3.eth.get_block("latest"))["baseFeePerGas"]
+                tx.setdefault("maxPriorityFeePerGas", 1)
+                tx.setdefault("maxFeePerGas", base * 2 + 1)
+                signed = sender.sign_transaction(tx)
+                tx_hash = await self.w3.eth.send_raw_transaction(signed.raw_transaction)
+            except Exception:
+                # Another sender may have used the nonce (a second simulator keeping the same chain, say): the next
+                # send reads it from the chain again instead of repeating a stale one forever.
+                self._next_nonce.pop(sender.address, None)
+                raise
             self._next_nonce[sender.address] += 1
         receipt = await self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=30, poll_latency=0.005)
         if receipt["status"] != 1:

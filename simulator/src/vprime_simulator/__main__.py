@@ -6,7 +6,8 @@ empty: no feed), SIMULATOR_TICK_INTERVAL_S (1.0), SIMULATOR_TIMEOUT_S (30: how l
 SIMULATOR_HYPERLIQUID_NETWORK (testnet: the network whose signatures Hyperliquid takes, mainnet or testnet),
 SIMULATOR_HYPERLIQUID_WEIGHT_PER_MINUTE (1200, the venue's: request weight each client address may spend a minute),
 ARBITRUM_RPC_URL (none: no chain; else the local chain the on-chain venues' contracts are deployed to and kept by
-this process), SIMULATOR_CHAIN_FILE (.vprime/chain/deployment.json: where the deployment's addresses are written).
+this process), SIMULATOR_CHAIN_FILE (.vprime/chain/deployment.json: where the deployment's addresses are written),
+SIMULATOR_KEEPERS (1; 0: run no keepers, for a second simulator on a chain another one keeps).
 """
 
 from __future__ import annotations
@@ -43,12 +44,13 @@ def main() -> None:
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
 
     rpc_url = os.environ.get("ARBITRUM_RPC_URL", "").strip()
+    keep = os.environ.get("SIMULATOR_KEEPERS", "1").strip() != "0"
     chain_file = Path(os.environ.get("SIMULATOR_CHAIN_FILE", "").strip() or Path.cwd() / ".vprime" / "chain" / "deployment.json")
 
     @contextlib.asynccontextmanager
     async def lifespan(_: object) -> AsyncIterator[None]:
         if rpc_url:  # deployed (or found) before the simulator answers its health check
-            app.state.chain = await open_chain(exchange, rpc_url, chain_file)
+            app.state.chain = await open_chain(exchange, rpc_url, chain_file, keepers=keep)
         task = asyncio.create_task(run_feed(exchange, bootstrap, instruments, interval)) if instruments else None
         yield
         if task:

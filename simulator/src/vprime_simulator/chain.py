@@ -67,7 +67,9 @@ class ChainSite:
         await self.chain.close()
 
 
-async def open_chain(exchange: Exchange, rpc_url: str, deployment_file: Path) -> ChainSite:
+async def open_chain(exchange: Exchange, rpc_url: str, deployment_file: Path, *, keepers: bool = True) -> ChainSite:
+    """The chain's deployment (made if absent), and its keepers running unless `keepers` is false (a second simulator
+    on the same chain: two keepers would race for every order and nonce)."""
     chain = Chain(rpc_url)
     deployment = Deployment.from_json(deployment_file.read_text()) if deployment_file.exists() else None
     if deployment is None or deployment.rpc_url != rpc_url or not await is_deployed(chain, deployment):
@@ -78,7 +80,7 @@ async def open_chain(exchange: Exchange, rpc_url: str, deployment_file: Path) ->
         deployment.save(deployment_file)
     log.info("chain %s: %d contracts, %d tokens", rpc_url, len(deployment.contracts), len(deployment.tokens))
     site = ChainSite(chain, deployment)
-    for name in VENUE_MODULES:
+    for name in VENUE_MODULES if keepers else ():
         module = _venue_module(name)
         keeper_class = getattr(module, "Keeper", None) if module else None
         if keeper_class is not None:
