@@ -6,10 +6,13 @@ import { showTimeline } from "./dashboard.js";
 import { $, badge, clearErrors, esc, failed, field, notify, num, pct, showErrors, status, time, usd, venueBadge, venueName } from "./ui.js";
 
 export function render(view, agentId) {
+  // An answer that arrives after the user moved on writes into nothing rather than failing.
+  const at = (selector) => view.querySelector(selector) || document.createElement("div");
   view.innerHTML = `<h1 id="agent-name">Agent</h1><div id="agent-body"><p class="dim">Loading…</p></div>`;
-  const body = $("#agent-body", view);
+  const body = at("#agent-body");
   let timer;
   let built = false;
+  let alive = true;
 
   function skeleton(perf) {
     const s = session();
@@ -40,7 +43,7 @@ export function render(view, agentId) {
           <button class="primary" type="submit" ${s ? "" : "disabled"}>Send signal</button>
         </form></section>
     </div>`;
-    $("#signal-form", view).addEventListener("submit", sendSignal);
+    at("#signal-form").addEventListener("submit", sendSignal);
     body.addEventListener("click", onClick);
     built = true;
   }
@@ -85,7 +88,7 @@ export function render(view, agentId) {
       return;
     }
     const sig = e.target.closest("button[data-signal]");
-    if (sig) { $("#timeline", view).classList.remove("empty"); showTimeline($("#timeline", view), sig.dataset.signal); }
+    if (sig) { at("#timeline").classList.remove("empty"); showTimeline(at("#timeline"), sig.dataset.signal); }
   }
 
   function actions(d, mine) {
@@ -102,6 +105,7 @@ export function render(view, agentId) {
     try {
       perf = await read(`/api/v3/agents/${agentId}/performance`);
     } catch (e) {
+      if (!alive) return;
       if (e.status === 404 && !built) {  // just created: the read model follows within moments
         body.innerHTML = '<p class="dim" role="status">This agent is on its way to the dashboard; it shows here in a moment…</p>';
         timer = setTimeout(load, 1000);
@@ -111,38 +115,39 @@ export function render(view, agentId) {
       notify(e.message);
       return;
     }
+    if (!alive) return;
     if (!built) skeleton(perf);
-    $("#agent-name", view).textContent = perf.agent.name;
-    $("#a-badge", view).innerHTML = `${venueBadge(perf.agent)} ${status(perf.agent.status)}`;
-    $("#a-kv", view).innerHTML = `
+    at("#agent-name").textContent = perf.agent.name;
+    at("#a-badge").innerHTML = `${venueBadge(perf.agent)} ${status(perf.agent.status)}`;
+    at("#a-kv").innerHTML = `
       <div><span>APR 30d</span>${pct(perf.apr_30d_pct)}</div><div><span>APR 90d</span>${pct(perf.apr_90d_pct)}</div>
       <div><span>Sharpe 30d</span>${perf.sharpe_30d == null ? "–" : perf.sharpe_30d.toFixed(2)}</div>
       <div><span>Positions</span>${perf.positions.open} open · ${perf.positions.closed} closed</div>
       <div><span>Realised PnL</span>${usd(perf.pnl.realized_usd)}</div><div><span>Unrealised PnL</span>${usd(perf.pnl.unrealized_usd)}</div>`;
     const trades = Object.entries(perf.trades_by_venue);
     const total = trades.reduce((n, [, c]) => n + c, 0);
-    $("#by-venue", view).innerHTML = trades.length ? trades.map(([v, c]) => `<div class="vbar" data-venue="${esc(v)}"><span>${badge(v)}</span>
+    at("#by-venue").innerHTML = trades.length ? trades.map(([v, c]) => `<div class="vbar" data-venue="${esc(v)}"><span>${badge(v)}</span>
         <div class="meter" role="img" aria-label="${esc(venueName(v))}: ${c} trades"><div style="width:${(100 * c) / total}%;background:var(--${esc(v)})"></div></div><span class="value">${c}</span></div>`).join("")
       : '<p class="empty">no trades yet</p>';
     const s = session();
     const results = await Promise.allSettled([
       read(`/api/v3/agents/${agentId}/deployments`).then(({ deployments }) => {
-        $("#deployments tbody", view).innerHTML = deployments.length ? deployments.map((d) => {
+        at("#deployments tbody").innerHTML = deployments.length ? deployments.map((d) => {
           const mine = s && s.wallet.toLowerCase() === d.user_wallet.toLowerCase();
           return `<tr data-deployment="${esc(d.id)}" data-status="${esc(d.status)}"><td><code>${esc(d.id.slice(0, 8))}</code></td><td><code>${esc(d.user_wallet.slice(0, 10))}…</code></td>
             <td class="dep-status">${status(d.status)}</td><td class="dep-venues">${d.enabled_venues.map((v, i) => `${i + 1}. ${badge(v)}`).join(" ")}</td>
             <td class="num">${d.open_positions}</td><td class="num">${usd(d.realized_pnl_usd)}</td><td class="dep-actions">${actions(d, mine)}</td></tr>`;
         }).join("") : '<tr><td colspan="7" class="empty">not deployed yet</td></tr>';
       }),
-      read("/api/v3/stats/charts", { agent_id: agentId, hours: 24 * 30 }).then((c) => charts.pnl($("#chart-equity", view), { ...c.pnl, since: c.since, until: c.until })),
+      read("/api/v3/stats/charts", { agent_id: agentId, hours: 24 * 30 }).then((c) => charts.pnl(at("#chart-equity"), { ...c.pnl, since: c.since, until: c.until })),
       read("/api/v3/positions", { agent_id: agentId, limit: 20 }).then(({ positions }) => {
-        $("#positions tbody", view).innerHTML = positions.length ? positions.map((p) => `<tr data-position="${esc(p.position_id)}">
+        at("#positions tbody").innerHTML = positions.length ? positions.map((p) => `<tr data-position="${esc(p.position_id)}">
           <td>${time(p.opened_at)}</td><td>${esc(p.instrument)} ${esc(p.side)} <span class="dim">${esc(p.venue_symbol)}</span></td><td>${badge(p.venue)}</td>
           <td>${status(p.state)}</td><td class="num">${num(p.entry_price)}</td><td class="num">${num(p.qty)}</td><td class="num">${usd(p.realized_pnl_usd)}</td></tr>`).join("")
           : '<tr><td colspan="7" class="empty">no positions yet</td></tr>';
       }),
       read("/api/v3/signals", { agent_id: agentId, limit: 20 }).then(({ signals }) => {
-        $("#signals tbody", view).innerHTML = signals.length ? signals.map((g) => `<tr>
+        at("#signals tbody").innerHTML = signals.length ? signals.map((g) => `<tr>
           <td>${time(g.created_at)}</td>
           <td><button type="button" class="link" data-signal="${esc(g.id)}" aria-label="Show the timeline of this ${esc(g.token_symbol)} ${esc(g.side)} signal">${esc(g.token_symbol)} ${esc(g.side)}</button> <span class="dim">${esc(g.confidence)}</span></td>
           <td>${status(g.status)}</td><td>${g.final_venue ? badge(g.final_venue) : "–"}</td>
@@ -150,6 +155,7 @@ export function render(view, agentId) {
           : '<tr><td colspan="5" class="empty">no signals yet</td></tr>';
       }),
     ]);
+    if (!alive) return;
     const failure = results.find((r) => r.status === "rejected");
     if (failure) notify(failure.reason.message);
     document.body.dataset.loaded = "true";
@@ -157,5 +163,5 @@ export function render(view, agentId) {
     timer = setTimeout(load, 4000);
   }
   load();
-  return () => { clearTimeout(timer); charts.forget(view); };
+  return () => { alive = false; clearTimeout(timer); charts.forget(view); };
 }

@@ -57,10 +57,10 @@ function drawSession() {
       e.target.disabled = true;
       e.target.textContent = "Check your wallet…";
       try {
-        const wallet = await signIn();
+        const { wallet, warning } = await signIn();
         drawSession();
         route();
-        notify(`Signed in as ${wallet}`, "ok");
+        notify(warning ? `Signed in as ${wallet}. ${warning}` : `Signed in as ${wallet}`, warning ? "error" : "ok");
       } catch (err) {
         notify(err.message);
         drawSession();

@@ -57,33 +57,35 @@ const HTML = `
 
 export function render(view) {
   view.innerHTML = HTML;
+  // An answer that arrives after the user moved on writes into nothing rather than failing.
+  const at = (selector) => view.querySelector(selector) || document.createElement("div");
   const timers = [];
-  const filters = $("#filters", view);
+  const filters = at("#filters");
 
   async function overview() {
     const { stats: s } = await read("/api/v3/stats/overview");
-    $("#card-agents", view).textContent = s.agents.total;
-    $("#card-agents-sub", view).textContent = `${s.agents.active} active · ${s.deployments.active} deployments`;
-    $("#card-signals", view).textContent = s.signals.total;
-    $("#card-signals-sub", view).textContent = `${s.signals.executed} executed · ${s.signals.skipped} skipped · ${s.signals.rejected} rejected`;
-    $("#card-positions", view).textContent = s.positions.open;
-    $("#card-positions-sub", view).textContent = `realised ${usd(s.positions.realized_pnl_usd)} · unrealised ${usd(s.positions.unrealized_pnl_usd)}`;
-    $("#card-routing", view).textContent = s.routing.total;
-    $("#card-routing-sub", view).textContent = `avg ${s.routing.avg_duration_ms.toFixed(3)} ms · p95 ${s.routing.p95_duration_ms.toFixed(3)} ms`;
+    at("#card-agents").textContent = s.agents.total;
+    at("#card-agents-sub").textContent = `${s.agents.active} active · ${s.deployments.active} deployments`;
+    at("#card-signals").textContent = s.signals.total;
+    at("#card-signals-sub").textContent = `${s.signals.executed} executed · ${s.signals.skipped} skipped · ${s.signals.rejected} rejected`;
+    at("#card-positions").textContent = s.positions.open;
+    at("#card-positions-sub").textContent = `realised ${usd(s.positions.realized_pnl_usd)} · unrealised ${usd(s.positions.unrealized_pnl_usd)}`;
+    at("#card-routing").textContent = s.routing.total;
+    at("#card-routing-sub").textContent = `avg ${s.routing.avg_duration_ms.toFixed(3)} ms · p95 ${s.routing.p95_duration_ms.toFixed(3)} ms`;
   }
 
   async function venues() {
     const { venues, total_trades } = await read("/api/v3/stats/venues");
-    $("#venues", view).innerHTML = Object.entries(venues).map(([v, s]) => `
-      <div class="vbar" data-venue="${v}"><span>${badge(v)}</span>
-        <div class="meter" role="img" aria-label="${venueName(v)}: ${s.share_pct.toFixed(1)} % of trades"><div style="width:${s.share_pct}%;background:var(--${v})"></div></div>
+    at("#venues").innerHTML = Object.entries(venues).map(([v, s]) => `
+      <div class="vbar" data-venue="${esc(v)}"><span>${badge(v)}</span>
+        <div class="meter" role="img" aria-label="${esc(venueName(v))}: ${s.share_pct.toFixed(1)} % of trades"><div style="width:${Number(s.share_pct)}%;background:var(--${esc(v)})"></div></div>
         <span class="value">${s.trades} · ${s.share_pct.toFixed(1)}% · win ${s.performance.win_rate_pct.toFixed(0)}% · ${usd(s.performance.total_pnl_usd)}${s.failovers.away_from ? ` · failed over ${s.failovers.away_from}×` : ""}</span></div>`).join("")
       + `<p class="sub">${total_trades} trades in all</p>`;
   }
 
   async function routes() {
     const { routes } = await read("/api/v3/stats/routes", { limit: 8 });
-    $("#routes tbody", view).innerHTML = routes.length ? routes.map((r) => `<tr>
+    at("#routes tbody").innerHTML = routes.length ? routes.map((r) => `<tr>
         <td>${esc(r.most_common_route.split(",")[0])}</td><td class="num">${r.total}</td><td class="num">${pct(r.fallback_pct)}</td>
         <td>${Object.entries(r.venues).map(([v, s]) => `${v === "NONE" ? "no venue" : badge(v)} ${s.share_pct.toFixed(0)} %`).join(" ")}</td></tr>`).join("")
       : '<tr><td colspan="4" class="empty">no routes yet</td></tr>';
@@ -93,7 +95,7 @@ export function render(view) {
     const params = Object.fromEntries(new FormData(filters));
     params.token_symbol = params.token_symbol.trim();
     const { history } = await read("/api/v3/stats/routing-history", { ...params, limit: 25 });
-    $("#history tbody", view).innerHTML = history.length ? history.map((h) => `<tr>
+    at("#history tbody").innerHTML = history.length ? history.map((h) => `<tr>
         <td>${time(h.created_at)}</td>
         <td><button type="button" class="link" data-signal="${esc(h.signal_id)}" aria-label="Show the timeline of this ${esc(h.token_symbol)} ${esc(h.side)} signal">${esc(h.token_symbol)} ${esc(h.side)}</button></td>
         <td>${h.selected_venue ? badge(h.selected_venue) : '<span class="status SKIPPED">none</span>'}</td>
@@ -103,46 +105,48 @@ export function render(view) {
 
   async function plots() {
     const c = await read("/api/v3/stats/charts", { hours: 24 });
-    charts.pnl($("#chart-pnl", view), c.pnl.points.length || c.pnl.start_usd ? { ...c.pnl, since: c.since, until: c.until } : { start_usd: 0, points: [], since: c.since, until: c.until });
-    charts.venueShare($("#chart-share", view), c.venue_share, c);
-    charts.latency($("#chart-latency", view), c.latency_us);
-    charts.signals($("#chart-signals", view), c.signals_per_hour, c);
+    charts.pnl(at("#chart-pnl"), c.pnl.points.length || c.pnl.start_usd ? { ...c.pnl, since: c.since, until: c.until } : { start_usd: 0, points: [], since: c.since, until: c.until });
+    charts.venueShare(at("#chart-share"), c.venue_share, c);
+    charts.latency(at("#chart-latency"), c.latency_us);
+    charts.signals(at("#chart-signals"), c.signals_per_hour, c);
   }
 
   const parts = { overview, plots, venues, routes, history };
   let refreshing = false;
+  let alive = true;
   async function refresh() {
     if (refreshing) return;  // a slow answer is not asked for again on top of itself
     refreshing = true;
     const results = await Promise.allSettled(Object.values(parts).map((f) => f()));
+    refreshing = false;
+    if (!alive) return;
     const failures = results.filter((r) => r.status === "rejected");
-    const line = $("#dash-error", view);
+    const line = view.querySelector("#dash-error");
     if (failures.length) {
       if (!line) view.querySelector("h1").insertAdjacentHTML("afterend", `<p id="dash-error" class="notice" role="alert">${esc(failures[0].reason.message)}</p>`);
       else line.textContent = failures[0].reason.message;
     } else if (line) line.remove();
     document.body.dataset.loaded = "true";
-    refreshing = false;
   }
 
   view.addEventListener("click", (e) => {
     const b = e.target.closest("button[data-signal]");
-    if (b) { showTimeline($("#timeline", view), b.dataset.signal); $("#timeline", view).classList.remove("empty"); }
+    if (b) { showTimeline(at("#timeline"), b.dataset.signal); at("#timeline").classList.remove("empty"); }
   });
   let typing;
   filters.addEventListener("input", () => { clearTimeout(typing); typing = setTimeout(() => history().catch(() => {}), 250); });
   filters.addEventListener("submit", (e) => e.preventDefault());
 
-  const feed = $("#feed", view);
+  const feed = at("#feed");
   const stop = eventStream("/api/v3/stream/decisions", (d) => {
     if (feed.querySelector(".empty")) feed.innerHTML = "";
     const li = document.createElement("li");
     li.innerHTML = `${new Date().toLocaleTimeString()} · ${esc(d.instrument)} ${esc(d.side)} → ${d.selected_venue ? badge(d.selected_venue) : "no venue"} <span class="dim">${Number(d.duration_us).toFixed(0)} µs${d.attempt > 1 ? ` · attempt ${d.attempt}` : ""}</span>`;
     feed.prepend(li);
     while (feed.children.length > 50) feed.lastChild.remove();
-  }, (state) => { $("#feed-state", view).textContent = state === "live" ? "● live" : `(${state})`; });
+  }, (state) => { at("#feed-state").textContent = state === "live" ? "● live" : `(${state})`; });
 
   refresh();
   timers.push(setInterval(refresh, 5000));
-  return () => { timers.forEach(clearInterval); stop(); charts.forget(view); };
+  return () => { alive = false; timers.forEach(clearInterval); stop(); charts.forget(view); };
 }

@@ -218,9 +218,10 @@ export function renderDeploy(view, agentId) {
   loadCatalogs();
   const timer = setInterval(loadCatalogs, 5000);
   const named = (tries) => read(`/api/v3/agents/${agentId}/performance`).then(({ agent }) => {
-    $("#deploy-agent-name", view).textContent = `“${agent.name}”`;
+    const name = view.querySelector("#deploy-agent-name");  // gone if the user moved on meanwhile
+    if (name) name.textContent = `“${agent.name}”`;
   }).catch((e) => { if (e.status === 404 && tries > 0) setTimeout(() => named(tries - 1), 1000); });  // just created
-  named(5);
+  named(30);
 
   form.addEventListener("submit", async (e) => {
     e.preventDefault();

@@ -17,6 +17,10 @@ export async function signIn() {
   }
   if (!account) throw new ApiError("The wallet shared no account.");
   const issued = await control("POST", "/api/v3/auth/nonce", { wallet: account });
+  // Wallets that check the message's domain against the page warn when they differ: say why, once signed in.
+  const named = issued.message.split(" wants you to sign in")[0];
+  const warning = named === location.host ? "" : `The sign-in message names ${named}, not this page (${location.host}), so your `
+    + `wallet may have warned: control's SIGN_IN_DOMAIN should be ${location.host} (docs/web-app.md).`;
   let signature;
   try {
     signature = await eth.request({ method: "personal_sign", params: [toHex(issued.message), account] });
@@ -25,7 +29,7 @@ export async function signIn() {
   }
   const s = await control("POST", "/api/v3/auth/verify", { message: issued.message, signature });
   keepSession({ token: s.token, wallet: s.wallet, expires_at: s.expires_at, token_id: s.token_id });
-  return s.wallet;
+  return { wallet: s.wallet, warning };
 }
 
 /** Forget the session here and revoke it at control (this session only; the wallet's API tokens stay). */
