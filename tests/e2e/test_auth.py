@@ -149,7 +149,7 @@ async def test_a_follower_deploys_a_published_agent_and_only_the_follower_steers
 
 
 async def test_a_phishing_host_cannot_name_itself_in_the_sign_in_message(anon: httpx.AsyncClient, control_url: str,
-                                                                         admin_db: asyncpg.Pool) -> None:
+                                                                         admin_db: asyncpg.Pool, stack: ServiceStack) -> None:
     """The relay attack: a phishing server asks for the victim's message with its own Host. The message names the
     configured domain whatever the Host says, so the victim's wallet warns, and nothing of the Host is stored."""
     victim = Account.create()
@@ -158,8 +158,9 @@ async def test_a_phishing_host_cannot_name_itself_in_the_sign_in_message(anon: h
                              headers={"Host": "evil-phish.example", "X-Forwarded-Host": phish_host})
     assert issued.status_code == 201
     message = issued.json()["message"]
-    assert message.startswith(f"{control_url.removeprefix('http://')} wants you to sign in") and "evil-phish" not in message
-    assert f"URI: {control_url}\n" in message
+    web_app = stack.url("query")  # the configured sign-in site: the web app's host, where users sign in
+    assert message.startswith(f"{web_app.removeprefix('http://')} wants you to sign in") and "evil-phish" not in message
+    assert f"URI: {web_app}\n" in message
     row = await admin_db.fetchrow("SELECT * FROM control.auth_nonces WHERE nonce = $1", issued.json()["nonce"])
     assert set(row.keys()) == {"nonce", "wallet", "issued_at", "expires_at", "used_at"}
     assert len(str(dict(row))) < 400

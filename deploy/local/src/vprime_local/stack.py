@@ -125,7 +125,10 @@ class ServiceStack:
         private = {"CREDENTIALS_KEY_FILE": found["key_file"]} if service == "executor" else {}
         shared = {"INTERNAL_API_TOKEN": found["token"]} if service in ("control", "executor") else {}
         if service == "control":
-            private = {"OPERATOR_TOKEN_FILE": found["operator_file"]}
+            # Users sign in on the web app, which query serves: the sign-in message names its host, not control's.
+            web = {k: v for k, v in (("SIGN_IN_DOMAIN", f"127.0.0.1:{self.port('query')}"),
+                                     ("SIGN_IN_URI", self.url("query"))) if k not in os.environ}
+            private = {"OPERATOR_TOKEN_FILE": found["operator_file"], **web}
         if service == "simulator":
             private = {"SIMULATOR_ADMIN_TOKEN": found["simulator_admin_token"]}
         inherited = {k: v for k, v in os.environ.items() if k != "SIMULATOR_ADMIN_TOKEN"}  # the simulator's alone
