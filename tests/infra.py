@@ -59,17 +59,59 @@ def docker_engine_answers() -> bool:
 @contextmanager
 def with_testcontainers() -> Iterator[Endpoints]:
     try:  # testcontainers >= 4.15 moved the modules
-        from testcontainers.community.kafka import KafkaContainer  # type: ignore[import-not-found]
         from testcontainers.community.postgres import PostgresContainer  # type: ignore[import-not-found]
     except ImportError:
-        from testcontainers.kafka import KafkaContainer
         from testcontainers.postgres import PostgresContainer
 
-    with KafkaContainer("confluentinc/cp-kafka:7.7.1").with_kraft() as kafka, PostgresContainer(
+    with apache_kafka_container() as bootstrap, PostgresContainer(
         "postgres:18", username="postgres", password="postgres", dbname="postgres"
     ) as pg:
         host, port = pg.get_container_host_ip(), pg.get_exposed_port(5432)
-        yield Endpoints(kafka.get_bootstrap_server(), f"postgresql://postgres:postgres@{host}:{port}/postgres", "testcontainers")
+        yield Endpoints(bootstrap, f"postgresql://postgres:postgres@{host}:{port}/postgres", "testcontainers")
+
+
+# The Kafka that compose and the local stack (deploy/local/kafka/pom.xml) run: checked by tests/test_deployment.py.
+KAFKA_IMAGE = "apache/kafka:4.1.1"
+_KAFKA_STARTER = "/tmp/vprime-kafka-start.sh"
+
+
+@contextmanager
+def apache_kafka_container() -> Iterator[str]:
+    """One KRaft broker+controller from the Apache image; yields its bootstrap address on this host.
+
+    testcontainers' KafkaContainer drives the Confluent image's own scripts (/etc/confluent/docker), which the Apache
+    image lacks; so a plain container whose command waits for a starter script: once Docker has assigned the host
+    port, the script exports the advertised listener naming it and hands over to the image's /etc/kafka/docker/run."""
+    from testcontainers.core.container import DockerContainer
+    from testcontainers.core.waiting_utils import wait_for_logs
+
+    container = (
+        DockerContainer(KAFKA_IMAGE)
+        .with_exposed_ports(9092)
+        .with_envs(
+            KAFKA_NODE_ID="1",
+            KAFKA_PROCESS_ROLES="broker,controller",
+            KAFKA_LISTENERS="PLAINTEXT://0.0.0.0:9092,BROKER://0.0.0.0:9094,CONTROLLER://0.0.0.0:9093",
+            KAFKA_LISTENER_SECURITY_PROTOCOL_MAP="PLAINTEXT:PLAINTEXT,BROKER:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            KAFKA_INTER_BROKER_LISTENER_NAME="BROKER",
+            KAFKA_CONTROLLER_LISTENER_NAMES="CONTROLLER",
+            KAFKA_CONTROLLER_QUORUM_VOTERS="1@localhost:9093",
+            KAFKA_NUM_PARTITIONS="3",
+            KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR="1",
+            KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR="1",
+            KAFKA_TRANSACTION_STATE_LOG_MIN_ISR="1",
+            KAFKA_SHARE_COORDINATOR_STATE_TOPIC_REPLICATION_FACTOR="1",
+            KAFKA_SHARE_COORDINATOR_STATE_TOPIC_MIN_ISR="1",
+            KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS="0",
+        )
+        .with_command(["sh", "-c", f"while [ ! -f {_KAFKA_STARTER} ]; do sleep 0.1; done; exec bash {_KAFKA_STARTER}"])
+    )
+    with container:
+        bootstrap = f"{container.get_container_host_ip()}:{container.get_exposed_port(9092)}"
+        script = f"export KAFKA_ADVERTISED_LISTENERS=PLAINTEXT://{bootstrap},BROKER://localhost:9094\nexec /etc/kafka/docker/run\n"
+        container.copy_into_container(script.encode(), _KAFKA_STARTER, 0o755)
+        wait_for_logs(container, r"Kafka Server started", timeout=120)
+        yield bootstrap
 
 
 @contextmanager

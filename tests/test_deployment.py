@@ -122,3 +122,18 @@ def test_compose_and_kubernetes_give_control_a_sign_in_domain_it_accepts() -> No
     config = next(m for m in manifests() if m["kind"] == "ConfigMap")["data"]
     for domain in (re.sub(r"^\$\{[A-Z_]+:-(.*)\}$", r"\1", compose["SIGN_IN_DOMAIN"]), config["SIGN_IN_DOMAIN"]):
         assert ControlSettings(http_host="0.0.0.0", sign_in_domain=domain).sign_in_uri == f"https://{domain}"
+
+
+def test_the_same_kafka_runs_locally_in_compose_and_under_testcontainers() -> None:
+    """One broker version everywhere: the local stack's jars (its pom), compose's image and the image the
+    integration tests start where a Docker engine answers."""
+    import xml.etree.ElementTree as ElementTree
+
+    from tests.infra import KAFKA_IMAGE
+
+    pom = ElementTree.parse(REPO / "deploy/local/kafka/pom.xml").getroot()
+    local = pom.find("{http://maven.apache.org/POM/4.0.0}properties/{http://maven.apache.org/POM/4.0.0}kafka.version")
+    assert local is not None and re.fullmatch(r"\d+\.\d+\.\d+", local.text or ""), "the pom names no kafka.version"
+    compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())["services"]["kafka"]["image"]
+    assert compose == KAFKA_IMAGE == f"apache/kafka:{local.text}"
+    assert not re.search(r"confluentinc/|cp-kafka", (REPO / "tests" / "infra.py").read_text())
