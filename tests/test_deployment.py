@@ -34,7 +34,7 @@ def test_compose_runs_everything_and_pipeline_services_scale() -> None:
     for name in PIPELINE:
         fixed = [p for p in services[name].get("ports", []) if "-" not in str(p).split(":")[0]]
         assert not fixed, f"{name} publishes a fixed host port, so `--scale {name}=3` would clash"
-        assert services[name]["environment"]["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://otel-collector:4318"
+        assert services[name]["environment"]["OTEL_EXPORTER_OTLP_ENDPOINT"] == "${VPRIME_OTLP_ENDPOINT:-}"  # optional: see the profile test
     for path in ("deploy/otel/collector.yaml", "deploy/prometheus/prometheus.yml", "deploy/grafana/dashboards/vprime.json"):
         assert (REPO / path).is_file(), path
     assert "--scale router=3" in (REPO / "README.md").read_text()
@@ -137,3 +137,82 @@ def test_the_same_kafka_runs_locally_in_compose_and_under_testcontainers() -> No
     compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())["services"]["kafka"]["image"]
     assert compose == KAFKA_IMAGE == f"apache/kafka:{local.text}"
     assert not re.search(r"confluentinc/|cp-kafka", (REPO / "tests" / "infra.py").read_text())
+
+
+OBSERVABILITY = {"otel-collector", "jaeger", "prometheus", "grafana"}
+_COMPOSE_VARIABLE = re.compile(r"\$(?:(\$)|\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])((?:[^{}]|\$\{[^}]*\})*))?\}|([A-Za-z_][A-Za-z0-9_]*))")
+
+
+def _interpolate(value: object, env: dict[str, str]) -> object:
+    """Compose's variable syntax: $$, $VAR, ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?error}, ${VAR?error}."""
+    if isinstance(value, dict):
+        return {k: _interpolate(v, env) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_interpolate(v, env) for v in value]
+    if not isinstance(value, str):
+        return value
+
+    def one(m: re.Match[str]) -> str:
+        if m.group(1):
+            return "$"
+        name = m.group(2) or m.group(5)
+        op, arg = m.group(3), m.group(4) or ""
+        unset = name not in env or (op is not None and op.startswith(":") and env[name] == "")
+        if op and op.endswith("?") and unset:
+            raise ValueError(f"required variable {name} is missing: {arg}")
+        if op and op.endswith("-") and unset:
+            return str(_interpolate(arg, env))
+        return env.get(name, "")
+
+    return _COMPOSE_VARIABLE.sub(one, value)
+
+
+def compose_config(profiles: set[str], env: dict[str, str]) -> dict:
+    """What `docker compose --profile ... config` renders, offline: variables interpolated, the services of inactive
+    profiles left out, and every reference a started service makes (depends_on, links, volumes_from, network_mode,
+    named volumes, bind-mounted repo files) checked to resolve, as compose refuses the project otherwise."""
+    compose = _interpolate(yaml.safe_load((REPO / "docker-compose.yml").read_text()), env)
+    assert isinstance(compose, dict)
+    services = {name: s for name, s in compose["services"].items() if not s.get("profiles") or set(s["profiles"]) & profiles}
+    for name, service in services.items():
+        needed = list(service.get("depends_on", [])) + [str(x).split(":")[0] for x in service.get("links", [])]
+        needed += [str(x).split(":")[0] for x in service.get("volumes_from", [])]
+        if str(service.get("network_mode", "")).startswith("service:"):
+            needed.append(service["network_mode"].removeprefix("service:"))
+        for other in needed:
+            assert other in services, f"{name} needs {other}, which is not started with profiles {sorted(profiles)}"
+        for volume in service.get("volumes", []):
+            source = (volume if isinstance(volume, str) else volume.get("source", "")).split(":")[0]
+            if source.startswith("."):
+                assert (REPO / source).exists(), f"{name} mounts {source}, which is not in the repo"
+            elif source:
+                assert source in (compose.get("volumes") or {}), f"{name} mounts the undeclared volume {source}"
+    return {**{k: v for k, v in compose.items() if not k.startswith("x-")}, "services": services}
+
+
+@pytest.mark.parametrize("profiles", [set(), {"observability"}], ids=["default", "observability"])
+def test_compose_config_is_valid_with_and_without_the_observability_profile(profiles: set[str], tmp_path: Path) -> None:
+    env = {"SIMULATOR_ADMIN_TOKEN": "t"}  # the one variable compose requires (`${...:?}`)
+    with pytest.raises(ValueError, match="SIMULATOR_ADMIN_TOKEN"):
+        compose_config(profiles, {})
+    rendered = compose_config(profiles, env)
+    assert set(rendered["services"]) & OBSERVABILITY == (OBSERVABILITY if profiles else set())
+    assert set(SERVICES) | {"kafka", "postgres", "provision", "simulator"} <= rendered["services"].keys()
+    path = tmp_path / "compose.rendered.json"
+    path.write_text(json.dumps(rendered))
+    result = subprocess.run([sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.compose-spec", str(path)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    tracing = {rendered["services"][s]["environment"]["OTEL_EXPORTER_OTLP_ENDPOINT"] for s in SERVICES}
+    assert tracing == {""}, "without VPRIME_OTLP_ENDPOINT no service exports spans to a collector that may be absent"
+    traced = compose_config(profiles, {**env, "VPRIME_OTLP_ENDPOINT": "http://otel-collector:4318"})
+    assert {traced["services"][s]["environment"]["OTEL_EXPORTER_OTLP_ENDPOINT"] for s in SERVICES} == {"http://otel-collector:4318"}
+
+
+def test_only_the_observability_stack_carries_the_profile() -> None:
+    services = yaml.safe_load((REPO / "docker-compose.yml").read_text())["services"]
+    profiled = {name: s["profiles"] for name, s in services.items() if s.get("profiles")}
+    assert profiled == {name: ["observability"] for name in OBSERVABILITY}
+    for name, service in services.items():
+        if name not in OBSERVABILITY:
+            assert not set(service.get("depends_on", [])) & OBSERVABILITY, f"{name} would pull in the observability stack"
