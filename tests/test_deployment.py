@@ -1,16 +1,21 @@
-"""Deployment artefacts, validated offline: compose against the compose spec, Kubernetes manifests
-against the Kubernetes schemas, Grafana's queries against the metrics the code exports, and the
+"""Deployment artefacts, validated offline: compose against the compose spec, every Kubernetes overlay as
+kustomize renders it against the Kubernetes schemas (and the CRDs' for KEDA and External Secrets), Grafana's queries against the metrics the code exports, and the
 AsyncAPI documents against what the code generates."""
 
 from __future__ import annotations
 
+import base64
+import functools
 import importlib.metadata
 import json
+import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
@@ -60,40 +65,185 @@ def test_grafana_queries_name_metrics_the_code_exports() -> None:
             assert f'"{base}' in source or f'"{base.removesuffix("_total")}' in source, f"{panel['title']}: {base} is not exported"
 
 
-def manifests() -> list[dict]:
-    return [d for d in yaml.safe_load_all((REPO / "deploy/k8s/vprime.yaml").read_text()) if d]
+KUSTOMIZE = "sigs.k8s.io/kustomize/kustomize/v5"
+KUSTOMIZE_VERSION = "v5.7.1"
+# the module's checksum (go.sum's h1:), so a rebuilt cache compiles exactly the source reviewed
+KUSTOMIZE_SUM = "h1:sYJsarwy/SDJfjjLMUqwFDGPwzUtMOQ1i1Ed49+XSbw="
+OVERLAYS = ("local", "production")
+CRD_SCHEMAS = {  # the custom resources the overlays use: the subset of each CRD's schema that Vprime relies on
+    ("keda.sh/v1alpha1", "ScaledObject"): "keda.sh_v1alpha1_scaledobject.json",
+    ("external-secrets.io/v1", "ExternalSecret"): "external-secrets.io_v1_externalsecret.json",
+}
 
 
-def test_kubernetes_manifests_validate() -> None:
-    for doc in manifests():
-        if doc["apiVersion"].startswith("keda.sh/"):
-            continue  # a CRD: checked below
-        kubernetes_validate.validate(doc, "1.30", strict=True)
+@functools.cache
+def kustomize() -> Path:
+    """The kustomize binary, built once from the Go module proxy into .vprime/cache (Go verifies the module
+    against the checksum database; the test pins the checksum too)."""
+    bin_dir = REPO / ".vprime" / "cache" / f"kustomize-{KUSTOMIZE_VERSION}"
+    binary = bin_dir / "kustomize"
+    if not binary.exists():
+        go = shutil.which("go")
+        assert go, "kustomize is built with Go (go install); install a Go toolchain"
+        bin_dir.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, "GOBIN": str(bin_dir), "GOFLAGS": "-mod=mod", "CGO_ENABLED": "0"}
+        info = json.loads(subprocess.run([go, "mod", "download", "-json", f"{KUSTOMIZE}@{KUSTOMIZE_VERSION}"], env=env,
+                                         cwd=bin_dir, capture_output=True, text=True, check=True).stdout)
+        assert info["Sum"] == KUSTOMIZE_SUM, f"{KUSTOMIZE}@{KUSTOMIZE_VERSION} is {info['Sum']}, pinned {KUSTOMIZE_SUM}"
+        subprocess.run([go, "install", f"{KUSTOMIZE}@{KUSTOMIZE_VERSION}"], env=env, cwd=bin_dir, capture_output=True, check=True)
+    return binary
 
 
-def test_every_service_is_deployed_probed_protected_and_scaled() -> None:
-    by_kind: dict[str, dict[str, dict]] = {}
-    for doc in manifests():
-        by_kind.setdefault(doc["kind"], {})[doc["metadata"]["name"]] = doc
+@functools.cache
+def rendered(overlay: str) -> tuple[dict, ...]:
+    """What `kustomize build deploy/k8s/overlays/<overlay>` renders."""
+    out = subprocess.run([str(kustomize()), "build", str(REPO / "deploy/k8s/overlays" / overlay)],
+                         capture_output=True, text=True, check=True).stdout
+    return tuple(d for d in yaml.safe_load_all(out) if d)
+
+
+def manifests(overlay: str = "production") -> list[dict]:
+    return list(rendered(overlay))
+
+
+def by_kind(overlay: str) -> dict[str, dict[str, dict]]:
+    found: dict[str, dict[str, dict]] = {}
+    for doc in rendered(overlay):
+        found.setdefault(doc["kind"], {})[doc["metadata"]["name"]] = doc
+    return found
+
+
+def pods(overlay: str) -> list[tuple[str, dict]]:
+    return [(d["metadata"]["name"], d["spec"]["template"]["spec"]) for d in rendered(overlay)
+            if d["kind"] in ("Deployment", "StatefulSet", "Job")]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_rendered_object_validates(overlay: str) -> None:
+    """Built-in kinds against the Kubernetes schemas (strict: no unknown fields), custom resources against theirs."""
+    kinds = set()
+    for doc in rendered(overlay):
+        kinds.add(doc["kind"])
+        schema = CRD_SCHEMAS.get((doc["apiVersion"], doc["kind"]))
+        if schema:
+            jsonschema.validate(doc, json.loads((REPO / "deploy/k8s/schemas" / schema).read_text()))
+        else:
+            kubernetes_validate.validate(doc, "1.30", strict=True)
+    assert {"Namespace", "ConfigMap", "Job", "Deployment", "Service", "PodDisruptionBudget", "ScaledObject", "NetworkPolicy"} <= kinds
+    assert ("Secret" in kinds) == (overlay == "local") and ("ExternalSecret" in kinds) == (overlay == "production")
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_images_are_pinned(overlay: str) -> None:
+    for name, spec in pods(overlay):
+        for container in spec.get("initContainers", []) + spec["containers"]:
+            image = container["image"]
+            tag = image.rsplit("/", 1)[-1].partition(":")[2]
+            assert "@sha256:" in image or (tag and tag != "latest"), f"{name}/{container['name']}: {image} is not pinned"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_secrets_come_from_a_generator_or_the_store_and_are_never_empty(overlay: str) -> None:
+    kinds = by_kind(overlay)
+    wanted = {f"vprime-{s}" for s in SERVICES} | {"vprime-postgres-admin"}
+    if overlay == "local":
+        secrets = {n.rsplit("-", 1)[0]: d for n, d in kinds["Secret"].items()}  # generated: a content hash ends the name
+        assert secrets.keys() == wanted
+        for name, secret in secrets.items():
+            assert secret["data"] and all(base64.b64decode(v) for v in secret["data"].values()), name
+        assert len(base64.b64decode(base64.b64decode(secrets["vprime-executor"]["data"]["CREDENTIALS_KEY"]))) == 32
+        env = secrets
+    else:
+        external = kinds["ExternalSecret"]
+        assert external.keys() == wanted
+        for name, spec in ((n, d["spec"]) for n, d in external.items()):
+            assert spec["target"]["name"] == name and spec["data"], name
+        env = {n: {"data": {e["secretKey"]: "" for e in d["spec"]["data"]}} for n, d in external.items()}
+    assert "CREDENTIALS_KEY" in env["vprime-executor"]["data"]
+    assert {"DATABASE_URL", "INTERNAL_API_TOKEN", "OPERATOR_TOKENS"} <= env["vprime-control"]["data"].keys()
+    assert "CREDENTIALS_KEY" not in json.dumps(kinds["ConfigMap"])  # secrets never in the ConfigMap
+    referenced = {ref for _, spec in pods(overlay) for c in spec.get("initContainers", []) + spec["containers"]
+                  for ref in [e["secretRef"]["name"] for e in c.get("envFrom", []) if "secretRef" in e]
+                  + [e["valueFrom"]["secretKeyRef"]["name"] for e in c.get("env", []) if "secretKeyRef" in e.get("valueFrom", {})]}
+    present = set(kinds.get("Secret", {})) | {d["spec"]["target"]["name"] for d in kinds.get("ExternalSecret", {}).values()}
+    assert referenced and referenced <= present, referenced - present
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_service_is_deployed_probed_protected_and_scaled(overlay: str) -> None:
+    kinds = by_kind(overlay)
+    config = next(iter(kinds["ConfigMap"].values()))["metadata"]["name"]
     for name in SERVICES:
-        container = by_kind["Deployment"][name]["spec"]["template"]["spec"]["containers"][0]
+        deployment = kinds["Deployment"][name]
+        container = deployment["spec"]["template"]["spec"]["containers"][0]
         assert container["readinessProbe"]["httpGet"]["path"] == "/health"
         assert container["livenessProbe"]["httpGet"]["path"] == "/health/live"
         assert container["resources"]["requests"] and container["resources"]["limits"]["memory"]
-        assert {"configMapRef": {"name": "vprime-config"}} in container["envFrom"]
-        assert {"secretRef": {"name": f"vprime-{name}"}} in container["envFrom"]
-        assert by_kind["Deployment"][name]["spec"]["template"]["spec"]["securityContext"]["runAsNonRoot"] is True
-        assert name in by_kind["Service"] and name in by_kind["PodDisruptionBudget"]
-    assert "CREDENTIALS_KEY" in by_kind["Secret"]["vprime-executor"]["stringData"]
-    assert "CREDENTIALS_KEY" not in json.dumps(by_kind["ConfigMap"])  # secrets never in the ConfigMap
+        assert {"configMapRef": {"name": config}} in container["envFrom"]
+        assert any(e.get("secretRef", {}).get("name", "").startswith(f"vprime-{name}") for e in container["envFrom"])
+        assert deployment["spec"]["template"]["spec"]["securityContext"]["runAsNonRoot"] is True
+        assert name in kinds["Service"]
+        assert kinds["PodDisruptionBudget"][name]["spec"] == {
+            "maxUnavailable": 1, "selector": {"matchLabels": {"app.kubernetes.io/name": name}}}  # never blocks a drain
+        assert ("replicas" in deployment["spec"]) == (name not in PIPELINE), f"{name}: KEDA owns the replica count"
     for name in PIPELINE:
-        scaled = by_kind["ScaledObject"][name]
-        assert scaled["apiVersion"] == "keda.sh/v1alpha1" and scaled["spec"]["scaleTargetRef"]["name"] == name
+        scaled = kinds["ScaledObject"][name]
+        assert scaled["spec"]["scaleTargetRef"]["name"] == name
         [trigger] = scaled["spec"]["triggers"]
         meta = trigger["metadata"]
         assert trigger["type"] == "kafka" and int(meta["lagThreshold"]) > 0
+        assert meta["bootstrapServers"] == config_data(overlay)["KAFKA_BOOTSTRAP_SERVERS"]
         groups = consumer_groups(name)  # the groups the service really uses
         assert meta["topic"] in groups.get(meta["consumerGroup"], []), f"{name} has no group {meta['consumerGroup']} on {meta['topic']}"
+
+
+def config_data(overlay: str) -> dict[str, str]:
+    return next(d for d in rendered(overlay) if d["kind"] == "ConfigMap")["data"]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_each_service_talks_only_to_kafka_postgres_and_what_it_needs(overlay: str) -> None:
+    policies = by_kind(overlay)["NetworkPolicy"]
+    for name in (*SERVICES, "provision"):
+        spec = policies[name]["spec"]
+        assert spec["podSelector"] == {"matchLabels": {"app.kubernetes.io/name": name}}
+        assert set(spec["policyTypes"]) == {"Ingress", "Egress"}
+        ingress = {p["port"] for rule in spec.get("ingress", []) for p in rule["ports"]}
+        egress = {p["port"] for rule in spec["egress"] for p in rule["ports"]}
+        assert all(rule.get("ports") for rule in spec.get("ingress", []) + spec["egress"]), f"{name}: a rule without ports opens all"
+        if name == "provision":
+            assert not ingress and egress == {53, 5432}
+            continue
+        assert ingress == {8080}
+        allowed = {53, 5432, 9092, 4318} | ({443} if name in ("executor", "router") else set()) | ({8080} if name in ("control", "query") else set())
+        assert {53, 5432, 9092} <= egress <= allowed, f"{name}: egress {sorted(egress)}"
+    assert 443 in {p["port"] for rule in policies["executor"]["spec"]["egress"] for p in rule["ports"]}  # venues and RPC
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_provisioning_job_runs_the_code_the_local_stack_runs(overlay: str) -> None:
+    """Roles, schemas and grants through db.provision (as infra.py and compose do), then each service's migrations
+    through db.migrate in the service's own image as its own role; the snippets compile and name real functions."""
+    from vprime_shared import db
+
+    job = by_kind(overlay)["Job"]["vprime-provision"]
+    spec = job["spec"]["template"]["spec"]
+    steps = {c["name"]: c for c in spec["initContainers"]}
+    assert list(steps) == ["provision", *(f"migrate-{s}" for s in SERVICES)]  # init containers run in this order
+    provision = steps["provision"]["command"][2]
+    assert "from vprime_shared.db import SERVICES, provision" in provision and "asyncio.run(provision(" in provision
+    assert "db.provision(" in (REPO / "deploy/local/src/vprime_local/infra.py").read_text()
+    assert {e["name"] for e in steps["provision"]["env"]} == {"ADMIN_URL", *(f"DATABASE_URL_{s.upper()}" for s in SERVICES)}
+    for service in SERVICES:
+        step = steps[f"migrate-{service}"]
+        assert step["image"].split("/")[-1].split(":")[0].endswith(service)
+        assert "db.migrate(pool" in step["command"][2] and "db.create_pool(" in step["command"][2]
+        [env] = step["env"]
+        assert env["name"] == "DATABASE_URL" and env["valueFrom"]["secretKeyRef"]["name"].startswith(f"vprime-{service}")
+    for step in spec["initContainers"]:
+        compile(step["command"][2], step["name"], "exec")
+    assert callable(db.provision) and callable(db.migrate) and callable(db.create_pool)
+    assert job["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"] == "-1"
 
 
 def consumer_groups(service: str) -> dict[str, list[str]]:
@@ -119,8 +269,8 @@ def test_compose_and_kubernetes_give_control_a_sign_in_domain_it_accepts() -> No
     from vprime_control.settings import ControlSettings
 
     compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())["services"]["control"]["environment"]
-    config = next(m for m in manifests() if m["kind"] == "ConfigMap")["data"]
-    for domain in (re.sub(r"^\$\{[A-Z_]+:-(.*)\}$", r"\1", compose["SIGN_IN_DOMAIN"]), config["SIGN_IN_DOMAIN"]):
+    domains = [config_data(overlay)["SIGN_IN_DOMAIN"] for overlay in OVERLAYS]
+    for domain in (re.sub(r"^\$\{[A-Z_]+:-(.*)\}$", r"\1", compose["SIGN_IN_DOMAIN"]), *domains):
         assert ControlSettings(http_host="0.0.0.0", sign_in_domain=domain).sign_in_uri == f"https://{domain}"
 
 
@@ -216,3 +366,84 @@ def test_only_the_observability_stack_carries_the_profile() -> None:
     for name, service in services.items():
         if name not in OBSERVABILITY:
             assert not set(service.get("depends_on", [])) & OBSERVABILITY, f"{name} would pull in the observability stack"
+
+
+def exported_metrics() -> dict[str, set[str]]:
+    """Every series name the services put on /metrics, with its label names, from the code itself: each module that
+    uses prometheus_client is imported (so its metrics register in the default registry, as in a running service), and
+    FastStream's Kafka Prometheus middleware, which every service's broker carries, registers its own in a fresh one."""
+    import importlib
+
+    from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+    from prometheus_client import REGISTRY, CollectorRegistry
+
+    for path in [*REPO.glob("shared/src/**/*.py"), *REPO.glob("services/*/src/**/*.py")]:
+        if re.search(r"^\s*(from prometheus_client import|import prometheus_client)", path.read_text(), re.M):
+            src = next(p for p in path.parents if p.name == "src")
+            importlib.import_module(".".join(path.relative_to(src).with_suffix("").parts))
+    faststream = CollectorRegistry()
+    KafkaPrometheusMiddleware(registry=faststream, app_name="vprime-probe")
+    suffixes = {"counter": ("_total", "_created"), "gauge": ("",), "histogram": ("_bucket", "_sum", "_count", "_created"),
+                "summary": ("", "_sum", "_count", "_created"), "info": ("_info",)}
+    found: dict[str, set[str]] = {}
+    for registry in (REGISTRY, faststream):
+        for collector in list(registry._collector_to_names):  # the collectors themselves: their label names too
+            labels = set(getattr(collector, "_labelnames", ()))
+            for family in collector.collect() if not hasattr(collector, "_labelnames") else collector.describe():
+                for suffix in suffixes.get(family.type, ("",)):
+                    found.setdefault(family.name + suffix, set()).update(labels | ({"le"} if suffix == "_bucket" else set()))
+                for sample in family.samples:
+                    found.setdefault(sample.name, set()).update(sample.labels)
+    return found
+
+
+PROMQL_WORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "and", "or", "unless", "bool", "offset", "inf", "nan"}
+TARGET_LABELS = {"service", "job", "instance"}  # what Prometheus adds to every scraped series (deploy/prometheus)
+
+
+def promql_selectors(expr: str) -> list[tuple[str, set[str]]]:
+    """The metric names an expression selects, each with the label names its matchers and groupings use."""
+    grouped = set().union(*[set(re.findall(r"\w+", g)) for g in re.findall(r"\b(?:by|without|on|ignoring)\s*\(([^)]*)\)", expr)])
+    bare = re.sub(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", " ", expr)
+    selectors = []
+    for name, matchers in re.findall(r"([A-Za-z_:][\w:]*)\s*(\{[^}]*\})?(?!\s*\()", re.sub(r"\[[^\]]*\]|\"[^\"]*\"", '""', bare)):
+        if name.lower() in PROMQL_WORDS or re.fullmatch(r"[\d.e]+", name):
+            continue
+        selectors.append((name, set(re.findall(r"(\w+)\s*(?:=~|!~|!=|=)", matchers)) | grouped))
+    return selectors
+
+
+def test_the_product_dashboard_queries_only_metrics_and_labels_the_services_export() -> None:
+    from vprime_shared.contracts.base import Event
+
+    exported = exported_metrics()
+    assert {"vprime_routing_decisions_total", "vprime_consumer_lag", "faststream_received_processed_messages_total"} <= exported.keys()
+    dashboard = json.loads((REPO / "deploy/grafana/dashboards/vprime-product.json").read_text())
+    (variable,) = dashboard["templating"]["list"]
+    assert variable["name"] == "service" and variable["includeAll"]
+    queries = [(variable["label"], variable["query"]["query"])]
+    panels = [p for p in dashboard["panels"] if p["type"] != "row"]
+    for panel in panels:
+        assert panel["targets"], panel["title"]
+        queries += [(panel["title"], t["expr"]) for t in panel["targets"]]
+        assert all('service=~"$service"' in t["expr"] for t in panel["targets"]), f"{panel['title']} ignores $service"
+    topics = {cls.TOPIC for cls in _subclasses(Event) if hasattr(cls, "TOPIC")}
+    for title, expr in queries:
+        selected = promql_selectors(expr)
+        assert selected, f"{title}: no metric in {expr}"
+        for metric, labels in selected:
+            assert metric in exported, f"{title}: {metric} is not on any service's /metrics"
+            assert labels <= exported[metric] | TARGET_LABELS, f"{title}: {metric} has no label {labels - exported[metric] - TARGET_LABELS}"
+        for topic in re.findall(r'topic="([^"]+)"', expr):
+            assert topic in topics, f"{title}: no event is published to {topic}"
+    text = " ".join(p["title"] for p in panels).lower()
+    for subject in ("signals", "intents", "routing", "venue", "fills", "open positions", "lag", "outbox", "dead letters"):
+        assert subject in text, f"the product dashboard shows no {subject}"
+    provider = yaml.safe_load((REPO / "deploy/grafana/provisioning/dashboards/vprime.yaml").read_text())["providers"][0]
+    mounts = yaml.safe_load((REPO / "docker-compose.yml").read_text())["services"]["grafana"]["volumes"]
+    assert f"./deploy/grafana/dashboards:{provider['options']['path']}:ro" in mounts  # provisioned from the repo
+    assert len({json.loads(p.read_text())["uid"] for p in (REPO / "deploy/grafana/dashboards").glob("*.json")}) == 2
+
+
+def _subclasses(cls: type) -> set[type]:
+    return set(cls.__subclasses__()).union(*[_subclasses(c) for c in cls.__subclasses__()])
