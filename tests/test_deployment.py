@@ -1,6 +1,6 @@
 """Deployment artefacts, validated offline: compose against the compose spec, every Kubernetes overlay as
-kustomize renders it against the Kubernetes schemas (and the CRDs' for KEDA and External Secrets), Grafana's queries against the metrics the code exports, and the
-AsyncAPI documents against what the code generates."""
+kustomize renders it against the Kubernetes schemas (and the CRDs' for KEDA and External Secrets), Grafana's
+queries against the metrics the code exports, and the AsyncAPI documents against what the code generates."""
 
 from __future__ import annotations
 
@@ -100,10 +100,6 @@ def rendered(overlay: str) -> tuple[dict, ...]:
     out = subprocess.run([str(kustomize()), "build", str(REPO / "deploy/k8s/overlays" / overlay)],
                          capture_output=True, text=True, check=True).stdout
     return tuple(d for d in yaml.safe_load_all(out) if d)
-
-
-def manifests(overlay: str = "production") -> list[dict]:
-    return list(rendered(overlay))
 
 
 def by_kind(overlay: str) -> dict[str, dict[str, dict]]:
@@ -406,7 +402,7 @@ def promql_selectors(expr: str) -> list[tuple[str, set[str]]]:
     grouped = set().union(*[set(re.findall(r"\w+", g)) for g in re.findall(r"\b(?:by|without|on|ignoring)\s*\(([^)]*)\)", expr)])
     bare = re.sub(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", " ", expr)
     selectors = []
-    for name, matchers in re.findall(r"([A-Za-z_:][\w:]*)\s*(\{[^}]*\})?(?!\s*\()", re.sub(r"\[[^\]]*\]|\"[^\"]*\"", '""', bare)):
+    for name, matchers in re.findall(r"([A-Za-z_:][\w:]*)(?![\w:])\s*(\{[^}]*\})?(?!\s*\()", re.sub(r"\[[^\]]*\]|\"[^\"]*\"", '""', bare)):
         if name.lower() in PROMQL_WORDS or re.fullmatch(r"[\d.e]+", name):
             continue
         selectors.append((name, set(re.findall(r"(\w+)\s*(?:=~|!~|!=|=)", matchers)) | grouped))
@@ -421,7 +417,8 @@ def test_the_product_dashboard_queries_only_metrics_and_labels_the_services_expo
     dashboard = json.loads((REPO / "deploy/grafana/dashboards/vprime-product.json").read_text())
     (variable,) = dashboard["templating"]["list"]
     assert variable["name"] == "service" and variable["includeAll"]
-    queries = [(variable["label"], variable["query"]["query"])]
+    selector, label = re.fullmatch(r"label_values\((.+),\s*(\w+)\)", variable["query"]["query"]).groups()
+    queries = [(variable["label"], f"sum by ({label}) ({selector})")]
     panels = [p for p in dashboard["panels"] if p["type"] != "row"]
     for panel in panels:
         assert panel["targets"], panel["title"]
@@ -442,8 +439,19 @@ def test_the_product_dashboard_queries_only_metrics_and_labels_the_services_expo
     provider = yaml.safe_load((REPO / "deploy/grafana/provisioning/dashboards/vprime.yaml").read_text())["providers"][0]
     mounts = yaml.safe_load((REPO / "docker-compose.yml").read_text())["services"]["grafana"]["volumes"]
     assert f"./deploy/grafana/dashboards:{provider['options']['path']}:ro" in mounts  # provisioned from the repo
-    assert len({json.loads(p.read_text())["uid"] for p in (REPO / "deploy/grafana/dashboards").glob("*.json")}) == 2
+    files = list((REPO / "deploy/grafana/dashboards").glob("*.json"))
+    assert len({json.loads(p.read_text())["uid"] for p in files}) == len(files)  # one dashboard per uid
 
 
 def _subclasses(cls: type) -> set[type]:
     return set(cls.__subclasses__()).union(*[_subclasses(c) for c in cls.__subclasses__()])
+
+
+def test_every_dashboard_queries_only_metrics_and_labels_the_services_export() -> None:
+    exported = exported_metrics()
+    for path in (REPO / "deploy/grafana/dashboards").glob("*.json"):
+        for panel in json.loads(path.read_text())["panels"]:
+            for expr in (t["expr"] for t in panel.get("targets", [])):
+                for metric, labels in promql_selectors(expr):
+                    assert metric in exported, f"{path.name} {panel['title']}: {metric} is not on any service's /metrics"
+                    assert labels <= exported[metric] | TARGET_LABELS, f"{path.name} {panel['title']}: {metric} lacks {labels}"
