@@ -1,6 +1,6 @@
 """Deployment artefacts, validated offline: compose against the compose spec, every Kubernetes overlay as
-kustomize renders it against the Kubernetes schemas (and the CRDs' for KEDA and External Secrets), Grafana's queries against the metrics the code exports, and the
-AsyncAPI documents against what the code generates."""
+kustomize renders it against the Kubernetes schemas (and the CRDs' for KEDA and External Secrets), Grafana's
+queries against the metrics the code exports, and the AsyncAPI documents against what the code generates."""
 
 from __future__ import annotations
 
@@ -100,10 +100,6 @@ def rendered(overlay: str) -> tuple[dict, ...]:
     out = subprocess.run([str(kustomize()), "build", str(REPO / "deploy/k8s/overlays" / overlay)],
                          capture_output=True, text=True, check=True).stdout
     return tuple(d for d in yaml.safe_load_all(out) if d)
-
-
-def manifests(overlay: str = "production") -> list[dict]:
-    return list(rendered(overlay))
 
 
 def by_kind(overlay: str) -> dict[str, dict[str, dict]]:
