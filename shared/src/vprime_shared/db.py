@@ -200,11 +200,33 @@ END $$;
 """
 
 
+class MigrationChanged(RuntimeError):
+    """An applied migration's file changed or is gone: the schema no longer matches what the files describe, so the
+    service must not start on it. The message names the file, the recorded and the current checksum and the remedy."""
+
+
+def checksum(file: Traversable) -> str:
+    """The sha256 of the migration file's bytes, hex: what `schema_migrations.checksum` records when it is applied."""
+    return hashlib.sha256(file.read_bytes()).hexdigest()
+
+
+def _changed(package: str, schema: str, name: str, recorded: str, current: str | None) -> str:
+    now = f"its file now has checksum {current}" if current else f"{package}/migrations has no such file any more"
+    return (
+        f"migration {name} was applied to schema {schema} with checksum {recorded}, but {now}. An applied migration "
+        f"never changes: restore {name} as it was applied (git history) and put the change in a new migration "
+        f"after the last one."
+    )
+
+
 async def migrate(pool: asyncpg.Pool, package: str) -> list[str]:
     """Apply the plumbing tables and the package's pending migrations, then light statistics targets to every column
     left at the default (`LIGHT_STATISTICS_SQL`); returns the migrations applied.
 
-    An advisory lock makes concurrent instances of one service apply each file once.
+    Each applied migration's checksum (`checksum`) is recorded in `schema_migrations`. Before anything is applied,
+    every applied migration is checked against its file: one whose file changed or is gone raises `MigrationChanged`
+    and nothing is applied. A row applied before checksums were recorded gets its file's checksum of now (trusted on
+    first use, and logged). An advisory lock makes concurrent instances of one service apply each file once.
     """
     applied: list[str] = []
     async with pool.acquire() as conn:
@@ -216,18 +238,32 @@ async def migrate(pool: asyncpg.Pool, package: str) -> list[str]:
         try:
             await conn.execute(
                 "CREATE TABLE IF NOT EXISTS schema_migrations "
-                "(name TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+                "(name TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now());"
+                "ALTER TABLE schema_migrations ADD COLUMN IF NOT EXISTS checksum TEXT"
             )
+            files_by_name = {f.name: f for f in migration_files(package)}
+            current = {name: checksum(f) for name, f in files_by_name.items()}
+            recorded = {r["name"]: r["checksum"] for r in await conn.fetch("SELECT name, checksum FROM schema_migrations")}
+            for name, was in sorted(recorded.items()):
+                now = current.get(name)
+                if now is None:
+                    raise MigrationChanged(_changed(package, schema, name, was or "(none recorded)", None))
+                if was is None:
+                    await conn.execute("UPDATE schema_migrations SET checksum = $2 WHERE name = $1", name, now)
+                    log.warning("migration %s in schema %s was applied before checksums were recorded; "
+                                "recorded its file's checksum of now, %s (trusted on first use)", name, schema, now)
+                elif was != now:
+                    raise MigrationChanged(_changed(package, schema, name, was, now))
             await conn.execute(PLUMBING_SQL)
-            done = {r["name"] for r in await conn.fetch("SELECT name FROM schema_migrations")}
-            for file in migration_files(package):
-                if file.name in done:
+            for name, file in files_by_name.items():
+                if name in recorded:
                     continue
                 async with conn.transaction():
                     await conn.execute(file.read_text())
-                    await conn.execute("INSERT INTO schema_migrations (name) VALUES ($1)", file.name)
-                applied.append(file.name)
-                log.info("applied migration %s to schema %s", file.name, schema)
+                    await conn.execute("INSERT INTO schema_migrations (name, checksum) VALUES ($1, $2)",
+                                       name, current[name])
+                applied.append(name)
+                log.info("applied migration %s to schema %s", name, schema)
             await conn.execute(LIGHT_STATISTICS_SQL)
         finally:
             await conn.execute("SELECT pg_advisory_unlock($1)", lock_key)
