@@ -244,16 +244,20 @@ async def migrate(pool: asyncpg.Pool, package: str) -> list[str]:
             files_by_name = {f.name: f for f in migration_files(package)}
             current = {name: checksum(f) for name, f in files_by_name.items()}
             recorded = {r["name"]: r["checksum"] for r in await conn.fetch("SELECT name, checksum FROM schema_migrations")}
+            trusted: list[str] = []
             for name, was in sorted(recorded.items()):
                 now = current.get(name)
                 if now is None:
                     raise MigrationChanged(_changed(package, schema, name, was or "(none recorded)", None))
                 if was is None:
                     await conn.execute("UPDATE schema_migrations SET checksum = $2 WHERE name = $1", name, now)
-                    log.warning("migration %s in schema %s was applied before checksums were recorded; "
-                                "recorded its file's checksum of now, %s (trusted on first use)", name, schema, now)
+                    trusted.append(name)
                 elif was != now:
                     raise MigrationChanged(_changed(package, schema, name, was, now))
+            if trusted:
+                log.warning("schema %s: %d migrations were applied before checksums were recorded (%s); their files "
+                            "as they are now were recorded, trusted on first use, and are checked from now on",
+                            schema, len(trusted), ", ".join(trusted))
             await conn.execute(PLUMBING_SQL)
             for name, file in files_by_name.items():
                 if name in recorded:
