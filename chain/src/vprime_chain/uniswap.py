@@ -203,11 +203,12 @@ async def pools(chain: Chain, deployment: Deployment) -> list[Pool]:
 # ---- keeping pools at the oracle's prices --------------------------------------------------------
 class Arbitrageur:
     """Swaps each pool back to the simulator's oracle price once it is more than `threshold_bps` away, as arbitrage
-    against a reference market would. The amount in is what a full-range pool needs to reach the target (plus a
-    margin); the swap's price limit stops it exactly there, so no pool overshoots."""
+    against a reference market would: not inside the pool's fee (30 bps), where a real arbitrage loses money, so the
+    random walk does not cost a swap per pool every tick. The amount in is what a full-range pool needs to reach the
+    target (plus a margin); the swap's price limit stops it exactly there, so no pool overshoots."""
 
     def __init__(self, chain: Chain, deployment: Deployment, price_of: Callable[[str], Decimal], *,
-                 interval_s: float = 1.0, threshold_bps: Decimal = Decimal(5), key: str = ARBITRAGEUR_KEY) -> None:
+                 interval_s: float = 2.0, threshold_bps: Decimal = Decimal(50), key: str = ARBITRAGEUR_KEY) -> None:
         self.chain, self.deployment, self.price_of = chain, deployment, price_of
         self.interval_s, self.threshold = interval_s, threshold_bps / 10_000
         self.account: LocalAccount = Account.from_key(key)
