@@ -8,10 +8,12 @@ import asyncio
 import hashlib
 import importlib
 import json
+import logging
 import time
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from eth_account import Account
@@ -24,6 +26,7 @@ from vprime_chain.anvil import DEV_KEYS
 from vprime_chain.solidity import Artifact, compile_sources, sources_under
 from vprime_chain.toolchain import CONTRACTS
 
+log = logging.getLogger(__name__)
 VENUE_MODULES = ("uniswap", "ostium", "gmx")
 # Decimals of the SPOT venue's tokens on Arbitrum where they are not 18.
 TOKEN_DECIMALS = {"USDC": 6, "USDT": 6, "WBTC": 8}
@@ -147,6 +150,17 @@ class BlockPacer:
         elif time.monotonic() - self._last[1] >= self.every_s:
             await self.chain.w3.provider.make_request("evm_mine", [])
             self._last = (number + 1, time.monotonic())
+
+
+async def keep_running(round_: Callable[[], Awaitable[object]], interval_s: float, name: str) -> None:
+    """A keeper's life: one round every `interval_s`, a failed round logged and the next one tried (a keeper
+    outlives a bad round: a reverted transaction, a node that did not answer)."""
+    while True:
+        try:
+            await round_()
+        except Exception as exc:  # noqa: BLE001 - a keeper outlives one bad round
+            log.warning("%s round failed: %r", name, exc)
+        await asyncio.sleep(interval_s)
 
 
 def common_artifacts() -> dict[str, Artifact]:

@@ -19,8 +19,6 @@ pending until the account cancels it after REQUEST_EXPIRATION_TIME, the way GMX 
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,10 +31,9 @@ from vprime_venues.gmx import abi as A
 from vprime_venues.gmx import constants as C
 
 from vprime_chain.anvil import DEV_KEYS
-from vprime_chain.deploy import ERC20_ABI, BlockPacer, Chain, Deployment
+from vprime_chain.deploy import ERC20_ABI, BlockPacer, Chain, Deployment, keep_running
 from vprime_chain.solidity import Artifact, compile_sources, sources_under
 
-log = logging.getLogger(__name__)
 KEEPER_KEY = DEV_KEYS[1]
 CONTROLLER, ORDER_KEEPER, ROUTER_PLUGIN = C.key("CONTROLLER"), C.key("ORDER_KEEPER"), C.key("ROUTER_PLUGIN")
 # Index token decimals on Arbitrum (@gmx-io/sdk 1.4.0 configs/tokens.js).
@@ -186,14 +183,11 @@ class Keeper:
         return int(Decimal(low) * factor), int(Decimal(high) * factor)
 
     async def run(self) -> None:
-        while True:
-            try:
-                await self.round()
-                await self.pacer.keep_blocks_coming()
-            except Exception:  # noqa: BLE001 - a keeper keeps going
-                log.exception("GMX keeper round failed")
-            await asyncio.sleep(self.poll_s)
+        await keep_running(self._round_and_blocks, self.poll_s, "GMX keeper")
 
+    async def _round_and_blocks(self) -> None:
+        await self.round()
+        await self.pacer.keep_blocks_coming()
 
     async def round(self) -> int:
         """Execute every order that is due; how many were."""

@@ -35,7 +35,7 @@ from vprime_venues.ostium import abi
 from vprime_venues.ostium.constants import MIN_NOTIONAL_USD
 
 from vprime_chain.anvil import DEV_KEYS
-from vprime_chain.deploy import BlockPacer, Chain, Deployment
+from vprime_chain.deploy import BlockPacer, Chain, Deployment, keep_running
 from vprime_chain.solidity import Artifact, compile_sources, sources_under
 
 log = logging.getLogger(__name__)
@@ -139,14 +139,7 @@ class Keeper:
         self.pacer = BlockPacer(chain, mine_every_s)
 
     async def run(self) -> None:
-        while True:
-            try:
-                await self.step()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - a keeper outlives one bad round
-                log.warning("ostium keeper round failed: %r", exc)
-            await asyncio.sleep(self.interval_s)
+        await keep_running(self.step, self.interval_s, "ostium keeper")
 
     async def step(self) -> list[int]:
         """Read new orders, answer those due; the order ids answered."""

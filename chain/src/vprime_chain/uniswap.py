@@ -31,7 +31,7 @@ from eth_account.signers.local import LocalAccount
 from vprime_shared.reference import venue_symbol_map
 
 from vprime_chain.anvil import DEV_KEYS
-from vprime_chain.deploy import Chain, Deployment, Token
+from vprime_chain.deploy import Chain, Deployment, Token, keep_running
 from vprime_chain.solidity import Artifact, published
 
 log = logging.getLogger(__name__)
@@ -219,17 +219,14 @@ class Arbitrageur:
         self._approving = asyncio.Lock()
 
     async def run(self) -> None:
-        while True:
-            try:
-                if self.mode == "delay" and self.delay_s:
-                    await asyncio.sleep(self.delay_s)
-                if self.mode != "never":
-                    await self.step()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - a keeper outlives one bad round
-                log.warning("arbitrageur round failed: %r", exc)
-            await asyncio.sleep(self.interval_s)
+        await keep_running(self._round, self.interval_s, "arbitrageur")
+
+    async def _round(self) -> None:
+        """A round as the keeper's fault mode allows: late by `delay_s`, or none at all."""
+        if self.mode == "delay" and self.delay_s:
+            await asyncio.sleep(self.delay_s)
+        if self.mode != "never":
+            await self.step()
 
     async def step(self) -> list[str]:
         """One round over every pool; the symbols whose pools were moved."""
